@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+
+from customers.selectors import customer_for_user
+from customers.tasks import send_transactional_email
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # Logins come only from our customer records (see customer_login_ensure).
+        return False
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Render in the request, send from a worker: no provider call in a web request."""
+        request = context.get("request") or allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        payload = {
+            "subject": message.subject,
+            "body": message.body,
+            "from_email": message.from_email,
+            "to": list(message.to),
+            "headers": dict(message.extra_headers),
+            "alternatives": [list(a) for a in getattr(message, "alternatives", [])],
+        }
+        transaction.on_commit(lambda: send_transactional_email.delay(payload))
+
+    def post_login(self, request: HttpRequest, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        customer = customer_for_user(user)
+        if customer is not None and hasattr(response, "set_cookie"):
+            # Remember the customer's language across devices.
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                customer.preferred_language,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+            )
+        return response

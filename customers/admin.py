@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from customers.masking import mask_email, mask_phone
+from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress, User
+from customers.normalise import normalise_email, normalise_phone
+from portal.paginators import EstimatedCountPaginator
+
+
+def customer_search_q(term: str) -> Q:
+    """Exact and prefix search on the indexed columns only: ref, email, phone."""
+    term = term.strip()
+    query = Q(customer_ref=term) | Q(customer_ref__startswith=term.upper())
+    if "@" in term or "." in term:
+        email = normalise_email(term, strict=False)
+        query |= Q(email=email) | Q(email__startswith=email)
+    query |= phone_prefix_q(term)
+    return query
+
+
+def phone_prefix_q(term: str) -> Q:
+    """A full number matches exactly; a partial one by its international prefix."""
+    full = normalise_phone(term, strict=False)
+    if full:
+        return Q(phone=full)
+    digits = re.sub(r"[^\d+]", "", term)
+    if len(digits) < 4:
+        return Q(pk__in=[])
+    if digits.startswith("+"):
+        return Q(phone__startswith=digits)
+    if digits.startswith("0"):
+        code = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+        return Q(phone__startswith=f"+{code}{digits[1:]}")
+    return Q(pk__in=[])
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = [
+        "customer_ref",
+        "name",
+        "masked_email",
+        "masked_phone",
+        "is_current",
+        "preferred_channel",
+        "has_login",
+    ]
+    list_filter = ["is_current", "preferred_channel", "preferred_language"]
+    search_fields = ["customer_ref"]  # replaced by get_search_results below
+    search_help_text = _("Customer reference, email or phone: exact or the beginning.")
+    raw_id_fields = ["user"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    readonly_fields = ["created_at", "updated_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(customer_search_q(search_term)), False
+
+    @admin.display(description=_("name"))
+    def name(self, obj: Customer) -> str:
+        return f"{obj.first_name} {obj.last_name}".strip()
+
+    @admin.display(description=_("email"))
+    def masked_email(self, obj: Customer) -> str:
+        return mask_email(obj.email) if obj.email else "—"
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Customer) -> str:
+        return mask_phone(obj.phone) if obj.phone else "—"
+
+    @admin.display(description=_("login"), boolean=True)
+    def has_login(self, obj: Customer) -> bool:
+        return obj.user_id is not None
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "status", "discovered_at", "announced_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+
+
+@admin.register(DataClass)
+class DataClassAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "sensitivity", "is_identity_document"]
+    list_filter = ["sensitivity", "is_identity_document"]
+    search_fields = ["code", "label"]
+
+
+@admin.register(Step)
+class StepAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "priority"]
+    list_filter = ["data_classes"]
+    search_fields = ["code", "title"]
+    filter_horizontal = ["data_classes"]
+
+
+@admin.register(Exposure)
+class ExposureAdmin(admin.ModelAdmin):
+    list_display = ["customer", "incident", "exposed_fields", "created_at"]
+    list_filter = ["incident"]
+    list_select_related = ["customer", "incident"]
+    raw_id_fields = ["customer"]
+    search_fields = ["=customer__customer_ref"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    @admin.display(description=_("exposed fields"))
+    def exposed_fields(self, obj: Exposure) -> str:
+        return ", ".join(sorted(obj.fields))
+
+
+@admin.register(StepProgress)
+class StepProgressAdmin(admin.ModelAdmin):
+    list_display = ["customer", "step", "done_at"]
+    list_select_related = ["customer", "step"]
+    raw_id_fields = ["customer"]
+    search_fields = ["=customer__customer_ref"]
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["username", "email", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["=username", "=email"]
+    filter_horizontal = ["groups", "user_permissions"]
+    exclude = ["password"]
+    readonly_fields = ["last_login", "date_joined"]

@@ -1,0 +1,82 @@
+"""Masked forms of personal values: enough to recognise, never enough to use.
+
+Raw values pass through here on their way in and are never stored.
+"""
+
+from __future__ import annotations
+
+import re
+
+DOT = "\u2022"  # •
+
+
+def mask_email(email: str) -> str:
+    """``jane.doe@example.com`` → ``j•••@example.com``."""
+    local, _, domain = (email or "").strip().partition("@")
+    if not local or not domain:
+        return DOT * 3
+    return f"{local[0]}{DOT * 3}@{domain.lower()}"
+
+
+def mask_phone(phone: str) -> str:
+    """``+61412345321`` → ``•••• ••• 321``."""
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) < 6:
+        return f"{DOT * 4} {DOT * 3}"
+    return f"{DOT * 4} {DOT * 3} {digits[-3:]}"
+
+
+def mask_tail(value: str, keep: int = 4) -> str:
+    """Identity numbers: ``PA1234821`` → ``•••• 4821``; short values are fully hidden."""
+    compact = re.sub(r"[\s-]", "", value or "")
+    if len(compact) <= keep + 2:
+        return DOT * 4
+    return f"{DOT * 4} {compact[-keep:]}"
+
+
+def mask_date(value: str) -> str:
+    """A date of birth keeps only its year: ``1987-03-14`` → ``••/••/1987``."""
+    match = re.search(r"(19|20)\d{2}", value or "")
+    year = match.group(0) if match else DOT * 4
+    return f"{DOT * 2}/{DOT * 2}/{year}"
+
+
+def mask_name(value: str) -> str:
+    """``Jane Citizen`` → ``J••• C•••``."""
+    parts = [p for p in (value or "").split() if p]
+    if not parts:
+        return DOT * 3
+    return " ".join(f"{p[0]}{DOT * 3}" for p in parts)
+
+
+def mask_address(value: str) -> str:
+    """Keep the last line (suburb, state, postcode), hide the street."""
+    parts = [p.strip() for p in (value or "").split(",") if p.strip()]
+    if len(parts) < 2:
+        return f"{DOT * 3}"
+    return f"{DOT * 3}, {parts[-1]}"
+
+
+def mask_secret(value: str) -> str:
+    """Password hashes and other secrets: nothing of them is shown."""
+    return DOT * 8
+
+
+MASKERS = {
+    "email": mask_email,
+    "phone": mask_phone,
+    "date_of_birth": mask_date,
+    "name": mask_name,
+    "address": mask_address,
+    "password_hash": mask_secret,
+}
+
+
+def mask_value(data_class: str, raw: str) -> str:
+    """The masked form of a raw exposed value of the given data class."""
+    return MASKERS.get(data_class, mask_tail)(raw)
+
+
+def looks_masked(value: str) -> bool:
+    """A masked value hides at least part of itself behind the dot character."""
+    return DOT in (value or "")

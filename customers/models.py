@@ -1,0 +1,200 @@
+"""Who the customers are, what of theirs was exposed, and what to do about it.
+
+Exposures hold masked values only (``•••• 4821``); the exposed documents
+themselves never reach this database.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A login. Customers' logins link to a ``Customer``; staff logins do not.
+
+    The email is indexed because sign-in looks users up by it, and stored
+    lower-cased because allauth compares it that way.
+    """
+
+    email = models.EmailField(_("email address"), blank=True, db_index=True)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    FRENCH = "fr", _("French")
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("Text message (SMS)")
+    EMAIL = "email", _("Email")
+    INAPP = "inapp", _("In the portal and app")
+    PUSH = "push", _("App notification")
+
+
+class Customer(models.Model):
+    customer_ref = models.CharField(_("customer reference"), max_length=32, unique=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    # Normalised on the way in: email lower-cased, phone in E.164.
+    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True, db_index=True)
+    email_verified = models.BooleanField(_("email verified"), default=False)
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
+    is_current = models.BooleanField(_("current customer"), default=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language, default=Language.ENGLISH
+    )
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=8, choices=Channel, blank=True
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.customer_ref
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        CLOSED = "closed", _("Closed")
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    title_fr = models.CharField(_("title (French)"), max_length=200, blank=True)
+    summary = models.TextField(_("what happened"))
+    summary_fr = models.TextField(_("what happened (French)"), blank=True)
+    actions = models.TextField(_("what we are doing"), blank=True)
+    actions_fr = models.TextField(_("what we are doing (French)"), blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    occurred_at = models.DateTimeField(_("breach occurred"), null=True, blank=True)
+    discovered_at = models.DateTimeField(_("breach discovered"))
+    announced_at = models.DateTimeField(_("publicly announced"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-discovered_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Sensitivity(models.IntegerChoices):
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
+    CRITICAL = 4, _("Critical")
+
+
+class DataClass(models.Model):
+    """A kind of exposable field, e.g. ``passport_number``. Seeded by a migration."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    label_fr = models.CharField(_("label (French)"), max_length=100)
+    sensitivity = models.PositiveSmallIntegerField(_("sensitivity"), choices=Sensitivity)
+    explanation = models.TextField(_("why it matters"))
+    explanation_fr = models.TextField(_("why it matters (French)"))
+    is_identity_document = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("data class")
+        verbose_name_plural = _("data classes")
+        ordering = ["-sensitivity", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Exposure(models.Model):
+    """What of one customer was exposed in one incident.
+
+    ``fields`` maps a data-class code to the masked value, e.g.
+    ``{"passport_number": "•••• 4821", "date_of_birth": "••/••/1987"}``.
+    """
+
+    # No separate index on incident: the unique constraint leads with it.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="exposures", db_index=False
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="exposures")
+    fields = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("exposure")
+        verbose_name_plural = _("exposures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "customer"], name="exposure_unique_incident_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}:{self.customer_id}"
+
+
+class Step(models.Model):
+    """A recommended action for people who had any of ``data_classes`` exposed.
+
+    One step may serve several data classes (e.g. "contact an identity-theft
+    support service" for every identity document); the dashboard shows it once.
+    """
+
+    data_classes = models.ManyToManyField(DataClass, related_name="steps")
+    code = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    title_fr = models.CharField(_("title (French)"), max_length=200)
+    body = models.TextField(_("what to do"))
+    body_fr = models.TextField(_("what to do (French)"))
+    link_url = models.URLField(_("link"), blank=True)
+    # Lower comes first: 1 is the most urgent.
+    priority = models.PositiveSmallIntegerField(_("priority"), default=5)
+
+    class Meta:
+        verbose_name = _("recommended step")
+        verbose_name_plural = _("recommended steps")
+        ordering = ["priority", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StepProgress(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="step_progress")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="+")
+    done_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("step progress")
+        verbose_name_plural = _("step progress")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "step"], name="stepprogress_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.step_id}"

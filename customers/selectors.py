@@ -1,0 +1,108 @@
+"""Queries that read customer data. Every customer-facing read is scoped here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q
+
+from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress
+
+
+def customer_for_user(user) -> Customer | None:
+    """The customer record behind a login, or None (staff, anonymous)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Customer.objects.filter(user=user).first()
+
+
+def incidents_visible_to_customers():
+    return Incident.objects.exclude(status=Incident.Status.DRAFT)
+
+
+def exposures_for_customer(customer: Customer):
+    return Exposure.objects.filter(customer=customer).select_related("incident")
+
+
+@dataclass
+class StepItem:
+    step: Step
+    done: bool
+
+
+@dataclass
+class FieldCard:
+    data_class: DataClass
+    masked_value: str
+    steps: list[StepItem] = field(default_factory=list)
+
+
+@dataclass
+class IncidentStatus:
+    incident: Incident
+    exposure: Exposure | None
+    cards: list[FieldCard] = field(default_factory=list)
+
+    @property
+    def affected(self) -> bool:
+        return bool(self.cards)
+
+    @property
+    def steps_total(self) -> int:
+        return sum(len(card.steps) for card in self.cards)
+
+    @property
+    def steps_done(self) -> int:
+        return sum(item.done for card in self.cards for item in card.steps)
+
+    @property
+    def exposed_labels(self) -> list[DataClass]:
+        return [card.data_class for card in self.cards]
+
+
+def dashboard_for_customer(customer: Customer) -> list[IncidentStatus]:
+    """Per visible incident: affected or not, then one card per exposed field,
+    most sensitive first, each with its steps (a step shared by several fields
+    appears once, under the most urgent). A fixed handful of queries."""
+    exposures = {e.incident_id: e for e in Exposure.objects.filter(customer=customer)}
+    incidents = list(
+        incidents_visible_to_customers().filter(
+            Q(status=Incident.Status.ACTIVE) | Q(pk__in=exposures.keys())
+        )
+    )
+    classes = {
+        dc.code: dc
+        for dc in DataClass.objects.prefetch_related(
+            Prefetch("steps", queryset=Step.objects.order_by("priority", "code"))
+        )
+    }
+    done = set(StepProgress.objects.filter(customer=customer).values_list("step_id", flat=True))
+
+    statuses = []
+    for incident in incidents:
+        exposure = exposures.get(incident.pk)
+        status = IncidentStatus(incident=incident, exposure=exposure)
+        exposed = [
+            (classes[code], masked)
+            for code, masked in (exposure.fields if exposure else {}).items()
+            if code in classes
+        ]
+        exposed.sort(key=lambda pair: (-pair[0].sensitivity, pair[0].code))
+        shown: set[int] = set()
+        for data_class, masked in exposed:
+            card = FieldCard(data_class=data_class, masked_value=masked)
+            for step in data_class.steps.all():
+                if step.pk not in shown:
+                    shown.add(step.pk)
+                    card.steps.append(StepItem(step=step, done=step.pk in done))
+            status.cards.append(card)
+        statuses.append(status)
+    return statuses
+
+
+def step_for_customer(customer: Customer, step_code: str) -> Step | None:
+    """A step that applies to one of this customer's exposed fields, else None."""
+    codes: set[str] = set()
+    for fields in Exposure.objects.filter(customer=customer).values_list("fields", flat=True):
+        codes.update(fields)
+    return Step.objects.filter(code=step_code, data_classes__code__in=codes).distinct().first()

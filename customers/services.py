@@ -1,0 +1,68 @@
+"""Operations that write customer data."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import Customer, Step, StepProgress, User
+
+
+def customer_login_ensure(*, email: str) -> User | None:
+    """Make sure a customer on record with this email can sign in.
+
+    Only people in our customer records get a login: the first time someone
+    asks for a sign-in code for an email on record, an (unverified, password-
+    less) login is created and linked to that customer. Proving the email by
+    code verifies it. Returns the login, or None when the email is not ours.
+    """
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        return existing
+    candidate = (
+        Customer.objects.filter(email=email, user__isnull=True)
+        .order_by("-is_current", "pk")
+        .only("pk", "customer_ref", "first_name", "last_name")
+        .first()
+    )
+    if candidate is None:
+        return None
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.select_for_update().get(pk=candidate.pk)
+            if customer.user_id is not None:
+                return customer.user
+            user = User(
+                username=f"customer-{customer.customer_ref}".lower(),
+                email=email,
+                first_name=customer.first_name,
+                last_name=customer.last_name,
+            )
+            user.set_unusable_password()
+            user.save()
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+            customer.user = user
+            customer.save(update_fields=["user", "updated_at"])
+            return user
+    except IntegrityError:
+        # A concurrent request linked it first.
+        return User.objects.filter(email=email).first()
+
+
+def step_progress_set(*, customer: Customer, step: Step, done: bool) -> None:
+    if done:
+        StepProgress.objects.get_or_create(
+            customer=customer, step=step, defaults={"done_at": timezone.now()}
+        )
+    else:
+        StepProgress.objects.filter(customer=customer, step=step).delete()
+
+
+def customer_language_set(*, customer: Customer, language: str) -> None:
+    Customer.objects.filter(pk=customer.pk).update(
+        preferred_language=language, updated_at=timezone.now()
+    )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.mail import EmailMultiAlternatives
+
+
+@shared_task(
+    time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def send_transactional_email(message: dict) -> None:
+    """Send one transactional email (sign-in code, verification) rendered in the web request."""
+    email = EmailMultiAlternatives(
+        subject=message["subject"],
+        body=message["body"],
+        from_email=message["from_email"],
+        to=message["to"],
+        headers=message.get("headers") or {},
+    )
+    for content, mimetype in message.get("alternatives", []):
+        email.attach_alternative(content, mimetype)
+    email.send()

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/steps/<slug:code>/", views.step_toggle, name="step_toggle"),
+    path("language/", views.set_language, name="set_language"),
+]

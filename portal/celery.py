@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def ensure_file_broker_folders() -> None:
+    """The embedded file broker needs its folders before anyone sends or listens."""
+    if (app.conf.broker_url or "").startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "control_folder"):
+            folder = app.conf.broker_transport_options.get(key)
+            if folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+ensure_file_broker_folders()

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def site(request: HttpRequest) -> dict:
+    return {
+        "SITE_NAME": settings.SITE_NAME,
+        "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
+        "PORTAL_HOST": urlsplit(settings.PORTAL_BASE_URL).hostname,
+        "SUPPORT_PHONE": settings.SUPPORT_PHONE,
+    }

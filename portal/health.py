@@ -1,0 +1,48 @@
+"""Readiness: the database answers and the broker accepts a connection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from kombu import Connection
+
+
+def database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        return False
+
+
+def broker_ok(timeout: float = 2.0) -> bool:
+    url = settings.CELERY_BROKER_URL
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    if url.startswith("filesystem://"):
+        # The file broker "connects" to anything; check its folder instead.
+        folder = Path(options["data_folder_in"])
+        return folder.is_dir() and os.access(folder, os.W_OK)
+    try:
+        with Connection(url, transport_options=options, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+            return True
+    except Exception:
+        return False
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": database_ok(), "broker": broker_ok()}
+    healthy = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import translation
+
+
+def localized(obj: models.Model, field: str) -> str:
+    """The French twin of ``field`` (``<field>_fr``) when French is active and filled."""
+    if translation.get_language() == "fr":
+        value = getattr(obj, f"{field}_fr", "")
+        if value:
+            return value
+    return getattr(obj, field)

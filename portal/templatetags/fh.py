@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+
+from portal.i18n import localized
+
+register = template.Library()
+
+
+@register.simple_tag(name="tr")
+def translated_field(obj, field: str) -> str:
+    """``{% tr obj 'title' %}``: the field in the active language."""
+    return localized(obj, field)
+
+
+@register.filter(name="tr_field")
+def translated_field_filter(obj, field: str) -> str:
+    return localized(obj, field)
+
+
+@register.filter
+def labels_sentence(data_classes) -> str:
+    """``[passport, dob]`` → "passport number and date of birth" (lower-cased labels)."""
+    labels = [localized(dc, "label").lower() for dc in data_classes]
+    if len(labels) <= 1:
+        return "".join(labels)
+    return str(format_lazy(_("{head} and {last}"), head=", ".join(labels[:-1]), last=labels[-1]))
+
+
+@register.simple_tag
+def field_widget(bound_field, autocomplete: str = ""):
+    """Render a form field's widget with the accessibility attributes it needs:
+    ``aria-describedby`` for help and errors, ``aria-invalid`` when invalid."""
+    attrs = {}
+    described = []
+    if bound_field.help_text:
+        described.append(f"{bound_field.auto_id}_helptext")
+    if bound_field.errors:
+        described.append(f"{bound_field.auto_id}_error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    return bound_field.as_widget(attrs=attrs)

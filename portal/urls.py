@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from customers import views as customer_views
+from portal.health import healthz
+
+urlpatterns = [
+    path("", customer_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("customers.urls")),
+    path("", include("notices.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,127 @@
+"""Sign-in by one-time code and by password, through Django's test client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from customers.models import Customer, User
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+REQUEST = reverse("account_request_login_code")
+CONFIRM = reverse("account_confirm_login_code")
+
+
+def request_code(client, email, capture):
+    with capture(execute=True):
+        return client.post(REQUEST, {"email": email})
+
+
+def code_from_outbox() -> str:
+    body = mail.outbox[-1].body
+    match = re.search(r"^\s*([A-Z0-9]{3,}-?[A-Z0-9]{3,})\s*$", body, re.M)
+    assert match, body
+    return match.group(1)
+
+
+def test_customer_on_record_signs_in_by_code(client, incident, django_capture_on_commit_callbacks):
+    customer = CustomerFactory(email="jane@example.com")
+    response = request_code(client, "Jane@Example.com", django_capture_on_commit_callbacks)
+    assert response.status_code == 302 and response["Location"] == CONFIRM
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["jane@example.com"]
+
+    response = client.post(CONFIRM, {"code": code_from_outbox()})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:dashboard")
+    customer.refresh_from_db()
+    assert customer.user is not None
+    assert customer.user.emailaddress_set.get().verified
+    assert client.get(reverse("customers:dashboard")).status_code == 200
+
+
+def test_unknown_email_gets_the_same_answer_and_no_mail(client, django_capture_on_commit_callbacks):
+    CustomerFactory(email="jane@example.com")
+    known = request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+    client.cookies.clear()
+    unknown = request_code(client, "nobody@example.com", django_capture_on_commit_callbacks)
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert [m.to for m in mail.outbox] == [["jane@example.com"]]
+    assert not User.objects.filter(email="nobody@example.com").exists()
+    # The confirm page reads the same for both.
+    page = client.get(CONFIRM).content.decode()
+    assert "nobody@example.com" in page
+
+
+def test_wrong_codes_are_limited(client, django_capture_on_commit_callbacks):
+    CustomerFactory(email="jane@example.com")
+    request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+    good = code_from_outbox()
+    for _ in range(3):
+        client.post(CONFIRM, {"code": "WRONG-CODE"})
+    # After three wrong attempts the code is void, even the right one.
+    response = client.post(CONFIRM, {"code": good})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 302)
+
+
+def test_code_requests_are_rate_limited_per_email(client, django_capture_on_commit_callbacks):
+    CustomerFactory(email="jane@example.com")
+    for _ in range(3):
+        request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+        client.cookies.clear()
+    response = request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert "Too many" in response.content.decode()
+    assert len(mail.outbox) == 3
+
+
+def test_password_sign_in(client, alice):
+    response = client.post(
+        reverse("account_login"),
+        {"login": "alice@example.com", "password": "correct-horse-battery"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:dashboard")
+
+
+def test_wrong_password_answers_like_unknown_email(client, alice):
+    wrong = client.post(
+        reverse("account_login"), {"login": "alice@example.com", "password": "nope-nope-nope"}
+    ).content.decode()
+    unknown = client.post(
+        reverse("account_login"), {"login": "ghost@example.com", "password": "nope-nope-nope"}
+    ).content.decode()
+    assert "not correct" in wrong and "not correct" in unknown
+
+
+def test_signup_is_closed(client):
+    response = client.get(reverse("account_signup"))
+    assert "closed" in response.content.decode().lower()
+    assert Customer.objects.count() == 0
+
+
+def test_password_reset_answers_the_same_for_unknown_emails(
+    client, alice, django_capture_on_commit_callbacks
+):
+    url = reverse("account_reset_password")
+    with django_capture_on_commit_callbacks(execute=True):
+        known = client.post(url, {"email": "alice@example.com"})
+        unknown = client.post(url, {"email": "ghost@example.com"})
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_sign_in_sets_the_customers_language(client, alice):
+    alice.preferred_language = "fr"
+    alice.save()
+    client.post(
+        reverse("account_login"),
+        {"login": "alice@example.com", "password": "correct-horse-battery"},
+    )
+    assert client.cookies["django_language"].value == "fr"

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from customers.models import StepProgress
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_needs_a_login(client):
+    response = client.get(reverse("customers:dashboard"))
+    assert response.status_code == 302
+    assert reverse("account_request_login_code") in response["Location"]
+
+
+def test_dashboard_answers_first_then_shows_masked_fields(alice_client):
+    response = alice_client.get(reverse("customers:dashboard"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your passport number and date of birth were exposed." in html
+    assert "•••• 4821" in html
+    assert "Decide whether to replace your passport" in html
+
+
+def test_customer_cannot_see_another_customers_exposure(alice_client, bob):
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "Driver&#x27;s licence number" not in html
+    assert bob.exposures.get().fields["drivers_licence_number"] not in html
+    assert bob.customer_ref not in html
+
+
+def test_not_affected_customer_is_told_so(client, incident):
+    from tests.factories import CustomerFactory, UserFactory
+
+    user = UserFactory()
+    CustomerFactory(user=user, email=user.email)
+    client.force_login(user)
+    html = client.get(reverse("customers:dashboard")).content.decode()
+    assert "Your data was not affected." in html
+
+
+def test_ticking_a_step_saves_progress_without_javascript(alice_client, alice):
+    url = reverse("customers:step_toggle", args=["passport-decide-replace"])
+    response = alice_client.post(url, {"done": "1"})
+    assert response.status_code == 302
+    assert response["Location"].endswith("#step-passport-decide-replace")
+    assert StepProgress.objects.filter(
+        customer=alice, step__code="passport-decide-replace"
+    ).exists()
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "1 of" in html and "Mark as not done" in html
+    alice_client.post(url, {"done": "0"})
+    assert not StepProgress.objects.filter(customer=alice).exists()
+
+
+def test_a_step_that_is_not_yours_is_a_404(alice_client, bob):
+    url = reverse("customers:step_toggle", args=["licence-check-state-rules"])
+    assert alice_client.post(url, {"done": "1"}).status_code == 404
+    assert not StepProgress.objects.exists()
+
+
+def test_step_toggle_refuses_get(alice_client):
+    url = reverse("customers:step_toggle", args=["passport-decide-replace"])
+    assert alice_client.get(url).status_code == 405
+
+
+def test_staff_without_customer_record_gets_a_plain_page(client):
+    from tests.factories import StaffFactory
+
+    client.force_login(StaffFactory())
+    response = client.get(reverse("customers:dashboard"))
+    assert response.status_code == 200
+    assert "could not find a customer record" in response.content.decode()
+
+
+def test_dashboard_in_french(alice_client, alice):
+    alice_client.post(reverse("customers:set_language"), {"language": "fr", "next": "/dashboard/"})
+    alice.refresh_from_db()
+    assert alice.preferred_language == "fr"
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "Numéro de passeport" in html
+    assert "Décidez si vous remplacez votre passeport" in html

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import env_bool, env_int, env_list, env_str
+
+
+def test_env_bool_accepts_the_usual_spellings(monkeypatch):
+    for raw, expected in [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)]:
+        monkeypatch.setenv("FH_FLAG", raw)
+        assert env_bool("FH_FLAG", not expected) is expected
+
+
+def test_env_bool_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("FH_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FH_FLAG"):
+        env_bool("FH_FLAG", False)
+
+
+def test_env_int_refuses_garbage_and_out_of_range(monkeypatch):
+    monkeypatch.setenv("FH_NUM", "12x")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("FH_NUM", 1)
+    monkeypatch.setenv("FH_NUM", "-1")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("FH_NUM", 1, minimum=0)
+
+
+def test_env_str_required_without_default(monkeypatch):
+    monkeypatch.delenv("FH_MISSING", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="FH_MISSING"):
+        env_str("FH_MISSING")
+    assert env_str("FH_MISSING", "fallback") == "fallback"
+
+
+def test_env_list_splits_and_trims(monkeypatch):
+    monkeypatch.setenv("FH_LIST", " a.example, b.example ,,")
+    assert env_list("FH_LIST") == ["a.example", "b.example"]
