@@ -49,8 +49,8 @@ lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-emit-index-url -o requirements/dev.txt
 
 messages: $(VENV)/.dev-installed
-	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=tests --ignore=staticfiles
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore=.venv --ignore=tests --ignore=staticfiles --ignore=var
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var staticfiles
