@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import CustomerFactory, ExposureFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "model", ["customer", "incident", "dataclass", "step", "exposure", "stepprogress", "user"]
+)
+def test_every_changelist_renders(admin_client, alice, model):
+    response = admin_client.get(reverse(f"admin:customers_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_customer_search_by_ref_email_and_phone_exact_and_prefix(admin_client):
+    jane = CustomerFactory(customer_ref="AB123456", email="jane.doe@example.com", phone="+61412345678")
+    CustomerFactory(customer_ref="ZZ999999", email="other@example.com", phone="+61499999999")
+    url = reverse("admin:customers_customer_changelist")
+    for term in ["AB123456", "AB12", "jane.doe@example.com", "JANE.DOE@", "+61412345678",
+                 "0412 345 678", "+614123", "04123"]:
+        results = list(admin_client.get(url, {"q": term}).context["cl"].result_list)
+        assert results == [jane], term
+
+
+def test_customer_list_masks_contact_details(admin_client):
+    CustomerFactory(email="jane.doe@example.com", phone="+61412345678")
+    html = admin_client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert "jane.doe@example.com" not in html and "j•••@example.com" in html
+    assert "+61412345678" not in html and "•••• ••• 678" in html
+
+
+def test_exposure_changelist_queries_do_not_grow_with_rows(
+    admin_client, incident, django_assert_max_num_queries
+):
+    for _ in range(30):
+        ExposureFactory(incident=incident)
+    with django_assert_max_num_queries(12):
+        admin_client.get(reverse("admin:customers_exposure_changelist"))
