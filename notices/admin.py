@@ -1,8 +1,419 @@
+"""The communications staff's workspace: compose, review, approve, send, watch."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+import csv
 
-from notices.models import OutboxMessage
+from django import forms
+from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from notices import selectors, services
+from notices.audience import checked_channels
+from notices.models import (
+    Campaign,
+    CampaignTemplate,
+    Delivery,
+    DeliveryEvent,
+    IncidentTemplate,
+    OutboxMessage,
+    TestSend,
+)
+from notices.previews import preview_message
+from notices.templating import validate_template
+from portal.paginators import EstimatedCountPaginator
+
+Status = Campaign.Status
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        fields = ["channel", "language", "subject", "body"]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 5, "cols": 80, "data-sms-counter": "1"}),
+        }
+
+    def clean(self):
+        data = super().clean()
+        # Browsers submit CRLF; count and store what is sent: LF.
+        for name in ("body", "subject"):
+            if data.get(name):
+                data[name] = data[name].replace("\r\n", "\n")
+        if data.get("body") and data.get("channel"):
+            errors = validate_template(
+                data["body"], channel=data["channel"], subject=data.get("subject", "")
+            )
+            if errors:
+                raise ValidationError(errors)
+        return data
+
+
+class CampaignTemplateInline(admin.StackedInline):
+    model = CampaignTemplate
+    form = TemplateForm
+    extra = 0
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status == Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "incident",
+            "name",
+            "data_classes",
+            "customer_status",
+            "channel_order",
+            "sms_rate",
+            "email_rate",
+            "push_rate",
+            "parallelism",
+        ]
+
+    def clean_channel_order(self) -> str:
+        channels = [c.strip() for c in self.cleaned_data["channel_order"].split(",") if c.strip()]
+        try:
+            checked_channels(channels)
+        except ValueError:
+            raise ValidationError(
+                _("Use channels among sms, email and inapp, comma-separated.")
+            ) from None
+        if len(set(channels)) != len(channels):
+            raise ValidationError(_("Name each channel once."))
+        return ",".join(channels)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = [
+        "name",
+        "incident",
+        "status",
+        "channel_order",
+        "created_by",
+        "approved_by",
+        "created_at",
+        "review_link",
+    ]
+    list_filter = ["status", "incident"]
+    list_select_related = ["incident", "created_by", "approved_by"]
+    search_fields = ["name"]
+    filter_horizontal = ["data_classes"]
+    inlines = [CampaignTemplateInline]
+    edit_fields = [
+        "incident",
+        "name",
+        "data_classes",
+        "customer_status",
+        "channel_order",
+        "sms_rate",
+        "email_rate",
+        "push_rate",
+        "parallelism",
+    ]
+    state_fields = [
+        "status",
+        "created_by",
+        "approved_by",
+        "approved_at",
+        "send_started_at",
+        "completed_at",
+    ]
+
+    class Media:
+        js = ["notices/sms_counter.js"]
+        css = {"all": ["notices/admin.css"]}
+
+    def get_fields(self, request, obj=None):
+        return self.edit_fields + (self.state_fields if obj else [])
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Status.DRAFT:
+            return self.edit_fields + self.state_fields
+        return self.state_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or obj.status == Status.DRAFT) and super().has_delete_permission(
+            request, obj
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.campaign_templates_fill(campaign=form.instance)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:notices_campaign_review", obj.pk)
+
+    def response_change(self, request, obj):
+        if "_continue" in request.POST:
+            return super().response_change(request, obj)
+        return redirect("admin:notices_campaign_review", obj.pk)
+
+    @admin.display(description=_("review"))
+    def review_link(self, obj: Campaign) -> str:
+        url = reverse("admin:notices_campaign_review", args=[obj.pk])
+        label = _("Progress") if obj.status not in (Status.DRAFT, Status.APPROVED) else _("Review")
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    # --- custom views ---------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/review/", wrap(self.review_view), name="notices_campaign_review"),
+            path(
+                "<int:pk>/progress.json", wrap(self.progress_json), name="notices_campaign_progress"
+            ),
+            path(
+                "<int:pk>/unreachable.csv",
+                wrap(self.unreachable_csv),
+                name="notices_campaign_unreachable",
+            ),
+            path("<int:pk>/act/<slug:action>/", wrap(self.act_view), name="notices_campaign_act"),
+            path(
+                "<int:pk>/test-send/", wrap(self.test_send_view), name="notices_campaign_test_send"
+            ),
+            *super().get_urls(),
+        ]
+
+    def _campaign(self, request: HttpRequest, pk: int) -> Campaign:
+        campaign = get_object_or_404(Campaign.objects.select_related("incident"), pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def review_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
+        campaign = self._campaign(request, pk)
+        coverage_key = f"campaign-coverage:{campaign.pk}:{campaign.updated_at.timestamp()}"
+        coverage = cache.get(coverage_key)
+        if coverage is None:
+            coverage = selectors.campaign_coverage(campaign)
+            cache.set(coverage_key, coverage, 60)
+        previews = []
+        for template in campaign.templates.order_by("channel", "language"):
+            try:
+                previews.append(
+                    preview_message(
+                        campaign=campaign, channel=template.channel, language=template.language
+                    )
+                )
+            except LookupError:
+                continue
+        user = request.user
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Campaign: %s") % campaign.name,
+            "campaign": campaign,
+            "coverage": coverage,
+            "coverage_rows": [
+                (channel, coverage.by_channel.get(channel, 0)) for channel in campaign.channels
+            ],
+            "previews": previews,
+            "problems": services.campaign_problems(campaign),
+            "progress": selectors.campaign_progress(campaign)
+            if campaign.status not in (Status.DRAFT, Status.APPROVED)
+            else None,
+            "can_approve": campaign.status == Status.DRAFT
+            and user.has_perm("notices.approve_campaign")
+            and campaign.created_by_id != user.pk,
+            "is_author": campaign.created_by_id == user.pk,
+            "can_send": user.has_perm("notices.send_campaign"),
+            "can_export": user.has_perm("notices.export_unreachable"),
+            "test_sends": campaign.test_sends.order_by("-created_at")[:10],
+            "test_send_form": TestSendForm(initial={"to": user.email}),
+        }
+        return TemplateResponse(request, "admin/notices/campaign/review.html", context)
+
+    def progress_json(self, request: HttpRequest, pk: int) -> JsonResponse:
+        campaign = self._campaign(request, pk)
+        progress = selectors.campaign_progress(campaign)
+        return JsonResponse(
+            {
+                "status": campaign.status,
+                "total": progress.total,
+                "done": progress.done,
+                "handed_over": progress.handed_over,
+                "percent": progress.percent,
+                "counts": progress.counts,
+                "by_channel": progress.by_channel,
+                "rate": progress.rate,
+                "eta_seconds": progress.eta_seconds,
+            }
+        )
+
+    def unreachable_csv(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
+        campaign = self._campaign(request, pk)
+        if not request.user.has_perm("notices.export_unreachable"):
+            raise PermissionDenied
+
+        class Echo:
+            def write(self, value: str) -> str:
+                return value
+
+        writer = csv.writer(Echo())
+        header = ["customer_ref", "first_name", "last_name", "is_current", "language"]
+        rows = (
+            writer.writerow(safe_csv_row(row)) for row in selectors.unreachable_customers(campaign)
+        )
+        response = StreamingHttpResponse(
+            _chain([writer.writerow(header)], rows), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="unreachable-{campaign.pk}.csv"'
+        return response
+
+    @staticmethod
+    def _act(action: str, campaign: Campaign, user):
+        if action == "approve":
+            if not user.has_perm("notices.approve_campaign"):
+                raise PermissionDenied
+            return services.campaign_approve(campaign=campaign, by=user), _("Approved.")
+        if not user.has_perm("notices.send_campaign"):
+            raise PermissionDenied
+        actions = {
+            "send": (services.campaign_send, _("Sending has started.")),
+            "pause": (services.campaign_pause, _("Paused: workers stop after their batch.")),
+            "resume": (services.campaign_resume, _("Resumed.")),
+            "cancel": (services.campaign_cancel, _("Cancelled: nothing more will be sent.")),
+        }
+        if action not in actions:
+            raise PermissionDenied
+        service, message = actions[action]
+        return service(campaign=campaign), message
+
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        campaign = self._campaign(request, pk)
+        try:
+            _campaign, message = self._act(action, campaign, request.user)
+            self.message_user(request, message, messages.SUCCESS)
+        except ValidationError as exc:
+            for error in exc.messages:
+                self.message_user(request, error, messages.ERROR)
+        return redirect("admin:notices_campaign_review", campaign.pk)
+
+    def test_send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        campaign = self._campaign(request, pk)
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        form = TestSendForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+        elif not campaign.templates.filter(channel=form.cleaned_data["channel"]).exists():
+            self.message_user(
+                request, _("This campaign has no message for that channel."), messages.ERROR
+            )
+        else:
+            services.test_send_create(campaign=campaign, by=request.user, **form.cleaned_data)
+            self.message_user(request, _("Test message queued."), messages.SUCCESS)
+        return redirect("admin:notices_campaign_review", campaign.pk)
+
+
+class TestSendForm(forms.Form):
+    channel = forms.ChoiceField(choices=[("sms", "SMS"), ("email", _("Email"))])
+    language = forms.ChoiceField(choices=[("en", _("English")), ("fr", _("French"))])
+    to = forms.CharField(label=_("Send to (your phone or email)"), max_length=254)
+
+    def clean(self):
+        data = super().clean()
+        from customers.normalise import normalise_email, normalise_phone
+
+        if data.get("channel") == "sms" and data.get("to"):
+            data["to"] = normalise_phone(data["to"])
+        elif data.get("channel") == "email" and data.get("to"):
+            data["to"] = normalise_email(data["to"])
+        return data
+
+
+def safe_csv_row(row) -> list[str]:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ is quoted."""
+    return ["'" + str(v) if str(v)[:1] in ("=", "+", "-", "@", "\t", "\r") else str(v) for v in row]
+
+
+def _chain(*iterables):
+    for iterable in iterables:
+        yield from iterable
+
+
+@admin.register(IncidentTemplate)
+class IncidentTemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
+    list_display = ["incident", "channel", "language", "subject"]
+    list_filter = ["incident", "channel", "language"]
+
+    class Media:
+        js = ["notices/sms_counter.js"]
+        css = {"all": ["notices/admin.css"]}
+
+
+class DeliveryEventInline(admin.TabularInline):
+    model = DeliveryEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "source", "status", "provider_status", "detail"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["reference", "campaign", "customer", "channel", "status", "attempts", "sent_at"]
+    list_filter = ["status", "channel", "in_doubt"]
+    list_select_related = ["campaign", "customer"]
+    search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]
+    raw_id_fields = ["campaign", "customer"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    inlines = [DeliveryEventInline]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TestSend)
+class TestSendAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "campaign", "channel", "to", "status", "requested_by"]
+    list_filter = ["status", "channel"]
+    list_select_related = ["campaign", "requested_by"]
+    readonly_fields = [f.name for f in TestSend._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(OutboxMessage)

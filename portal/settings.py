@@ -17,7 +17,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_choice, env_int, env_list, env_str
+from portal.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FIRSTHAND_VAR_DIR", str(BASE_DIR / "var")))
@@ -207,10 +207,20 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_QUEUES_ALL = ["transactional", "default", "bulk", "webhooks", "imports"]
 CELERY_TASK_ROUTES = {
     "customers.tasks.send_transactional_email": {"queue": "transactional"},
+    "notices.tasks.campaign_plan": {"queue": "bulk"},
+    "notices.tasks.campaign_dispatch": {"queue": "bulk"},
+    "notices.tasks.test_send": {"queue": "transactional"},
+    "notices.tasks.delivery_resend": {"queue": "transactional"},
+    "notices.tasks.deliveries_sweep": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {
+        "task": "notices.tasks.deliveries_sweep",
+        "schedule": env_float("SWEEP_INTERVAL", 15.0, minimum=1.0),
+    },
+}
 
 # --- Email and other channels -------------------------------------------------
 
@@ -226,7 +236,72 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 
+# SMS providers: the primary from SMS_BACKEND and TWILIO_*, then any named in
+# SMS_EXTRA_PROVIDERS, each configured with SMS_<NAME>_BACKEND, _API_BASE_URL,
+# _ACCOUNT_SID, _AUTH_TOKEN and _FROM. Traffic moves down the list when a
+# provider keeps failing.
 SMS_BACKEND = env_str("SMS_BACKEND", "notices.channels.outbox.SmsBackend")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM = env_str("TWILIO_FROM", "")
+PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 10.0, minimum=0.1)
+
+
+def _sms_provider(name: str, prefix: str, backend: str) -> dict:
+    return {
+        "name": name,
+        "backend": backend,
+        "api_base_url": env_str(f"{prefix}API_BASE_URL", "https://api.twilio.com"),
+        "account_sid": env_str(f"{prefix}ACCOUNT_SID", ""),
+        "auth_token": env_str(f"{prefix}AUTH_TOKEN", ""),
+        "from_number": env_str(f"{prefix}FROM", ""),
+        "timeout": PROVIDER_TIMEOUT,
+    }
+
+
+SMS_PROVIDERS = [
+    {
+        "name": "primary",
+        "backend": SMS_BACKEND,
+        "api_base_url": TWILIO_API_BASE_URL,
+        "account_sid": TWILIO_ACCOUNT_SID,
+        "auth_token": TWILIO_AUTH_TOKEN,
+        "from_number": TWILIO_FROM,
+        "timeout": PROVIDER_TIMEOUT,
+    }
+] + [
+    _sms_provider(
+        name.lower(),
+        f"SMS_{name.upper()}_",
+        env_str(f"SMS_{name.upper()}_BACKEND", "notices.channels.twilio.TwilioBackend"),
+    )
+    for name in env_list("SMS_EXTRA_PROVIDERS")
+]
+PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.outbox.PushBackend"}]
+if TESTING:
+    SMS_PROVIDERS = [{"name": "primary", "backend": "notices.channels.locmem.SmsBackend"}]
+    PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.locmem.PushBackend"}]
+# A provider with this many transient failures within the window is set aside.
+PROVIDER_FAILURE_THRESHOLD = env_int("PROVIDER_FAILURE_THRESHOLD", 20, minimum=1)
+PROVIDER_FAILURE_WINDOW = env_int("PROVIDER_FAILURE_WINDOW", 60, minimum=1)
+PROVIDER_COOLDOWN = env_int("PROVIDER_COOLDOWN", 120, minimum=1)
+
+# Messages may link only to these hosts (the portal's own by default).
+MESSAGE_LINK_HOSTS = env_list("MESSAGE_LINK_HOSTS", [_base.hostname])
+SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 4, minimum=1)
+
+# Sending pipeline.
+DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
+DISPATCH_THREADS = env_int("DISPATCH_THREADS", 16, minimum=1)
+DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1)
+PLANNING_CHUNK = env_int("PLANNING_CHUNK", 50_000, minimum=100)
+PLANNING_FIRST_CHUNK = env_int("PLANNING_FIRST_CHUNK", 2_000, minimum=1)
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+DELIVERY_RETRY_BASE = env_float("DELIVERY_RETRY_BASE", 5.0, minimum=0.0)
+DELIVERY_RETRY_MAX = env_float("DELIVERY_RETRY_MAX", 600.0, minimum=0.0)
+# A delivery claimed longer ago than this was left by a dead worker.
+DELIVERY_IN_DOUBT_AFTER = env_int("DELIVERY_IN_DOUBT_AFTER", 300, minimum=5)
 
 # --- Internationalisation -----------------------------------------------------
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("notices.urls")),
     path("accounts/", include("allauth.urls")),
+    path("webhooks/email/", include("anymail.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("admin/", admin.site.urls),
 ]

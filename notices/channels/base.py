@@ -10,14 +10,30 @@ from dataclasses import dataclass
 
 
 class ChannelError(Exception):
-    """A send that failed. ``permanent`` failures are never retried on this channel."""
+    """A send that failed.
+
+    ``permanent``: never retry on this channel (invalid number, hard bounce).
+    ``ambiguous``: the provider may have accepted it anyway (timeout after the
+    request went out, connection dropped before the answer): look it up before
+    any resend. ``retry_after``: seconds the provider asked us to wait.
+    """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        ambiguous: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.ambiguous = ambiguous
         self.retry_after = retry_after
+
+
+class LookupUnsupported(Exception):
+    """The provider cannot be asked whether it has a message."""
 
 
 @dataclass(frozen=True)
@@ -27,19 +43,29 @@ class OutgoingMessage:
     body: str
     subject: str = ""
     language: str = "en"
+    # Where the provider reports delivery; empty when it cannot.
+    callback_url: str = ""
 
 
 class ChannelBackend:
+    """One provider account for one channel."""
+
     channel: str = ""
+    # Whether several threads may call send() at once.
+    thread_safe: bool = True
+
+    def __init__(self, name: str = "default", **options) -> None:
+        self.name = name
+        self.options = options
 
     def send(self, message: OutgoingMessage) -> str:
         """Hand one message to the provider; return the provider's id for it."""
         raise NotImplementedError
 
     def lookup(self, message: OutgoingMessage) -> str | None:
-        """The provider's id of a message we may have sent already, found by its
-        reference; None when the provider has no such message."""
-        raise NotImplementedError
+        """The provider's id of a message with this reference that it already has,
+        or None. Raises LookupUnsupported when the provider cannot be asked."""
+        raise LookupUnsupported
 
     def close(self) -> None:
-        """Release connections; called when a worker is done with the backend."""
+        """Release connections."""

@@ -8,6 +8,8 @@ from django.core.mail.message import EmailMessage
 from notices.channels.base import ChannelBackend, OutgoingMessage
 from notices.models import OutboxMessage
 
+REFERENCE_HEADER = "X-Firsthand-Reference"
+
 
 class SmsBackend(ChannelBackend):
     channel = "sms"
@@ -25,6 +27,10 @@ class SmsBackend(ChannelBackend):
         return f"outbox-{row.pk}" if row else None
 
 
+class PushBackend(SmsBackend):
+    channel = "push"
+
+
 class EmailBackend(BaseEmailBackend):
     """A Django email backend that writes each email into the outbox."""
 
@@ -35,7 +41,7 @@ class EmailBackend(BaseEmailBackend):
                 to=", ".join(message.to),
                 subject=message.subject,
                 body=message.body,
-                reference=message.extra_headers.get("X-Firsthand-Reference", ""),
+                reference=message.extra_headers.get(REFERENCE_HEADER, ""),
             )
             for message in email_messages
         ]

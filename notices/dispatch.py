@@ -1,0 +1,530 @@
+"""Sending a campaign: claim a batch, render, record, send, record the outcome.
+
+Exactly once, by construction rather than by trusting the broker:
+
+1. *Claim*: a conditional UPDATE moves pending rows to ``sending`` (``FOR UPDATE
+   SKIP LOCKED`` on PostgreSQL), so two workers never hold the same delivery
+   and a task delivered twice finds nothing to do.
+2. *Record before send*: the rendered body and its reference are stored and
+   committed before any provider is called (no transaction is held open
+   during provider calls).
+3. *Send* under the shared rate limit, from a thread pool.
+4. *Record the outcome*; never overwrite a later state set by a provider
+   receipt that arrived meanwhile.
+
+A worker that dies between 2 and 4 leaves rows in ``sending``; the sweep marks
+them ``in_doubt`` and the next attempt first asks the provider whether it has
+a message with that reference, and only sends if it has not.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from customers.models import Customer, Exposure
+from notices import channels
+from notices.audience import address, channel_order_for, reachable
+from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
+from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
+from notices.ratelimit import reserve_slots, wait_until
+from notices.references import format_reference, new_reference
+from notices.templating import RenderContext, render
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=settings.DISPATCH_THREADS, thread_name_prefix="send")
+    return _pool
+
+
+@dataclass
+class Claimed:
+    id: int
+    customer_id: int
+    channel: str
+    to: str
+    language: str
+    stored_reference: str | None
+    attempts: int
+    in_doubt: bool
+    reference: str | None = None
+    provider: str = ""
+    subject: str = ""
+    body: str = ""
+
+
+@dataclass
+class Outcome:
+    item: Claimed
+    provider_id: str = ""
+    error: ChannelError | None = None
+    detail: str = ""
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+# --- 1. claim -----------------------------------------------------------------
+
+
+def claim(campaign_id: int, limit: int) -> list[Claimed]:
+    now = timezone.now()
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = f"""
+        UPDATE notices_delivery
+           SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+         WHERE id IN (SELECT id FROM notices_delivery
+                       WHERE campaign_id = %s AND status = 'pending'
+                         AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                       ORDER BY id LIMIT %s {lock})
+     RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [now, now, campaign_id, now, limit])
+        rows = cursor.fetchall()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+# --- 2. render and record before sending ---------------------------------------
+
+
+def _templates(campaign: Campaign) -> dict[tuple[str, str], tuple[str, str]]:
+    return {
+        (t.channel, t.language): (t.subject, t.body)
+        for t in CampaignTemplate.objects.filter(campaign=campaign)
+    }
+
+
+def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
+    """Fill in reference, subject and body; items without a template fail here."""
+    templates = _templates(campaign)
+    customer_ids = {i.customer_id for i in items}
+    names = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "first_name"))
+    exposed = dict(
+        Exposure.objects.filter(
+            incident_id=campaign.incident_id, customer_id__in=customer_ids
+        ).values_list("customer_id", "fields")
+    )
+    titles = {
+        "en": campaign.incident.title,
+        "fr": campaign.incident.title_fr or campaign.incident.title,
+    }
+    failures = []
+    for item in items:
+        template = templates.get((item.channel, item.language)) or templates.get(
+            (item.channel, "en")
+        )
+        if template is None:
+            failures.append(Outcome(item, error=ChannelError("no template", permanent=True)))
+            continue
+        item.reference = item.stored_reference or new_reference()
+        context = RenderContext(
+            first_name=names.get(item.customer_id, ""),
+            exposed_codes=list(exposed.get(item.customer_id) or {}),
+            reference=format_reference(item.reference),
+            language=item.language,
+            incident_title=titles.get(item.language, titles["en"]),
+        )
+        item.subject = render(template[0], context) if template[0] else ""
+        item.body = render(template[1], context)
+    return failures
+
+
+def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcome], list[Claimed]]:
+    """Render and store what is about to be sent (record before send).
+
+    Returns the items that cannot be rendered (as failed outcomes) and those
+    ready to send. A reference collision (≈ 4e-5 over 10 million messages)
+    draws new references and renders again.
+    """
+    for _attempt in range(3):
+        failures = render_batch(campaign, items)
+        failed_ids = {o.item.id for o in failures}
+        ready = [i for i in items if i.id not in failed_ids]
+        try:
+            with transaction.atomic():
+                _bulk_update(
+                    ready,
+                    ["reference", "subject", "body", "provider"],
+                    lambda i: [i.reference, i.subject, i.body, i.provider],
+                )
+            return failures, ready
+        except IntegrityError:
+            for item in items:
+                item.reference = item.stored_reference
+    raise RuntimeError("could not draw unique references")
+
+
+# --- 3. send -----------------------------------------------------------------
+
+
+def _callback_url(item: Claimed) -> str:
+    if item.channel != "sms":
+        return ""
+    return f"{settings.PORTAL_BASE_URL}/webhooks/sms/{item.provider}/{item.reference}"
+
+
+def _message(item: Claimed) -> OutgoingMessage:
+    return OutgoingMessage(
+        reference=item.reference or "",
+        to=item.to,
+        body=item.body,
+        subject=item.subject,
+        language=item.language,
+        callback_url=_callback_url(item),
+    )
+
+
+def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> Outcome:
+    message = _message(item)
+    if item.in_doubt:
+        try:
+            found = backend.lookup(message)
+        except LookupUnsupported:
+            return Outcome(
+                item,
+                provider_id="unknown",
+                detail="in doubt and the provider cannot be asked: counted as sent, not resent",
+            )
+        except ChannelError as exc:
+            return Outcome(item, error=ChannelError(f"lookup failed: {exc}", ambiguous=True))
+        if found:
+            return Outcome(item, provider_id=found, detail="found at the provider: not resent")
+    wait_until(slot)
+    started = time.monotonic()
+    try:
+        provider_id = backend.send(message)
+    except ChannelError as exc:
+        return Outcome(item, error=exc)
+    except Exception as exc:  # a bug or an unexpected library error: assume the worst
+        return Outcome(
+            item, error=ChannelError(f"unexpected {exc.__class__.__name__}", ambiguous=True)
+        )
+    latencies.append(time.monotonic() - started)
+    return Outcome(item, provider_id=provider_id)
+
+
+def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+    for item in items:
+        by_channel[(item.channel, item.provider)].append(item)
+    futures = []
+    for (channel, provider), group in by_channel.items():
+        backend = channels.get_backend(channel, provider)
+        slots = reserve_slots(f"{campaign.pk}:{channel}", len(group), campaign.rate_for(channel))
+        if backend.thread_safe:
+            futures += [
+                _executor().submit(deliver_one, backend, item, slot, latencies)
+                for item, slot in zip(group, slots, strict=True)
+            ]
+        else:
+            outcomes += [
+                deliver_one(backend, item, slot, latencies)
+                for item, slot in zip(group, slots, strict=True)
+            ]
+    outcomes += [future.result() for future in futures]
+    return outcomes
+
+
+# --- 4. record the outcome ---------------------------------------------------
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    """Exponential back-off with full jitter, never sooner than Retry-After."""
+    cap = min(settings.DELIVERY_RETRY_MAX, settings.DELIVERY_RETRY_BASE * 2 ** (attempts - 1))
+    return max(retry_after or 0.0, random.uniform(0, cap))
+
+
+@dataclass
+class _Row:
+    id: int
+    status: str
+    provider_id: str = ""
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    fallback_pending: bool = False
+    in_doubt: bool = False
+
+
+def _outcome_row(outcome: Outcome, now: datetime) -> tuple[_Row, str]:
+    item, error = outcome.item, outcome.error
+    if error is None:
+        status = DeliveryStatus.DELIVERED if item.channel == "inapp" else DeliveryStatus.SENT
+        row = _Row(item.id, status, outcome.provider_id, sent_at=now)
+        if status == DeliveryStatus.DELIVERED:
+            row.delivered_at = now
+        return row, outcome.detail or "handed to the provider"
+    if error.permanent or item.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        why = str(error) if error.permanent else f"gave up after {item.attempts} attempts: {error}"
+        return _Row(item.id, DeliveryStatus.FAILED, last_error=why, fallback_pending=True), why
+    delay = retry_delay(item.attempts, error.retry_after)
+    row = _Row(
+        item.id,
+        DeliveryStatus.PENDING,
+        next_attempt_at=now + timedelta(seconds=delay),
+        last_error=str(error),
+        in_doubt=item.in_doubt or error.ambiguous,
+    )
+    return row, f"retry in {delay:.0f}s: {error}"
+
+
+def record_outcomes(outcomes: list[Outcome]) -> None:
+    now = timezone.now()
+    rows, events = [], []
+    for outcome in outcomes:
+        row, detail = _outcome_row(outcome, now)
+        rows.append(row)
+        events.append(
+            DeliveryEvent(
+                delivery_id=row.id,
+                source=DeliveryEvent.Source.DISPATCH,
+                status=row.status,
+                detail=detail[:500],
+                created_at=now,
+            )
+        )
+    with transaction.atomic():
+        _record_rows(rows, now)
+        DeliveryEvent.objects.bulk_create(events)
+
+
+def _record_rows(rows: list[_Row], now: datetime) -> None:
+    """Apply outcomes, but never over a state a provider receipt set meanwhile."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                """
+                UPDATE notices_delivery d SET
+                    status = CASE WHEN d.status = 'sending' THEN v.status ELSE d.status END,
+                    fallback_pending = CASE WHEN d.status = 'sending' THEN v.fallback_pending
+                                            ELSE d.fallback_pending END,
+                    provider_id = CASE WHEN v.provider_id <> '' THEN v.provider_id
+                                       ELSE d.provider_id END,
+                    sent_at = COALESCE(d.sent_at, v.sent_at),
+                    delivered_at = COALESCE(d.delivered_at, v.delivered_at),
+                    next_attempt_at = v.next_attempt_at,
+                    last_error = v.last_error,
+                    in_doubt = v.in_doubt,
+                    claimed_at = NULL,
+                    updated_at = %s
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
+                            %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bool[],
+                            %s::bool[])
+                  AS v(id, status, provider_id, sent_at, delivered_at, next_attempt_at,
+                       last_error, fallback_pending, in_doubt)
+                WHERE d.id = v.id
+                """,
+                [now, *(list(col) for col in zip(*(_columns(r) for r in rows), strict=True))],
+            )
+        else:
+            cursor.executemany(
+                """
+                UPDATE notices_delivery SET
+                    status = CASE WHEN status = 'sending' THEN %s ELSE status END,
+                    fallback_pending = CASE WHEN status = 'sending' THEN %s
+                                            ELSE fallback_pending END,
+                    provider_id = CASE WHEN %s <> '' THEN %s ELSE provider_id END,
+                    sent_at = COALESCE(sent_at, %s),
+                    delivered_at = COALESCE(delivered_at, %s),
+                    next_attempt_at = %s, last_error = %s, in_doubt = %s,
+                    claimed_at = NULL, updated_at = %s
+                WHERE id = %s
+                """,
+                [
+                    [
+                        r.status,
+                        r.fallback_pending,
+                        r.provider_id,
+                        r.provider_id,
+                        r.sent_at,
+                        r.delivered_at,
+                        r.next_attempt_at,
+                        r.last_error,
+                        r.in_doubt,
+                        now,
+                        r.id,
+                    ]
+                    for r in rows
+                ],
+            )
+
+
+def _columns(row: _Row) -> tuple:
+    return (
+        row.id,
+        row.status,
+        row.provider_id,
+        row.sent_at,
+        row.delivered_at,
+        row.next_attempt_at,
+        row.last_error,
+        row.fallback_pending,
+        row.in_doubt,
+    )
+
+
+def _bulk_update(items: list[Claimed], columns: list[str], values) -> None:
+    """Set ``columns`` of many deliveries in one statement (PostgreSQL) or one
+    prepared statement run many times (SQLite)."""
+    if not items:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sets = ", ".join(f"{col} = v.{col}" for col in columns)
+            arrays = ", ".join(["%s::text[]"] * len(columns))
+            cursor.execute(
+                f"UPDATE notices_delivery d SET {sets} "
+                f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
+                "WHERE d.id = v.id",
+                [
+                    [i.id for i in items],
+                    *(list(col) for col in zip(*(values(i) for i in items), strict=True)),
+                ],
+            )
+        else:
+            sets = ", ".join(f"{col} = %s" for col in columns)
+            cursor.executemany(
+                f"UPDATE notices_delivery SET {sets} WHERE id = %s",
+                [[*values(i), i.id] for i in items],
+            )
+
+
+# --- fall-back --------------------------------------------------------------
+
+
+def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
+    """For deliveries that failed for good on one channel, plan the next channel
+    of that customer's order; with none left, the delivery is undeliverable."""
+    failed = list(
+        Delivery.objects.filter(campaign=campaign, fallback_pending=True).values_list(
+            "id", "customer_id", "channel"
+        )[:limit]
+    )
+    if not failed:
+        return 0
+    customer_ids = {customer_id for _, customer_id, _ in failed}
+    customers = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=customer_ids).only(
+            "phone", "email", "user_id", "preferred_channel", "preferred_language"
+        )
+    }
+    tried: dict[int, set[str]] = defaultdict(set)
+    for customer_id, channel in Delivery.objects.filter(
+        campaign=campaign, customer_id__in=customer_ids
+    ).values_list("customer_id", "channel"):
+        tried[customer_id].add(channel)
+
+    now = timezone.now()
+    new, fell_back, undeliverable, events = [], [], [], []
+    for delivery_id, customer_id, _channel in failed:
+        customer = customers[customer_id]
+        contact = {"phone": customer.phone, "email": customer.email, "user_id": customer.user_id}
+        next_channel = next(
+            (
+                ch
+                for ch in channel_order_for(customer.preferred_channel, campaign.channels)
+                if ch not in tried[customer_id] and reachable(ch, **contact)
+            ),
+            None,
+        )
+        if next_channel is None:
+            undeliverable.append(delivery_id)
+            events.append((delivery_id, DeliveryStatus.UNDELIVERABLE, "no other channel left"))
+            continue
+        tried[customer_id].add(next_channel)
+        fell_back.append(delivery_id)
+        events.append((delivery_id, DeliveryStatus.FAILED, f"falling back to {next_channel}"))
+        new.append(
+            Delivery(
+                campaign=campaign,
+                customer_id=customer_id,
+                channel=next_channel,
+                to=address(next_channel, **contact),
+                language=customer.preferred_language,
+            )
+        )
+    with transaction.atomic():
+        Delivery.objects.bulk_create(new, ignore_conflicts=True)
+        Delivery.objects.filter(pk__in=fell_back).update(fallback_pending=False, updated_at=now)
+        Delivery.objects.filter(pk__in=undeliverable).update(
+            fallback_pending=False, status=DeliveryStatus.UNDELIVERABLE, updated_at=now
+        )
+        DeliveryEvent.objects.bulk_create(
+            DeliveryEvent(
+                delivery_id=i,
+                source=DeliveryEvent.Source.DISPATCH,
+                status=s,
+                detail=d,
+                created_at=now,
+            )
+            for i, s, d in events
+        )
+    return len(failed)
+
+
+# --- one batch ----------------------------------------------------------------
+
+
+def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResult:
+    """Claim, render, record, send and record one batch of a sending campaign."""
+    result = BatchResult()
+    campaign = Campaign.objects.select_related("incident").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.SENDING:
+        return result
+    plan_fallbacks(campaign)
+    items = claim(campaign.pk, batch_size or settings.DISPATCH_BATCH_SIZE)
+    result.claimed = len(items)
+    if not items:
+        return result
+    Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
+
+    providers = {ch: channels.choose_provider(ch) for ch in {i.channel for i in items}}
+    for item in items:
+        item.provider = providers[item.channel]
+    failures, ready = prepare_batch(campaign, items)
+
+    outcomes = failures + send_batch(campaign, ready, result.latencies)
+    record_outcomes(outcomes)
+    _report_health(outcomes)
+    for outcome in outcomes:
+        if outcome.error is None:
+            result.sent += 1
+        elif outcome.error.permanent:
+            result.failed += 1
+        else:
+            result.retried += 1
+    return result
+
+
+def _report_health(outcomes: list[Outcome]) -> None:
+    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for outcome in outcomes:
+        key = (outcome.item.channel, outcome.item.provider)
+        transient = outcome.error is not None and not outcome.error.permanent
+        tally[key][0 if transient else 1] += 1
+    for (channel, provider), (failures, successes) in tally.items():
+        channels.record_provider_health(channel, provider, failures=failures, successes=successes)

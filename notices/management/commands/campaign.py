@@ -1,0 +1,130 @@
+"""The campaign lifecycle for operators and scripts.
+
+manage.py campaign create --incident SLUG --channels sms,email[,inapp]
+                          [--data-classes a,b] [--name N] [--customers current|former]
+manage.py campaign approve ID --by USERNAME
+manage.py campaign send|pause|resume|cancel ID
+manage.py campaign status ID [--json]
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from customers.models import Incident, User
+from notices import selectors, services
+from notices.models import Campaign
+
+
+class Command(BaseCommand):
+    help = "Create, approve, send, pause, resume, cancel a campaign, or show its status."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="a draft with the incident's default templates")
+        create.add_argument("--incident", required=True, help="incident slug")
+        create.add_argument("--channels", required=True, help="e.g. sms,email,inapp")
+        create.add_argument(
+            "--data-classes", default="", help="e.g. passport_number,medicare_number"
+        )
+        create.add_argument("--name", default="")
+        create.add_argument("--customers", choices=["all", "current", "former"], default="all")
+        create.add_argument("--by", default="", help="username of the author")
+        approve = sub.add_parser("approve")
+        approve.add_argument("id", type=int)
+        approve.add_argument("--by", required=True, help="username of the approver")
+        for name in ("send", "pause", "resume", "cancel"):
+            sub.add_parser(name).add_argument("id", type=int)
+        status = sub.add_parser("status")
+        status.add_argument("id", type=int)
+        status.add_argument("--json", action="store_true")
+
+    def handle(self, *args, action: str, **options) -> None:
+        try:
+            getattr(self, f"do_{action}")(**options)
+        except (ValidationError, PermissionDenied) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            raise CommandError("; ".join(messages)) from exc
+
+    def _campaign(self, pk: int) -> Campaign:
+        try:
+            return Campaign.objects.select_related("incident").get(pk=pk)
+        except Campaign.DoesNotExist:
+            raise CommandError(f"No campaign {pk}.") from None
+
+    def _user(self, username: str) -> User | None:
+        if not username:
+            return None
+        try:
+            return User.objects.get(username=username)
+        except User.DoesNotExist:
+            raise CommandError(f"No user {username!r}.") from None
+
+    def do_create(self, *, incident, channels, data_classes, name, customers, by, **_):
+        try:
+            incident_obj = Incident.objects.get(slug=incident)
+        except Incident.DoesNotExist:
+            raise CommandError(f"No incident {incident!r}.") from None
+        try:
+            campaign = services.campaign_create(
+                incident=incident_obj,
+                channels=[c.strip() for c in channels.split(",") if c.strip()],
+                data_classes=[c.strip() for c in data_classes.split(",") if c.strip()],
+                name=name,
+                customer_status=customers,
+                by=self._user(by),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(str(campaign.pk))
+
+    def do_approve(self, *, id, by, **_):
+        campaign = services.campaign_approve(campaign=self._campaign(id), by=self._user(by))
+        self.stdout.write(f"Campaign {campaign.pk} approved by {by}.")
+
+    def _transition(self, service, pk: int, verb: str) -> None:
+        campaign = service(campaign=self._campaign(pk))
+        self.stdout.write(f"Campaign {campaign.pk} {verb} ({campaign.status}).")
+
+    def do_send(self, *, id, **_):
+        self._transition(services.campaign_send, id, "sending")
+
+    def do_pause(self, *, id, **_):
+        self._transition(services.campaign_pause, id, "paused")
+
+    def do_resume(self, *, id, **_):
+        self._transition(services.campaign_resume, id, "resumed")
+
+    def do_cancel(self, *, id, **_):
+        self._transition(services.campaign_cancel, id, "cancelled")
+
+    def do_status(self, *, id, json: bool = False, **_):
+        campaign = self._campaign(id)
+        progress = selectors.campaign_progress(campaign)
+        data = {
+            "id": campaign.pk,
+            "name": campaign.name,
+            "status": campaign.status,
+            "planning_done": campaign.planning_done,
+            "total": progress.total,
+            "counts": progress.counts,
+            "by_channel": progress.by_channel,
+        }
+        if json:
+            self.stdout.write(_dumps(data))
+            return
+        self.stdout.write(f"Campaign {campaign.pk} “{campaign.name}”: {campaign.status}")
+        self.stdout.write(f"  deliveries: {progress.total}")
+        for status, count in progress.counts.items():
+            if count:
+                self.stdout.write(f"  {status:<14} {count}")
+        for channel, counts in progress.by_channel.items():
+            summary = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
+            self.stdout.write(f"  [{channel}] {summary}")
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from notices.models.campaigns import (
+    Campaign,
+    CampaignTemplate,
+    CustomerStatusFilter,
+    IncidentTemplate,
+    TestSend,
+)
+from notices.models.deliveries import (
+    FINAL_STATUSES,
+    HANDED_OVER_STATUSES,
+    STATUS_RANK,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    RateBucket,
+)
+from notices.models.outbox import OutboxMessage
+
+__all__ = [
+    "FINAL_STATUSES",
+    "HANDED_OVER_STATUSES",
+    "STATUS_RANK",
+    "Campaign",
+    "CampaignTemplate",
+    "CustomerStatusFilter",
+    "Delivery",
+    "DeliveryEvent",
+    "DeliveryStatus",
+    "IncidentTemplate",
+    "OutboxMessage",
+    "RateBucket",
+    "TestSend",
+]

@@ -1,0 +1,254 @@
+"""Operations that write: the life of a campaign, from draft to sent."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import DataClass, Incident
+from notices.audience import checked_channels
+from notices.models import (
+    Campaign,
+    CampaignTemplate,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    IncidentTemplate,
+    TestSend,
+)
+from notices.templating import DEFAULT_TEMPLATES, validate_template
+
+Status = Campaign.Status
+
+
+def _enqueue(fn, *args) -> None:
+    transaction.on_commit(lambda: fn(*args))
+
+
+def campaign_create(
+    *,
+    incident: Incident,
+    channels: list[str],
+    by=None,
+    name: str = "",
+    data_classes: list[str] | None = None,
+    customer_status: str = "all",
+) -> Campaign:
+    """A draft campaign with the incident's default templates (or the built-in ones)."""
+    checked_channels(channels)
+    codes = list(data_classes or [])
+    classes = list(DataClass.objects.filter(code__in=codes))
+    unknown = set(codes) - {dc.code for dc in classes}
+    if unknown:
+        raise ValidationError(_("Unknown data classes: %s") % ", ".join(sorted(unknown)))
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            incident=incident,
+            name=name or f"{incident.title} — {timezone.now():%Y-%m-%d %H:%M}",
+            channel_order=",".join(channels),
+            customer_status=customer_status,
+            created_by=by,
+        )
+        campaign.data_classes.set(classes)
+        campaign_templates_fill(campaign=campaign)
+    return campaign
+
+
+def campaign_templates_fill(*, campaign: Campaign) -> int:
+    """Give each channel of the campaign a message in English and French where it
+    has none: the incident's default templates, else the built-in ones."""
+    have = set(campaign.templates.values_list("channel", "language"))
+    defaults = {
+        (t.channel, t.language): (t.subject, t.body)
+        for t in IncidentTemplate.objects.filter(incident_id=campaign.incident_id)
+    }
+    missing = [
+        (channel, language)
+        for channel in campaign.channels
+        for language in ("en", "fr")
+        if (channel, language) not in have and (channel, language) in DEFAULT_TEMPLATES
+    ]
+    CampaignTemplate.objects.bulk_create(
+        CampaignTemplate(
+            campaign=campaign,
+            channel=channel,
+            language=language,
+            subject=defaults.get((channel, language), (None,))[0]
+            or DEFAULT_TEMPLATES[(channel, language)]["subject"],
+            body=defaults.get((channel, language), (None, None))[1]
+            or DEFAULT_TEMPLATES[(channel, language)]["body"],
+        )
+        for channel, language in missing
+    )
+    return len(missing)
+
+
+def campaign_problems(campaign: Campaign) -> list[str]:
+    """What stops a campaign from being approved; empty when it is ready."""
+    problems = []
+    try:
+        checked_channels(campaign.channels)
+    except ValueError:
+        problems.append(_("The channel order names an unknown channel."))
+    templates = {(t.channel, t.language): t for t in campaign.templates.all()}
+    for channel in campaign.channels:
+        if (channel, "en") not in templates:
+            problems.append(_("No English message for %(channel)s.") % {"channel": channel})
+    for (channel, language), template in templates.items():
+        for error in validate_template(template.body, channel=channel, subject=template.subject):
+            problems.append(f"{channel}/{language}: {error}")
+    return problems
+
+
+def campaign_approve(*, campaign: Campaign, by) -> Campaign:
+    """A second person approves: never the author."""
+    if campaign.status != Status.DRAFT:
+        raise ValidationError(_("Only a draft can be approved."))
+    if campaign.created_by_id is not None and campaign.created_by_id == by.pk:
+        raise PermissionDenied(_("The author of a campaign cannot approve it."))
+    problems = campaign_problems(campaign)
+    if problems:
+        raise ValidationError(problems)
+    updated = Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).update(
+        status=Status.APPROVED,
+        approved_by=by,
+        approved_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        raise ValidationError(_("Only a draft can be approved."))
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_send(*, campaign: Campaign) -> Campaign:
+    """Start sending: planning and dispatch begin in workers, never in the request."""
+    from notices import tasks
+
+    updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
+        status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError(_("Only an approved campaign can be sent."))
+    campaign.refresh_from_db()
+    _enqueue(tasks.kick_campaign, campaign.pk)
+    return campaign
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Workers stop between batches; what is in flight completes."""
+    if not Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
+        status=Status.PAUSED, updated_at=timezone.now()
+    ):
+        raise ValidationError(_("Only a campaign that is sending can be paused."))
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    from notices import tasks
+
+    if not Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
+        status=Status.SENDING, updated_at=timezone.now()
+    ):
+        raise ValidationError(_("Only a paused campaign can be resumed."))
+    campaign.refresh_from_db()
+    _enqueue(tasks.kick_campaign, campaign.pk)
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    """Stop for good: every delivery not yet handed over is skipped (and says so)."""
+    cancellable = [Status.DRAFT, Status.APPROVED, Status.SENDING, Status.PAUSED]
+    now = timezone.now()
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status__in=cancellable).update(
+            status=Status.CANCELLED, completed_at=now, updated_at=now
+        ):
+            raise ValidationError(_("This campaign can no longer be cancelled."))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO notices_deliveryevent "
+                "(delivery_id, source, status, provider_status, detail, created_at) "
+                "SELECT id, 'staff', 'skipped', '', 'campaign cancelled', %s "
+                "FROM notices_delivery WHERE campaign_id = %s AND status = 'pending'",
+                [now, campaign.pk],
+            )
+        Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SKIPPED, updated_at=now
+        )
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_finish_if_done(campaign_id: int) -> bool:
+    """Completed when fully planned and nothing is pending, in flight or awaiting
+    fall-back."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Status.SENDING or not campaign.planning_done:
+        return False
+    open_work = Delivery.objects.filter(campaign_id=campaign_id).filter(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    )
+    if (
+        open_work.exists()
+        or Delivery.objects.filter(campaign_id=campaign_id, fallback_pending=True).exists()
+    ):
+        return False
+    now = timezone.now()
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Status.SENDING).update(
+            status=Status.COMPLETED, completed_at=now, updated_at=now
+        )
+    )
+
+
+def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> int:
+    """Deliveries claimed long ago by a worker that never reported back go back
+    to pending, flagged: the next attempt asks the provider before resending."""
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(seconds=older_than_seconds)
+    ids = list(
+        Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).values_list(
+            "id", flat=True
+        )[:limit]
+    )
+    if not ids:
+        return 0
+    with transaction.atomic():
+        changed = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.PENDING, in_doubt=True, claimed_at=None, updated_at=now
+        )
+        DeliveryEvent.objects.bulk_create(
+            DeliveryEvent(
+                delivery_id=i,
+                source=DeliveryEvent.Source.SWEEP,
+                status=DeliveryStatus.PENDING,
+                detail="left unfinished by a worker: check with the provider before resending",
+                created_at=now,
+            )
+            for i in ids
+        )
+    return changed
+
+
+def test_send_create(*, campaign: Campaign, channel: str, language: str, to: str, by) -> TestSend:
+    """A campaign message rendered for a sample customer, sent to a staff member."""
+    from notices import tasks
+    from notices.previews import preview_message
+
+    preview = preview_message(campaign=campaign, channel=channel, language=language)
+    test = TestSend.objects.create(
+        campaign=campaign,
+        channel=channel,
+        language=language,
+        to=to,
+        subject=preview.subject,
+        body=preview.body,
+        reference=preview.reference,
+        requested_by=by,
+    )
+    _enqueue(tasks.test_send.delay, test.pk)
+    return test

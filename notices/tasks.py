@@ -1,0 +1,117 @@
+"""Thin Celery tasks: ids in, a service call, explicit time limits.
+
+Redelivery is harmless everywhere: planning is idempotent, dispatch acts only
+on rows it claims, and the sweep re-derives lost work from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from notices import dispatch, planning, services
+from notices.models import Campaign, Delivery, DeliveryStatus, TestSend
+
+logger = logging.getLogger(__name__)
+Status = Campaign.Status
+
+
+def kick_campaign(campaign_id: int) -> None:
+    """Start (or restart) planning and the campaign's parallel dispatchers."""
+    campaign = Campaign.objects.only("parallelism", "planning_done").get(pk=campaign_id)
+    if not campaign.planning_done:
+        campaign_plan.delay(campaign_id)
+    for _ in range(max(1, campaign.parallelism)):
+        campaign_dispatch.delay(campaign_id)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def campaign_plan(campaign_id: int) -> None:
+    deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
+    while time.monotonic() < deadline:
+        campaign = Campaign.objects.get(pk=campaign_id)
+        if campaign.status not in (Status.SENDING, Status.PAUSED) or campaign.planning_done:
+            return
+        if planning.plan_next(campaign):
+            return
+    campaign_plan.delay(campaign_id)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def campaign_dispatch(campaign_id: int) -> None:
+    """Send batches for a while, then hand over to a fresh task (or stop)."""
+    deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
+    while time.monotonic() < deadline:
+        if not dispatch.dispatch_batch(campaign_id).claimed:
+            break
+    else:
+        campaign_dispatch.delay(campaign_id)
+        return
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Status.SENDING:
+        return
+    if not campaign.planning_done:
+        campaign_dispatch.apply_async((campaign_id,), countdown=0.5)
+        return
+    if services.campaign_finish_if_done(campaign_id):
+        return
+    # Retries wait for their time; rows in flight belong to another dispatcher.
+    next_retry = (
+        Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if (
+        next_retry is not None
+        or Delivery.objects.filter(campaign_id=campaign_id, fallback_pending=True).exists()
+    ):
+        wait = (next_retry - timezone.now()).total_seconds() if next_retry else 0
+        campaign_dispatch.apply_async((campaign_id,), countdown=min(max(wait, 0.2), 60))
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def deliveries_sweep() -> None:
+    """Every few seconds: rescue in-doubt deliveries and stalled campaigns."""
+    rescued = services.deliveries_mark_in_doubt(older_than_seconds=settings.DELIVERY_IN_DOUBT_AFTER)
+    if rescued:
+        logger.warning("sweep: %d deliveries in doubt", rescued)
+    stale = timezone.now() - timezone.timedelta(seconds=max(60, settings.DISPATCH_TASK_SECONDS * 2))
+    for campaign in Campaign.objects.filter(status=Status.SENDING):
+        heartbeat = max(filter(None, [campaign.dispatched_at, campaign.updated_at]))
+        if heartbeat < stale and not services.campaign_finish_if_done(campaign.pk):
+            logger.warning("sweep: restarting campaign %s", campaign.pk)
+            Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
+            kick_campaign(campaign.pk)
+    # A late failure receipt needs a fall-back even after a campaign completed.
+    reopen = Campaign.objects.filter(
+        status=Status.COMPLETED, deliveries__fallback_pending=True
+    ).distinct()
+    for campaign in reopen:
+        if Campaign.objects.filter(pk=campaign.pk, status=Status.COMPLETED).update(
+            status=Status.SENDING, completed_at=None
+        ):
+            kick_campaign(campaign.pk)
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def test_send(test_send_id: int) -> None:
+    from notices import channels
+    from notices.channels.base import ChannelError, OutgoingMessage
+
+    test = TestSend.objects.get(pk=test_send_id)
+    if test.status != "pending":
+        return
+    message = OutgoingMessage(
+        reference=test.reference, to=test.to, body=test.body, subject=test.subject
+    )
+    try:
+        test.provider_id = channels.get_backend(test.channel).send(message)
+        test.status = "sent"
+    except ChannelError as exc:
+        test.status, test.last_error = "failed", str(exc)
+    test.save(update_fields=["provider_id", "status", "last_error"])

@@ -1,0 +1,495 @@
+"""Alert templates: checking what staff write, and filling it in for each customer.
+
+Templates use ``str.format`` placeholders with plain names only, e.g.
+``Hi {first_name}, …`` (``{{`` and ``}}`` for literal braces). ``validate_template``
+runs when staff save a template; ``render`` runs once per message sent, so it
+does no database query once the data-class labels are cached.
+
+When a customer has no first name, ``{first_name}`` and the spaces before it
+are dropped, so ``Hi {first_name},`` reads ``Hi,`` and ``Bonjour {first_name},``
+reads ``Bonjour,``: natural in both languages, where a stand-in word
+("customer", "client") reads like a form letter. Put the name in a greeting.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from customers.models import Channel, DataClass
+from notices.sms import UCS2, non_gsm_characters, sms_segments
+
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "first_name",
+        "exposed_fields",
+        "portal_url",
+        "reference",
+        "verify_url",
+        "support_phone",
+        "incident_title",
+    }
+)
+
+# The longest each value can be when sizing an SMS; URLs and the support phone
+# are used as configured. incident_title: Incident.title's max_length.
+WORST_CASE_LENGTHS = {
+    "first_name": 20,
+    "exposed_fields": 120,
+    "reference": 14,
+    "incident_title": 200,
+}
+
+# {{ and }} are literal braces; {…} is a placeholder; any other brace is unbalanced.
+_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+# --- Validation ---------------------------------------------------------------
+
+
+def validate_template(body: str, *, channel: str, subject: str = "") -> list[str]:
+    """Human-readable problems with a template, in the active language; empty if none.
+
+    The subject is checked like the body (placeholders, links) when given, and
+    is required for email; only the body must carry ``{reference}``.
+    """
+    if channel not in Channel.values:
+        raise ValueError(f"Unknown channel {channel!r}")
+    errors = []
+    if channel == Channel.EMAIL and not subject.strip():
+        errors.append(_("An email needs a subject."))
+    if subject:
+        subject_errors = _placeholder_errors(subject) + _link_errors(subject)
+        if "\n" in subject or "\r" in subject:
+            subject_errors.append(_("The subject must be a single line."))
+        errors += [_("Subject: %(error)s") % {"error": e} for e in subject_errors]
+    body_errors = _placeholder_errors(body)
+    fields = _fields(body)
+    if fields is not None and "reference" not in fields:
+        body_errors.append(
+            _(
+                "The message must include {reference}, so that customers can check "
+                "that it really comes from us."
+            )
+        )
+    body_errors += _link_errors(body)
+    if channel == Channel.SMS and not body_errors:
+        body_errors += _sms_length_errors(body)
+    return errors + body_errors
+
+
+def _fields(text: str) -> list[str] | None:
+    """The raw text of every placeholder, or None if the braces are unbalanced."""
+    fields = []
+    for match in _BRACES.finditer(text):
+        token = match.group()
+        if token in ("{{", "}}"):
+            continue
+        if match.group(1) is None:
+            return None
+        fields.append(match.group(1))
+    return fields
+
+
+def _placeholder_errors(text: str) -> list[str]:
+    fields = _fields(text)
+    if fields is None:
+        return [
+            _(
+                "The braces do not match: every { needs a closing }, and placeholders "
+                "cannot be nested. To show a brace itself, write {{ or }}."
+            )
+        ]
+    errors = []
+    for field in dict.fromkeys(fields):
+        name = re.split(r"[.\[!:]", field, maxsplit=1)[0]
+        if name == "" or name.isdigit():
+            error = _("“{%(field)s}” needs a name, such as {first_name}.")
+        elif name not in PLACEHOLDERS:
+            error = _("Unknown placeholder “{%(field)s}”. You can use: %(available)s.")
+        elif any(c in field for c in "!:"):
+            error = _(
+                "“{%(field)s}” may not have a “!” conversion or a “:” format: write just {%(name)s}."
+            )
+        elif any(c in field for c in ".["):
+            error = _("“{%(field)s}” may not use “.” or “[…]”: write just {%(name)s}.")
+        elif field != name:  # anything else after the name, e.g. "{first_name }"
+            error = _("Unknown placeholder “{%(field)s}”. You can use: %(available)s.")
+        else:
+            continue
+        available = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+        errors.append(error % {"field": field, "name": name, "available": available})
+    return errors
+
+
+# --- Links --------------------------------------------------------------------
+
+# Placeholders stand in as an always-allowed host while scanning, so that text
+# glued to them ("{portal_url}.evil.com") still shows up as a foreign host.
+_SENTINEL_HOST = "portal-url.invalid"
+_SCAN_VALUES = {
+    "portal_url": f"https://{_SENTINEL_HOST}",
+    "verify_url": f"https://{_SENTINEL_HOST}/verify",
+}
+_DOT = r"[.\u3002\uff0e\uff61]"  # phones linkify ideographic and full-width dots too
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_TLD = r"(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})"
+# Each pattern starts only where a word, address or host can start, and the
+# scheme is bounded, so that scanning stays linear in the length of the text.
+# scheme://authority/path: the host is what follows the last "@" in the authority;
+# the path is consumed so that ".../file.pdf" is not taken for a host.
+_URL = re.compile(
+    r"(?<![\w+.-])[a-z][a-z0-9+.-]{0,31}://([^/?#\s<>\"'()]*)[^\s<>\"]*", re.IGNORECASE
+)
+_EMAIL = re.compile(rf"(?<![\w.+%-])[\w.+%-]+@({_LABEL}(?:{_DOT}{_LABEL})+)", re.IGNORECASE)
+# A bare host needs a final label of 2+ letters ("e.g.", "i.e.", "3.5", "Mr." do
+# not qualify); its path is consumed so that "…/file.pdf" is not a host itself.
+_HOST = re.compile(
+    rf"(?<![^\W_])(?<![^\W_]{_DOT})((?:{_LABEL}{_DOT})+{_TLD})(?![\w-])(?::\d+)?(?:[/?#]\S*)?",
+    re.IGNORECASE,
+)
+_IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w]|\.\d)")
+_TRAILING = ".,;:!?'\"\u00bb\u201d\u2019)]"
+
+
+def _normal_host(host: str) -> str:
+    for dot in "\u3002\uff0e\uff61":
+        host = host.replace(dot, ".")
+    return host.casefold().rstrip(_TRAILING)
+
+
+def allowed_link_hosts() -> list[str]:
+    default = [urlsplit(settings.PORTAL_BASE_URL).hostname or ""]
+    return list(getattr(settings, "MESSAGE_LINK_HOSTS", default))
+
+
+def _scan_text(text: str) -> str:
+    def replace(match: re.Match) -> str:
+        token = match.group()
+        if token in ("{{", "}}"):
+            return token[0]
+        return _SCAN_VALUES.get(match.group(1) or "", " ")
+
+    return _BRACES.sub(replace, text)
+
+
+def _hosts_in(text: str) -> list[str]:
+    """Every host a reader's phone or mail program might turn into a link, in order."""
+    hosts = []
+    for pattern, host_of in (
+        (_URL, _url_host),
+        (_EMAIL, lambda m: m.group(1)),
+        (_HOST, lambda m: m.group(1)),
+        (_IPV4, lambda m: m.group(1) if _is_ip(m.group(1)) else ""),
+    ):
+        hosts += [(m.start(), _normal_host(host_of(m))) for m in pattern.finditer(text)]
+        # Blank out what was found so later patterns don't find parts of it again.
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return list(dict.fromkeys(host for _pos, host in sorted(hosts) if host))
+
+
+def _url_host(match: re.Match) -> str:
+    try:
+        return urlsplit("//" + match.group(1)).hostname or match.group(1)
+    except ValueError:  # a malformed [IPv6] authority: flag it as written
+        return match.group(1)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _link_errors(text: str) -> list[str]:
+    allowed = {_normal_host(h) for h in allowed_link_hosts()} | {_SENTINEL_HOST}
+    errors = []
+    for host in _hosts_in(_scan_text(text)):
+        if host in allowed:
+            continue
+        shown = host.replace(_SENTINEL_HOST, "{portal_url}")
+        errors.append(
+            _(
+                "“%(host)s” is not an allowed link or address. Messages may only point to "
+                "%(hosts)s; use {portal_url} or {verify_url} to link to the portal."
+            )
+            % {"host": shown, "hosts": ", ".join(sorted(allowed - {_SENTINEL_HOST}))}
+        )
+    return errors
+
+
+# --- SMS length -----------------------------------------------------------------
+
+
+def worst_case_values() -> dict[str, str]:
+    """Every placeholder at its longest, in GSM-7 characters, to size an SMS.
+
+    Also what ``data-sms-counter`` takes, as JSON, for the live counter.
+    """
+    base = settings.PORTAL_BASE_URL
+    values = {name: "x" * length for name, length in WORST_CASE_LENGTHS.items()}
+    values["reference"] = "X" * WORST_CASE_LENGTHS["reference"]
+    values["portal_url"] = base
+    values["verify_url"] = f"{base}/verify"
+    values["support_phone"] = getattr(settings, "SUPPORT_PHONE", "")
+    return values
+
+
+def _sms_length_errors(body: str) -> list[str]:
+    longest = body.format_map(worst_case_values())
+    result = sms_segments(longest)
+    limit = getattr(settings, "SMS_MAX_SEGMENTS", 4)
+    if result.segments <= limit:
+        return []
+    error = _(
+        "At its longest (a %(name)d-character first name, %(fields)d characters of exposed "
+        "fields), this text message would take %(segments)d SMS segments; the limit is "
+        "%(limit)d."
+    ) % {
+        "name": WORST_CASE_LENGTHS["first_name"],
+        "fields": WORST_CASE_LENGTHS["exposed_fields"],
+        "segments": result.segments,
+        "limit": limit,
+    }
+    if result.encoding == UCS2:
+        error += " " + _(
+            "“%(char)s” is not a GSM-7 character, so the whole message is sent as UCS-2, "
+            "which fits far fewer characters in a segment."
+        ) % {"char": non_gsm_characters(longest)[0]}
+    return [error]
+
+
+# --- Exposed fields -------------------------------------------------------------
+
+LABEL_CACHE_SECONDS = 300.0
+
+
+class _LabelCache:
+    """code -> (English words, French words, sensitivity), refreshed every few minutes.
+
+    One query per process per TTL instead of one per message; a data class
+    added in the admin shows up within LABEL_CACHE_SECONDS.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._expires = 0.0
+        self._labels: dict[str, tuple[str, str, int]] = {}
+
+    def get(self) -> dict[str, tuple[str, str, int]]:
+        if time.monotonic() < self._expires:
+            return self._labels
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                rows = DataClass.objects.values_list("code", "label", "label_fr", "sensitivity")
+                self._labels = {
+                    code: (_in_sentence(label), _in_sentence(label_fr or label), sensitivity)
+                    for code, label, label_fr, sensitivity in rows
+                }
+                self._expires = time.monotonic() + LABEL_CACHE_SECONDS
+        return self._labels
+
+    def clear(self) -> None:
+        with self._lock:
+            self._expires = 0.0
+
+
+_label_cache = _LabelCache()
+
+# Proper nouns that may open a label and keep their capital mid-sentence.
+PROPER_NOUNS = frozenset({"Medicare"})
+
+
+def _in_sentence(label: str) -> str:
+    """A sentence-case label as it reads mid-sentence.
+
+    Labels are stored in sentence case ("Bank account number (IBAN)"), so only
+    their first letter is lower-cased; a first word that is an acronym (a
+    second capital, as in "SMS" or "IBAN") or a listed proper noun stays.
+    """
+    first_word = label.split(" ", 1)[0]
+    if not first_word or any(c.isupper() for c in first_word[1:]) or first_word in PROPER_NOUNS:
+        return label
+    return label[0].lower() + label[1:]
+
+
+def clear_label_cache() -> None:
+    _label_cache.clear()
+
+
+def exposed_fields_text(codes: list[str], language: str) -> str:
+    """The exposed fields in words, most sensitive first.
+
+    "passport number, date of birth and phone number", or in French
+    "numéro de passeport, date de naissance et numéro de téléphone". An unknown
+    code reads as itself, least sensitive, rather than vanishing.
+    """
+    labels = _label_cache.get()
+    french = language[:2] == "fr"
+    entries = []
+    for code in dict.fromkeys(codes):
+        known = labels.get(code)
+        if known is None:
+            words, sensitivity = code.replace("_", " "), 0
+        else:
+            words, sensitivity = known[1] if french else known[0], known[2]
+        entries.append((-sensitivity, code, words))
+    words = [w for _s, _c, w in sorted(entries)]
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + (" et " if french else " and ") + words[-1]
+
+
+# --- Rendering ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    first_name: str
+    exposed_codes: list[str]
+    reference: str
+    language: str
+    incident_title: str = ""
+
+
+@functools.lru_cache(maxsize=256)
+def _without_first_name(body: str) -> str:
+    """``body`` with each {first_name} and the spaces just before it removed."""
+    pieces, pos = [], 0
+    for match in _BRACES.finditer(body):
+        pieces.append(body[pos : match.start()])
+        if match.group(1) == "first_name":
+            pieces[-1] = pieces[-1].rstrip(" \t")
+        else:
+            pieces.append(match.group())
+        pos = match.end()
+    pieces.append(body[pos:])
+    return "".join(pieces)
+
+
+def render(body: str, ctx: RenderContext) -> str:
+    """Fill a validated template in for one customer.
+
+    Raises KeyError or ValueError for a template that ``validate_template`` refuses.
+    """
+    first_name = " ".join(ctx.first_name.split())
+    if not first_name:
+        body = _without_first_name(body)
+    base = settings.PORTAL_BASE_URL
+    return body.format_map(
+        {
+            "first_name": first_name,
+            "exposed_fields": exposed_fields_text(ctx.exposed_codes, ctx.language),
+            "portal_url": base,
+            "verify_url": f"{base}/verify",
+            "reference": ctx.reference,
+            "support_phone": getattr(settings, "SUPPORT_PHONE", ""),
+            "incident_title": ctx.incident_title,
+        }
+    )
+
+
+# --- Default templates ------------------------------------------------------------
+
+# SMS: GSM-7 only (straight apostrophes; no ê, î, ô, û, ç, â) and 2 segments at
+# the longest for a PORTAL_BASE_URL of up to 30 characters in English and 24
+# in French. Every default passes validate_template (tests check both).
+DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
+    ("sms", "en"): {
+        "subject": "",
+        "body": (
+            "Our data breach exposed your {exposed_fields}. What to do: {portal_url} "
+            "We never ask for passwords, codes or payment. "
+            "Check ref {reference} at {verify_url}"
+        ),
+    },
+    ("sms", "fr"): {
+        "subject": "",
+        "body": (
+            "Une fuite chez nous a exposé : {exposed_fields}. Que faire : {portal_url} "
+            "Nous ne demandons jamais de mot de passe, code ou paiement. "
+            "Réf. {reference} sur {verify_url}"
+        ),
+    },
+    ("email", "en"): {
+        "subject": "Our data breach: what it means for you",
+        "body": (
+            "Hi {first_name},\n\n"
+            "We are writing to tell you about a data breach at our company. "
+            "It exposed your {exposed_fields}.\n\n"
+            "We are sorry. On our portal you can see what happened, what we are doing "
+            "about it, and the steps we recommend for each of these details: {portal_url}\n\n"
+            "We will never ask you for a password, a one-time code or a payment, by email, "
+            "text message or phone. If someone does, it is not us.\n\n"
+            "Every message we send carries a reference. This email's reference is "
+            "{reference}, and you can check it at {verify_url}\n\n"
+            "If you have questions, call us on {support_phone}.\n"
+        ),
+    },
+    ("email", "fr"): {
+        "subject": "Fuite de données chez nous : ce que cela signifie pour vous",
+        "body": (
+            "Bonjour {first_name},\n\n"
+            "Nous vous écrivons au sujet d'une fuite de données dans notre entreprise. "
+            "Elle a exposé les informations suivantes : {exposed_fields}.\n\n"
+            "Nous en sommes désolés. Sur notre portail, vous trouverez ce qui s'est passé, "
+            "ce que nous faisons et les mesures que nous vous recommandons pour chacune de "
+            "ces informations : {portal_url}\n\n"
+            "Nous ne vous demanderons jamais de mot de passe, de code à usage unique ni de "
+            "paiement, que ce soit par e-mail, SMS ou téléphone. Si quelqu'un le fait, ce "
+            "n'est pas nous.\n\n"
+            "Chaque message que nous envoyons porte une référence. Celle de cet e-mail est "
+            "{reference} ; vous pouvez la vérifier sur {verify_url}\n\n"
+            "Pour toute question, appelez-nous au {support_phone}.\n"
+        ),
+    },
+    ("inapp", "en"): {
+        "subject": "Your information was exposed in our data breach",
+        "body": (
+            "A data breach at our company exposed your {exposed_fields}. The steps we "
+            "recommend for each of these details are at {portal_url}\n\n"
+            "We will never ask you for a password, a one-time code or a payment. "
+            "This message's reference is {reference}; you can check any message from us "
+            "at {verify_url}"
+        ),
+    },
+    ("inapp", "fr"): {
+        "subject": "Vos informations ont été exposées lors d'une fuite de données chez nous",
+        "body": (
+            "La fuite de données que nous avons subie a exposé les informations suivantes : "
+            "{exposed_fields}. "
+            "Les mesures que nous vous recommandons pour chacune d'elles sont sur "
+            "{portal_url}\n\n"
+            "Nous ne vous demanderons jamais de mot de passe, de code à usage unique ni de "
+            "paiement. La référence de ce message est {reference} ; vous pouvez vérifier "
+            "tout message de notre part sur {verify_url}"
+        ),
+    },
+    ("push", "en"): {
+        "subject": "About our data breach",
+        "body": (
+            "A data breach at our company exposed your {exposed_fields}. See what to do at "
+            "{portal_url}. We never ask for passwords, codes or payment. "
+            "Ref {reference}, check it at {verify_url}"
+        ),
+    },
+    ("push", "fr"): {
+        "subject": "Fuite de données chez nous",
+        "body": (
+            "La fuite de données que nous avons subie a exposé : {exposed_fields}. "
+            "Que faire : {portal_url} "
+            "Nous ne demandons jamais de mot de passe, de code ni de paiement. "
+            "Réf. {reference}, à vérifier sur {verify_url}"
+        ),
+    },
+}

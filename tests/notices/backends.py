@@ -1,0 +1,44 @@
+"""A scripted SMS backend: each number answers from a list of outcomes."""
+
+from __future__ import annotations
+
+from notices.channels.base import ChannelBackend, ChannelError, OutgoingMessage
+
+# number → outcomes still to play: "ok", "transient", "permanent", "lost" (the
+# provider accepts it but the answer never arrives), "429".
+script: dict[str, list[str]] = {}
+accepted: list[OutgoingMessage] = []
+lookups: list[str] = []
+
+
+def reset() -> None:
+    script.clear()
+    accepted.clear()
+    lookups.clear()
+
+
+class ScriptedSmsBackend(ChannelBackend):
+    channel = "sms"
+
+    def send(self, message: OutgoingMessage) -> str:
+        outcome = script.get(message.to, ["ok"]).pop(0) if script.get(message.to) else "ok"
+        if outcome == "transient":
+            raise ChannelError("HTTP 503")
+        if outcome == "429":
+            raise ChannelError("HTTP 429", retry_after=30)
+        if outcome == "permanent":
+            raise ChannelError("code 21211: invalid number", permanent=True)
+        accepted.append(message)
+        if outcome == "lost":
+            raise ChannelError("no answer: ReadTimeoutError", ambiguous=True)
+        return f"SM{len(accepted):032d}"
+
+    def lookup(self, message: OutgoingMessage) -> str | None:
+        lookups.append(message.reference)
+        for index, sent in enumerate(accepted, start=1):
+            if sent.reference == message.reference:
+                return f"SM{index:032d}"
+        return None
+
+
+SCRIPTED = [{"name": "primary", "backend": "tests.notices.backends.ScriptedSmsBackend"}]

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from customers.masking import mask_value
+from notices.channels import locmem
+from notices.services import campaign_create
+from tests.factories import CustomerFactory, ExposureFactory, StaffFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_locmem_outbox():
+    locmem.outbox.clear()
+    locmem.invalid_numbers.clear()
+    yield
+    locmem.outbox.clear()
+    locmem.invalid_numbers.clear()
+
+
+@pytest.fixture
+def comms(db):
+    """A communications officer (author of campaigns)."""
+    return StaffFactory(username="carol", is_superuser=True)
+
+
+@pytest.fixture
+def lead(db):
+    """An incident lead (approves what others wrote)."""
+    return StaffFactory(username="dave", is_superuser=True)
+
+
+@pytest.fixture
+def audience(db, incident):
+    """Six affected customers with a mix of contact details, one unaffected."""
+    people = {
+        "sms_only": CustomerFactory(email="", phone="+61411000001"),
+        "email_only": CustomerFactory(email="e1@example.com", phone=""),
+        "both": CustomerFactory(email="b1@example.com", phone="+61411000003"),
+        "prefers_email": CustomerFactory(
+            email="p1@example.com", phone="+61411000004", preferred_channel="email"
+        ),
+        "former_passport": CustomerFactory(
+            email="f1@example.com", phone="+61411000005", is_current=False
+        ),
+        "unreachable": CustomerFactory(email="", phone=""),
+    }
+    for key, customer in people.items():
+        fields = {"name": mask_value("name", "A B"), "email": "x•••@example.com"}
+        if key == "former_passport":
+            fields["passport_number"] = mask_value("passport_number", "PA1234567")
+        ExposureFactory(incident=incident, customer=customer, fields=fields)
+    people["unaffected"] = CustomerFactory()
+    return people
+
+
+@pytest.fixture
+def campaign(incident, comms, audience):
+    return campaign_create(incident=incident, channels=["sms", "email"], by=comms)

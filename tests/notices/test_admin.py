@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from notices.models import Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def review(client, campaign):
+    return client.get(reverse("admin:notices_campaign_review", args=[campaign.pk]))
+
+
+def act(client, campaign, action):
+    return client.post(
+        reverse("admin:notices_campaign_act", args=[campaign.pk, action]), follow=True
+    )
+
+
+def test_review_shows_audience_coverage_and_previews(client, comms, campaign):
+    client.force_login(comms)
+    html = review(client, campaign).content.decode()
+    assert "6 affected customers in the audience" in html
+    assert "none (postal letter)" in html
+    assert "Alex" in html and "SMS segment" in html
+    assert "Another staff member must approve" in html
+
+
+def test_author_cannot_approve_but_a_second_person_can(client, comms, lead, campaign):
+    client.force_login(comms)
+    act(client, campaign, "approve")
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    client.force_login(lead)
+    response = act(client, campaign, "approve")
+    assert "Approved." in response.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_send_pause_resume_cancel_from_the_admin(
+    client, lead, campaign, django_capture_on_commit_callbacks
+):
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    client.force_login(lead)
+    act(client, campaign, "pause")
+    assert Campaign.objects.get(pk=campaign.pk).status == "paused"
+    act(client, campaign, "cancel")
+    assert Campaign.objects.get(pk=campaign.pk).status == "cancelled"
+    response = act(client, campaign, "resume")
+    assert "Only a paused campaign can be resumed." in response.content.decode()
+
+
+def test_actions_need_post(client, lead, campaign):
+    client.force_login(lead)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    assert client.get(url).status_code == 405
+
+
+def test_unreachable_export_is_a_csv_with_formula_injection_neutralised(
+    client, lead, campaign, audience
+):
+    audience["unreachable"].first_name = '=HYPERLINK("http://x")'
+    audience["unreachable"].save()
+    client.force_login(lead)
+    response = client.get(reverse("admin:notices_campaign_unreachable", args=[campaign.pk]))
+    body = b"".join(response.streaming_content).decode()
+    lines = body.strip().splitlines()
+    assert lines[0] == "customer_ref,first_name,last_name,is_current,language"
+    assert lines[1].startswith(audience["unreachable"].customer_ref)
+    assert "'=HYPERLINK" in lines[1]
+
+
+def test_progress_json(client, lead, campaign):
+    client.force_login(lead)
+    data = client.get(reverse("admin:notices_campaign_progress", args=[campaign.pk])).json()
+    assert data["status"] == "draft" and data["total"] == 0
+
+
+def test_test_send_goes_to_the_staff_member(
+    client, lead, campaign, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    client.force_login(lead)
+    url = reverse("admin:notices_campaign_test_send", args=[campaign.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"channel": "email", "language": "fr", "to": "dave@example.com"})
+    assert mail.outbox[-1].to == ["dave@example.com"]
+    assert "Camille" in mail.outbox[-1].body or mail.outbox[-1].body
+    test = campaign.test_sends.get()
+    assert test.status == "sent" and test.language == "fr"
+    assert not campaign.deliveries.exists()
+
+
+def test_template_with_a_foreign_link_is_refused_in_the_change_form(client, comms, campaign):
+    client.force_login(comms)
+    url = reverse("admin:notices_campaign_change", args=[campaign.pk])
+    page = client.get(url)
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data["data_classes"] = []
+    templates = list(campaign.templates.order_by("id"))
+    data.update(
+        {
+            "templates-TOTAL_FORMS": len(templates),
+            "templates-INITIAL_FORMS": len(templates),
+            "templates-MIN_NUM_FORMS": 0,
+            "templates-MAX_NUM_FORMS": 1000,
+        }
+    )
+    for i, t in enumerate(templates):
+        data.update(
+            {
+                f"templates-{i}-id": t.pk,
+                f"templates-{i}-campaign": campaign.pk,
+                f"templates-{i}-channel": t.channel,
+                f"templates-{i}-language": t.language,
+                f"templates-{i}-subject": t.subject,
+                f"templates-{i}-body": t.body,
+            }
+        )
+    data["templates-0-body"] = "Go to http://evil.example.net/login {reference}"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "evil.example.net" in response.content.decode()

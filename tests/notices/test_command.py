@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from notices.models import Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("campaign", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_full_lifecycle_from_the_command_line(
+    incident, comms, lead, audience, django_capture_on_commit_callbacks
+):
+    campaign_id = int(
+        run(
+            "create",
+            "--incident",
+            incident.slug,
+            "--channels",
+            "sms,email",
+            "--name",
+            "First alert",
+            "--by",
+            comms.username,
+        )
+    )
+    campaign = Campaign.objects.get(pk=campaign_id)
+    assert campaign.name == "First alert" and campaign.channels == ["sms", "email"]
+
+    with pytest.raises(CommandError, match="author"):
+        run("approve", str(campaign_id), "--by", comms.username)
+    run("approve", str(campaign_id), "--by", lead.username)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "sending" in run("send", str(campaign_id))
+
+    status = json.loads(run("status", str(campaign_id), "--json"))
+    # Eager Celery in tests: everything was sent at once.
+    assert status["status"] == "completed"
+    assert status["counts"]["sent"] == 5
+    assert status["by_channel"]["sms"]["sent"] == 3
+    assert "sent" in run("status", str(campaign_id))
+
+
+def test_create_narrowed_to_data_classes(incident, audience):
+    campaign_id = int(
+        run(
+            "create",
+            "--incident",
+            incident.slug,
+            "--channels",
+            "email",
+            "--data-classes",
+            "passport_number",
+        )
+    )
+    campaign = Campaign.objects.get(pk=campaign_id)
+    assert list(campaign.data_classes.values_list("code", flat=True)) == ["passport_number"]
+
+
+def test_clear_errors(incident):
+    with pytest.raises(CommandError, match="No incident"):
+        run("create", "--incident", "nope", "--channels", "sms")
+    with pytest.raises(CommandError, match="unknown"):
+        run("create", "--incident", incident.slug, "--channels", "fax")
+    with pytest.raises(CommandError, match="No campaign"):
+        run("send", "999")
+    with pytest.raises(CommandError, match="Unknown data classes"):
+        run("create", "--incident", incident.slug, "--channels", "sms", "--data-classes", "dna")
+
+
+def test_pause_resume_cancel(incident, lead, audience):
+    campaign_id = run("create", "--incident", incident.slug, "--channels", "sms")
+    Campaign.objects.filter(pk=campaign_id).update(status="sending")
+    assert "paused" in run("pause", campaign_id)
+    assert "cancelled" in run("cancel", campaign_id)
+    with pytest.raises(CommandError, match="paused campaign"):
+        run("resume", campaign_id)

@@ -1,0 +1,164 @@
+"""Provider status callbacks: signed, deduplicated, forward-only."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from notices.channels.twilio import twilio_signature
+from notices.models import Delivery, DeliveryEvent
+from notices.receipts import apply_receipt
+
+pytestmark = pytest.mark.django_db
+TOKEN = "test-auth-token"
+
+
+@pytest.fixture
+def delivery(campaign, audience):
+    return Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["both"],
+        channel="sms",
+        to="+61411000003",
+        status="sent",
+        reference="ABCDEFGHJKLM",
+        provider="primary",
+        provider_id="SM1",
+    )
+
+
+@pytest.fixture
+def twilio_provider(settings):
+    settings.SMS_PROVIDERS = [
+        {"name": "primary", "backend": "notices.channels.locmem.SmsBackend", "auth_token": TOKEN}
+    ]
+
+
+def post_callback(client, reference, params, *, token=TOKEN, signature=None):
+    url = f"/webhooks/sms/primary/{reference}"
+    signature = (
+        signature
+        if signature is not None
+        else twilio_signature(token, "http://localhost:8000" + url, params)
+    )
+    return client.post(
+        url,
+        urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
+
+
+def test_delivered_receipt_moves_the_delivery_forward(delivery):
+    assert apply_receipt(
+        reference=delivery.reference,
+        provider="primary",
+        provider_status="delivered",
+        status="delivered",
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.delivered_at
+
+
+def test_receipts_never_move_a_delivery_back(delivery):
+    apply_receipt(reference=delivery.reference, provider_status="delivered", status="delivered")
+    apply_receipt(reference=delivery.reference, provider_status="sent", status="sent")
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert delivery.events.filter(source="callback").count() == 2
+
+
+def test_a_repeated_receipt_is_stored_once(delivery):
+    assert apply_receipt(
+        reference=delivery.reference, provider_status="delivered", status="delivered"
+    )
+    assert not apply_receipt(
+        reference=delivery.reference, provider_status="delivered", status="delivered"
+    )
+    assert DeliveryEvent.objects.filter(delivery=delivery, source="callback").count() == 1
+
+
+def test_an_undelivered_receipt_asks_for_fallback(delivery):
+    apply_receipt(
+        reference=delivery.reference, provider_status="undelivered", status="failed", error="30003"
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.fallback_pending
+    assert delivery.last_error == "30003"
+
+
+def test_a_receipt_for_an_unknown_reference_changes_nothing(delivery):
+    assert not apply_receipt(
+        reference="ZZZZZZZZZZZZ", provider_status="delivered", status="delivered"
+    )
+
+
+def test_signed_callback_is_accepted(client, delivery, twilio_provider):
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered", "To": "+61411000003"}
+    assert post_callback(client, delivery.reference, params).status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+
+
+def test_unsigned_and_forged_callbacks_are_refused(client, delivery, twilio_provider):
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    assert post_callback(client, delivery.reference, params, signature="").status_code == 403
+    assert post_callback(client, delivery.reference, params, token="wrong").status_code == 403
+    forged = twilio_signature(TOKEN, "http://localhost:8000/webhooks/sms/primary/OTHER", params)
+    assert post_callback(client, delivery.reference, params, signature=forged).status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+
+
+def test_signature_is_checked_against_the_public_url_not_the_host_header(
+    client, delivery, twilio_provider, settings
+):
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    settings.ALLOWED_HOSTS = ["internal-lb"]
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    url = f"/webhooks/sms/primary/{delivery.reference}"
+    signature = twilio_signature(TOKEN, "https://portal.example.com" + url, params)
+    response = client.post(
+        url,
+        urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+        HTTP_HOST="internal-lb",
+    )
+    assert response.status_code == 204
+
+
+def test_twilio_signature_matches_twilios_documented_example():
+    # From Twilio's "Webhooks security" documentation.
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_anymail_bounce_marks_the_email_failed(campaign, audience):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    email = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="EMAILREF2345",
+    )
+    event = AnymailTrackingEvent(
+        event_type="bounced",
+        message_id="<x@y>",
+        metadata={"reference": email.reference},
+        description="mailbox full",
+    )
+    tracking.send(sender=object, event=event, esp_name="Postmark")
+    email.refresh_from_db()
+    assert email.status == "failed" and email.fallback_pending
