@@ -8,6 +8,7 @@ app_name = "notices"
 
 urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
+    path("messages/", views.messages_page, name="messages"),
     path(
         "webhooks/sms/<slug:provider>/<str:reference>",
         webhooks.sms_status,

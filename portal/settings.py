@@ -297,6 +297,8 @@ DISPATCH_THREADS = env_int("DISPATCH_THREADS", 16, minimum=1)
 DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1)
 PLANNING_CHUNK = env_int("PLANNING_CHUNK", 50_000, minimum=100)
 PLANNING_FIRST_CHUNK = env_int("PLANNING_FIRST_CHUNK", 2_000, minimum=1)
+# Pace at this share of a campaign's rate so late sends never exceed it.
+RATE_HEADROOM = env_float("RATE_HEADROOM", 0.95, minimum=0.1)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 DELIVERY_RETRY_BASE = env_float("DELIVERY_RETRY_BASE", 5.0, minimum=0.0)
 DELIVERY_RETRY_MAX = env_float("DELIVERY_RETRY_MAX", 600.0, minimum=0.0)
@@ -318,7 +320,7 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "AU")
 # --- Static files -------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

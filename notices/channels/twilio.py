@@ -22,6 +22,7 @@ from urllib3.exceptions import (
 )
 
 from notices.channels.base import ChannelBackend, ChannelError, OutgoingMessage
+from notices.references import format_reference
 
 # Error codes that no retry can fix: the number is wrong, unreachable or opted out.
 PERMANENT_CODES = {21211, 21214, 21217, 21408, 21610, 21612, 21614, 30003, 30005, 30006}
@@ -82,8 +83,10 @@ class TwilioBackend(ChannelBackend):
         response = self._request("GET", f"{self.messages_url}?{query}", lookup=True)
         if response.status != 200:
             raise self._error(response)
+        # Messages print the reference grouped (XXXX-XXXX-XXXX).
+        printed = format_reference(message.reference)
         for item in json.loads(response.data).get("messages", []):
-            if message.reference and message.reference in (item.get("body") or ""):
+            if message.reference and printed in (item.get("body") or ""):
                 return item["sid"]
         return None
 

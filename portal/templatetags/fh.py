@@ -45,3 +45,9 @@ def field_widget(bound_field, autocomplete: str = ""):
     if autocomplete:
         attrs["autocomplete"] = autocomplete
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.filter
+def reference(value: str) -> str:
+    """A stored message reference as printed: ``XXXX-XXXX-XXXX``."""
+    return "-".join(value[i : i + 4] for i in range(0, len(value or ""), 4))

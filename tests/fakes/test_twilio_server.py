@@ -500,13 +500,32 @@ def test_callbacks_never_delay_the_answer(fake, http):
 
 
 def test_callback_failures_are_counted_not_fatal(fake, http):
-    dead = f"http://127.0.0.1:{_free_port()}/cb"
-    assert send(http, fake, "+15551230030", callback=dead).status == 201
     assert send(http, fake, "+15551230031", callback="http://example.com/cb").status == 201
     summary = fake.wait_for_callbacks()
+    assert (summary["callbacks_sent"], summary["callbacks_failed"]) == (0, 2)
+    assert "non-loopback" in summary["callbacks_last_error"]  # and nothing left the machine
+    dead = f"http://127.0.0.1:{_free_port()}/cb"
+    assert send(http, fake, "+15551230030", callback=dead).status == 201
+    summary = fake.wait_for_callbacks()
     assert (summary["callbacks_sent"], summary["callbacks_failed"]) == (0, 4)
-    assert "non-loopback" in summary["callbacks_last_error"]
+    assert "Connect" in summary["callbacks_last_error"]
     assert send(http, fake, "+15551230032").status == 201
+
+
+def test_many_callbacks_bounded_connections_in_order(http, sink):
+    with running_fake_twilio(SID, TOKEN, callback_concurrency=4) as fake:
+        for i in range(200):
+            send(http, fake, f"+1555124{i:04d}", f"m{i}", callback=f"{sink.url}/cb")
+        records = sink.wait_for(400, timeout=20)
+        assert len(records) == 400
+        assert len({r["client_port"] for r in records}) <= 4
+        by_sid: dict[str, list[str]] = {}
+        for r in records:
+            by_sid.setdefault(r["form"]["MessageSid"], []).append(r["form"]["MessageStatus"])
+        assert len(by_sid) == 200
+        assert all(statuses == ["sent", "delivered"] for statuses in by_sid.values())
+        summary = fake.wait_for_callbacks()
+        assert (summary["callbacks_sent"], summary["callbacks_pending"]) == (400, 0)
 
 
 def test_callbacks_to_a_receiver_that_closes_each_connection(fake, http):
@@ -533,6 +552,149 @@ def test_callbacks_reuse_keep_alive_connections(http, sink):
         for r in records:
             by_sid.setdefault(r["form"]["MessageSid"], []).append(r["form"]["MessageStatus"])
         assert all(statuses == ["sent", "delivered"] for statuses in by_sid.values())
+
+
+class RawSink:
+    """A callback receiver answering every request with canned bytes.
+
+    ``first_only``: per connection, answer the first request, then close the connection
+    on the next one without a word, like a peer whose keep-alive timer fired.
+    ``close_after``: close each connection after its first answer.
+    ``silent``: never answer.
+    """
+
+    def __init__(
+        self,
+        response: bytes,
+        *,
+        close_after: bool = False,
+        first_only: bool = False,
+        silent: bool = False,
+    ) -> None:
+        self.response = response
+        self.close_after = close_after
+        self.first_only = first_only
+        self.silent = silent
+        self.requests = 0
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/cb"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf, answered = b"", 0
+        conn.settimeout(10)
+        with conn:
+            while not self.stopping:
+                end = buf.find(b"\r\n\r\n")
+                match = re.search(rb"Content-Length: (\d+)", buf[:end]) if end >= 0 else None
+                if end < 0 or len(buf) < end + 4 + int(match.group(1) if match else 0):
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    buf += chunk
+                    continue
+                buf = buf[end + 4 + int(match.group(1) if match else 0) :]
+                with self.lock:
+                    self.requests += 1
+                if self.silent or (self.first_only and answered):
+                    if self.silent:
+                        continue
+                    return
+                conn.sendall(self.response)
+                answered += 1
+                if self.close_after:
+                    return
+
+    def close(self) -> None:
+        self.stopping = True
+        self.sock.close()
+
+
+OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize(
+    ("response", "options"),
+    [
+        pytest.param(OK_KEEP_ALIVE, {}, id="content-length"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nok\r\n0\r\nT: 1\r\n\r\n",
+            {},
+            id="chunked",
+        ),
+        pytest.param(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+            {},
+            id="interim-100",
+        ),
+        pytest.param(b"HTTP/1.0 200 OK\r\n\r\nok", {"close_after": True}, id="until-close"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+            {"close_after": True},
+            id="connection-close",
+        ),
+        pytest.param(OK_KEEP_ALIVE, {"close_after": True}, id="closed-when-idle"),
+        pytest.param(OK_KEEP_ALIVE, {"first_only": True}, id="closed-when-reused"),
+    ],
+)
+def test_callback_receivers_of_every_kind(fake, http, response, options):
+    receiver = RawSink(response, **options)
+    try:
+        for i in range(3):
+            send(http, fake, f"+1555123010{i}", callback=receiver.url)
+        summary = fake.wait_for_callbacks()
+        assert (summary["callbacks_sent"], summary["callbacks_failed"]) == (6, 0), summary
+        if not options:
+            assert receiver.connections <= 3  # kept alive and reused (one per concurrent job)
+        if options.get("first_only"):
+            assert receiver.requests > 6  # the reused connections failed; fresh ones answered
+    finally:
+        receiver.close()
+
+
+def test_callback_error_answers_are_failures(fake, http):
+    receiver = RawSink(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+    try:
+        send(http, fake, "+15551230110", callback=receiver.url)
+        summary = fake.wait_for_callbacks()
+        assert (summary["callbacks_sent"], summary["callbacks_failed"]) == (0, 2)
+        assert summary["callbacks_by_status"] == {"500": 2}
+        assert "HTTP 500" in summary["callbacks_last_error"]
+    finally:
+        receiver.close()
+
+
+def test_callback_timeouts_are_failures(http):
+    receiver = RawSink(b"", silent=True)
+    try:
+        with running_fake_twilio(SID, TOKEN, callback_timeout_s=0.3) as fake:
+            started = time.monotonic()
+            send(http, fake, "+15551230111", callback=receiver.url)
+            summary = fake.wait_for_callbacks()
+            assert (summary["callbacks_sent"], summary["callbacks_failed"]) == (0, 2)
+            assert "timed out" in summary["callbacks_last_error"]
+            assert time.monotonic() - started < 3
+    finally:
+        receiver.close()
 
 
 # ---------------------------------------------------------------------------
@@ -670,5 +832,14 @@ def test_subprocess_mode():
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stdin is not None
         proc.stdout.close()
+        proc.stdin.close()
+
+
+def test_subprocess_exits_when_its_parent_goes_away():
+    proc, _ = start_fake_twilio_process(SID, TOKEN)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.close()  # what the death of the test process does
+    assert proc.wait(timeout=10) == 0
+    proc.stdout.close()

@@ -7,7 +7,8 @@ the app uses:
 * ``POST /2010-04-01/Accounts/{sid}/Messages.json`` accepts a message (201);
 * ``GET  /2010-04-01/Accounts/{sid}/Messages.json?To=..&PageSize=..`` lists them;
 * signed status callbacks (``sent`` then ``delivered``/``undelivered``) are POSTed
-  to ``StatusCallback`` over keep-alive connections, by a bounded set of workers.
+  to ``StatusCallback`` over keep-alive connections (at most ``callback_concurrency``
+  per host:port), never delaying the answer to the send.
 
 Faults are injected through ``POST /_fake/config`` and drawn from a seeded
 ``random.Random`` (exactly one draw per send), so a run is reproducible. What was
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -42,7 +44,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote_plus, unquote, urlsplit
 
 log = logging.getLogger("fake_twilio")
 
@@ -267,7 +269,7 @@ class _Message:
 class _CallbackJob:
     """The status callbacks of one message, sent one after another, in order."""
 
-    __slots__ = ("generation", "message", "pos", "steps", "target")
+    __slots__ = ("from_q", "generation", "message", "pos", "retried", "steps", "target", "to_q")
 
     def __init__(
         self, generation: int, message: _Message, target: _Target, steps: list[str]
@@ -276,7 +278,17 @@ class _CallbackJob:
         self.message = message
         self.target = target
         self.steps = steps
-        self.pos = 0
+        self.pos = 0  # the next step to send
+        self.retried = False  # the current step was resent after a stale keep-alive
+        self.from_q = _form_quote(message.sender)
+        self.to_q = _form_quote(message.to)
+
+
+def _form_quote(value: str) -> str:
+    """One form value, as ``urlencode`` would quote it."""
+    if value[:1] == "+" and value[1:].isascii() and value[1:].isdigit():
+        return "%2B" + value[1:]
+    return quote_plus(value, safe="")
 
 
 class _Target:
@@ -327,7 +339,9 @@ class FakeTwilioApp:
         self._message_uri_prefix = f"/{API_VERSION}/Accounts/{account_sid}/Messages/"
         # Message SIDs only need to be unique: not drawn from the seeded fault generator.
         self._sid_random = random.Random(os.urandom(16))
-        self.callback_queue: asyncio.Queue[_CallbackJob] | None = None
+        self._account_q = quote_plus(account_sid, safe="")
+        self._hmac = hmac.new(auth_token.encode("utf-8"), digestmod=hashlib.sha1)
+        self.callback_client: _CallbackClient | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.generation = 0
         self._reset_state()
@@ -354,9 +368,8 @@ class FakeTwilioApp:
         self.callbacks_pending = 0
         self.callbacks_by_status: dict[str, int] = {}
         self.callbacks_last_error = ""
-        if self.callback_queue is not None:
-            while not self.callback_queue.empty():
-                self.callback_queue.get_nowait()
+        if self.callback_client is not None:
+            self.callback_client.forget()
 
     def _apply_config(self) -> None:
         cfg = self.config
@@ -508,7 +521,7 @@ class FakeTwilioApp:
         self.pair_counts[key] = count
         if count > 1:
             self.duplicates += 1
-        if message.callback and self.config["callbacks"] and self.callback_queue is not None:
+        if message.callback and self.config["callbacks"] and self.callback_client is not None:
             self._schedule_callbacks(message)
         else:
             message.status = message.final
@@ -641,31 +654,38 @@ class FakeTwilioApp:
             target = self._targets[message.callback] = _Target(message.callback)
         job = _CallbackJob(self.generation, message, target, steps)
         self.callbacks_pending += len(steps)
-        self._enqueue(job, self.callback_delay_s)
-
-    def _enqueue(self, job: _CallbackJob, delay: float) -> None:
-        assert self.callback_queue is not None and self.loop is not None
-        if delay > 0:
-            self.loop.call_later(delay, self._enqueue, job, 0.0)
-        elif job.generation == self.generation:
-            self.callback_queue.put_nowait(job)
+        client = self.callback_client
+        assert client is not None
+        if self.callback_delay_s > 0:
+            client.loop.call_later(self.callback_delay_s, client.submit, job)
+        else:
+            client.submit(job)
 
     def callback_request(self, job: _CallbackJob, status: str) -> bytes:
+        """The signed form POST of one status callback.
+
+        Built by hand (this runs twice per message); the tests check it against
+        ``twilio_signature`` and a plain form parser.
+        """
         message = job.message
-        params = {
-            "AccountSid": self.account_sid,
-            "ApiVersion": API_VERSION,
-            "From": message.sender,
-            "MessageSid": message.sid,
-            "MessageStatus": status,
-            "SmsSid": message.sid,
-            "SmsStatus": status,
-            "To": message.to,
-        }
-        if status == "undelivered":
-            params["ErrorCode"] = "30003"
-        body = urlencode(params).encode()
+        sid = message.sid
         target = job.target
+        undelivered = status == "undelivered"
+        body = (
+            f"AccountSid={self._account_q}&ApiVersion={API_VERSION}&From={job.from_q}"
+            f"&MessageSid={sid}&MessageStatus={status}&SmsSid={sid}&SmsStatus={status}"
+            f"&To={job.to_q}{'&ErrorCode=30003' if undelivered else ''}"
+        ).encode()
+        # Params sorted by name: AccountSid ApiVersion ErrorCode From MessageSid
+        # MessageStatus SmsSid SmsStatus To.
+        signed = (
+            f"{target.url}AccountSid{self.account_sid}ApiVersion{API_VERSION}"
+            f"{'ErrorCode30003' if undelivered else ''}From{message.sender}MessageSid{sid}"
+            f"MessageStatus{status}SmsSid{sid}SmsStatus{status}To{message.to}"
+        )
+        mac = self._hmac.copy()
+        mac.update(signed.encode("utf-8"))
+        signature = base64.b64encode(mac.digest()).decode("ascii")
         head = (
             f"POST {target.path} HTTP/1.1\r\n"
             f"Host: {target.host_header}\r\n"
@@ -673,8 +693,8 @@ class FakeTwilioApp:
             "Accept: */*\r\n"
             "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\n"
-            f"X-Twilio-Signature: {twilio_signature(self.auth_token, target.url, params)}\r\n"
-            f"I-Twilio-Idempotency-Token: {message.sid}-{status}\r\n"
+            f"X-Twilio-Signature: {signature}\r\n"
+            f"I-Twilio-Idempotency-Token: {sid}-{status}\r\n"
             "\r\n"
         )
         return head.encode("utf-8") + body
@@ -884,7 +904,6 @@ class FakeTwilioServer:
         self.callback_timeout_s = callback_timeout_s
         self.connections: set[_HttpProtocol] = set()
         self._server: asyncio.Server | None = None
-        self._workers: list[asyncio.Task[None]] = []
 
     @property
     def base_url(self) -> str:
@@ -893,7 +912,9 @@ class FakeTwilioServer:
     async def start(self) -> str:
         loop = asyncio.get_running_loop()
         self.app.loop = loop
-        self.app.callback_queue = asyncio.Queue()
+        self.app.callback_client = _CallbackClient(
+            self.app, loop, self.callback_concurrency, self.callback_timeout_s
+        )
         self._server = await loop.create_server(
             lambda: _HttpProtocol(self.app, self),
             self.host,
@@ -902,10 +923,6 @@ class FakeTwilioServer:
             backlog=1024,
         )
         self.port = self._server.sockets[0].getsockname()[1]
-        self._workers = [
-            loop.create_task(self._callback_worker(), name=f"fake-twilio-callbacks-{i}")
-            for i in range(self.callback_concurrency)
-        ]
         return self.base_url
 
     async def close(self) -> None:
@@ -914,115 +931,335 @@ class FakeTwilioServer:
         for protocol in list(self.connections):
             if protocol.transport is not None:
                 protocol.transport.close()
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        if self.app.callback_client is not None:
+            await self.app.callback_client.close()
         if self._server is not None:
             await self._server.wait_closed()
 
-    async def _callback_worker(self) -> None:
-        app = self.app
-        queue = app.callback_queue
-        assert queue is not None
-        connections: dict[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
-        try:
-            while True:
-                job = await queue.get()
-                while job.generation == app.generation and job.pos < len(job.steps):
-                    status = job.steps[job.pos]
-                    job.pos += 1
-                    error, http_status = await self._post_callback(connections, job, status)
-                    app.callback_done(job, status, error, http_status)
-                    if app.callback_delay_s > 0 and job.pos < len(job.steps):
-                        app._enqueue(job, app.callback_delay_s)
-                        break
-        finally:
-            for _, writer in connections.values():
-                writer.close()
 
-    async def _post_callback(
-        self,
-        connections: dict[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter]],
-        job: _CallbackJob,
-        status: str,
-    ) -> tuple[str, int]:
-        """Send one callback; returns (error text or "", HTTP status or 0)."""
+# ---------------------------------------------------------------------------
+# The status callback client
+
+
+class _CallbackPool:
+    """The connections to one ``host:port``."""
+
+    __slots__ = ("count", "host", "idle", "port", "waiting")
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.count = 0  # open or opening
+        self.idle: list[_CallbackConnection] = []
+        self.waiting: collections.deque[_CallbackJob] = collections.deque()
+
+
+class _CallbackClient:
+    """Sends status callbacks over keep-alive HTTP/1.1, at most ``limit`` connections per
+    ``host:port``. Written as protocol callbacks, not coroutines: a callback costs no task
+    switch. One step of a job is in flight at a time, so a message's callbacks keep
+    their order; the next step goes out on the same connection as soon as the
+    previous one is answered.
+    """
+
+    def __init__(
+        self, app: FakeTwilioApp, loop: asyncio.AbstractEventLoop, limit: int, timeout: float
+    ) -> None:
+        self.app = app
+        self.loop = loop
+        self.limit = limit
+        self.timeout = timeout
+        self.pools: dict[tuple[str, int], _CallbackPool] = {}
+        self.connections: set[_CallbackConnection] = set()
+        self.busy: set[_CallbackConnection] = set()
+        self.connecting: set[asyncio.Task[None]] = set()
+        self.closed = False
+        self._sweeper = loop.call_later(0.25, self._sweep)
+
+    def submit(self, job: _CallbackJob) -> None:
+        app = self.app
+        if self.closed or job.generation != app.generation or job.pos >= len(job.steps):
+            return
         target = job.target
         if target.error:
-            return target.error, 0
-        request = self.app.callback_request(job, status)
+            while job.pos < len(job.steps):
+                job.pos += 1
+                app.callback_done(job, job.steps[job.pos - 1], target.error, 0)
+            return
         key = (target.host, target.port)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = _CallbackPool(target.host, target.port)
+        if pool.idle:
+            pool.idle.pop().start(job)
+            return
+        pool.waiting.append(job)
+        if pool.count < self.limit:
+            self._open(pool)
+
+    def after_step(self, job: _CallbackJob, conn: _CallbackConnection | None) -> None:
+        """A step was answered (or failed): send the job's next one, then reuse ``conn``."""
+        if not self.closed and job.generation == self.app.generation and job.pos < len(job.steps):
+            delay = self.app.callback_delay_s
+            if delay > 0:
+                self.loop.call_later(delay, self.submit, job)
+            elif conn is not None:
+                conn.start(job)
+                return
+            else:
+                self.submit(job)
+        if conn is not None:
+            self.take_next(conn)
+
+    def take_next(self, conn: _CallbackConnection) -> None:
+        pool = conn.pool
+        generation = self.app.generation
+        while pool.waiting:
+            job = pool.waiting.popleft()
+            if job.generation == generation and job.pos < len(job.steps):
+                conn.start(job)
+                return
+        pool.idle.append(conn)
+
+    def refill(self, pool: _CallbackPool) -> None:
+        """Keep jobs moving after connections went away."""
+        while not self.closed and pool.waiting and pool.count < min(self.limit, len(pool.waiting)):
+            self._open(pool)
+
+    def forget(self) -> None:
+        """After a reset: drop the jobs not started yet."""
+        for pool in self.pools.values():
+            pool.waiting.clear()
+
+    def _open(self, pool: _CallbackPool, job: _CallbackJob | None = None) -> None:
+        """Open a connection; it starts ``job``, or else the first waiting one."""
+        pool.count += 1
+        task = self.loop.create_task(self._connect(pool, job))
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
+
+    async def _connect(self, pool: _CallbackPool, job: _CallbackJob | None) -> None:
         try:
-            async with asyncio.timeout(self.callback_timeout_s):
-                for attempt in (0, 1):
-                    conn = connections.get(key)
-                    if conn is not None and (conn[0].at_eof() or conn[1].is_closing()):
-                        conn[1].close()
-                        conn = None
-                    reused = conn is not None
-                    if conn is None:
-                        conn = await asyncio.open_connection(target.host, target.port)
-                        connections[key] = conn
-                    reader, writer = conn
-                    try:
-                        writer.write(request)
-                        await writer.drain()
-                        http_status, keep_alive = await _read_response(reader)
-                    except (OSError, asyncio.IncompleteReadError) as exc:
-                        connections.pop(key, None)
-                        writer.close()
-                        stale = not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial
-                        if reused and attempt == 0 and stale:
-                            continue  # the peer closed an idle keep-alive connection
-                        raise
-                    if not keep_alive:
-                        connections.pop(key, None)
-                        writer.close()
-                    if 200 <= http_status < 300:
-                        return "", http_status
-                    return f"callback answered HTTP {http_status}", http_status
-        except Exception as exc:
-            dead = connections.pop(key, None)
-            if dead is not None:
-                dead[1].close()
-            return f"{type(exc).__name__}: {exc}", 0
-        return "unreachable", 0  # pragma: no cover
+            async with asyncio.timeout(self.timeout):
+                await self.loop.create_connection(
+                    lambda: _CallbackConnection(self, pool, job), pool.host, pool.port
+                )
+        except OSError as exc:  # refused, unreachable, timed out
+            pool.count -= 1
+            # The connection was opened for a job: its current step fails.
+            generation = self.app.generation
+            while job is None and pool.waiting:
+                candidate = pool.waiting.popleft()
+                if candidate.generation == generation and candidate.pos < len(candidate.steps):
+                    job = candidate
+            if job is not None and job.generation == generation and job.pos < len(job.steps):
+                job.pos += 1
+                job.retried = False
+                self.app.callback_done(
+                    job, job.steps[job.pos - 1], f"{type(exc).__name__}: {exc}", 0
+                )
+                self.after_step(job, None)
+            self.refill(pool)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.busy):
+            if now - conn.started > self.timeout and conn.transport is not None:
+                conn.timed_out = True
+                conn.transport.abort()
+        if not self.closed:
+            self._sweeper = self.loop.call_later(0.25, self._sweep)
+
+    async def close(self) -> None:
+        self.closed = True
+        self._sweeper.cancel()
+        for task in list(self.connecting):
+            task.cancel()
+        await asyncio.gather(*self.connecting, return_exceptions=True)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                if conn.job is None:
+                    conn.transport.close()
+                else:
+                    conn.transport.abort()
+        await asyncio.sleep(0)  # let connection_lost run
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one HTTP/1.x response; returns (status, connection reusable)."""
+class _CallbackConnection(asyncio.Protocol):
+    __slots__ = (
+        "buf",
+        "client",
+        "job",
+        "pool",
+        "requests",
+        "started",
+        "status",
+        "timed_out",
+        "transport",
+    )
+
+    def __init__(
+        self, client: _CallbackClient, pool: _CallbackPool, first: _CallbackJob | None
+    ) -> None:
+        self.client = client
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.job: _CallbackJob | None = first  # started in connection_made
+        self.status = ""
+        self.buf = b""
+        self.requests = 0
+        self.started = 0.0
+        self.timed_out = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.client.connections.add(self)
+        first, self.job = self.job, None
+        if first is not None and first.generation == self.client.app.generation:
+            self.start(first)
+        else:
+            self.client.take_next(self)
+
+    def start(self, job: _CallbackJob) -> None:
+        client = self.client
+        self.job = job
+        self.status = job.steps[job.pos]
+        job.pos += 1
+        self.buf = b""
+        self.requests += 1
+        self.started = client.loop.time()
+        client.busy.add(self)
+        self.transport.write(client.app.callback_request(job, self.status))  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        if self.job is None:
+            return  # nothing asked: ignore
+        self.buf += data
+        try:
+            parsed = _parse_response(self.buf, eof=False)
+        except ValueError:
+            self.transport.abort()  # type: ignore[union-attr]  # connection_lost fails the step
+            return
+        if parsed is not None:
+            self._answered(*parsed)
+
+    def _answered(self, http_status: int, keep_alive: bool) -> None:
+        job, status, client = self.job, self.status, self.client
+        assert job is not None
+        self.job = None
+        client.busy.discard(self)
+        job.retried = False
+        error = "" if 200 <= http_status < 300 else f"callback answered HTTP {http_status}"
+        client.app.callback_done(job, status, error, http_status)
+        if keep_alive and self.transport is not None:
+            client.after_step(job, self)
+        else:
+            if self.transport is not None:
+                self.transport.close()
+            client.after_step(job, None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        client, pool = self.client, self.pool
+        self.transport = None
+        pool.count -= 1
+        client.connections.discard(self)
+        if self in pool.idle:
+            pool.idle.remove(self)
+        job = self.job
+        if job is not None:
+            parsed = None
+            if not self.timed_out:
+                with contextlib.suppress(ValueError):
+                    parsed = _parse_response(self.buf, eof=True)
+            if parsed is not None:  # a response delimited by the end of the connection
+                self._answered(parsed[0], False)
+            elif self.requests > 1 and not self.buf and not job.retried and not self.timed_out:
+                # The peer closed an idle keep-alive connection as we reused it: once
+                # more, on a fresh connection.
+                self.job = None
+                client.busy.discard(self)
+                job.retried = True
+                job.pos -= 1
+                if not client.closed:
+                    client._open(pool, job)
+            else:
+                self.job = None
+                client.busy.discard(self)
+                job.retried = False
+                if self.timed_out:
+                    error = f"callback timed out after {client.timeout}s"
+                else:
+                    error = f"connection lost: {exc!r}" if exc else "connection closed early"
+                client.app.callback_done(job, self.status, error, 0)
+                client.after_step(job, None)
+        client.refill(pool)
+
+
+def _parse_response(buf: bytes, eof: bool) -> tuple[int, bool] | None:
+    """(status, reusable) once ``buf`` holds a whole HTTP/1.x response, else None.
+
+    ``eof``: the peer closed the connection, so a body without a length ends here.
+    Raises ValueError on garbage or on a response cut short.
+    """
+    start = 0
     while True:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head[:-4].split(b"\r\n")
-        version, status_text = lines[0].split(b" ", 2)[:2]
-        status = int(status_text)
-        if status >= 200 or status == 101:
-            break
-    headers: dict[bytes, bytes] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
-    connection = headers.get(b"connection", b"").lower()
+        end = buf.find(b"\r\n\r\n", start)
+        if end < 0:
+            if eof:
+                raise ValueError("truncated response head")
+            return None
+        line_end = buf.find(b"\r\n", start)
+        parts = buf[start:line_end].split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+            raise ValueError("not an HTTP/1.x response")
+        version, status = parts[0], int(parts[1])
+        if 100 <= status < 200 and status != 101:
+            start = end + 4  # an interim response: skip it
+            continue
+        break
+    lower = buf[start:end].lower()
+    connection = _header(lower, lower, b"\r\nconnection:") or b""
     if version == b"HTTP/1.1":
         keep_alive = b"close" not in connection
     else:
         keep_alive = b"keep-alive" in connection
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                    pass
-                break
-            await reader.readexactly(size + 2)
-    elif b"content-length" in headers:
-        await reader.readexactly(int(headers[b"content-length"]))
-    elif status in (204, 304):
-        pass
+    body_start = end + 4
+    if b"chunked" in (_header(lower, lower, b"\r\ntransfer-encoding:") or b""):
+        complete = _chunked_end(buf, body_start) is not None
     else:
-        await reader.read()  # delimited by the end of the connection
-        keep_alive = False
-    return status, keep_alive
+        length = _header(lower, lower, b"\r\ncontent-length:")
+        if length is not None:
+            complete = len(buf) - body_start >= int(length)
+        elif status in (204, 304):
+            complete = True
+        else:
+            return (status, False) if eof else None  # delimited by the end of the connection
+    if complete:
+        return status, keep_alive
+    if eof:
+        raise ValueError("truncated response body")
+    return None
+
+
+def _chunked_end(buf: bytes, pos: int) -> int | None:
+    """Where a chunked body starting at ``pos`` ends, or None if it is not all there."""
+    while True:
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            return None
+        size = int(buf[pos:line_end].split(b";")[0].strip(), 16)
+        pos = line_end + 2
+        if size == 0:
+            while True:  # trailers, then an empty line
+                line_end = buf.find(b"\r\n", pos)
+                if line_end < 0:
+                    return None
+                if line_end == pos:
+                    return pos + 2
+                pos = line_end + 2
+        pos += size + 2
+        if pos > len(buf):
+            return None
 
 
 # ---------------------------------------------------------------------------
@@ -1143,7 +1380,8 @@ def start_fake_twilio_process(
     """Start the fake as a child process; returns it and its base URL once it listens.
 
     The caller stops it: ``proc.terminate(); proc.wait()``. Its stdout stays a pipe
-    (nothing more is written to it); stderr is inherited.
+    (nothing more is written to it); stderr is inherited. It also exits when its stdin
+    (a pipe held by this process) closes, so it never outlives a crashed test run.
     """
     command = [
         sys.executable,
@@ -1157,13 +1395,20 @@ def start_fake_twilio_process(
         account_sid,
         "--auth-token",
         auth_token,
+        "--exit-with-stdin",
     ]
     if callback_concurrency is not None:
         command += ["--callback-concurrency", str(callback_concurrency)]
     if config:
         command += ["--config", json.dumps(config)]
     proc = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, env=env, bufsize=1
+        command,
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        bufsize=1,
     )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
@@ -1188,7 +1433,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--callback-concurrency", type=int, default=8)
     parser.add_argument("--callback-timeout", type=float, default=10.0)
     parser.add_argument("--config", default="", help="initial config, as JSON")
+    parser.add_argument(
+        "--exit-with-stdin", action="store_true", help="exit when stdin reaches end of file"
+    )
     args = parser.parse_args(argv)
+    if not _is_loopback(args.host):
+        parser.error(f"the fake only binds to loopback addresses, not {args.host!r}")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     async def serve() -> None:
@@ -1207,6 +1457,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if args.exit_with_stdin:
+
+            def watch_stdin() -> None:
+                # os.read, not sys.stdin: a daemon thread blocked in a buffered read
+                # would abort the interpreter's shutdown.
+                with contextlib.suppress(OSError):
+                    while os.read(0, 65536):
+                        pass
+                loop.call_soon_threadsafe(stop.set)
+
+            threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
         print(f"LISTENING {server.base_url}", flush=True)
         await stop.wait()
         await server.close()

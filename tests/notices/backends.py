@@ -42,3 +42,21 @@ class ScriptedSmsBackend(ChannelBackend):
 
 
 SCRIPTED = [{"name": "primary", "backend": "tests.notices.backends.ScriptedSmsBackend"}]
+
+
+class DownSmsBackend(ChannelBackend):
+    """A provider having an outage: every send fails, transiently."""
+
+    channel = "sms"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise ChannelError("HTTP 503 from the provider")
+
+    def lookup(self, message: OutgoingMessage) -> str | None:
+        return None
+
+
+FAILOVER = [
+    {"name": "primary", "backend": "tests.notices.backends.DownSmsBackend"},
+    {"name": "backup", "backend": "tests.notices.backends.ScriptedSmsBackend"},
+]

@@ -7,7 +7,8 @@ from notices.ratelimit import reserve_slots
 pytestmark = pytest.mark.django_db
 
 
-def test_slots_are_spaced_by_the_rate_across_reservations():
+def test_slots_are_spaced_by_the_rate_across_reservations(settings):
+    settings.RATE_HEADROOM = 1.0
     first = reserve_slots("c1:sms", 5, rate=10)
     second = reserve_slots("c1:sms", 5, rate=10)
     gaps = [b - a for a, b in zip(first + second, (first + second)[1:], strict=False)]

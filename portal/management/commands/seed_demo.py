@@ -24,6 +24,9 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-2022"  # noqa: S105 - printed for the demo on purpose
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "firsthand-admin"  # noqa: S105
+# A second staff member, so a campaign written by one can be approved by the other.
+LEAD_USERNAME = "lead"
+LEAD_PASSWORD = "firsthand-lead"  # noqa: S105
 
 
 class Command(BaseCommand):
@@ -46,7 +49,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Customer: {DEMO_EMAIL} (password {DEMO_PASSWORD}, or ask for a sign-in code:\n"
             f"            it lands in the staff Outbox at /outbox/)\n"
-            f"  Staff:    {ADMIN_USERNAME} / {ADMIN_PASSWORD} at /admin/"
+            f"  Staff:    {ADMIN_USERNAME} / {ADMIN_PASSWORD} at /admin/\n"
+            f"            {LEAD_USERNAME} / {LEAD_PASSWORD} (a second staff member, to approve campaigns)"
         )
 
     def ensure_incident(self) -> Incident:
@@ -131,7 +135,11 @@ class Command(BaseCommand):
             customer.save(update_fields=["user"])
 
     def ensure_admin(self) -> None:
-        if not User.objects.filter(username=ADMIN_USERNAME).exists():
-            User.objects.create_superuser(
-                username=ADMIN_USERNAME, email="admin@example.com", password=ADMIN_PASSWORD
-            )
+        for username, password in [
+            (ADMIN_USERNAME, ADMIN_PASSWORD),
+            (LEAD_USERNAME, LEAD_PASSWORD),
+        ]:
+            if not User.objects.filter(username=username).exists():
+                User.objects.create_superuser(
+                    username=username, email=f"{username}@example.com", password=password
+                )

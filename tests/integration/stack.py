@@ -1,0 +1,220 @@
+"""Run Firsthand for real in subprocesses: gunicorn, Celery workers and beat,
+against the test database (PostgreSQL), Redis and a fake SMS provider on
+loopback. The test process only prepares data and reads the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from django.db import connection
+
+from tests.fakes.twilio_server import FakeTwilio, start_fake_twilio_process
+from tests.processes import child_env
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "integration-auth-token"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_url(db: int) -> str:
+    base = REDIS_URL.rsplit("/", 1)[0]
+    return f"{base}/{db}"
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    user = s.get("USER") or "postgres"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{s['NAME']}"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Stack:
+    """A running Firsthand: start the pieces a test needs, stop them all after."""
+
+    def __init__(self, tmp_path: Path, **env_overrides: str) -> None:
+        self.tmp = tmp_path
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.web_port = free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        for db in (3, 4):
+            redis.Redis.from_url(redis_url(db)).flushdb()
+        fake_proc, fake_url = start_fake_twilio_process(ACCOUNT_SID, AUTH_TOKEN, env=child_env())
+        self.procs.append(("fake-twilio", fake_proc))
+        self.fake = FakeTwilio(fake_url, ACCOUNT_SID, AUTH_TOKEN)
+        self.env = child_env(
+            DEBUG="0",
+            SECRET_KEY="integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            DATABASE_URL=database_url(),
+            DATABASE_CONN_MAX_AGE="0",
+            CELERY_BROKER_URL=redis_url(3),
+            CACHE_URL=redis_url(4),
+            PORTAL_BASE_URL=self.web_url,
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            STATIC_ROOT=str(self.tmp / "static"),
+            SMS_BACKEND="notices.channels.twilio.TwilioBackend",
+            TWILIO_API_BASE_URL=fake_url,
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_FROM="+61400000000",
+            EMAIL_BACKEND="notices.channels.outbox.EmailBackend",
+            DELIVERY_IN_DOUBT_AFTER="6",
+            DELIVERY_RETRY_BASE="0.2",
+            DELIVERY_RETRY_MAX="2",
+            DISPATCH_TASK_SECONDS="5",
+            SWEEP_INTERVAL="2",
+            PROVIDER_TIMEOUT="5",
+            LOG_LEVEL="WARNING",
+            FIRSTHAND_VAR_DIR=str(self.tmp / "var"),
+        )
+        self.env.update(env_overrides)
+
+    # --- processes ---------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start_web(self) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            timeout=120,
+        )
+        self._spawn(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.web_port}",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--access-logfile",
+                "-",
+            ],
+        )
+        wait_for(self._web_ready, 30, "gunicorn")
+
+    def _web_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.web_url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def start_worker(self, name: str, queues: str, concurrency: int = 2) -> subprocess.Popen:
+        proc = self._spawn(
+            name,
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--queues",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+        wait_for(lambda: "ready." in self.log(name), 60, f"worker {name}")
+        return proc
+
+    def start_beat(self) -> None:
+        self._spawn(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+            ],
+        )
+
+    def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr}")
+        return result.stdout.strip()
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    if name == "fake-twilio":
+                        proc.terminate()
+                    else:
+                        os.killpg(proc.pid, signal.SIGTERM)
+        for _name, proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        # Connections the children held must be gone before the test database is flushed.
+        connection.close()

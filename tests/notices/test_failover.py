@@ -1,0 +1,51 @@
+"""Several SMS providers: one that keeps failing is set aside for the next."""
+
+from __future__ import annotations
+
+import pytest
+
+from notices import channels, dispatch, services
+from notices.models import Campaign, Delivery
+from notices.planning import plan_chunk
+from tests.notices import backends
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_providers(settings):
+    backends.reset()
+    settings.SMS_PROVIDERS = backends.FAILOVER
+    settings.PROVIDER_FAILURE_THRESHOLD = 2
+    settings.DELIVERY_RETRY_BASE = 0
+    yield
+    backends.reset()
+
+
+def test_choose_provider_prefers_the_first_until_its_circuit_opens(two_providers):
+    assert channels.choose_provider("sms") == "primary"
+    channels.record_provider_health("sms", "primary", failures=1, successes=0)
+    assert channels.choose_provider("sms") == "primary"
+    channels.record_provider_health("sms", "primary", failures=1, successes=0)
+    assert channels.choose_provider("sms") == "backup"
+
+
+def test_successes_reset_the_failure_count(two_providers):
+    channels.record_provider_health("sms", "primary", failures=1, successes=0)
+    channels.record_provider_health("sms", "primary", failures=0, successes=5)
+    channels.record_provider_health("sms", "primary", failures=1, successes=0)
+    assert channels.choose_provider("sms") == "primary"
+
+
+def test_traffic_moves_to_the_backup_during_an_outage(two_providers, campaign, lead):
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    for _ in range(10):
+        Delivery.objects.filter(campaign=campaign, status="pending").update(next_attempt_at=None)
+        dispatch.dispatch_batch(campaign.pk, batch_size=100)
+    sms = Delivery.objects.filter(campaign=campaign, channel="sms")
+    assert {d.status for d in sms} == {"sent"}
+    assert {d.provider for d in sms} == {"backup"}
+    assert sorted(m.to for m in backends.accepted) == sorted(d.to for d in sms)
