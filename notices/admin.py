@@ -94,7 +94,7 @@ class CampaignForm(forms.ModelForm):
             checked_channels(channels)
         except ValueError:
             raise ValidationError(
-                _("Use channels among sms, email and inapp, comma-separated.")
+                _("Choose from sms, email and inapp, separated by commas.")
             ) from None
         if len(set(channels)) != len(channels):
             raise ValidationError(_("Name each channel once."))
@@ -291,13 +291,13 @@ class CampaignAdmin(admin.ModelAdmin):
         if action == "approve":
             if not user.has_perm("notices.approve_campaign"):
                 raise PermissionDenied
-            return services.campaign_approve(campaign=campaign, by=user), _("Approved.")
+            return services.campaign_approve(campaign=campaign, by=user), _("Campaign approved.")
         if not user.has_perm("notices.send_campaign"):
             raise PermissionDenied
         actions = {
             "send": (services.campaign_send, _("Sending has started.")),
-            "pause": (services.campaign_pause, _("Paused: workers stop after their batch.")),
-            "resume": (services.campaign_resume, _("Resumed.")),
+            "pause": (services.campaign_pause, _("Paused: messages already being sent will finish first.")),
+            "resume": (services.campaign_resume, _("Sending has resumed.")),
             "cancel": (services.campaign_cancel, _("Cancelled: nothing more will be sent.")),
         }
         if action not in actions:

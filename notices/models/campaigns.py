@@ -44,7 +44,7 @@ class Campaign(models.Model):
         _("channel order"),
         max_length=40,
         default="sms,email,inapp",
-        help_text=_("Channels in order, comma-separated: sms, email, inapp, push."),
+        help_text=_("Channels in order, separated by commas: sms, email, inapp."),
     )
     sms_rate = models.PositiveIntegerField(_("SMS per second"), default=100)
     email_rate = models.PositiveIntegerField(_("emails per second"), default=200)

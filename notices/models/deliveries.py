@@ -15,7 +15,7 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed (fell back)")
+    FAILED = "failed", _("Failed, next channel tried")
     UNDELIVERABLE = "undeliverable", _("Undeliverable")
     SKIPPED = "skipped", _("Skipped")
 

@@ -33,7 +33,7 @@ def test_author_cannot_approve_but_a_second_person_can(client, comms, lead, camp
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
     client.force_login(lead)
     response = act(client, campaign, "approve")
-    assert "Approved." in response.content.decode()
+    assert "Campaign approved." in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
 
 
