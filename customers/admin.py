@@ -3,13 +3,29 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from customers.import_jobs import import_job_create, import_job_progress
 from customers.masking import mask_email, mask_phone
-from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress, User
+from customers.models import (
+    Customer,
+    DataClass,
+    Exposure,
+    ImportJob,
+    Incident,
+    Step,
+    StepProgress,
+    User,
+)
 from customers.normalise import normalise_email, normalise_phone
 from portal.paginators import EstimatedCountPaginator
 
@@ -136,3 +152,127 @@ class UserAdmin(admin.ModelAdmin):
     filter_horizontal = ["groups", "user_permissions"]
     exclude = ["password"]
     readonly_fields = ["last_login", "date_joined"]
+
+
+class ImportJobForm(forms.ModelForm):
+    class Meta:
+        model = ImportJob
+        fields = ["kind", "incident", "file", "skip_invalid"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)s MB: import it with manage.py instead.")
+                % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
+            )
+        if not upload.name.lower().endswith(".csv"):
+            raise forms.ValidationError(_("Upload a .csv file."))
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ImportJob.Kind.EXPOSURES and not data.get("incident"):
+            self.add_error("incident", _("Exposures belong to an incident: choose one."))
+        return data
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    form = ImportJobForm
+    list_display = [
+        "created_at",
+        "kind",
+        "incident",
+        "status",
+        "inserted",
+        "updated",
+        "rejected_lines",
+        "created_by",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["incident", "created_by"]
+    readonly_fields = [
+        "status",
+        "progress",
+        "inserted",
+        "updated",
+        "rejected_lines",
+        "report_link",
+        "message",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+
+    class Media:
+        js = ["customers/import_progress.js"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["kind", "incident", "file", "skip_invalid"]
+        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return (
+            obj is not None
+            and obj.status != ImportJob.Status.RUNNING
+            and super().has_delete_permission(request, obj)
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        job = import_job_create(
+            kind=obj.kind,
+            file=form.cleaned_data["file"],
+            incident=obj.incident,
+            skip_invalid=obj.skip_invalid,
+            by=request.user,
+        )
+        obj.pk = job.pk
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: ImportJob) -> str:
+        done = import_job_progress(obj)
+        total = max(obj.bytes_total, 1)
+        running = obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        return format_html(
+            '<progress max="{}" value="{}"{}></progress> {}%',
+            total,
+            done,
+            mark_safe(' data-import-running="1"') if running else "",
+            int(100 * done / total),
+        )
+
+    @admin.display(description=_("report"))
+    def report_link(self, obj: ImportJob) -> str:
+        if not obj.report:
+            return "—"
+        url = reverse("admin:customers_importjob_report", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download the report (CSV)"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name="customers_importjob_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request, pk: int):
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job) or not job.report:
+            raise Http404
+        return FileResponse(
+            job.report.open("rb"), as_attachment=True, filename=f"import-{job.pk}-report.csv"
+        )

@@ -19,3 +19,10 @@ def send_transactional_email(message: dict) -> None:
     for content, mimetype in message.get("alternatives", []):
         email.attach_alternative(content, mimetype)
     email.send()
+
+
+@shared_task(time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60)
+def run_import_job(job_id: int) -> None:
+    from customers.import_jobs import import_job_run
+
+    import_job_run(job_id)

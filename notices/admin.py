@@ -296,7 +296,10 @@ class CampaignAdmin(admin.ModelAdmin):
             raise PermissionDenied
         actions = {
             "send": (services.campaign_send, _("Sending has started.")),
-            "pause": (services.campaign_pause, _("Paused: messages already being sent will finish first.")),
+            "pause": (
+                services.campaign_pause,
+                _("Paused: messages already being sent will finish first."),
+            ),
             "resume": (services.campaign_resume, _("Sending has resumed.")),
             "cancel": (services.campaign_cancel, _("Cancelled: nothing more will be sent.")),
         }

@@ -212,6 +212,7 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.test_send": {"queue": "transactional"},
     "notices.tasks.delivery_resend": {"queue": "transactional"},
     "notices.tasks.deliveries_sweep": {"queue": "default"},
+    "customers.tasks.run_import_job": {"queue": "imports"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -331,7 +332,9 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads staff import in the admin; the command line takes files of any size.
+IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
 # Development and tests serve straight from the app folders.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING

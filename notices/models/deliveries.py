@@ -57,7 +57,7 @@ class Delivery(models.Model):
     # Contact snapshot: the number, address or login the message went to.
     to = models.CharField(max_length=254, blank=True)
     language = models.CharField(max_length=2, choices=Language, default="en")
-    reference = models.CharField(max_length=16, null=True, blank=True, unique=True)
+    reference = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - NULL: not drawn yet
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     provider = models.CharField(max_length=32, blank=True)
@@ -82,7 +82,13 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "customer", "channel"], name="delivery_unique_per_channel"
-            )
+            ),
+            # Planned rows have no reference yet: only drawn references are indexed.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(reference__isnull=False),
+                name="delivery_unique_reference",
+            ),
         ]
         indexes = [
             # Workers claim the oldest pending rows of a campaign.

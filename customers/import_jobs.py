@@ -1,0 +1,80 @@
+"""Imports started from the admin and run by a worker, with progress that
+other processes can read (in the shared cache: the import itself runs in one
+long transaction whose writes nobody sees until it commits)."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from customers.importers import ImportFailed, import_customers, import_exposures
+from customers.models import ImportJob
+
+_PROGRESS = "import-progress:{}"
+
+
+def import_job_progress(job: ImportJob) -> int:
+    """Bytes read so far."""
+    if job.status == ImportJob.Status.DONE:
+        return job.bytes_total
+    return int(cache.get(_PROGRESS.format(job.pk)) or 0)
+
+
+def import_job_create(*, kind: str, file, incident=None, skip_invalid: bool, by) -> ImportJob:
+    from customers.tasks import run_import_job
+
+    job = ImportJob.objects.create(
+        kind=kind,
+        incident=incident,
+        file=file,
+        skip_invalid=skip_invalid,
+        bytes_total=file.size,
+        created_by=by,
+    )
+    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    return job
+
+
+def import_job_run(job_id: int) -> None:
+    """Claim the job (a redelivered task finds it taken) and run it."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = ImportJob.objects.select_related("incident").get(pk=job_id)
+    done = {"bytes": 0, "at": 0.0}
+
+    def progress(count: int) -> None:
+        done["bytes"] += count
+        if time.monotonic() - done["at"] > 0.5:
+            cache.set(_PROGRESS.format(job.pk), done["bytes"], 3600)
+            done["at"] = time.monotonic()
+
+    with job.file.open("rb") as stream:
+        try:
+            if job.kind == ImportJob.Kind.CUSTOMERS:
+                report = import_customers(stream, skip_invalid=job.skip_invalid, progress=progress)
+            else:
+                report = import_exposures(
+                    stream, incident=job.incident, skip_invalid=job.skip_invalid, progress=progress
+                )
+            job.status = ImportJob.Status.DONE
+        except ImportFailed as failed:
+            report = failed.report
+            job.status = ImportJob.Status.FAILED
+    job.inserted, job.updated = report.inserted, report.updated
+    job.rejected_lines = report.rejected_lines
+    job.message = report.summary()
+    if report.errors:
+        out = io.StringIO()
+        report.write_csv(out)
+        job.report.save(f"report-{job.pk}.csv", ContentFile(out.getvalue().encode()), save=False)
+    job.finished_at = timezone.now()
+    job.save()
+    cache.delete(_PROGRESS.format(job.pk))

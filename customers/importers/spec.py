@@ -1,0 +1,91 @@
+"""What the import files look like and the rules every row must follow.
+
+The rules are stated twice, once as SQL (PostgreSQL, set-based) and once as
+Python (SQLite, batched); ``tests/customers/test_importers.py`` runs the same
+files through the backend at hand and expects the same reports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Column → longest accepted raw value.
+CUSTOMER_COLUMNS = {
+    "customer_ref": 32,
+    "first_name": 100,
+    "last_name": 100,
+    "email": 254,
+    "phone": 32,
+    "is_current": 5,
+    "preferred_language": 2,
+    "preferred_channel": 8,
+}
+EXPOSURE_COLUMNS = {"customer_ref": 32, "exposed": 4000}
+EXPOSED_VALUE_MAX = 200
+
+TRUE_WORDS = ("true", "1", "yes", "y", "t")
+FALSE_WORDS = ("false", "0", "no", "n", "f")
+LANGUAGES = ("en", "fr")
+CHANNELS = ("sms", "email", "inapp", "push")
+
+REF_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE_STRIP = r"[\s().-]"
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+INTERNATIONAL_PATTERN = r"^00[1-9][0-9]{6,14}$"
+NATIONAL_PATTERN = r"^0[1-9][0-9]{5,13}$"
+
+# Reasons, as they appear in reports (stable: scripts may read them).
+MISSING_REF = "missing customer reference"
+MALFORMED_REF = "malformed customer reference"
+UNKNOWN_CUSTOMER = "unknown customer"
+DUPLICATE_ROW = "duplicate row"
+OVERSIZED = "oversized field"
+MALFORMED_EMAIL = "malformed email"
+MALFORMED_PHONE = "malformed phone"
+NOT_A_BOOLEAN = "not true or false"
+UNKNOWN_LANGUAGE = "unknown language"
+UNKNOWN_CHANNEL = "unknown channel"
+WRONG_ENCODING = "wrong encoding (not UTF-8)"
+WRONG_COLUMN_COUNT = "wrong number of columns"
+UNKNOWN_DATA_CLASS = "unknown data class"
+MALFORMED_EXPOSED = "malformed exposed field (expected code=value)"
+REPEATED_DATA_CLASS = "data class listed twice"
+NOTHING_EXPOSED = "no exposed data classes"
+UNKNOWN_COLUMN = "unknown column"
+MISSING_COLUMN = "missing column"
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+
+def normalise_ref(raw: str) -> str:
+    return raw.strip().upper()
+
+
+def normalise_phone(raw: str, country_code: int) -> str | None:
+    """E.164 by shape: '' when empty, None when malformed (same as the SQL)."""
+    digits = re.sub(PHONE_STRIP, "", raw or "")
+    if not digits:
+        return ""
+    if re.match(E164_PATTERN, digits):
+        return digits
+    if re.match(INTERNATIONAL_PATTERN, digits):
+        return "+" + digits[2:]
+    if re.match(NATIONAL_PATTERN, digits):
+        return f"+{country_code}{digits[1:]}"
+    return None
+
+
+def parse_bool(raw: str) -> bool | None:
+    word = (raw or "").strip().lower()
+    if word == "" or word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None

@@ -1,0 +1,56 @@
+"""What the two import commands share: the file, the progress bar, the report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from customers.importers import ImportFailed, ImportReport
+
+
+class ImportCommand(BaseCommand):
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the valid lines and report the others (default: all or nothing)",
+        )
+        parser.add_argument(
+            "--report", type=Path, help="where to write the CSV report (default: FILE.report.csv)"
+        )
+
+    def run_import(self, file: Path, report_path: Path | None, run) -> ImportReport:
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        report_path = report_path or file.with_name(file.name + ".report.csv")
+        bar = tqdm(
+            total=os.path.getsize(file),
+            unit="B",
+            unit_scale=True,
+            desc=f"Importing {file.name}",
+            disable=not sys.stderr.isatty(),
+        )
+        try:
+            with file.open("rb") as stream, bar:
+                report = run(stream, bar.update)
+        except ImportFailed as failed:
+            self._write_report(failed.report, report_path)
+            raise CommandError(
+                f"{failed.report.rejected_lines} line(s) rejected, nothing imported. "
+                f"Report: {report_path}"
+            ) from None
+        if report.errors:
+            self._write_report(report, report_path)
+            self.stdout.write(f"Report of rejected lines: {report_path}")
+        self.stdout.write(report.summary())
+        return report
+
+    @staticmethod
+    def _write_report(report: ImportReport, path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as out:
+            report.write_csv(out)

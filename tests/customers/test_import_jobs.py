@@ -1,0 +1,103 @@
+"""Imports uploaded in the admin, run by a worker, with progress and a report."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from customers.models import Customer, Exposure, ImportJob
+from tests.factories import CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def upload(client, name, content, django_capture_on_commit_callbacks, **fields):
+    url = reverse("admin:customers_importjob_add")
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post(url, {"file": SimpleUploadedFile(name, content), **fields}, follow=True)
+
+
+def test_uploading_customers_imports_them_in_a_worker(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0001,a@example.com\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert (job.status, job.inserted) == ("done", 1)
+    assert Customer.objects.filter(customer_ref="UP0001").exists()
+    page = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk]))
+    assert "100%" in page.content.decode()
+
+
+def test_a_rejected_upload_offers_its_report(
+    admin_client, incident, django_capture_on_commit_callbacks
+):
+    CustomerFactory(customer_ref="UP0001")
+    upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\nUP0001,passport_number=PA1\nNOPE,email=x@y.z\n",
+        django_capture_on_commit_callbacks,
+        kind="exposures",
+        incident=incident.pk,
+    )
+    job = ImportJob.objects.get()
+    assert (job.status, job.rejected_lines) == ("failed", 1)
+    assert not Exposure.objects.exists()
+    response = admin_client.get(reverse("admin:customers_importjob_report", args=[job.pk]))
+    body = b"".join(response.streaming_content).decode()
+    assert "3,customer_ref,unknown customer" in body
+
+
+def test_uploads_are_size_limited_and_need_an_incident_for_exposures(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    response = upload(
+        admin_client,
+        "big.csv",
+        b"x" * (1024 * 1024 + 1),
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    assert "larger than 1 MB" in response.content.decode()
+    response = upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\n",
+        django_capture_on_commit_callbacks,
+        kind="exposures",
+    )
+    assert "choose one" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_a_job_runs_once_even_if_its_task_is_delivered_twice(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from customers.import_jobs import import_job_run
+
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref\nUP0002\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    import_job_run(job.pk)  # the redelivered task
+    job.refresh_from_db()
+    assert job.inserted == 1 and job.status == "done"
