@@ -39,12 +39,12 @@ class Channel(models.TextChoices):
 
 
 class Customer(models.Model):
-    customer_ref = models.CharField(_("customer reference"), max_length=32, unique=True)
+    customer_ref = models.CharField(_("customer reference"), max_length=32)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     # Normalised on the way in: email lower-cased, phone in E.164.
-    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=16, blank=True, db_index=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
     email_verified = models.BooleanField(_("email verified"), default=False)
     phone_verified = models.BooleanField(_("phone verified"), default=False)
     is_current = models.BooleanField(_("current customer"), default=True)
@@ -67,6 +67,24 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # One index per looked-up column, with pattern ops so it serves both
+        # exact matches and the admin's prefix search (Django's db_index would
+        # add a second index to each). Fewer indexes, faster bulk imports.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_ref"],
+                name="customer_ref_unique",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["email"], name="customer_email", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["phone"], name="customer_phone", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.customer_ref

@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from customers.importers import spec
-from customers.importers.masking_sql import mask_sql
+from customers.importers.masking_sql import DOT, mask_sql
 from customers.importers.reading import blocks, careful_rows
 from customers.models import DataClass
 
@@ -68,11 +68,23 @@ def _fetch_errors(cursor) -> list:
     return [spec.RowError(*row) for row in cursor.fetchall()]
 
 
-def _run(cursor, ctes: str, upsert: str, params: list, upsert_params: list) -> tuple:
+def _problems(checks: list[tuple[str, str, str]]) -> str:
+    """Per line, an array of 'column|reason' for every failed check: computed
+    once per line, unlike a join against a table of checks."""
+    cases = ", ".join(f"CASE WHEN {cond} THEN '{col}|{reason}' END" for cond, col, reason in checks)
+    return f"array_remove(ARRAY[{cases}], NULL)"
+
+
+def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> tuple:
     """Check every line and upsert the valid ones in one statement. When two
-    valid lines name the same customer, the upsert refuses to touch a row twice:
-    then record the check errors, mark every valid line after the first for a
-    customer as a duplicate, and upsert what remains."""
+    valid lines name the same customer, the upsert refuses to touch a row twice
+    (or, on a first load, trips the unique index): then record the check
+    errors, mark every valid line after the first for a customer as a
+    duplicate, and upsert what remains."""
+    ctes = f"""
+        WITH n AS MATERIALIZED ({norm}),
+        checks AS (SELECT n.line, split_part(p, '|', 1) AS col, split_part(p, '|', 2) AS reason
+                     FROM n CROSS JOIN LATERAL unnest(n.problems) AS p)"""
     full = f"""
         {ctes},
         bad AS (INSERT INTO import_errors (line, col, reason)
@@ -86,7 +98,10 @@ def _run(cursor, ctes: str, upsert: str, params: list, upsert_params: list) -> t
             cursor.execute(full, params + upsert_params)
             return cursor.fetchone()
     except DatabaseError as exc:
-        if "cannot affect row a second time" not in str(exc):
+        duplicate = "cannot affect row a second time" in str(exc) or isinstance(
+            exc.__cause__, psycopg.errors.UniqueViolation
+        )
+        if not duplicate:
             raise
     cursor.execute(
         f"{ctes} INSERT INTO import_errors (line, col, reason) SELECT line, col, reason FROM checks",
@@ -122,16 +137,65 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL work_mem = '1GB'")
         structural = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
-        phone_digits = f"regexp_replace(coalesce(r.phone, ''), '{spec.PHONE_STRIP}', '', 'g')"
         present = [n for n in spec.CUSTOMER_COLUMNS if n in names and n != "customer_ref"]
-        oversized = " ".join(
-            f"(CASE WHEN length(coalesce(n.raw_{col}, '')) > {limit} THEN '{col}' END, "
-            f"'{spec.OVERSIZED}'),"
+        checks = [
+            (f"length(coalesce(v.raw_{col}, '')) > {limit}", col, spec.OVERSIZED)
             for col, limit in spec.CUSTOMER_COLUMNS.items()
             if col in names
-        )
+        ] + [
+            ("v.ref = ''", "customer_ref", spec.MISSING_REF),
+            (
+                f"v.ref <> '' AND length(v.ref) <= 32 AND v.ref !~ '{spec.REF_PATTERN}'",
+                "customer_ref",
+                spec.MALFORMED_REF,
+            ),
+            (f"v.email <> '' AND v.email !~ '{spec.EMAIL_PATTERN}'", "email", spec.MALFORMED_EMAIL),
+            ("v.phone IS NULL", "phone", spec.MALFORMED_PHONE),
+            ("v.is_current IS NULL", "is_current", spec.NOT_A_BOOLEAN),
+            (
+                f"v.preferred_language NOT IN ({_words(spec.LANGUAGES)})",
+                "preferred_language",
+                spec.UNKNOWN_LANGUAGE,
+            ),
+            (
+                f"v.preferred_channel NOT IN ('', {_words(spec.CHANNELS)})",
+                "preferred_channel",
+                spec.UNKNOWN_CHANNEL,
+            ),
+        ]
+        norm = f"""
+            SELECT v.*, {_problems(checks)} AS problems FROM (
+                SELECT r.line,
+                       r.customer_ref AS raw_customer_ref, r.first_name AS raw_first_name,
+                       r.last_name AS raw_last_name, r.email AS raw_email, r.phone AS raw_phone,
+                       r.is_current AS raw_is_current,
+                       r.preferred_language AS raw_preferred_language,
+                       r.preferred_channel AS raw_preferred_channel,
+                       upper(trim(coalesce(r.customer_ref, ''))) AS ref,
+                       trim(coalesce(r.first_name, '')) AS first_name,
+                       trim(coalesce(r.last_name, '')) AS last_name,
+                       lower(trim(coalesce(r.email, ''))) AS email,
+                       CASE WHEN d.digits = '' THEN ''
+                            WHEN d.digits ~ '{spec.E164_PATTERN}' THEN d.digits
+                            WHEN d.digits ~ '{spec.INTERNATIONAL_PATTERN}'
+                                 THEN '+' || substr(d.digits, 3)
+                            WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
+                                 THEN '+{country}' || substr(d.digits, 2)
+                       END AS phone,
+                       CASE WHEN lower(trim(coalesce(r.is_current, '')))
+                                 IN ('', {_words(spec.TRUE_WORDS)}) THEN TRUE
+                            WHEN lower(trim(r.is_current)) IN ({_words(spec.FALSE_WORDS)})
+                                 THEN FALSE
+                       END AS is_current,
+                       coalesce(nullif(lower(trim(coalesce(r.preferred_language, ''))), ''), 'en')
+                           AS preferred_language,
+                       lower(trim(coalesce(r.preferred_channel, ''))) AS preferred_channel
+                  FROM import_rows r
+                 CROSS JOIN LATERAL (
+                    SELECT regexp_replace(coalesce(r.phone, ''), '{spec.PHONE_STRIP}', '', 'g')
+                           AS digits OFFSET 0) d) v"""
         updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in present)
         changed = " OR ".join(
             f"customers_customer.{col} IS DISTINCT FROM EXCLUDED.{col}" for col in present
@@ -141,47 +205,6 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
             if present
             else "DO NOTHING"
         )
-        ctes = f"""
-        WITH n AS MATERIALIZED (
-            SELECT r.line,
-                   r.customer_ref AS raw_customer_ref, r.first_name AS raw_first_name,
-                   r.last_name AS raw_last_name, r.email AS raw_email, r.phone AS raw_phone,
-                   r.is_current AS raw_is_current, r.preferred_language AS raw_preferred_language,
-                   r.preferred_channel AS raw_preferred_channel,
-                   upper(trim(coalesce(r.customer_ref, ''))) AS ref,
-                   trim(coalesce(r.first_name, '')) AS first_name,
-                   trim(coalesce(r.last_name, '')) AS last_name,
-                   lower(trim(coalesce(r.email, ''))) AS email,
-                   CASE WHEN {phone_digits} = '' THEN ''
-                        WHEN {phone_digits} ~ '{spec.E164_PATTERN}' THEN {phone_digits}
-                        WHEN {phone_digits} ~ '{spec.INTERNATIONAL_PATTERN}'
-                             THEN '+' || substr({phone_digits}, 3)
-                        WHEN {phone_digits} ~ '{spec.NATIONAL_PATTERN}'
-                             THEN '+{country}' || substr({phone_digits}, 2)
-                   END AS phone,
-                   CASE WHEN lower(trim(coalesce(r.is_current, ''))) IN ('', {_words(spec.TRUE_WORDS)})
-                             THEN TRUE
-                        WHEN lower(trim(r.is_current)) IN ({_words(spec.FALSE_WORDS)}) THEN FALSE
-                   END AS is_current,
-                   coalesce(nullif(lower(trim(coalesce(r.preferred_language, ''))), ''), 'en')
-                       AS preferred_language,
-                   lower(trim(coalesce(r.preferred_channel, ''))) AS preferred_channel
-              FROM import_rows r),
-        checks AS (
-            SELECT n.*, e.col, e.reason FROM n CROSS JOIN LATERAL (VALUES
-                (CASE WHEN n.ref = '' THEN 'customer_ref' END, '{spec.MISSING_REF}'),
-                (CASE WHEN n.ref <> '' AND length(n.ref) <= 32 AND n.ref !~ '{spec.REF_PATTERN}'
-                      THEN 'customer_ref' END, '{spec.MALFORMED_REF}'),
-                {oversized}
-                (CASE WHEN n.email <> '' AND n.email !~ '{spec.EMAIL_PATTERN}' THEN 'email' END,
-                 '{spec.MALFORMED_EMAIL}'),
-                (CASE WHEN n.phone IS NULL THEN 'phone' END, '{spec.MALFORMED_PHONE}'),
-                (CASE WHEN n.is_current IS NULL THEN 'is_current' END, '{spec.NOT_A_BOOLEAN}'),
-                (CASE WHEN n.preferred_language NOT IN ({_words(spec.LANGUAGES)})
-                      THEN 'preferred_language' END, '{spec.UNKNOWN_LANGUAGE}'),
-                (CASE WHEN n.preferred_channel NOT IN ('', {_words(spec.CHANNELS)})
-                      THEN 'preferred_channel' END, '{spec.UNKNOWN_CHANNEL}')
-            ) AS e(col, reason) WHERE e.col IS NOT NULL)"""
         upsert = f"""
             INSERT INTO customers_customer
                 (customer_ref, first_name, last_name, email, phone, email_verified,
@@ -190,11 +213,11 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
             SELECT ref, first_name, last_name, email, phone, FALSE, FALSE, is_current,
                    preferred_language, preferred_channel, %s, %s
               FROM n
-             WHERE NOT EXISTS (SELECT 1 FROM checks c WHERE c.line = n.line)
+             WHERE cardinality(n.problems) = 0
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             ON CONFLICT (customer_ref) {on_conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, ctes, upsert, [], [now, now])
+        row = _run(cursor, norm, upsert, [], [now, now])
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
 
@@ -212,55 +235,75 @@ def import_exposures(
     known = list(DataClass.objects.values_list("code", flat=True))
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL work_mem = '1GB'")
         structural = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
-        ctes = f"""
-        WITH n AS MATERIALIZED (
-            SELECT r.line, c.id AS customer_id,
-                   upper(trim(coalesce(r.customer_ref, ''))) AS ref,
-                   length(coalesce(r.customer_ref, '')) AS ref_length,
-                   length(coalesce(r.exposed, '')) AS exposed_length, p.*
-              FROM import_rows r
-              LEFT JOIN customers_customer c
-                     ON c.customer_ref = upper(trim(coalesce(r.customer_ref, '')))
-             CROSS JOIN LATERAL (
-                SELECT coalesce(array_agg(x.code), '{{}}') AS codes,
-                       count(*) AS parts,
-                       count(DISTINCT x.code) AS distinct_codes,
-                       coalesce(bool_or(x.eq = 0), FALSE) AS malformed,
-                       coalesce(max(length(x.value)), 0) AS longest,
-                       jsonb_object_agg(x.code, {mask_sql("x.code", "x.value")})
-                           FILTER (WHERE x.eq > 0) AS fields
-                  FROM (SELECT lower(trim(split_part(part, '=', 1))) AS code,
-                               strpos(part, '=') AS eq,
-                               substr(part, strpos(part, '=') + 1) AS value
-                          FROM unnest(string_to_array(coalesce(r.exposed, ''), ';')) AS part
-                         WHERE trim(part) <> '') x) p),
-        checks AS (
-            SELECT n.line, e.col, e.reason FROM n CROSS JOIN LATERAL (VALUES
-                (CASE WHEN n.ref = '' THEN 'customer_ref' END, '{spec.MISSING_REF}'),
-                (CASE WHEN n.ref_length > 32 THEN 'customer_ref' END, '{spec.OVERSIZED}'),
-                (CASE WHEN n.ref <> '' AND n.ref_length <= 32 AND n.customer_id IS NULL
-                      THEN 'customer_ref' END, '{spec.UNKNOWN_CUSTOMER}'),
-                (CASE WHEN n.exposed_length > {spec.EXPOSURE_COLUMNS["exposed"]}
-                        OR n.longest > {spec.EXPOSED_VALUE_MAX}
-                      THEN 'exposed' END, '{spec.OVERSIZED}'),
-                (CASE WHEN n.parts = 0 THEN 'exposed' END, '{spec.NOTHING_EXPOSED}'),
-                (CASE WHEN n.malformed THEN 'exposed' END, '{spec.MALFORMED_EXPOSED}'),
-                (CASE WHEN NOT n.malformed AND NOT (n.codes <@ %s::text[])
-                      THEN 'exposed' END, '{spec.UNKNOWN_DATA_CLASS}'),
-                (CASE WHEN n.distinct_codes < n.parts THEN 'exposed' END,
-                 '{spec.REPEATED_DATA_CLASS}')
-            ) AS e(col, reason) WHERE e.col IS NOT NULL)"""
-        upsert = """
-            INSERT INTO customers_exposure (incident_id, customer_id, fields, created_at, updated_at)
-            SELECT %s, customer_id, fields, %s, %s FROM n
-             WHERE NOT EXISTS (SELECT 1 FROM checks c WHERE c.line = n.line)
-               AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
-            ON CONFLICT (customer_id, incident_id) DO UPDATE
+        checks = [
+            ("v.ref = ''", "customer_ref", spec.MISSING_REF),
+            ("v.ref_length > 32", "customer_ref", spec.OVERSIZED),
+            (
+                "v.ref <> '' AND v.ref_length <= 32 AND v.customer_id IS NULL",
+                "customer_ref",
+                spec.UNKNOWN_CUSTOMER,
+            ),
+            (
+                f"v.exposed_length > {spec.EXPOSURE_COLUMNS['exposed']} "
+                f"OR v.longest > {spec.EXPOSED_VALUE_MAX}",
+                "exposed",
+                spec.OVERSIZED,
+            ),
+            ("v.parts = 0", "exposed", spec.NOTHING_EXPOSED),
+            ("v.malformed", "exposed", spec.MALFORMED_EXPOSED),
+            ("NOT v.malformed AND NOT v.known", "exposed", spec.UNKNOWN_DATA_CLASS),
+            ("v.distinct_codes < v.parts", "exposed", spec.REPEATED_DATA_CLASS),
+        ]
+        # One pass per line with plain string functions (regular expressions
+        # cost several times more): split the list, check it, build the JSON,
+        # masking raw values (those without the mask dot) on the way in.
+        norm = f"""
+            SELECT v.line, v.customer_id, v.fields, {_problems(checks)} AS problems FROM (
+                SELECT r.line, c.id AS customer_id,
+                       upper(trim(coalesce(r.customer_ref, ''))) AS ref,
+                       length(coalesce(r.customer_ref, '')) AS ref_length,
+                       length(coalesce(r.exposed, '')) AS exposed_length, p.*
+                  FROM import_rows r
+                  LEFT JOIN customers_customer c
+                         ON c.customer_ref = upper(trim(coalesce(r.customer_ref, '')))
+                 CROSS JOIN LATERAL (
+                    SELECT count(*) AS parts,
+                           count(DISTINCT x.code) AS distinct_codes,
+                           coalesce(bool_or(x.eq = 0), FALSE) AS malformed,
+                           coalesce(bool_and(x.code = ANY(%s::text[])), TRUE) AS known,
+                           coalesce(max(length(x.value)), 0) AS longest,
+                           jsonb_object_agg(
+                               x.code,
+                               CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
+                                    ELSE {mask_sql("x.code", "x.value")} END
+                           ) FILTER (WHERE x.eq > 0) AS fields
+                      FROM (SELECT split_part(part, '=', 1) AS code,
+                                   strpos(part, '=') AS eq,
+                                   substr(part, strpos(part, '=') + 1) AS value
+                              FROM unnest(string_to_array(coalesce(r.exposed, ''), ';')) AS part
+                             WHERE part <> '') x) p) v"""
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM customers_exposure WHERE incident_id = %s)",
+            [incident_id],
+        )
+        # A first load for an incident is a plain insert (two lines for one
+        # customer then trip the unique index); later loads upsert.
+        conflict = (
+            """ON CONFLICT (customer_id, incident_id) DO UPDATE
                SET fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at
-             WHERE customers_exposure.fields IS DISTINCT FROM EXCLUDED.fields
+             WHERE customers_exposure.fields IS DISTINCT FROM EXCLUDED.fields"""
+            if cursor.fetchone()[0]
+            else ""
+        )
+        upsert = f"""
+            INSERT INTO customers_exposure (incident_id, customer_id, fields, created_at, updated_at)
+            SELECT %s, n.customer_id, n.fields, %s, %s FROM n
+             WHERE cardinality(n.problems) = 0
+               AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
+            {conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, ctes, upsert, [known], [incident_id, now, now])
+        row = _run(cursor, norm, upsert, [known], [incident_id, now, now])
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)

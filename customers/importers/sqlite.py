@@ -120,13 +120,12 @@ def exposure_errors(line: int, record: dict, known: set[str]) -> tuple[list, str
     ref = spec.normalise_ref(record.get("customer_ref", ""))
     if not ref:
         errors.append(spec.RowError(line, "customer_ref", spec.MISSING_REF))
-    parts = [p for p in record.get("exposed", "").split(";") if p.strip()]
+    parts = [p for p in record.get("exposed", "").split(";") if p]
     fields: dict[str, str] = {}
     codes = []
     malformed = False
     for part in parts:
         code, has_value, value = part.partition("=")
-        code = code.strip().lower()
         codes.append(code)
         if not has_value:
             malformed = True
@@ -135,7 +134,6 @@ def exposure_errors(line: int, record: dict, known: set[str]) -> tuple[list, str
             e.column == "exposed" and e.reason == spec.OVERSIZED for e in errors
         ):
             errors.append(spec.RowError(line, "exposed", spec.OVERSIZED))
-        value = value.strip()
         fields[code] = value if DOT in value else mask_value(code, value)
     if not parts:
         errors.append(spec.RowError(line, "exposed", spec.NOTHING_EXPOSED))

@@ -1,22 +1,31 @@
 """Demo data: one telco-style incident, N customers with varied exposures, logins.
 
-Idempotent: customers are numbered and generated deterministically, inserted
-with ON CONFLICT DO NOTHING; running again (or with a larger N) adds only what
-is missing.
+Idempotent: customers are numbered and generated deterministically; seeding
+resumes after the highest demo number, through the same bulk import path as
+real files (COPY on PostgreSQL), so running again changes nothing and a larger
+N adds only the rest. ``--customers 10000000`` reaches a real breach's size.
 """
 
 from __future__ import annotations
 
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from tqdm import tqdm
 
 from customers.demo import (
     DEMO_INCIDENT,
     DEMO_INCIDENT_SLUG,
+    DEMO_REF_PREFIX,
     demo_customers,
     demo_incident_dates,
 )
+from customers.importers import import_customers, import_exposures
 from customers.masking import mask_value
 from customers.models import Customer, Exposure, Incident, User
 
@@ -34,13 +43,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=3000)
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--chunk", type=int, default=500_000, help="customers generated per import"
+        )
 
-    def handle(self, *args, customers: int, batch_size: int, **options) -> None:
+    def handle(self, *args, customers: int, chunk: int, **options) -> None:
         incident = self.ensure_incident()
-        for start in range(1, customers + 1, batch_size):
-            stop = min(start + batch_size, customers + 1)
-            self.insert_batch(incident, start, stop)
+        first = self.next_demo_number()
+        if first <= customers:
+            bar = tqdm(
+                total=customers - first + 1,
+                unit=" customers",
+                desc="Seeding",
+                disable=not sys.stderr.isatty(),
+            )
+            with bar, tempfile.TemporaryDirectory() as folder:
+                for start in range(first, customers + 1, chunk):
+                    stop = min(start + chunk, customers + 1)
+                    self.seed_range(incident, start, stop, Path(folder))
+                    bar.update(stop - start)
         self.ensure_demo_customer(incident)
         self.ensure_admin()
         total = Customer.objects.count()
@@ -60,39 +81,52 @@ class Command(BaseCommand):
         )
         return incident
 
-    @transaction.atomic
-    def insert_batch(self, incident: Incident, start: int, stop: int) -> None:
-        people = list(demo_customers(start, stop))
-        Customer.objects.bulk_create(
-            [
-                Customer(
-                    customer_ref=p.customer_ref,
-                    first_name=p.first_name,
-                    last_name=p.last_name,
-                    email=p.email,
-                    phone=p.phone,
-                    email_verified=bool(p.email),
-                    is_current=p.is_current,
-                    preferred_language=p.preferred_language,
-                    preferred_channel=p.preferred_channel,
+    @staticmethod
+    def next_demo_number() -> int:
+        """Demo customers are numbered; seeding resumes after the highest one."""
+        last = (
+            Customer.objects.filter(customer_ref__startswith=DEMO_REF_PREFIX)
+            .exclude(customer_ref__startswith=f"{DEMO_REF_PREFIX}DEMO")
+            .order_by("-customer_ref")
+            .values_list("customer_ref", flat=True)
+            .first()
+        )
+        return int(last[len(DEMO_REF_PREFIX) :]) + 1 if last else 1
+
+    def seed_range(self, incident: Incident, start: int, stop: int, folder: Path) -> None:
+        """Through the same bulk import as real files (COPY on PostgreSQL)."""
+        customers_csv, exposures_csv = folder / "customers.csv", folder / "exposures.csv"
+        with (
+            customers_csv.open("w", newline="") as c_out,
+            exposures_csv.open("w", newline="") as e_out,
+        ):
+            customers, exposures = csv.writer(c_out), csv.writer(e_out)
+            customers.writerow(CUSTOMER_HEADER)
+            exposures.writerow(["customer_ref", "exposed"])
+            for person in demo_customers(start, stop):
+                customers.writerow(
+                    [
+                        person.customer_ref,
+                        person.first_name,
+                        person.last_name,
+                        person.email,
+                        person.phone,
+                        "true" if person.is_current else "false",
+                        person.preferred_language,
+                        person.preferred_channel,
+                    ]
                 )
-                for p in people
-            ],
-            ignore_conflicts=True,
-        )
-        ids = dict(
-            Customer.objects.filter(customer_ref__in=[p.customer_ref for p in people]).values_list(
-                "customer_ref", "id"
-            )
-        )
-        Exposure.objects.bulk_create(
-            [
-                Exposure(incident=incident, customer_id=ids[p.customer_ref], fields=p.exposed)
-                for p in people
-                if p.exposed
-            ],
-            ignore_conflicts=True,
-        )
+                if person.exposed:
+                    exposures.writerow(
+                        [
+                            person.customer_ref,
+                            ";".join(f"{k}={v}" for k, v in person.exposed.items()),
+                        ]
+                    )
+        with customers_csv.open("rb") as stream:
+            import_customers(stream)
+        with exposures_csv.open("rb") as stream:
+            import_exposures(stream, incident=incident)
 
     @transaction.atomic
     def ensure_demo_customer(self, incident: Incident) -> None:
@@ -143,3 +177,15 @@ class Command(BaseCommand):
                 User.objects.create_superuser(
                     username=username, email=f"{username}@example.com", password=password
                 )
+
+
+CUSTOMER_HEADER = [
+    "customer_ref",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "is_current",
+    "preferred_language",
+    "preferred_channel",
+]
