@@ -54,3 +54,9 @@ messages: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# Every hot path against its raw ceiling (needs PostgreSQL and Redis; see README).
+SCALE ?= 1000000
+bench: $(VENV)/.dev-installed
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench --scale $(SCALE)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 
 from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress
 
@@ -60,22 +61,62 @@ class IncidentStatus:
         return [card.data_class for card in self.cards]
 
 
+# The taxonomy and the list of incidents change rarely and are read on every
+# dashboard view of a sign-in storm: each process keeps them for a short while
+# (staff edits show within TAXONOMY_SECONDS).
+TAXONOMY_SECONDS = 60.0
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def _cached(key: str, seconds: float, load):
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is None or now - hit[0] > seconds:
+        hit = (now, load())
+        _cache[key] = hit
+    return hit[1]
+
+
+def clear_caches() -> None:
+    _cache.clear()
+
+
+def taxonomy() -> dict[str, DataClass]:
+    """Data classes by code, each with its steps (most urgent first) prefetched."""
+    return _cached(
+        "taxonomy",
+        TAXONOMY_SECONDS,
+        lambda: {
+            dc.code: dc
+            for dc in DataClass.objects.prefetch_related(
+                Prefetch("steps", queryset=Step.objects.order_by("priority", "code"))
+            )
+        },
+    )
+
+
+def active_incidents() -> list[Incident]:
+    return _cached(
+        "incidents",
+        10.0,
+        lambda: list(incidents_visible_to_customers().filter(status=Incident.Status.ACTIVE)),
+    )
+
+
 def dashboard_for_customer(customer: Customer) -> list[IncidentStatus]:
     """Per visible incident: affected or not, then one card per exposed field,
     most sensitive first, each with its steps (a step shared by several fields
-    appears once, under the most urgent). A fixed handful of queries."""
-    exposures = {e.incident_id: e for e in Exposure.objects.filter(customer=customer)}
-    incidents = list(
-        incidents_visible_to_customers().filter(
-            Q(status=Incident.Status.ACTIVE) | Q(pk__in=exposures.keys())
-        )
-    )
-    classes = {
-        dc.code: dc
-        for dc in DataClass.objects.prefetch_related(
-            Prefetch("steps", queryset=Step.objects.order_by("priority", "code"))
-        )
+    appears once, under the most urgent). Two queries."""
+    exposures = {
+        e.incident_id: e
+        for e in Exposure.objects.filter(customer=customer).select_related("incident")
     }
+    incidents = {i.pk: i for i in active_incidents()}
+    for exposure in exposures.values():
+        if exposure.incident.status != Incident.Status.DRAFT:
+            incidents.setdefault(exposure.incident_id, exposure.incident)
+    incidents = sorted(incidents.values(), key=lambda i: i.discovered_at, reverse=True)
+    classes = taxonomy()
     done = set(StepProgress.objects.filter(customer=customer).values_list("step_id", flat=True))
 
     statuses = []

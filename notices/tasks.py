@@ -77,6 +77,7 @@ def campaign_dispatch(campaign_id: int) -> None:
 @shared_task(time_limit=120, soft_time_limit=100)
 def deliveries_sweep() -> None:
     """Every few seconds: rescue in-doubt deliveries and stalled campaigns."""
+    drain_receipts.delay()  # a backstop for receipts buffered without a drain scheduled
     rescued = services.deliveries_mark_in_doubt(older_than_seconds=settings.DELIVERY_IN_DOUBT_AFTER)
     if rescued:
         logger.warning("sweep: %d deliveries in doubt", rescued)
@@ -115,3 +116,10 @@ def test_send(test_send_id: int) -> None:
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
     test.save(update_fields=["provider_id", "status", "last_error"])
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def drain_receipts() -> None:
+    from notices.receipts import drain_receipts as drain
+
+    drain()

@@ -34,7 +34,7 @@ def sms_status(request: HttpRequest, provider: str, reference: str) -> HttpRespo
     provider_status = params.get("MessageStatus", "")
     status = receipts.TWILIO_STATUSES.get(provider_status)
     if status is not None:
-        receipts.apply_receipt(
+        receipts.record_receipt(
             reference=reference,
             provider=provider,
             provider_status=provider_status,

@@ -147,11 +147,14 @@ AUTH_USER_MODEL = "customers.User"
 # production, a file cache that local processes share in the embedded default.
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
+    # django-redis keeps one client per process (Django's own Redis backend
+    # builds a client per call, which shows at thousands of requests a second).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "fh"),
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
 elif CACHE_URL in ("", "file://"):
@@ -168,7 +171,10 @@ else:
 if TESTING and not CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the shared cache (Redis in production): a sign-in storm
+# writes no session rows to PostgreSQL. Signed-in devices are listed from
+# allauth's user sessions, which survive a cache flush (customers then sign in again).
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -213,6 +219,7 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.delivery_resend": {"queue": "transactional"},
     "notices.tasks.deliveries_sweep": {"queue": "default"},
     "customers.tasks.run_import_job": {"queue": "imports"},
+    "notices.tasks.drain_receipts": {"queue": "webhooks"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -287,6 +294,10 @@ if TESTING:
 PROVIDER_FAILURE_THRESHOLD = env_int("PROVIDER_FAILURE_THRESHOLD", 20, minimum=1)
 PROVIDER_FAILURE_WINDOW = env_int("PROVIDER_FAILURE_WINDOW", 60, minimum=1)
 PROVIDER_COOLDOWN = env_int("PROVIDER_COOLDOWN", 120, minimum=1)
+
+# Provider receipts are queued in this Redis list and applied in batches by a
+# worker (recommended in production); empty: applied in the webhook request.
+RECEIPTS_BUFFER_URL = env_str("RECEIPTS_BUFFER_URL", "")
 
 # Messages may link only to these hosts (the portal's own by default).
 MESSAGE_LINK_HOSTS = env_list("MESSAGE_LINK_HOSTS", [_base.hostname])
@@ -374,6 +385,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _base.scheme
+# Behind a load balancer, the client's address is the n-th from the right in
+# X-Forwarded-For; rate limits count per client, not per proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -389,7 +403,9 @@ MFA_TOTP_ISSUER = "Firsthand"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_SERVE_SPECIFICATION = False
-USERSESSIONS_TRACK_ACTIVITY = True
+# Sessions are recorded at sign-in; tracking every request would write to the
+# database on every page view of a sign-in storm.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # --- REST API -----------------------------------------------------------------
 

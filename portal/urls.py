@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from customers import views as customer_views
-from portal.health import healthz
+from portal.health import healthz, livez
 
 urlpatterns = [
     path("", customer_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("", include("customers.urls")),
     path("", include("notices.urls")),
     path("accounts/", include("allauth.urls")),

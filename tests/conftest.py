@@ -42,7 +42,10 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate-limit counters live in the cache; every test starts from zero.
+    from customers.selectors import clear_caches
+
     cache.clear()
+    clear_caches()
     yield
 
 

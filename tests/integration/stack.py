@@ -59,12 +59,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval:
 class Stack:
     """A running Firsthand: start the pieces a test needs, stop them all after."""
 
-    def __init__(self, tmp_path: Path, **env_overrides: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        database: str | None = None,
+        web_port: int | None = None,
+        **env_overrides: str,
+    ) -> None:
         self.tmp = tmp_path
         self.procs: list[tuple[str, subprocess.Popen]] = []
-        self.web_port = free_port()
+        self.web_port = web_port or free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
-        for db in (3, 4):
+        for db in (3, 4, 5):
             redis.Redis.from_url(redis_url(db)).flushdb()
         fake_proc, fake_url = start_fake_twilio_process(ACCOUNT_SID, AUTH_TOKEN, env=child_env())
         self.procs.append(("fake-twilio", fake_proc))
@@ -72,10 +79,11 @@ class Stack:
         self.env = child_env(
             DEBUG="0",
             SECRET_KEY="integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            DATABASE_URL=database_url(),
+            DATABASE_URL=database or database_url(),
             DATABASE_CONN_MAX_AGE="0",
             CELERY_BROKER_URL=redis_url(3),
             CACHE_URL=redis_url(4),
+            RECEIPTS_BUFFER_URL=redis_url(5),
             PORTAL_BASE_URL=self.web_url,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             STATIC_ROOT=str(self.tmp / "static"),
@@ -115,7 +123,7 @@ class Stack:
         path = self.tmp / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def start_web(self) -> None:
+    def start_web(self, workers: int = 2, threads: int = 4) -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
             cwd=ROOT,

@@ -88,7 +88,7 @@ def test_every_recipient_gets_exactly_one_message_despite_provider_faults(stack)
         seed=7,
     )
     stack.start_web()
-    stack.start_worker("bulk", "bulk,default,transactional")
+    stack.start_worker("bulk", "bulk,default,transactional,webhooks")
     stack.start_beat()
     started = time.monotonic()
     stack.manage("campaign", "send", str(campaign.pk))
@@ -148,7 +148,7 @@ def test_a_permanent_sms_failure_falls_back_to_email(stack):
     stack.fake.configure(invalid_numbers=invalid)
     campaign = approved_campaign(channels=("sms", "email"), sms_rate=100_000)
     stack.start_web()
-    stack.start_worker("bulk", "bulk,default")
+    stack.start_worker("bulk", "bulk,default,webhooks")
     stack.manage("campaign", "send", str(campaign.pk))
     wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
 
@@ -172,7 +172,7 @@ def test_pause_and_cancel_stop_sending_between_batches(stack):
     seed(400)
     campaign = approved_campaign(sms_rate=40, parallelism=2)
     stack.env["DISPATCH_BATCH_SIZE"] = "5"
-    stack.start_worker("bulk", "bulk,default")
+    stack.start_worker("bulk", "bulk,default,webhooks")
     stack.manage("campaign", "send", str(campaign.pk))
     wait_for(lambda: stack.fake.summary()["total_accepted"] >= 30, 60, "sending to start")
 

@@ -162,3 +162,93 @@ def test_anymail_bounce_marks_the_email_failed(campaign, audience):
     tracking.send(sender=object, event=event, esp_name="Postmark")
     email.refresh_from_db()
     assert email.status == "failed" and email.fallback_pending
+
+
+@pytest.fixture
+def buffered(settings):
+    import os
+
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1").rsplit("/", 1)[0] + "/6"
+    settings.RECEIPTS_BUFFER_URL = url
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.mark.redis
+def test_buffered_callbacks_are_applied_by_the_drain(
+    client, delivery, twilio_provider, buffered, django_capture_on_commit_callbacks
+):
+    import redis
+
+    from notices.receipts import DRAIN_SCHEDULED, drain_receipts
+
+    # A drain is already scheduled this second: the receipt waits in the buffer.
+    redis.Redis.from_url(buffered).set(DRAIN_SCHEDULED, 1, ex=60)
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    assert post_callback(client, delivery.reference, params).status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"  # queued, not yet applied
+    assert drain_receipts() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert drain_receipts() == 0
+
+
+def test_a_batch_of_receipts_moves_each_delivery_to_its_furthest_state(
+    delivery, campaign, audience
+):
+    from notices.receipts import apply_receipts
+
+    other = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["sms_only"],
+        channel="sms",
+        to="+61411000001",
+        status="sent",
+        reference="OTHERREF2345",
+        provider="primary",
+    )
+    apply_receipts(
+        [
+            {
+                "reference": delivery.reference,
+                "provider": "primary",
+                "provider_status": "delivered",
+                "status": "delivered",
+                "provider_id": "SM1",
+                "error": "",
+            },
+            {
+                "reference": delivery.reference,
+                "provider": "primary",
+                "provider_status": "sent",
+                "status": "sent",
+                "provider_id": "SM1",
+                "error": "",
+            },
+            {
+                "reference": delivery.reference,
+                "provider": "primary",
+                "provider_status": "sent",
+                "status": "sent",
+                "provider_id": "SM1",
+                "error": "",
+            },
+            {
+                "reference": other.reference,
+                "provider": "primary",
+                "provider_status": "undelivered",
+                "status": "failed",
+                "provider_id": "SM2",
+                "error": "30003",
+            },
+        ]
+    )
+    delivery.refresh_from_db()
+    other.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert delivery.events.filter(source="callback").count() == 2
+    assert (other.status, other.fallback_pending, other.last_error) == ("failed", True, "30003")

@@ -1,0 +1,137 @@
+"""Sign-in storms for ``make bench``: by one-time code and by password.
+
+Each simulated customer comes from its own address (X-Forwarded-For; the bench
+runs the site with TRUSTED_PROXY_COUNT=1), as a real storm would, so the
+per-address limits stay on. A code sign-in is the whole path: request the
+code, the worker emails it (to the outbox), read it, enter it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+import time
+
+import psycopg
+from gevent.lock import Semaphore
+from locust import FastHttpUser, events, task
+
+CODE_LINE = re.compile(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", re.M)
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_accounts = itertools.count()
+_connection: list = []
+_connecting = Semaphore()
+
+
+def _database():
+    """One connection shared by all simulated users (psycopg waits through gevent,
+    so the first connect is guarded, or every user would open its own)."""
+    with _connecting:
+        if not _connection:
+            _connection.append(psycopg.connect(os.environ["BENCH_DATABASE_URL"], autocommit=True))
+    return _connection[0]
+
+
+def _lines(path_variable: str) -> list[str]:
+    with open(os.environ[path_variable]) as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+class SignInUser(FastHttpUser):
+    abstract = True
+
+    def on_start(self) -> None:
+        self.ip = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+    def _csrf(self, path: str) -> str:
+        page = self.client.get(path, headers={"X-Forwarded-For": self.ip}, name=path)
+        return CSRF.search(page.text).group(1)
+
+    def _flow(self, name: str, started: float, ok: bool, detail: str = "") -> None:
+        events.request.fire(
+            request_type="FLOW",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None if ok else RuntimeError(detail),
+            context={},
+        )
+        self.client.cookiejar.clear()
+
+
+class CodeSignIn(SignInUser):
+    emails = _lines("BENCH_CODE_EMAILS") if "BENCH_CODE_EMAILS" in os.environ else []
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.db = _database()
+
+    @task
+    def sign_in_by_code(self) -> None:
+        email = self.emails[next(_accounts) % len(self.emails)]
+        started = time.perf_counter()
+        token = self._csrf("/accounts/login/code/")
+        requested = time.time()
+        response = self.client.post(
+            "/accounts/login/code/",
+            {"csrfmiddlewaretoken": token, "email": email},
+            headers={"X-Forwarded-For": self.ip, "Referer": self.host + "/accounts/login/code/"},
+            allow_redirects=False,
+            name="request code",
+        )
+        if response.status_code != 302:
+            return self._flow("code sign-in", started, False, f"request: {response.status_code}")
+        code = self._wait_for_code(email, requested)
+        if code is None:
+            return self._flow("code sign-in", started, False, "no code emailed")
+        token = self._csrf("/accounts/login/code/confirm/")
+        response = self.client.post(
+            "/accounts/login/code/confirm/",
+            {"csrfmiddlewaretoken": token, "code": code},
+            headers={
+                "X-Forwarded-For": self.ip,
+                "Referer": self.host + "/accounts/login/code/confirm/",
+            },
+            allow_redirects=False,
+            name="confirm code",
+        )
+        ok = response.status_code == 302 and "/dashboard/" in response.headers.get("Location", "")
+        self._flow("code sign-in", started, ok, f"confirm: {response.status_code}")
+
+    def _wait_for_code(self, email: str, since: float) -> str | None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            row = self.db.execute(
+                'SELECT body FROM notices_outboxmessage WHERE "to" = %s '
+                "AND created_at >= to_timestamp(%s) ORDER BY id DESC LIMIT 1",
+                [email, since - 1],
+            ).fetchone()
+            if row and (match := CODE_LINE.search(row[0])):
+                return match.group(1)
+            time.sleep(0.05)
+        return None
+
+
+class PasswordSignIn(SignInUser):
+    accounts = _lines("BENCH_PASSWORD_EMAILS") if "BENCH_PASSWORD_EMAILS" in os.environ else []
+
+    @task
+    def sign_in_by_password(self) -> None:
+        email = self.accounts[next(_accounts) % len(self.accounts)]
+        started = time.perf_counter()
+        token = self._csrf("/accounts/login/")
+        response = self.client.post(
+            "/accounts/login/",
+            {
+                "csrfmiddlewaretoken": token,
+                "login": email,
+                "password": os.environ["BENCH_PASSWORD"],
+            },
+            headers={"X-Forwarded-For": self.ip, "Referer": self.host + "/accounts/login/"},
+            allow_redirects=False,
+            name="password",
+        )
+        ok = response.status_code == 302 and "/dashboard/" in response.headers.get("Location", "")
+        self._flow("password sign-in", started, ok, f"login: {response.status_code}")
