@@ -15,6 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from customers import admin as customers_admin
+from customers.models import Incident
 from notices import selectors, services
 from notices.audience import checked_channels
 from notices.models import (
@@ -22,8 +24,12 @@ from notices.models import (
     CampaignTemplate,
     Delivery,
     DeliveryEvent,
+    DirectFirstOverride,
     IncidentTemplate,
+    Notice,
+    NoticeUpdate,
     OutboxMessage,
+    SuspiciousReport,
     TestSend,
 )
 from notices.previews import preview_message
@@ -424,3 +430,238 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "channel", "to", "subject", "reference"]
     list_filter = ["channel"]
     search_fields = ["=reference"]
+
+
+# --- notices ------------------------------------------------------------------------
+
+
+class NoticeUpdateInline(admin.StackedInline):
+    model = NoticeUpdate
+    extra = 0
+    fields = ["created_at", "body", "body_fr", "notify_affected", "campaign"]
+    readonly_fields = ["created_at", "campaign"]
+    can_delete = False
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is not None and obj.status == Notice.Status.PUBLISHED else 0
+
+    def has_add_permission(self, request, obj=None):
+        # Updates are how a published notice changes; before that, edit the notice.
+        return obj is not None and obj.status == Notice.Status.PUBLISHED
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NoticeForm(forms.ModelForm):
+    class Meta:
+        model = Notice
+        fields = [
+            "incident",
+            "slug",
+            "kind",
+            "audience",
+            "title",
+            "title_fr",
+            "summary",
+            "summary_fr",
+            "body",
+            "body_fr",
+        ]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 20}),
+            "body_fr": forms.Textarea(attrs={"rows": 20}),
+        }
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    form = NoticeForm
+    list_display = [
+        "title",
+        "incident",
+        "audience",
+        "kind",
+        "status",
+        "published_at",
+        "publish_at",
+        "held_because",
+    ]
+    list_filter = ["status", "audience", "kind", "incident"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [NoticeUpdateInline]
+    change_form_template = "admin/notices/notice/change_form.html"
+    content_fields = [
+        "incident",
+        "slug",
+        "kind",
+        "audience",
+        "title",
+        "title_fr",
+        "summary",
+        "summary_fr",
+        "body",
+        "body_fr",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        state = ["status", "publish_at", "published_at", "published_by", "held_because"]
+        if obj is not None and obj.status == Notice.Status.PUBLISHED:
+            # Never a silent edit: corrections are dated updates below.
+            return self.content_fields + state
+        return state
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return (
+            {}
+            if obj is not None and obj.status == Notice.Status.PUBLISHED
+            else self.prepopulated_fields
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not NoticeUpdate:
+            return super().save_formset(request, form, formset, change)
+        # Updates go through the service (it may also draft a campaign).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for update_form in formset.forms:
+            data = update_form.cleaned_data
+            if not data or update_form.instance.pk or not (data.get("body") or "").strip():
+                continue
+            try:
+                services.notice_update_add(
+                    notice=form.instance,
+                    body=data["body"],
+                    body_fr=data.get("body_fr", ""),
+                    notify_affected=data.get("notify_affected", False),
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                for error in exc.messages:
+                    self.message_user(request, error, messages.ERROR)
+        return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        notice = self.get_object(request, object_id)
+        extra = {}
+        if notice is not None:
+            extra["problems"] = services.notice_problems(notice)
+            extra["can_publish"] = request.user.has_perm("notices.publish_notice")
+            if notice.audience == Notice.Audience.PUBLIC:
+                extra["direct_first"] = selectors.direct_first_status(notice.incident)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/publish/", wrap(self.publish_view), name="notices_notice_publish"),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        notice = get_object_or_404(Notice.objects.select_related("incident"), pk=pk)
+        if not request.user.has_perm("notices.publish_notice"):
+            raise PermissionDenied
+        when = request.POST.get("publish_at", "").strip()
+        try:
+            if when:
+                at = forms.DateTimeField().clean(when)
+                services.notice_schedule(notice=notice, at=at, by=request.user)
+                self.message_user(request, _("Scheduled."), messages.SUCCESS)
+            else:
+                services.notice_publish(notice=notice, by=request.user)
+                self.message_user(request, _("Published."), messages.SUCCESS)
+        except ValidationError as exc:
+            for error in exc.messages:
+                self.message_user(request, error, messages.ERROR)
+        return redirect("admin:notices_notice_change", notice.pk)
+
+
+@admin.register(SuspiciousReport)
+class SuspiciousReportAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "channel", "sender", "reference", "reviewed"]
+    list_filter = ["reviewed", "channel"]
+    search_fields = ["=reference", "sender"]
+    readonly_fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
+    actions = ["mark_reviewed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Mark as reviewed"))
+    def mark_reviewed(self, request, queryset):
+        count = queryset.update(reviewed=True)
+        self.message_user(request, _("%(count)s report(s) marked as reviewed.") % {"count": count})
+
+
+@admin.register(DirectFirstOverride)
+class DirectFirstOverrideAdmin(admin.ModelAdmin):
+    list_display = ["incident", "by", "created_at"]
+    readonly_fields = ["incident", "reason", "by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- incidents: the customers app's admin, with the timeline and direct first -------
+
+admin.site.unregister(Incident)
+
+
+@admin.register(Incident)
+class IncidentAdmin(customers_admin.IncidentAdmin):
+    change_form_template = "admin/notices/incident/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        incident = self.get_object(request, object_id)
+        extra = {}
+        if incident is not None:
+            key = f"incident-timeline:{incident.pk}"
+            timeline = cache.get(key)
+            if timeline is None:
+                timeline = selectors.incident_timeline(incident)
+                cache.set(key, timeline, 30)
+            extra = {
+                "timeline": timeline,
+                "overrides": incident.direct_first_overrides.select_related("by"),
+                "can_override": request.user.has_perm("notices.override_direct_first"),
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/override-direct-first/",
+                self.admin_site.admin_view(self.override_view),
+                name="customers_incident_override",
+            ),
+            *super().get_urls(),
+        ]
+
+    def override_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        incident = get_object_or_404(Incident, pk=pk)
+        try:
+            services.direct_first_override(
+                incident=incident, reason=request.POST.get("reason", ""), by=request.user
+            )
+            cache.delete(f"incident-timeline:{incident.pk}")
+            self.message_user(request, _("Override recorded."), messages.SUCCESS)
+        except ValidationError as exc:
+            for error in exc.messages:
+                self.message_user(request, error, messages.ERROR)
+        return redirect("admin:customers_incident_change", incident.pk)

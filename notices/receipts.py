@@ -48,7 +48,9 @@ def apply_receipt(
     provider_filter = "AND provider = %s" if provider is not None else ""
     detail = f"provider: {provider_status}" + (f" ({error})" if error else "")
     lower = [
-        s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status] and s not in FINAL_STATUSES
+        s
+        for s, rank in STATUS_RANK.items()
+        if rank < STATUS_RANK[status] and s not in FINAL_STATUSES
     ]
     marks = ", ".join(["%s"] * len(lower))
     insert = f"""
@@ -71,8 +73,17 @@ def apply_receipt(
             delivered_at = CASE WHEN %s THEN COALESCE(delivered_at, %s) ELSE delivered_at END,
             updated_at = %s
          WHERE id IN ({{ids}}) AND status IN ({marks})"""
-    update_params = [status, status == DeliveryStatus.FAILED, error, error[:500], provider_id,
-                     now, status == DeliveryStatus.DELIVERED, now, now]
+    update_params = [
+        status,
+        status == DeliveryStatus.FAILED,
+        error,
+        error[:500],
+        provider_id,
+        now,
+        status == DeliveryStatus.DELIVERED,
+        now,
+        now,
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL synchronous_commit = off")

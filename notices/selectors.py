@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from customers.models import Customer
 from notices.audience import CAMPAIGN_CHANNELS, Audience, reachable_sql
@@ -139,3 +139,183 @@ def messages_for_customer(customer: Customer):
         .select_related("campaign__incident")
         .order_by("-sent_at", "-id")
     )
+
+
+# --- direct first ---------------------------------------------------------------
+
+
+@dataclass
+class DirectFirst:
+    """How far the direct alert for an incident has got, against the threshold."""
+
+    reachable: int
+    handed_over: int
+    threshold: float
+    override: object | None = None
+
+    @property
+    def share(self) -> float:
+        return self.handed_over / self.reachable if self.reachable else 1.0
+
+    @property
+    def met(self) -> bool:
+        return self.share >= self.threshold
+
+    @property
+    def allows_public_notice(self) -> bool:
+        return self.met or self.override is not None
+
+
+_HANDED_OVER = "('sent', 'delivered')"
+
+
+def direct_first_status(incident) -> DirectFirst:
+    """Affected customers reachable by some channel, and how many of them have
+    had a direct message handed to a provider (or delivered in the portal)."""
+    from django.conf import settings
+
+    from notices.models import DirectFirstOverride
+
+    reachable_any = " OR ".join(f"({reachable_sql(ch)})" for ch in CAMPAIGN_CHANNELS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM customers_exposure e "
+            "JOIN customers_customer c ON c.id = e.customer_id "
+            f"WHERE e.incident_id = %s AND ({reachable_any})",
+            [incident.pk],
+        )
+        reachable = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(DISTINCT d.customer_id) FROM notices_delivery d "
+            "JOIN notices_campaign c ON c.id = d.campaign_id "
+            f"WHERE c.incident_id = %s AND d.status IN {_HANDED_OVER}",
+            [incident.pk],
+        )
+        handed_over = cursor.fetchone()[0]
+    return DirectFirst(
+        reachable=reachable,
+        handed_over=handed_over,
+        threshold=settings.DIRECT_FIRST_THRESHOLD,
+        override=DirectFirstOverride.objects.filter(incident=incident).select_related("by").first(),
+    )
+
+
+@dataclass
+class IncidentTimeline:
+    discovered_at: object
+    first_direct_at: object | None
+    threshold_reached_at: object | None
+    public_notice_at: object | None
+    affected: int
+    reachable: int
+    heard_before_public: int
+    direct_first: DirectFirst
+
+    @property
+    def heard_first_share(self) -> float | None:
+        return self.heard_before_public / self.affected if self.affected else None
+
+
+def incident_timeline(incident) -> IncidentTimeline:
+    """Discovery, first direct message, threshold reached, public notice, and how
+    many affected customers heard from us before the public did."""
+    import math
+
+    from customers.models import Exposure
+    from notices.models import Notice
+
+    status = direct_first_status(incident)
+    public_at = (
+        Notice.objects.filter(incident=incident, audience=Notice.Audience.PUBLIC)
+        .exclude(published_at=None)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    first_contact = (
+        "SELECT d.customer_id, min(d.sent_at) AS first_at FROM notices_delivery d "
+        "JOIN notices_campaign c ON c.id = d.campaign_id "
+        f"WHERE c.incident_id = %s AND d.status IN {_HANDED_OVER} AND d.sent_at IS NOT NULL "
+        "GROUP BY d.customer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(first_at) FROM ({first_contact}) f", [incident.pk])
+        first_direct = cursor.fetchone()[0]
+        threshold_at = None
+        if status.reachable:
+            rank = max(1, math.ceil(status.threshold * status.reachable))
+            cursor.execute(
+                f"SELECT first_at FROM ({first_contact}) f ORDER BY first_at LIMIT 1 OFFSET %s",
+                [incident.pk, rank - 1],
+            )
+            row = cursor.fetchone()
+            threshold_at = row[0] if row else None
+        cursor.execute(
+            f"SELECT count(*) FROM ({first_contact}) f WHERE %s::timestamptz IS NULL "
+            "OR f.first_at < %s::timestamptz"
+            if connection.vendor == "postgresql"
+            else f"SELECT count(*) FROM ({first_contact}) f WHERE %s IS NULL OR f.first_at < %s",
+            [incident.pk, public_at, public_at],
+        )
+        heard_first = cursor.fetchone()[0]
+    return IncidentTimeline(
+        discovered_at=incident.discovered_at,
+        first_direct_at=first_direct,
+        threshold_reached_at=threshold_at,
+        public_notice_at=public_at,
+        affected=Exposure.objects.filter(incident=incident).count(),
+        reachable=status.reachable,
+        heard_before_public=heard_first,
+        direct_first=status,
+    )
+
+
+# --- notices and verification ------------------------------------------------------
+
+
+def notices_visible_to(customer) -> QuerySet:
+    """Published notices this reader may see: public ones for everyone; for a
+    customer also those for all customers and those for the affected of an
+    incident that concerns them."""
+    from django.db.models import Q
+
+    from customers.models import Exposure
+    from notices.models import Notice
+
+    visible = Q(audience=Notice.Audience.PUBLIC)
+    if customer is not None:
+        incidents = Exposure.objects.filter(customer=customer).values("incident_id")
+        visible |= Q(audience=Notice.Audience.CUSTOMERS) | Q(
+            audience=Notice.Audience.AFFECTED, incident_id__in=incidents
+        )
+    return (
+        Notice.objects.filter(visible, status=Notice.Status.PUBLISHED)
+        .select_related("incident")
+        .order_by("-published_at")
+    )
+
+
+@dataclass(frozen=True)
+class VerifyAnswer:
+    genuine: bool
+    channel: str = ""
+    sent_at: object = None
+    to_hint: str = ""
+
+
+def verify_reference(normalised: str | None) -> VerifyAnswer:
+    """Whether we sent a message with this reference. Always one indexed lookup,
+    whatever was typed, so the answer takes as long either way; it reveals the
+    date, the channel and a hint of the recipient, nothing more."""
+    from customers.masking import mask_email
+
+    row = (
+        Delivery.objects.filter(reference=normalised or "-", status__in=list(HANDED_OVER_STATUSES))
+        .values_list("channel", "sent_at", "to")
+        .first()
+    )
+    if row is None:
+        return VerifyAnswer(genuine=False)
+    channel, sent_at, to = row
+    hint = {"sms": to[-2:], "email": mask_email(to)}.get(channel, "")
+    return VerifyAnswer(genuine=True, channel=channel, sent_at=sent_at, to_hint=hint)

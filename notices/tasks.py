@@ -123,3 +123,8 @@ def drain_receipts() -> None:
     from notices.receipts import drain_receipts as drain
 
     drain()
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def publish_due_notices() -> None:
+    services.notices_publish_due()

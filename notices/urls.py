@@ -7,8 +7,14 @@ from notices import views, webhooks
 app_name = "notices"
 
 urlpatterns = [
-    path("outbox/", views.outbox, name="outbox"),
+    path("notices/", views.notice_index, name="index"),
+    path("notices/feed.atom", views.NoticeFeed(), name="feed"),
+    path("notices/<slug:slug>/", views.notice_detail, name="notice"),
+    path("verify", views.verify, name="verify"),
+    path("report", views.report, name="report"),
+    path("report/thanks", views.report_thanks, name="report_thanks"),
     path("messages/", views.messages_page, name="messages"),
+    path("outbox/", views.outbox, name="outbox"),
     path(
         "webhooks/sms/<slug:provider>/<str:reference>",
         webhooks.sms_status,

@@ -1,14 +1,186 @@
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from customers.selectors import customer_for_user
-from notices.models import OutboxMessage
-from notices.selectors import messages_for_customer
+from notices import selectors, services
+from notices.forms import SuspiciousReportForm, VerifyForm
+from notices.markdown import render_markdown
+from notices.models import Notice, OutboxMessage
+from notices.references import normalise_reference
+from portal.i18n import localized
+from portal.ratelimits import limited
+
+PUBLIC_PAGE_SECONDS = 60
+
+
+def public_language(request: HttpRequest) -> str:
+    """Public pages have a link per language (?lang=fr), so a shared link opens
+    in the language it was shared in."""
+    language = request.GET.get("lang")
+    if language in ("en", "fr"):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+    return translation.get_language()
+
+
+def cached_for_visitors(view):
+    """Anonymous readers of a public page get one shared rendering per language
+    for a minute: the page stays up when everyone reads it at once."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        language = public_language(request)
+        if request.user.is_authenticated or request.method != "GET":
+            return view(request, *args, **kwargs)
+        key = f"public-page:{language}:{request.path}"
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.cookies:
+            cache.set(key, (response.content, response["Content-Type"]), PUBLIC_PAGE_SECONDS)
+        return response
+
+    return wrapper
+
+
+def _reader(request: HttpRequest):
+    return customer_for_user(request.user) if request.user.is_authenticated else None
+
+
+@cached_for_visitors
+def notice_index(request: HttpRequest) -> HttpResponse:
+    notices = selectors.notices_visible_to(_reader(request))
+    page = Paginator(notices, 20).get_page(request.GET.get("page"))
+    return render(request, "notices/index.html", {"page": page, "public_page": True})
+
+
+@cached_for_visitors
+def notice_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    notice = get_object_or_404(Notice.objects.select_related("incident"), slug=slug)
+    if not selectors.notices_visible_to(_reader(request)).filter(pk=notice.pk).exists():
+        # Not published, or not for this reader: the same answer as no notice at all.
+        raise Http404
+    updates = [
+        {"at": update.created_at, "html": render_markdown(localized(update, "body"))}
+        for update in notice.updates.all()
+    ]
+    language = translation.get_language()
+    return render(
+        request,
+        "notices/notice.html",
+        {
+            "notice": notice,
+            "body_html": render_markdown(localized(notice, "body")),
+            "updates": updates,
+            "public_page": notice.audience == Notice.Audience.PUBLIC,
+            "canonical": f"{request.build_absolute_uri(notice.get_absolute_url())}?lang={language}",
+        },
+    )
+
+
+class NoticeFeed(Feed):
+    """Atom feed of the public notices, in the language asked for (?lang=fr)."""
+
+    feed_type = Atom1Feed
+
+    def __call__(self, request, *args, **kwargs):
+        public_language(request)
+        return super().__call__(request, *args, **kwargs)
+
+    def title(self):
+        return _("Notices")
+
+    def link(self):
+        return reverse("notices:index")
+
+    def subtitle(self):
+        return _("What we have published about the incident, newest first.")
+
+    def items(self):
+        return selectors.notices_visible_to(None)[:50]
+
+    def item_title(self, item: Notice) -> str:
+        return localized(item, "title")
+
+    def item_description(self, item: Notice) -> str:
+        return localized(item, "summary")
+
+    def item_pubdate(self, item: Notice):
+        return item.published_at
+
+    def item_updateddate(self, item: Notice):
+        latest = item.updates.order_by("-created_at").values_list("created_at", flat=True).first()
+        return latest or item.published_at
+
+    def item_link(self, item: Notice) -> str:
+        return f"{item.get_absolute_url()}?lang={translation.get_language()}"
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Is this message from us? Rate-limited per address and overall."""
+    form = VerifyForm(request.POST or None)
+    answer = None
+    status = 200
+    if request.method == "POST":
+        if limited(
+            request,
+            "verify",
+            per_ip=_setting("VERIFY_RATE_PER_IP"),
+            overall=_setting("VERIFY_RATE_GLOBAL"),
+        ):
+            return render(
+                request, "notices/verify.html", {"form": form, "limited": True}, status=429
+            )
+        if form.is_valid():
+            answer = selectors.verify_reference(normalise_reference(form.cleaned_data["reference"]))
+        else:
+            status = 400
+    return render(request, "notices/verify.html", {"form": form, "answer": answer}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    """Report a suspicious message; staff read the reports in the admin."""
+    form = SuspiciousReportForm(
+        request.POST or None, initial={"reference": request.GET.get("reference", "")}
+    )
+    if request.method == "POST":
+        if limited(request, "report", per_ip=_setting("REPORT_RATE_PER_IP")):
+            return render(
+                request, "notices/report.html", {"form": form, "limited": True}, status=429
+            )
+        if form.is_valid():
+            services.suspicious_report_create(**form.cleaned_data)
+            return redirect("notices:report_thanks")
+        return render(request, "notices/report.html", {"form": form}, status=400)
+    return render(request, "notices/report.html", {"form": form})
+
+
+def report_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "notices/report_thanks.html")
+
+
+def _setting(name: str) -> str:
+    from django.conf import settings
+
+    return getattr(settings, name)
 
 
 @staff_member_required
@@ -24,5 +196,7 @@ def messages_page(request: HttpRequest) -> HttpResponse:
     customer = customer_for_user(request.user)
     if customer is None:
         return render(request, "customers/no_record.html")
-    page = Paginator(messages_for_customer(customer), 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.messages_for_customer(customer), 20).get_page(
+        request.GET.get("page")
+    )
     return render(request, "notices/messages.html", {"page": page, "customer": customer})

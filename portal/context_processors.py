@@ -12,4 +12,8 @@ def site(request: HttpRequest) -> dict:
         "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
         "PORTAL_HOST": urlsplit(settings.PORTAL_BASE_URL).hostname,
         "SUPPORT_PHONE": settings.SUPPORT_PHONE,
+        "REGULATOR_NAME": settings.REGULATOR_NAME,
+        "REGULATOR_URL": settings.REGULATOR_URL,
+        "ID_SUPPORT_NAME": settings.ID_SUPPORT_NAME,
+        "ID_SUPPORT_PHONE": settings.ID_SUPPORT_PHONE,
     }

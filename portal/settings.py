@@ -220,6 +220,7 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.deliveries_sweep": {"queue": "default"},
     "customers.tasks.run_import_job": {"queue": "imports"},
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
+    "notices.tasks.publish_due_notices": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -228,6 +229,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notices.tasks.deliveries_sweep",
         "schedule": env_float("SWEEP_INTERVAL", 15.0, minimum=1.0),
     },
+    "publish-due-notices": {"task": "notices.tasks.publish_due_notices", "schedule": 30.0},
 }
 
 # --- Email and other channels -------------------------------------------------
@@ -302,6 +304,20 @@ RECEIPTS_BUFFER_URL = env_str("RECEIPTS_BUFFER_URL", "")
 # Messages may link only to these hosts (the portal's own by default).
 MESSAGE_LINK_HOSTS = env_list("MESSAGE_LINK_HOSTS", [_base.hostname])
 SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 4, minimum=1)
+# Notices may also link to these (the regulator, a government helpline…).
+NOTICE_LINK_HOSTS = env_list("NOTICE_LINK_HOSTS", [_base.hostname])
+# Direct first: a public notice waits until this share of the reachable
+# affected customers have had their direct alert handed to a provider.
+DIRECT_FIRST_THRESHOLD = env_float("DIRECT_FIRST_THRESHOLD", 0.95, minimum=0.0)
+# /verify: per address and across everyone, so references cannot be guessed.
+VERIFY_RATE_PER_IP = env_str("VERIFY_RATE_PER_IP", "20/m")
+VERIFY_RATE_GLOBAL = env_str("VERIFY_RATE_GLOBAL", "3000/m")
+REPORT_RATE_PER_IP = env_str("REPORT_RATE_PER_IP", "10/h")
+# The regulator and the identity-theft support service, named on every notice.
+REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information Commissioner")
+REGULATOR_URL = env_str("REGULATOR_URL", "https://www.oaic.gov.au")
+ID_SUPPORT_NAME = env_str("ID_SUPPORT_NAME", "IDCARE")
+ID_SUPPORT_PHONE = env_str("ID_SUPPORT_PHONE", "1800 595 160")
 
 # Sending pipeline.
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)

@@ -16,6 +16,7 @@ from notices.models.deliveries import (
     DeliveryStatus,
     RateBucket,
 )
+from notices.models.notices import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.models.outbox import OutboxMessage
 
 __all__ = [
@@ -28,8 +29,12 @@ __all__ = [
     "Delivery",
     "DeliveryEvent",
     "DeliveryStatus",
+    "DirectFirstOverride",
     "IncidentTemplate",
+    "Notice",
+    "NoticeUpdate",
     "OutboxMessage",
     "RateBucket",
+    "SuspiciousReport",
     "TestSend",
 ]

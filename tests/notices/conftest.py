@@ -56,3 +56,55 @@ def audience(db, incident):
 @pytest.fixture
 def campaign(incident, comms, audience):
     return campaign_create(incident=incident, channels=["sms", "email"], by=comms)
+
+
+BREACH_BODY = """## What happened
+Someone reached our customer database.
+## What information was involved
+Names, dates of birth, some identity document numbers.
+## What we are doing
+We closed the access and are contacting every affected customer.
+## What you can do
+Sign in to see what of yours was exposed and what to do.
+## For more information
+Call us, or see the [regulator](https://www.oaic.gov.au).
+"""
+BREACH_BODY_FR = """## Ce qui s'est passé
+Quelqu'un a accédé à notre base clients.
+## Quelles informations sont concernées
+Noms, dates de naissance, numéros de pièces d'identité.
+## Ce que nous faisons
+Nous avons fermé l'accès et contactons chaque client concerné.
+## Ce que vous pouvez faire
+Connectez-vous pour savoir ce qui vous concerne.
+## Pour plus d'informations
+Appelez-nous.
+"""
+
+
+@pytest.fixture
+def make_notice(incident, comms, settings):
+    from notices.models import Notice
+
+    settings.NOTICE_LINK_HOSTS = ["www.oaic.gov.au"]
+    counter = iter(range(1000))
+
+    def make(**fields):
+        n = next(counter)
+        values = {
+            "incident": incident,
+            "slug": f"notice-{n}",
+            "kind": "breach",
+            "audience": "public",
+            "title": f"Notice {n}",
+            "title_fr": f"Avis {n}",
+            "summary": "What happened, briefly.",
+            "summary_fr": "Ce qui s'est passé, en bref.",
+            "body": BREACH_BODY,
+            "body_fr": BREACH_BODY_FR,
+            "created_by": comms,
+        }
+        values.update(fields)
+        return Notice.objects.create(**values)
+
+    return make

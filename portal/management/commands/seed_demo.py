@@ -64,6 +64,7 @@ class Command(BaseCommand):
                     bar.update(stop - start)
         self.ensure_demo_customer(incident)
         self.ensure_admin()
+        self.ensure_notices(incident)
         total = Customer.objects.count()
         affected = Exposure.objects.filter(incident=incident).count()
         self.stdout.write(f"Demo data ready: {total} customers, {affected} affected.")
@@ -168,6 +169,22 @@ class Command(BaseCommand):
             customer.user = user
             customer.save(update_fields=["user"])
 
+    def ensure_notices(self, incident: Incident) -> None:
+        from django.utils import timezone
+
+        from notices.models import Notice
+
+        for values in _demo_notices(incident):
+            published = values["status"] == "published"
+            Notice.objects.get_or_create(
+                slug=values["slug"],
+                defaults={
+                    **values,
+                    "incident": incident,
+                    "published_at": timezone.now() if published else None,
+                },
+            )
+
     def ensure_admin(self) -> None:
         for username, password in [
             (ADMIN_USERNAME, ADMIN_PASSWORD),
@@ -177,6 +194,60 @@ class Command(BaseCommand):
                 User.objects.create_superuser(
                     username=username, email=f"{username}@example.com", password=password
                 )
+
+
+def _demo_notices(incident: Incident) -> list[dict]:
+    from customers.demo import DEMO_INCIDENT
+
+    return [
+        {
+            "slug": "notice-of-data-breach",
+            "kind": "breach",
+            "audience": "public",
+            "status": "draft",
+            "title": "Notice of data breach",
+            "title_fr": "Avis de fuite de données",
+            "summary": DEMO_INCIDENT["summary"][:280],
+            "summary_fr": DEMO_INCIDENT["summary_fr"][:280],
+            "body": (
+                f"## What happened\n\n{DEMO_INCIDENT['summary']}\n\n"
+                "## What information was involved\n\nNames, dates of birth, email addresses, "
+                "phone numbers and, for some customers, identity document numbers.\n\n"
+                f"## What we are doing\n\n{DEMO_INCIDENT['actions']}\n\n"
+                "## What you can do\n\nSign in to see exactly what of yours was exposed and "
+                "what to do about each. Be wary of messages that ask for passwords or payment.\n\n"
+                "## For more information\n\nCall us on 1800 000 000, or read the privacy "
+                "regulator's advice at [oaic.gov.au](https://www.oaic.gov.au)."
+            ),
+            "body_fr": (
+                f"## Ce qui s'est passé\n\n{DEMO_INCIDENT['summary_fr']}\n\n"
+                "## Quelles informations sont concernées\n\nNoms, dates de naissance, adresses "
+                "e-mail, numéros de téléphone et, pour certains clients, numéros de pièces "
+                "d'identité.\n\n"
+                f"## Ce que nous faisons\n\n{DEMO_INCIDENT['actions_fr']}\n\n"
+                "## Ce que vous pouvez faire\n\nConnectez-vous pour savoir ce qui vous concerne "
+                "et que faire. Méfiez-vous des messages qui demandent un mot de passe ou un "
+                "paiement.\n\n"
+                "## Pour plus d'informations\n\nAppelez-nous au 1800 000 000, ou lisez les "
+                "conseils de l'autorité de protection des données sur "
+                "[oaic.gov.au](https://www.oaic.gov.au)."
+            ),
+        },
+        {
+            "slug": "beware-of-scam-texts",
+            "kind": "advisory",
+            "audience": "customers",
+            "status": "published",
+            "title": "Beware of scam texts",
+            "title_fr": "Attention aux SMS frauduleux",
+            "summary": "Scammers are texting customers about the breach. Our texts carry a reference.",
+            "summary_fr": "Des escrocs envoient des SMS au sujet de la fuite. Nos SMS portent une référence.",
+            "body": "We will never ask for a password, a code or a payment. Check any message "
+            "on the [Is this message from us?](/verify) page.",
+            "body_fr": "Nous ne vous demanderons jamais de mot de passe, de code ni de paiement. "
+            "Vérifiez tout message sur la page [Ce message vient-il de nous ?](/verify).",
+        },
+    ]
 
 
 CUSTOMER_HEADER = [

@@ -1,0 +1,47 @@
+"""Operations that write, by subject: campaigns (direct alerts) and notices."""
+
+from __future__ import annotations
+
+from notices.services.campaigns import (
+    campaign_approve,
+    campaign_cancel,
+    campaign_create,
+    campaign_finish_if_done,
+    campaign_pause,
+    campaign_problems,
+    campaign_resume,
+    campaign_send,
+    campaign_templates_fill,
+    deliveries_mark_in_doubt,
+    test_send_create,
+)
+from notices.services.notices import (
+    direct_first_override,
+    notice_problems,
+    notice_publish,
+    notice_schedule,
+    notice_update_add,
+    notices_publish_due,
+    suspicious_report_create,
+)
+
+__all__ = [
+    "campaign_approve",
+    "campaign_cancel",
+    "campaign_create",
+    "campaign_finish_if_done",
+    "campaign_pause",
+    "campaign_problems",
+    "campaign_resume",
+    "campaign_send",
+    "campaign_templates_fill",
+    "deliveries_mark_in_doubt",
+    "direct_first_override",
+    "notice_problems",
+    "notice_publish",
+    "notice_schedule",
+    "notice_update_add",
+    "notices_publish_due",
+    "suspicious_report_create",
+    "test_send_create",
+]

@@ -1,0 +1,24 @@
+"""Rate limits on forms and endpoints that take a secret or a code, counted in
+the shared cache (Redis in production) so every process sees the same count."""
+
+from __future__ import annotations
+
+from allauth.core.internal.httpkit import get_client_ip
+from django.http import HttpRequest
+from django_ratelimit.core import is_ratelimited
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, through TRUSTED_PROXY_COUNT proxies (as allauth sees it)."""
+    return get_client_ip(request) or "unknown"
+
+
+def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None) -> bool:
+    """Count this request; True when it is over either limit."""
+    over_ip = is_ratelimited(
+        request, group=f"{group}:ip", key=lambda _g, r: client_ip(r), rate=per_ip, increment=True
+    )
+    over_all = bool(overall) and is_ratelimited(
+        request, group=f"{group}:all", key=lambda _g, _r: "all", rate=overall, increment=True
+    )
+    return over_ip or over_all

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from notices.models import Delivery, DirectFirstOverride, Notice, SuspiciousReport
+from notices.references import new_reference
+
+pytestmark = pytest.mark.django_db
+
+
+def test_incident_page_shows_the_timeline(client, lead, incident, campaign, audience, make_notice):
+    for key in ("sms_only", "both"):
+        Delivery.objects.create(
+            campaign=campaign,
+            customer=audience[key],
+            channel="sms",
+            to="+61400000000",
+            status="sent",
+            reference=new_reference(),
+            sent_at=timezone.now(),
+        )
+    client.force_login(lead)
+    html = client.get(
+        reverse("admin:customers_incident_change", args=[incident.pk])
+    ).content.decode()
+    assert "Timeline" in html and "First direct message" in html
+    assert (
+        "2 of 6 affected customers (5 reachable) heard from us directly before the public notice."
+        in html
+    )
+
+
+def test_an_incident_lead_records_an_override_from_the_incident_page(client, lead, incident):
+    client.force_login(lead)
+    url = reverse("admin:customers_incident_override", args=[incident.pk])
+    response = client.post(
+        url, {"reason": "Records are for sale online; warn everyone now."}, follow=True
+    )
+    assert "Override recorded." in response.content.decode()
+    override = DirectFirstOverride.objects.get()
+    assert override.by == lead
+    page = client.get(
+        reverse("admin:customers_incident_change", args=[incident.pk])
+    ).content.decode()
+    assert "Records are for sale online" in page
+
+
+def test_publish_from_the_admin_reports_direct_first(client, lead, make_notice, campaign):
+    notice = make_notice()
+    client.force_login(lead)
+    response = client.post(reverse("admin:notices_notice_publish", args=[notice.pk]), follow=True)
+    assert "Direct first" in response.content.decode()
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+    customers_notice = make_notice(audience="customers")
+    client.post(reverse("admin:notices_notice_publish", args=[customers_notice.pk]))
+    assert Notice.objects.get(pk=customers_notice.pk).status == "published"
+
+
+def test_a_published_notice_cannot_be_edited_only_updated(client, lead, make_notice):
+    notice = make_notice(audience="customers", status="published", published_at=timezone.now())
+    client.force_login(lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    page = client.get(url)
+    form = page.context["adminform"].form
+    assert "body" not in form.fields  # read-only now
+    data = {
+        "updates-TOTAL_FORMS": 1,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+        "updates-0-body": "Passports too.",
+        "updates-0-body_fr": "Les passeports aussi.",
+        "updates-0-notify_affected": "",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert notice.updates.get().body == "Passports too."
+
+
+def test_schedule_from_the_admin(client, lead, make_notice):
+    notice = make_notice(audience="customers")
+    client.force_login(lead)
+    client.post(
+        reverse("admin:notices_notice_publish", args=[notice.pk]),
+        {"publish_at": "2030-01-01 09:00"},
+    )
+    notice.refresh_from_db()
+    assert notice.status == "scheduled" and notice.publish_at.year == 2030
+
+
+def test_staff_see_suspicious_reports(client, lead):
+    SuspiciousReport.objects.create(channel="sms", message="Pay now", sender="+61400000001")
+    client.force_login(lead)
+    html = client.get(reverse("admin:notices_suspiciousreport_changelist")).content.decode()
+    assert "+61400000001" in html

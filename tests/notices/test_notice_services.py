@@ -1,0 +1,124 @@
+"""Publishing notices: the regulator's sections, direct first, schedules, updates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from notices import services
+from notices.models import Campaign, Delivery, Notice
+
+pytestmark = pytest.mark.django_db
+
+
+def hand_over(campaign, customers, status="sent"):
+    from notices.references import new_reference
+
+    for customer in customers:
+        Delivery.objects.create(
+            campaign=campaign,
+            customer=customer,
+            channel="sms",
+            to=customer.phone or "+61400000000",
+            status=status,
+            reference=new_reference(),
+            sent_at=timezone.now(),
+        )
+
+
+def test_a_breach_notice_needs_every_section_in_both_languages(make_notice, lead):
+    notice = make_notice(audience="customers", body="## What happened\nOnly this.")
+    with pytest.raises(ValidationError) as excinfo:
+        services.notice_publish(notice=notice, by=lead)
+    messages = " ".join(excinfo.value.messages)
+    assert "What information was involved" in messages and "For more information" in messages
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+
+
+def test_an_advisory_needs_no_sections_but_links_stay_on_allowed_hosts(make_notice, lead):
+    advisory = make_notice(
+        kind="advisory",
+        audience="customers",
+        body="Beware [this](https://evil.example).",
+        body_fr="Attention.",
+    )
+    with pytest.raises(ValidationError, match=r"evil\.example"):
+        services.notice_publish(notice=advisory, by=lead)
+    advisory.body = "Beware of scam texts."
+    advisory.save()
+    assert services.notice_publish(notice=advisory, by=lead).status == "published"
+
+
+def test_a_public_notice_waits_for_the_direct_alert(make_notice, lead, campaign, audience):
+    notice = make_notice()
+    with pytest.raises(ValidationError, match="Direct first"):
+        services.notice_publish(notice=notice, by=lead)
+    # Five reachable affected customers; four handed over is 80% < 95%.
+    reachable = [
+        audience[k] for k in ("sms_only", "email_only", "both", "prefers_email", "former_passport")
+    ]
+    hand_over(campaign, reachable[:4])
+    with pytest.raises(ValidationError, match="80%"):
+        services.notice_publish(notice=notice, by=lead)
+    hand_over(campaign, reachable[4:], status="delivered")
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
+
+
+def test_an_incident_lead_can_override_with_a_reason(make_notice, lead, comms, incident):
+    notice = make_notice()
+    comms.is_superuser = False
+    comms.save()
+    with pytest.raises(PermissionDenied):
+        services.direct_first_override(
+            incident=incident, reason="The press already has it, publish now.", by=comms
+        )
+    with pytest.raises(ValidationError):
+        services.direct_first_override(incident=incident, reason="because", by=lead)
+    override = services.direct_first_override(
+        incident=incident, reason="The data is being sold online: people must act now.", by=lead
+    )
+    assert (override.by, override.created_at is not None) == (lead, True)
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
+
+
+def test_notices_for_customers_are_not_held_by_direct_first(make_notice, lead):
+    notice = make_notice(audience="affected")
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
+
+
+def test_a_scheduled_notice_publishes_itself_when_due(make_notice, lead):
+    notice = make_notice(audience="customers")
+    at = timezone.now() + timedelta(hours=1)
+    services.notice_schedule(notice=notice, at=at, by=lead)
+    assert services.notices_publish_due(now=timezone.now()) == 0
+    assert services.notices_publish_due(now=at + timedelta(seconds=1)) == 1
+    notice.refresh_from_db()
+    assert notice.status == "published"
+
+
+def test_a_scheduled_public_notice_held_by_direct_first_says_why(make_notice, lead, campaign):
+    notice = make_notice()
+    services.notice_schedule(notice=notice, at=timezone.now() - timedelta(minutes=1), by=lead)
+    assert services.notices_publish_due() == 0
+    notice.refresh_from_db()
+    assert notice.status == "scheduled" and "Direct first" in notice.held_because
+
+
+def test_updates_are_dated_additions_and_can_start_a_draft_alert(make_notice, lead):
+    notice = make_notice(audience="customers")
+    with pytest.raises(ValidationError):
+        services.notice_update_add(notice=notice, body="x", body_fr="y", by=lead)
+    services.notice_publish(notice=notice, by=lead)
+    update = services.notice_update_add(
+        notice=notice,
+        body="We now know passports were taken.",
+        body_fr="Nous savons maintenant que des passeports ont été dérobés.",
+        notify_affected=True,
+        by=lead,
+    )
+    assert update.campaign is not None and update.campaign.status == "draft"
+    assert Campaign.objects.filter(incident=notice.incident, name__startswith="Update:").exists()
+    assert notice.updates.count() == 1

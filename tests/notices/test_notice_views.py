@@ -1,0 +1,113 @@
+"""Notice pages, the feed and who sees what."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def published(notice):
+    notice.status, notice.published_at = "published", timezone.now()
+    notice.save()
+    return notice
+
+
+def test_visitors_see_public_notices_only(client, make_notice):
+    public = published(make_notice(title="Public notice"))
+    published(make_notice(title="For customers", audience="customers"))
+    make_notice(title="Draft notice")
+    html = client.get(reverse("notices:index")).content.decode()
+    assert "Public notice" in html and "For customers" not in html and "Draft notice" not in html
+    assert client.get(public.get_absolute_url()).status_code == 200
+
+
+def test_hidden_notices_are_404_not_403(client, make_notice):
+    for notice in (make_notice(), published(make_notice(audience="customers"))):
+        assert client.get(notice.get_absolute_url()).status_code == 404
+
+
+def test_customers_see_notices_for_their_incidents(client, make_notice, alice, incident):
+    mine = published(make_notice(title="For the affected", audience="affected"))
+    other_incident = IncidentFactory(slug="other")
+    theirs = published(
+        make_notice(title="Another incident", audience="affected", incident=other_incident)
+    )
+    everyone = published(make_notice(title="All customers", audience="customers"))
+    client.force_login(alice.user)
+    html = client.get(reverse("notices:index")).content.decode()
+    assert "For the affected" in html and "All customers" in html
+    assert "Another incident" not in html
+    assert client.get(mine.get_absolute_url()).status_code == 200
+    assert client.get(everyone.get_absolute_url()).status_code == 200
+    assert client.get(theirs.get_absolute_url()).status_code == 404
+    dashboard = client.get(reverse("customers:dashboard")).content.decode()
+    assert "For the affected" in dashboard and "Another incident" not in dashboard
+
+
+def test_a_customer_not_affected_does_not_see_affected_only_notices(client, make_notice, incident):
+    notice = published(make_notice(audience="affected"))
+    user = UserFactory()
+    CustomerFactory(user=user, email=user.email)
+    client.force_login(user)
+    assert client.get(notice.get_absolute_url()).status_code == 404
+
+
+def test_notice_page_has_previews_dates_share_and_french(client, make_notice, incident):
+    notice = published(
+        make_notice(title="Cyber attack: what to do", summary="Names and dates of birth.")
+    )
+    html = client.get(notice.get_absolute_url()).content.decode()
+    assert '<meta property="og:title" content="Cyber attack: what to do">' in html
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert f'og:url" content="http://testserver{notice.get_absolute_url()}?lang=en"' in html
+    assert "Date we discovered it" in html and "data-share" in html
+    assert "<h2>What happened</h2>" in html
+    french = client.get(notice.get_absolute_url() + "?lang=fr").content.decode()
+    assert "<h2>Ce qui s&#x27;est passé</h2>" in french or "<h2>Ce qui s'est passé</h2>" in french
+    assert '<html lang="fr">' in french
+
+
+def test_titles_are_escaped_everywhere(client, make_notice):
+    notice = published(
+        make_notice(title='<script>alert("x")</script>', summary='"><img src=x onerror=alert(1)>')
+    )
+    html = client.get(notice.get_absolute_url()).content.decode()
+    assert '<script>alert("x")</script>' not in html and "<img src=x" not in html
+    feed = client.get(reverse("notices:feed")).content.decode()
+    assert "<script>" not in feed
+
+
+def test_the_public_page_is_served_from_the_cache(client, make_notice, django_assert_num_queries):
+    notice = published(make_notice())
+    client.get(notice.get_absolute_url())
+    with django_assert_num_queries(0):
+        response = client.get(notice.get_absolute_url())
+    assert response.status_code == 200 and b"Notice" in response.content
+    assert "csrfmiddlewaretoken" not in response.content.decode()
+
+
+def test_atom_feed_lists_public_notices_in_the_language_asked(client, make_notice):
+    public = published(make_notice(title="In the feed", title_fr="Dans le flux"))
+    hidden = published(make_notice(title="Not in the feed", audience="customers"))
+    response = client.get(reverse("notices:feed") + "?lang=fr")
+    body = response.content.decode()
+    assert response["Content-Type"].startswith("application/atom+xml")
+    assert "Dans le flux" in body and f"{public.get_absolute_url()}?lang=fr" in body
+    assert hidden.slug not in body and "In the feed" not in body
+
+
+def test_unpublished_notice_page_is_404(client, make_notice):
+    assert client.get(reverse("notices:notice", args=["nope"])).status_code == 404
+
+
+def test_exposure_in_another_incident_does_not_open_affected_notices(client, make_notice, bob):
+    other = IncidentFactory(slug="elsewhere")
+    notice = published(make_notice(audience="affected", incident=other))
+    ExposureFactory(incident=IncidentFactory(slug="third"), customer=bob)
+    client.force_login(bob.user)
+    assert client.get(notice.get_absolute_url()).status_code == 404

@@ -1,0 +1,114 @@
+"""Is this message from us? Genuine, not genuine, malformed: same work, same limits."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from notices.models import Delivery, SuspiciousReport
+from notices.references import format_reference, new_reference
+
+pytestmark = pytest.mark.django_db
+VERIFY = reverse("notices:verify")
+
+
+@pytest.fixture
+def sms(campaign, audience):
+    return Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["both"],
+        channel="sms",
+        to="+61411000321",
+        status="delivered",
+        reference=new_reference(),
+        sent_at=timezone.now(),
+    )
+
+
+def check(client, typed):
+    return client.post(VERIFY, {"reference": typed})
+
+
+def test_a_genuine_reference_says_when_and_to_what_kind_of_contact(client, sms):
+    html = check(client, format_reference(sms.reference).lower()).content.decode()
+    assert "Yes, we sent this message." in html
+    assert "a number ending in 21" in html
+    assert "+61411000321" not in html and sms.customer.first_name not in html
+
+
+def test_an_email_reference_shows_a_masked_address(client, campaign, audience):
+    email = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference=new_reference(),
+        sent_at=timezone.now(),
+    )
+    html = check(client, email.reference).content.decode()
+    assert "e•••@example.com" in html and "e1@example.com" not in html
+
+
+def test_anything_else_is_not_from_us_with_how_to_report(client, sms):
+    for typed in ["ZZZZ-ZZZZ-ZZZZ", "hello", format_reference(sms.reference)[:-1] + "2"]:
+        html = check(client, typed).content.decode()
+        assert "We did not send this message." in html or "Enter" in html
+    html = check(client, "ZZZZ-ZZZZ-ZZZZ").content.decode()
+    assert "We did not send this message." in html and reverse("notices:report") in html
+
+
+def test_a_pending_or_failed_delivery_is_not_claimed_as_sent(client, sms):
+    sms.status = "pending"
+    sms.save()
+    assert "We did not send" in check(client, sms.reference).content.decode()
+
+
+def test_found_and_not_found_cost_the_same_queries(client, sms, django_assert_num_queries):
+    check(client, "warm-up")
+    for typed in (sms.reference, "ZZZZZZZZZZZZ", "not a reference"):
+        with django_assert_num_queries(1):
+            check(client, typed)
+
+
+def test_verify_is_rate_limited_per_address(client, settings, sms):
+    settings.VERIFY_RATE_PER_IP = "5/m"
+    statuses = [check(client, "ZZZZZZZZZZZZ").status_code for _ in range(6)]
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429
+    other = client.post(VERIFY, {"reference": sms.reference}, REMOTE_ADDR="10.0.0.9")
+    assert other.status_code == 200
+
+
+def test_verify_is_rate_limited_overall(client, settings):
+    settings.VERIFY_RATE_GLOBAL = "3/m"
+    codes = [
+        client.post(VERIFY, {"reference": "ZZZZZZZZZZZZ"}, REMOTE_ADDR=f"10.0.0.{n}").status_code
+        for n in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_report_a_suspicious_message(client):
+    response = client.post(
+        reverse("notices:report"),
+        {
+            "channel": "sms",
+            "sender": "+61400111222",
+            "reference": "ABCD-EFGH-JKLM",
+            "message": "Your account is locked, pay $5 at bit.ly/x",
+            "contact": "",
+        },
+    )
+    assert response.status_code == 302
+    report = SuspiciousReport.objects.get()
+    assert report.channel == "sms" and "bit.ly" in report.message
+
+
+def test_report_needs_a_message_and_is_rate_limited(client, settings):
+    assert client.post(reverse("notices:report"), {"channel": "sms"}).status_code == 400
+    settings.REPORT_RATE_PER_IP = "2/h"
+    data = {"channel": "sms", "message": "scam"}
+    codes = [client.post(reverse("notices:report"), data).status_code for _ in range(3)]
+    assert codes == [302, 302, 429]
+    assert SuspiciousReport.objects.count() == 2
