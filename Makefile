@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint fmt lock bench messages clean
+.PHONY: run test lint fmt lock bench messages schema clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Firsthand needs Python 3.11 or newer (set PYTHON=python3.11).")'
@@ -60,3 +60,7 @@ SCALE ?= 1000000
 bench: $(VENV)/.dev-installed
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench --scale $(SCALE)
+
+# The committed OpenAPI schema (a test fails when it differs from the code's).
+schema: $(VENV)/.dev-installed
+	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --lang en --file docs/openapi.yaml

@@ -66,3 +66,22 @@ def customer_language_set(*, customer: Customer, language: str) -> None:
     Customer.objects.filter(pk=customer.pk).update(
         preferred_language=language, updated_at=timezone.now()
     )
+
+
+def customer_preferences_update(
+    *,
+    customer: Customer,
+    preferred_channel: str | None = None,
+    preferred_language: str | None = None,
+) -> Customer:
+    fields = []
+    if preferred_channel is not None:
+        customer.preferred_channel = preferred_channel
+        fields.append("preferred_channel")
+    if preferred_language is not None:
+        customer.preferred_language = preferred_language
+        fields.append("preferred_language")
+    if fields:
+        customer.updated_at = timezone.now()
+        customer.save(update_fields=[*fields, "updated_at"])
+    return customer

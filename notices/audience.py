@@ -11,14 +11,22 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-CAMPAIGN_CHANNELS = ("sms", "email", "inapp")
+CAMPAIGN_CHANNELS = ("sms", "email", "inapp", "push")
 
+# The app on a phone: the customer's most recently registered active device.
+_DEVICE = "FROM notices_device dv WHERE dv.user_id = {t}.user_id AND dv.active"
 _REACHABLE = {
     "sms": "c.phone <> ''",
     "email": "c.email <> ''",
     "inapp": "c.user_id IS NOT NULL",
+    "push": f"EXISTS (SELECT 1 {_DEVICE.format(t='c')})",
 }
-_ADDRESS = {"sms": "{t}.phone", "email": "{t}.email", "inapp": "CAST({t}.user_id AS VARCHAR(20))"}
+_ADDRESS = {
+    "sms": "{t}.phone",
+    "email": "{t}.email",
+    "inapp": "CAST({t}.user_id AS VARCHAR(20))",
+    "push": f"(SELECT dv.token {_DEVICE} ORDER BY dv.updated_at DESC LIMIT 1)",
+}
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,16 @@ def channel_order_for(customer_preferred: str, channels: list[str]) -> list[str]
     return list(channels)
 
 
-def reachable(channel: str, *, phone: str, email: str, user_id: int | None) -> bool:
-    return {"sms": bool(phone), "email": bool(email), "inapp": user_id is not None}[channel]
+def reachable(
+    channel: str, *, phone: str, email: str, user_id: int | None, device: str = ""
+) -> bool:
+    return {
+        "sms": bool(phone),
+        "email": bool(email),
+        "inapp": user_id is not None,
+        "push": bool(device),
+    }[channel]
 
 
-def address(channel: str, *, phone: str, email: str, user_id: int | None) -> str:
-    return {"sms": phone, "email": email, "inapp": str(user_id or "")}[channel]
+def address(channel: str, *, phone: str, email: str, user_id: int | None, device: str = "") -> str:
+    return {"sms": phone, "email": email, "inapp": str(user_id or ""), "push": device}[channel]

@@ -304,9 +304,18 @@ def record_outcomes(outcomes: list[Outcome]) -> None:
                 created_at=now,
             )
         )
+    dead = [
+        o.item.to
+        for o in outcomes
+        if o.error is not None and o.error.invalid_address and o.item.channel == "push"
+    ]
     with transaction.atomic():
         _record_rows(rows, now)
         insert_events(events)
+        if dead:
+            from notices.services.contacts import devices_deactivate
+
+            devices_deactivate(tokens=dead)
 
 
 def _record_rows(rows: list[_Row], now: datetime) -> None:
@@ -458,6 +467,7 @@ def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
             "phone", "email", "user_id", "preferred_channel", "preferred_language"
         )
     }
+    devices = _latest_devices({c.user_id for c in customers.values() if c.user_id})
     tried: dict[int, set[str]] = defaultdict(set)
     for customer_id, channel in Delivery.objects.filter(
         campaign=campaign, customer_id__in=customer_ids
@@ -468,7 +478,12 @@ def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
     new, fell_back, undeliverable, events = [], [], [], []
     for delivery_id, customer_id, _channel in failed:
         customer = customers[customer_id]
-        contact = {"phone": customer.phone, "email": customer.email, "user_id": customer.user_id}
+        contact = {
+            "phone": customer.phone,
+            "email": customer.email,
+            "user_id": customer.user_id,
+            "device": devices.get(customer.user_id, ""),
+        }
         next_channel = next(
             (
                 ch
@@ -510,6 +525,20 @@ def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
             for i, s, d in events
         )
     return len(failed)
+
+
+def _latest_devices(user_ids: set[int]) -> dict[int, str]:
+    """Each user's most recently registered active push token."""
+    from notices.models import Device
+
+    tokens: dict[int, str] = {}
+    for user_id, token in (
+        Device.objects.filter(user_id__in=user_ids, active=True)
+        .order_by("user_id", "-updated_at")
+        .values_list("user_id", "token")
+    ):
+        tokens.setdefault(user_id, token)
+    return tokens
 
 
 # --- one batch ----------------------------------------------------------------

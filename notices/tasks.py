@@ -128,3 +128,35 @@ def drain_receipts() -> None:
 @shared_task(time_limit=120, soft_time_limit=100)
 def publish_due_notices() -> None:
     services.notices_publish_due()
+
+
+@shared_task(
+    time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
+)
+def send_contact_code(verification_id: int, code: str) -> None:
+    """A code to confirm a new email or phone, on the transactional queue."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from notices import channels
+    from notices.channels.base import ChannelError, OutgoingMessage
+    from notices.models import ContactVerification
+
+    verification = ContactVerification.objects.select_related("customer").get(pk=verification_id)
+    with translation.override(verification.customer.preferred_language):
+        text = _(
+            "Your %(site)s code is %(code)s. It confirms this as your new contact. "
+            "We will never ask you for it by phone."
+        ) % {"site": settings.SITE_NAME, "code": code}
+        if verification.kind == ContactVerification.Kind.EMAIL:
+            EmailMessage(_("Confirm your email address"), text, to=[verification.value]).send()
+            return
+    try:
+        channels.get_backend("sms", channels.choose_provider("sms")).send(
+            OutgoingMessage(reference="", to=verification.value, body=text)
+        )
+    except ChannelError as exc:
+        if not exc.permanent:
+            raise send_contact_code.retry(exc=exc, countdown=10) from exc

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -221,6 +222,7 @@ CELERY_TASK_ROUTES = {
     "customers.tasks.run_import_job": {"queue": "imports"},
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
     "notices.tasks.publish_due_notices": {"queue": "default"},
+    "notices.tasks.send_contact_code": {"queue": "transactional"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -288,7 +290,19 @@ SMS_PROVIDERS = [
     )
     for name in env_list("SMS_EXTRA_PROVIDERS")
 ]
-PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.outbox.PushBackend"}]
+# Push through Firebase Cloud Messaging's HTTP v1 API (base URL configurable:
+# a local fake in tests); the outbox in the embedded default.
+PUSH_PROVIDERS = [
+    {
+        "name": "primary",
+        "backend": env_str("PUSH_BACKEND", "notices.channels.outbox.PushBackend"),
+        "api_base_url": env_str("FCM_API_BASE_URL", "https://fcm.googleapis.com"),
+        "project_id": env_str("FCM_PROJECT_ID", ""),
+        "credentials_file": env_str("FCM_CREDENTIALS_FILE", ""),
+        "access_token": env_str("FCM_ACCESS_TOKEN", ""),
+        "timeout": PROVIDER_TIMEOUT,
+    }
+]
 if TESTING:
     SMS_PROVIDERS = [{"name": "primary", "backend": "notices.channels.locmem.SmsBackend"}]
     PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.locmem.PushBackend"}]
@@ -426,17 +440,46 @@ USERSESSIONS_TRACK_ACTIVITY = False
 # --- REST API -----------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api_auth.SessionTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_RATE_PER_USER", "600/min"),
+        "anon": env_str("API_RATE_PER_IP", "120/min"),
+        "verify": env_str("API_VERIFY_RATE_PER_IP", "20/min"),
+        "contact": env_str("API_CONTACT_RATE_PER_USER", "10/hour"),
+    },
+    # Client addresses through the same proxies as everywhere else.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0) or None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Firsthand API",
-    "DESCRIPTION": "The API behind the Firsthand mobile app.",
+    "DESCRIPTION": (
+        "The API behind the Firsthand mobile app. Sign in through allauth's headless API "
+        "for apps (/_allauth/app/v1/…: by email code or password, with MFA when enabled); "
+        "send the session token it returns as `X-Session-Token`. Every error has the body "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.models.Channel.choices",
+        "LanguageEnum": "customers.models.Language.choices",
+    },
 }
 
 # --- Security -----------------------------------------------------------------

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers import views as customer_views
+from customers.headless import CustomerRequestLoginCodeView
 from portal.health import healthz, livez
 
 urlpatterns = [
@@ -14,6 +16,16 @@ urlpatterns = [
     path("", include("notices.urls")),
     path("accounts/", include("allauth.urls")),
     path("webhooks/email/", include("anymail.urls")),
+    # The app's code request goes through the customer records first.
+    path(
+        "_allauth/app/v1/auth/code/request",
+        CustomerRequestLoginCodeView.as_api_view(client="app"),
+    ),
     path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", include("portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "portal.health.not_found"

@@ -16,6 +16,7 @@ class ChannelError(Exception):
     ``ambiguous``: the provider may have accepted it anyway (timeout after the
     request went out, connection dropped before the answer): look it up before
     any resend. ``retry_after``: seconds the provider asked us to wait.
+    ``invalid_address``: the number, address or device token itself is dead.
     """
 
     def __init__(
@@ -25,11 +26,13 @@ class ChannelError(Exception):
         permanent: bool = False,
         ambiguous: bool = False,
         retry_after: float | None = None,
+        invalid_address: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.ambiguous = ambiguous
         self.retry_after = retry_after
+        self.invalid_address = invalid_address
 
 
 class LookupUnsupported(Exception):

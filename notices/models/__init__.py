@@ -7,6 +7,7 @@ from notices.models.campaigns import (
     IncidentTemplate,
     TestSend,
 )
+from notices.models.contacts import ContactVerification, Device
 from notices.models.deliveries import (
     FINAL_STATUSES,
     HANDED_OVER_STATUSES,
@@ -25,10 +26,12 @@ __all__ = [
     "STATUS_RANK",
     "Campaign",
     "CampaignTemplate",
+    "ContactVerification",
     "CustomerStatusFilter",
     "Delivery",
     "DeliveryEvent",
     "DeliveryStatus",
+    "Device",
     "DirectFirstOverride",
     "IncidentTemplate",
     "Notice",

@@ -15,6 +15,14 @@ from notices.services.campaigns import (
     deliveries_mark_in_doubt,
     test_send_create,
 )
+from notices.services.contacts import (
+    contact_change_confirm,
+    contact_change_start,
+    device_refresh,
+    device_register,
+    device_remove,
+    devices_deactivate,
+)
 from notices.services.notices import (
     direct_first_override,
     notice_problems,
@@ -35,7 +43,13 @@ __all__ = [
     "campaign_resume",
     "campaign_send",
     "campaign_templates_fill",
+    "contact_change_confirm",
+    "contact_change_start",
     "deliveries_mark_in_doubt",
+    "device_refresh",
+    "device_register",
+    "device_remove",
+    "devices_deactivate",
     "direct_first_override",
     "notice_problems",
     "notice_publish",

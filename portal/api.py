@@ -1,0 +1,138 @@
+"""What every API endpoint shares: one error body, cursor pages, ETags
+(authentication is in portal.api_auth)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "forbidden",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_409_CONFLICT: "conflict",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+}
+
+
+def api_exception_handler(exc, context):
+    """Every error has the same body: ``{"error": {"code", "message", "fields"?}}``."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    fields = None
+    if isinstance(detail, dict) and "detail" not in detail:
+        fields = {
+            key: [str(m) for m in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
+        message = "Some fields are not valid."
+    elif isinstance(detail, dict):
+        message = str(detail["detail"])
+    elif isinstance(detail, list):
+        message = " ".join(str(item) for item in detail)
+    else:
+        message = str(detail)
+    body = {
+        "code": getattr(exc, "default_code", None) or _CODES.get(response.status_code, "error"),
+        "message": message,
+    }
+    if fields:
+        body["fields"] = fields
+    response.data = {"error": body}
+    return response
+
+
+class NewestFirstCursor(CursorPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+    ordering = "-id"
+
+    def get_page_size(self, request):
+        """A page size that is not a whole number from 1 to 100 is an error, not ignored."""
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        if (
+            len(values) > 1
+            or not values[0].isdigit()
+            or not 1 <= int(values[0]) <= self.max_page_size
+        ):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(values[0])
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
+
+
+def query_choice(request, name: str, choices) -> str | None:
+    """An optional query parameter that must be one of ``choices``."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1 or values[0] not in choices:
+        raise exceptions.ValidationError({name: [f"One of: {', '.join(choices)}."]})
+    return values[0]
+
+
+def etag_response(request, data, status_code: int = 200) -> Response:
+    """200 with an ETag of the body, or 304 when the client already has it."""
+    encoded = json.dumps(data, sort_keys=True, default=str).encode()
+    etag = '"' + hashlib.sha256(encoded).hexdigest()[:32] + '"'
+    matches = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+    if etag in matches or "*" in matches:
+        response = Response(status=status.HTTP_304_NOT_MODIFIED)
+    else:
+        response = Response(data, status=status_code)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+class StrictCharField(serializers.CharField):
+    """A string and nothing else: DRF would turn 123 into "123"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID in its text form: DRF would also take an integer."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)

@@ -1,0 +1,44 @@
+"""Documented responses every endpoint shares."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: invalid, not_authenticated, …")
+    message = serializers.CharField(help_text="For people, in the request's language.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per field, what is wrong (validation errors only).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+ERRORS = {
+    400: _error("The request is not valid; `fields` says what to change."),
+    401: _error("No valid X-Session-Token: sign in again."),
+    404: _error("Nothing of yours here."),
+    429: _error("Too many requests: wait and try again."),
+}
+PUBLIC_ERRORS = {k: v for k, v in ERRORS.items() if k != 401}
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    """The session token allauth headless hands the app at sign-in."""
+
+    target_class = "portal.api_auth.SessionTokenAuthentication"
+    name = "SessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Session-Token"}

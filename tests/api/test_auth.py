@@ -1,0 +1,95 @@
+"""Signing in from the app through allauth headless, and the token the API takes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.core import mail
+
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+BASE = "/_allauth/app/v1"
+
+
+def code_from_mail() -> str:
+    return re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
+
+
+def test_sign_in_by_code_from_the_app(api, incident, django_capture_on_commit_callbacks):
+    CustomerFactory(email="jane@example.com", first_name="Jane")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{BASE}/auth/code/request", {"email": "jane@example.com"}, format="json"
+        )
+    assert response.status_code == 401  # a login flow is pending: the code
+    token = response.json()["meta"]["session_token"]
+    api.credentials(HTTP_X_SESSION_TOKEN=token)
+    response = api.post(f"{BASE}/auth/code/confirm", {"code": code_from_mail()}, format="json")
+    assert response.status_code == 200, (response.json(), mail.outbox[-1].body)
+    api.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    me = api.get("/api/v1/me")
+    assert me.status_code == 200 and me.json()["first_name"] == "Jane"
+
+
+def test_unknown_email_gets_the_same_answer(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        unknown = api.post(
+            f"{BASE}/auth/code/request", {"email": "ghost@example.com"}, format="json"
+        )
+    assert unknown.status_code == 401 and mail.outbox == []
+
+
+def test_sign_in_by_password_then_out(api, alice):
+    response = api.post(
+        f"{BASE}/auth/login",
+        {"email": "alice@example.com", "password": "correct-horse-battery"},
+        format="json",
+    )
+    assert response.status_code == 200
+    token = response.json()["meta"]["session_token"]
+    assert api.get("/api/v1/me", HTTP_X_SESSION_TOKEN=token).status_code == 200
+    assert api.delete(f"{BASE}/auth/session", HTTP_X_SESSION_TOKEN=token).status_code == 401
+    assert api.get("/api/v1/me", HTTP_X_SESSION_TOKEN=token).status_code == 401
+
+
+def test_mfa_challenge_when_enabled(api, alice):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret, hotp_value
+
+    secret = generate_totp_secret()
+    TOTP.activate(alice.user, secret)
+    response = api.post(
+        f"{BASE}/auth/login",
+        {"email": "alice@example.com", "password": "correct-horse-battery"},
+        format="json",
+    )
+    assert response.status_code == 401
+    flows = {flow["id"]: flow for flow in response.json()["data"]["flows"]}
+    assert flows["mfa_authenticate"]["is_pending"]
+    token = response.json()["meta"]["session_token"]
+    import time
+
+    code = f"{hotp_value(secret, int(time.time()) // 30):06d}"
+    response = api.post(
+        f"{BASE}/auth/2fa/authenticate", {"code": code}, format="json", HTTP_X_SESSION_TOKEN=token
+    )
+    assert response.status_code == 200, response.json()
+    assert Authenticator.objects.filter(user=alice.user).exists()
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_X_SESSION_TOKEN": "not-a-token"}])
+def test_missing_or_invalid_token_is_401_with_www_authenticate(api, headers):
+    response = api.get("/api/v1/me", **headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("X-Session-Token")
+    assert response.json()["error"]["code"] in {"not_authenticated", "authentication_failed"}
+
+
+def test_a_login_without_a_customer_record_sees_nothing(api):
+    from tests.api.conftest import session_token_for
+    from tests.factories import StaffFactory
+
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(StaffFactory()))
+    assert api.get("/api/v1/me").status_code == 404

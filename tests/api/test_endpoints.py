@@ -1,0 +1,259 @@
+"""/api/v1/: every endpoint for anonymous, customer A and customer B."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from notices.channels import locmem
+from notices.models import Delivery, Device, Notice
+from notices.references import format_reference, new_reference
+from notices.services import campaign_create
+from tests.factories import IncidentFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(alice, bob, incident):
+    """Messages and notices for both customers, and one for another incident."""
+    campaign = campaign_create(incident=incident, channels=["inapp"], by=StaffFactory())
+    refs = {}
+    for customer in (alice, bob):
+        delivery = Delivery.objects.create(
+            campaign=campaign,
+            customer=customer,
+            channel="inapp",
+            status="delivered",
+            reference=new_reference(),
+            subject="Your data",
+            body=f"For {customer.first_name}",
+            sent_at=timezone.now(),
+            to=str(customer.user_id),
+        )
+        refs[customer.customer_ref] = delivery.reference
+    common = {
+        "kind": "advisory",
+        "title_fr": "Avis",
+        "summary": "s",
+        "summary_fr": "s",
+        "body": "b",
+        "body_fr": "b",
+        "status": "published",
+        "published_at": timezone.now(),
+    }
+    Notice.objects.create(
+        incident=incident, slug="public-one", audience="public", title="Public one", **common
+    )
+    Notice.objects.create(
+        incident=incident, slug="affected-one", audience="affected", title="Affected one", **common
+    )
+    other = IncidentFactory(slug="other-incident")
+    Notice.objects.create(
+        incident=other, slug="other-one", audience="affected", title="Other one", **common
+    )
+    return refs
+
+
+CUSTOMER_ENDPOINTS = ["/api/v1/me", "/api/v1/incidents", "/api/v1/exposures", "/api/v1/messages"]
+
+
+@pytest.mark.parametrize("path", CUSTOMER_ENDPOINTS)
+def test_customer_endpoints_refuse_anonymous(api, path, world):
+    response = api.get(path)
+    assert response.status_code == 401 and "error" in response.json()
+
+
+@pytest.mark.parametrize("path", [*CUSTOMER_ENDPOINTS, "/api/v1/notices"])
+def test_no_endpoint_returns_another_customers_data(alice_api, bob_api, alice, bob, world, path):
+    for client, me, other in ((alice_api, alice, bob), (bob_api, bob, alice)):
+        body = json.dumps(client.get(path).json(), ensure_ascii=False)
+        other_values = [
+            other.customer_ref,
+            other.first_name,
+            format_reference(world[other.customer_ref]),
+        ]
+        other_values += list(other.exposures.get().fields.values())
+        for value in other_values:
+            if value not in (me.first_name,):
+                assert value not in body, (path, value)
+
+
+def test_me_is_masked_and_preferences_change(alice_api, alice):
+    me = alice_api.get("/api/v1/me").json()
+    assert me["email"] == "a•••@example.com" and me["customer_ref"] == alice.customer_ref
+    response = alice_api.patch(
+        "/api/v1/me", {"preferred_channel": "email", "preferred_language": "fr"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["preferred_language"] == "fr"
+    alice.refresh_from_db()
+    assert (alice.preferred_channel, alice.preferred_language) == ("email", "fr")
+    bad = alice_api.patch("/api/v1/me", {"preferred_channel": "pigeon"}, format="json")
+    assert bad.status_code == 400
+    assert (
+        bad.json()["error"]["code"] == "invalid"
+        and "preferred_channel" in bad.json()["error"]["fields"]
+    )
+
+
+def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": "New@Example.com"}, format="json"
+        )
+    assert started.status_code == 202
+    verification = started.json()["verification_id"]
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    assert mail.outbox[-1].to == ["new@example.com"]
+    wrong = alice_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": verification, "code": "000000"},
+        format="json",
+    )
+    assert wrong.status_code == 400
+    right = alice_api.post(
+        "/api/v1/me/contact/confirm", {"verification_id": verification, "code": code}, format="json"
+    )
+    assert right.status_code == 200 and right.json()["email"] == "n•••@example.com"
+    alice.refresh_from_db()
+    assert alice.email == "new@example.com" and alice.user.email == "new@example.com"
+
+
+def test_new_phone_code_goes_by_sms_and_attempts_are_limited(
+    alice_api, alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "phone", "value": "0412 999 888"}, format="json"
+        )
+    assert started.status_code == 202
+    assert locmem.outbox[-1].to == "+61412999888"
+    verification = started.json()["verification_id"]
+    for _ in range(5):
+        alice_api.post(
+            "/api/v1/me/contact/confirm",
+            {"verification_id": verification, "code": "111111"},
+            format="json",
+        )
+    code = re.search(r"\b(\d{6})\b", locmem.outbox[-1].body).group(1)
+    late = alice_api.post(
+        "/api/v1/me/contact/confirm", {"verification_id": verification, "code": code}, format="json"
+    )
+    assert late.status_code == 400
+
+
+def test_another_customers_verification_is_404(
+    alice_api, bob_api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": "x@example.com"}, format="json"
+        )
+    response = bob_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": started.json()["verification_id"], "code": "123456"},
+        format="json",
+    )
+    assert response.status_code == 404
+
+
+def test_exposures_with_etag(alice_api):
+    first = alice_api.get("/api/v1/exposures")
+    assert first.status_code == 200
+    [incident] = first.json()
+    assert [f["data_class"] for f in incident["fields"]] == ["passport_number", "date_of_birth"]
+    assert incident["fields"][0]["masked_value"] == "•••• 4821"
+    again = alice_api.get("/api/v1/exposures", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    alice_api.put("/api/v1/steps/passport-decide-replace/done")
+    changed = alice_api.get("/api/v1/exposures", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()[0]["steps_done"] == 1
+
+
+def test_steps_done_and_undone_only_for_my_fields(alice_api):
+    assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
+    assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
+    assert alice_api.delete("/api/v1/steps/passport-decide-replace/done").status_code == 204
+    assert alice_api.put("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+
+
+def test_incidents_say_whether_i_was_affected(alice_api, world):
+    incidents = {i["slug"]: i["affected"] for i in alice_api.get("/api/v1/incidents").json()}
+    assert incidents == {"customer-data-breach": True, "other-incident": False}
+
+
+def test_messages_paginate_by_cursor_and_filter(alice_api, alice, world):
+    body = alice_api.get("/api/v1/messages?page_size=1").json()
+    assert [m["reference"] for m in body["results"]] == [
+        format_reference(world[alice.customer_ref])
+    ]
+    assert "next" in body and "previous" in body
+    assert alice_api.get("/api/v1/messages?channel=sms").json()["results"] == []
+
+
+def test_notices_public_for_everyone_and_mine_when_signed_in(api, alice_api, world):
+    public = [n["slug"] for n in api.get("/api/v1/notices").json()["results"]]
+    assert public == ["public-one"]
+    mine = {n["slug"] for n in alice_api.get("/api/v1/notices").json()["results"]}
+    assert mine == {"public-one", "affected-one"}
+    assert alice_api.get("/api/v1/notices/other-one").status_code == 404
+    assert api.get("/api/v1/notices/affected-one").status_code == 404
+    first = alice_api.get("/api/v1/notices/affected-one")
+    assert first.status_code == 200 and "html" in first.json()
+    assert (
+        alice_api.get("/api/v1/notices/affected-one", HTTP_IF_NONE_MATCH=first["ETag"]).status_code
+        == 304
+    )
+
+
+def test_devices_register_refresh_remove(alice_api, bob_api, alice):
+    created = alice_api.post(
+        "/api/v1/devices", {"token": "fcm-token-1", "platform": "android"}, format="json"
+    )
+    assert created.status_code == 201
+    device_id = created.json()["id"]
+    assert "token" not in created.json()
+    assert (
+        alice_api.put(
+            f"/api/v1/devices/{device_id}", {"token": "fcm-token-2"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert Device.objects.get(public_id=device_id).token == "fcm-token-2"
+    assert bob_api.delete(f"/api/v1/devices/{device_id}").status_code == 404
+    assert alice_api.delete(f"/api/v1/devices/{device_id}").status_code == 204
+    assert not Device.objects.exists()
+
+
+def test_verify_is_public_and_answers_like_the_web_page(api, world, alice):
+    genuine = api.post(
+        "/api/v1/verify", {"reference": format_reference(world[alice.customer_ref])}, format="json"
+    )
+    assert genuine.status_code == 200 and genuine.json()["genuine"] is True
+    fake = api.post("/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, format="json")
+    assert fake.json() == {"genuine": False, "channel": "", "sent_at": None, "to_hint": ""}
+
+
+def test_verify_is_throttled(api, settings):
+    settings.VERIFY_RATE_PER_IP = "3/m"
+    codes = [
+        api.post("/api/v1/verify", {"reference": "ZZZZZZZZZZZZ"}, format="json").status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_health_is_public(api):
+    response = api.get("/api/v1/health")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_errors_share_one_shape(api, alice_api):
+    assert set(api.get("/api/v1/me").json()) == {"error"}
+    assert set(alice_api.get("/api/v1/notices/nope").json()["error"]) >= {"code", "message"}
+    response = alice_api.post("/api/v1/me", {}, format="json")
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
