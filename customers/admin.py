@@ -252,7 +252,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             int(100 * done / total),
         )
 
-    @admin.display(description=_("report"))
+    @admin.display(description=_("import report"))
     def report_link(self, obj: ImportJob) -> str:
         if not obj.report:
             return "—"

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
 from customers.models import Incident
@@ -598,7 +599,15 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark as reviewed"))
     def mark_reviewed(self, request, queryset):
         count = queryset.update(reviewed=True)
-        self.message_user(request, _("%(count)s report(s) marked as reviewed.") % {"count": count})
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s report marked as reviewed.",
+                "%(count)s reports marked as reviewed.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 @admin.register(DirectFirstOverride)

@@ -147,7 +147,7 @@ def send_contact_code(verification_id: int, code: str) -> None:
     verification = ContactVerification.objects.select_related("customer").get(pk=verification_id)
     with translation.override(verification.customer.preferred_language):
         text = _(
-            "Your %(site)s code is %(code)s. It confirms this as your new contact. "
+            "Your %(site)s code is %(code)s. It confirms these as your new contact details. "
             "We will never ask you for it by phone."
         ) % {"site": settings.SITE_NAME, "code": code}
         if verification.kind == ContactVerification.Kind.EMAIL:

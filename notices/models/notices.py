@@ -74,7 +74,7 @@ class NoticeUpdate(models.Model):
     body = models.TextField(_("update (Markdown)"))
     body_fr = models.TextField(_("update (French, Markdown)"))
     notify_affected = models.BooleanField(
-        _("notify the affected"),
+        _("notify affected customers"),
         default=False,
         help_text=_("Create a draft direct alert about this update for the affected customers."),
     )

@@ -40,7 +40,7 @@ def contact_change_start(*, customer: Customer, kind: str, value: str) -> Contac
     if not value:
         raise ValidationError(_("Enter the new email address or phone number."))
     if value == current:
-        raise ValidationError(_("That is already the one on your record."))
+        raise ValidationError(_("That email address or phone number is already on your record."))
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         # A new request replaces any earlier one for the same kind.

@@ -44,8 +44,8 @@ def _direct_first_guard(notice: Notice) -> str:
         return ""
     return _(
         "Direct first: only %(done)s of %(reachable)s reachable affected customers "
-        "(%(share).0f%%) have been sent their direct alert; %(threshold).0f%% must be, "
-        "or an incident lead must record an override."
+        "(%(share).0f%%) have been sent their direct alert; at least %(threshold).0f%% must "
+        "have been sent it, or an incident lead must record an override."
     ) % {
         "done": status.handed_over,
         "reachable": status.reachable,
@@ -110,7 +110,9 @@ def notice_update_add(
     from notices.services.campaigns import campaign_create
 
     if notice.status != Status.PUBLISHED:
-        raise ValidationError(_("Edit the notice itself until it is published."))
+        raise ValidationError(
+            _("Until the notice is published, edit it directly instead of adding an update.")
+        )
     if not body.strip() or not body_fr.strip():
         raise ValidationError(_("Write the update in English and in French."))
     bad = disallowed_hosts(body) + disallowed_hosts(body_fr)
