@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint fmt lock bench messages schema clean
+.PHONY: run test lint fmt lock bench messages schema clean totp
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Firsthand needs Python 3.11 or newer (set PYTHON=python3.11).")'
@@ -47,6 +47,10 @@ fmt: $(VENV)/.dev-installed
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-emit-index-url -o requirements/base.txt
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-emit-index-url -o requirements/dev.txt
+
+# The demo staff's current sign-in code (the demo TOTP secret; DEBUG only).
+totp: $(VENV)/.base-installed
+	DEBUG=1 $(BIN)/python manage.py demo_totp
 
 messages: $(VENV)/.dev-installed
 	DEBUG=1 $(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore=.venv --ignore=tests --ignore=staticfiles --ignore=var

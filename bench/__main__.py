@@ -31,16 +31,19 @@ def configure(scale: int, work: Path) -> dict:
     parts = urlsplit(base)
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     bench_url = urlunsplit(parts._replace(path="/firsthand_bench"))
-    from tests.integration.stack import free_port
+    from tests.integration.stack import SECRET_KEY as STACK_SECRET_KEY
+    from tests.integration.stack import free_port, redis_url
 
     port = free_port()
     env = {
         "DEBUG": "0",
-        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
+        "SECRET_KEY": STACK_SECRET_KEY,
         "DATABASE_URL": bench_url,
         "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"),
+        # The cache the stack's web server uses: sessions made here must be its.
+        "CACHE_URL": redis_url(4),
         "FIRSTHAND_VAR_DIR": str(work / "var"),
         "LOG_LEVEL": "WARNING",
     }

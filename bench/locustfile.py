@@ -114,6 +114,50 @@ class CodeSignIn(SignInUser):
         return None
 
 
+class AppCodeSignIn(SignInUser):
+    """The mobile app's path: allauth headless, JSON, no pages."""
+
+    emails = CodeSignIn.emails
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.db = _database()
+
+    @task
+    def sign_in_by_code(self) -> None:
+        email = self.emails[(next(_accounts) + len(self.emails) // 2) % len(self.emails)]
+        started = time.perf_counter()
+        requested = time.time()
+        response = self.client.post(
+            "/_allauth/app/v1/auth/code/request",
+            json={"email": email},
+            headers={"X-Forwarded-For": self.ip},
+            name="app: request code",
+        )
+        token = (
+            (response.json() or {}).get("meta", {}).get("session_token") if response.text else None
+        )
+        if response.status_code != 401 or not token:
+            return self._flow(
+                "app code sign-in", started, False, f"request: {response.status_code}"
+            )
+        code = CodeSignIn._wait_for_code(self, email, requested)
+        if code is None:
+            return self._flow("app code sign-in", started, False, "no code emailed")
+        response = self.client.post(
+            "/_allauth/app/v1/auth/code/confirm",
+            json={"code": code},
+            headers={"X-Forwarded-For": self.ip, "X-Session-Token": token},
+            name="app: confirm code",
+        )
+        self._flow(
+            "app code sign-in",
+            started,
+            response.status_code == 200,
+            f"confirm: {response.status_code}",
+        )
+
+
 class PasswordSignIn(SignInUser):
     accounts = _lines("BENCH_PASSWORD_EMAILS") if "BENCH_PASSWORD_EMAILS" in os.environ else []
 

@@ -6,6 +6,8 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -15,8 +17,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from customers.import_jobs import import_job_create, import_job_progress
-from customers.masking import mask_email, mask_phone
+from customers.masking import mask_email, mask_name, mask_phone
 from customers.models import (
+    ClaimCode,
+    ContactNote,
     Customer,
     DataClass,
     Exposure,
@@ -27,6 +31,8 @@ from customers.models import (
     User,
 )
 from customers.normalise import normalise_email, normalise_phone
+from portal.audit import audit
+from portal.models import AuditAction
 from portal.paginators import EstimatedCountPaginator
 
 
@@ -83,7 +89,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("name"))
     def name(self, obj: Customer) -> str:
-        return f"{obj.first_name} {obj.last_name}".strip()
+        name = f"{obj.first_name} {obj.last_name}".strip()
+        return mask_name(name) if name else "—"
 
     @admin.display(description=_("email"))
     def masked_email(self, obj: Customer) -> str:
@@ -119,6 +126,8 @@ class StepAdmin(admin.ModelAdmin):
     list_filter = ["data_classes"]
     search_fields = ["code", "title"]
     filter_horizontal = ["data_classes"]
+    # A link typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Exposure)
@@ -273,6 +282,57 @@ class ImportJobAdmin(admin.ModelAdmin):
         job = get_object_or_404(ImportJob, pk=pk)
         if not self.has_view_permission(request, job) or not job.report:
             raise Http404
+        # Reports go to those who import (incident leads), not to every viewer.
+        if not request.user.has_perm("customers.add_importjob"):
+            raise PermissionDenied
+        audit(
+            AuditAction.EXPORT,
+            actor=request.user,
+            target=job,
+            detail={"what": "import report"},
+            request=request,
+        )
         return FileResponse(
             job.report.open("rb"), as_attachment=True, filename=f"import-{job.pk}-report.csv"
         )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by their own flows (support page, claim, imports)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClaimCode)
+class ClaimCodeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "via",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "revoked_at",
+        "failed_attempts",
+        "issued_by",
+    ]
+    list_filter = ["via"]
+    list_select_related = ["customer", "issued_by"]
+    search_fields = ["=customer__customer_ref"]
+    exclude = ["code_hash"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+
+@admin.register(ContactNote)
+class ContactNoteAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "kind", "author", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["customer", "author"]
+    search_fields = ["=customer__customer_ref"]

@@ -104,6 +104,19 @@ def demo_ref(n: int) -> str:
     return f"{DEMO_REF_PREFIX}{n:08d}"
 
 
+CUSTOMER_HEADER = [
+    "customer_ref",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "is_current",
+    "preferred_language",
+    "preferred_channel",
+    "date_of_birth",
+]
+
+
 @dataclass(frozen=True)
 class DemoCustomer:
     customer_ref: str
@@ -114,7 +127,25 @@ class DemoCustomer:
     is_current: bool
     preferred_language: str
     preferred_channel: str
+    date_of_birth: str
     exposed: dict[str, str]  # data class → masked value; empty when not affected
+
+    def customer_row(self) -> list[str]:
+        """A line of a customers import file (CUSTOMER_HEADER)."""
+        return [
+            self.customer_ref,
+            self.first_name,
+            self.last_name,
+            self.email,
+            self.phone,
+            "true" if self.is_current else "false",
+            self.preferred_language,
+            self.preferred_channel,
+            self.date_of_birth,
+        ]
+
+    def exposure_row(self) -> list[str]:
+        return [self.customer_ref, ";".join(f"{k}={v}" for k, v in self.exposed.items())]
 
 
 def demo_customer(n: int) -> DemoCustomer:
@@ -130,14 +161,13 @@ def demo_customer(n: int) -> DemoCustomer:
     phone = f"+614{n % 100_000_000:08d}" if has_phone else ""
     language = "fr" if rng.random() < 0.12 else "en"
     channel = rng.choices(["", "sms", "email", "inapp"], weights=[60, 20, 15, 5])[0]
+    born = f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
     exposed: dict[str, str] = {}
     if rng.random() < 0.8:
         exposed["name"] = mask_value("name", f"{first} {last}")
         if rng.random() < 0.9:
-            exposed["date_of_birth"] = mask_value(
-                "date_of_birth", f"{rng.randint(1940, 2005)}-01-01"
-            )
+            exposed["date_of_birth"] = mask_value("date_of_birth", born)
         if email:
             exposed["email"] = mask_value("email", email)
         if phone:
@@ -179,6 +209,7 @@ def demo_customer(n: int) -> DemoCustomer:
         is_current=is_current,
         preferred_language=language,
         preferred_channel=channel,
+        date_of_birth=born,
         exposed=exposed,
     )
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from allauth.account.forms import RequestLoginCodeForm
+from django import forms
+from django.utils.translation import gettext_lazy as _
 
+from customers.normalise import normalise_email
 from customers.services import customer_login_ensure
 
 
@@ -13,3 +16,46 @@ class CustomerRequestLoginCodeForm(RequestLoginCodeForm):
         if email:
             customer_login_ensure(email=email)
         return super().clean_email()
+
+
+class ClaimForm(forms.Form):
+    """Step 1 of claiming a record: what the letter or text gave, and a new email."""
+
+    customer_ref = forms.CharField(
+        label=_("Customer reference"),
+        max_length=32,
+        help_text=_("On your letter or bill, for example AB123456."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        help_text=_("For example 14/03/1987."),
+    )
+    claim_code = forms.CharField(
+        label=_("Claim code"),
+        max_length=20,
+        help_text=_("12 letters and numbers, for example ABCD-EFGH-JKLM."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label=_("Your email address"),
+        max_length=254,
+        help_text=_("You will sign in with it. We will send a code there to check it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data["email"])
+
+
+class ClaimConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the email"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
+        ),
+    )

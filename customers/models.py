@@ -54,6 +54,9 @@ class Customer(models.Model):
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=8, choices=Channel, blank=True
     )
+    # HMAC of the date of birth (customers/hashing.py): checked when a customer
+    # claims their record, never shown and never stored in the clear.
+    birth_date_hash = models.CharField(max_length=64, blank=True, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -76,6 +79,10 @@ class Customer(models.Model):
                 name="customer_ref_unique",
                 opclasses=["varchar_pattern_ops"],
             )
+        ]
+        permissions = [
+            ("reveal_customer_data", _("Can reveal a customer's personal data, giving a reason")),
+            ("change_customer_contact", _("Can correct a customer's contact details")),
         ]
         indexes = [
             models.Index(
@@ -266,3 +273,80 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class ClaimCode(models.Model):
+    """A one-time code that lets a customer without a (working) login claim their record.
+
+    Only a keyed hash is stored. With the customer reference and the date of
+    birth it lets someone create a login; it expires, works once, and locks
+    after a few wrong tries.
+    """
+
+    class Via(models.TextChoices):
+        LETTER = "letter", _("Letter")
+        SMS = "sms", _("Text message")
+        SUPPORT = "support", _("Support agent")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="claim_codes")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    via = models.CharField(_("sent by"), max_length=8, choices=Via)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+
+    class Meta:
+        verbose_name = _("claim code")
+        verbose_name_plural = _("claim codes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_via_display()} {self.created_at:%Y-%m-%d}"
+
+    def state(self, now) -> str:
+        if self.used_at:
+            return "used"
+        if self.revoked_at:
+            return "withdrawn"
+        if self.expires_at <= now:
+            return "expired"
+        if self.failed_attempts >= settings.CLAIM_CODE_MAX_ATTEMPTS:
+            return "locked"
+        return "active"
+
+
+class ContactNote(models.Model):
+    """A support agent's note of a contact with a customer (a call, a letter)."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Phone call")
+        EMAIL = "email", _("Email")
+        LETTER = "letter", _("Letter")
+        IN_PERSON = "in_person", _("In person")
+        OTHER = "other", _("Other")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(_("contact by"), max_length=10, choices=Kind, default=Kind.CALL)
+    text = models.TextField(_("note"), max_length=2000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact note")
+        verbose_name_plural = _("contact notes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"

@@ -10,4 +10,6 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/steps/<slug:code>/", views.step_toggle, name="step_toggle"),
     path("language/", views.set_language, name="set_language"),
+    path("claim/", views.claim_start, name="claim"),
+    path("claim/confirm/", views.claim_confirm, name="claim_confirm"),
 ]

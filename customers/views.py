@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from allauth.account.adapter import get_adapter
+from allauth.account.utils import perform_login
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from customers import selectors, services
+from customers import claims, selectors, services
+from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
 
 
@@ -49,3 +57,73 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if customer is not None and language in Language.values:
         services.customer_language_set(customer=customer, language=language)
     return response
+
+
+# --- account claim ----------------------------------------------------------------
+
+CLAIM_SESSION_KEY = "customers.claim"
+
+
+def claim_start(request: HttpRequest) -> HttpResponse:
+    """Customer reference, date of birth and claim code, then a new email."""
+    form = ClaimForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            claim = claims.claim_check(
+                request=request,
+                customer_ref=data["customer_ref"],
+                birth_date=data["birth_date"],
+                code=data["claim_code"],
+            )
+        except claims.ClaimLimited:
+            form.add_error(
+                None, _("Too many tries. Wait an hour and try again, or call us for help.")
+            )
+            return render(request, "customers/claim.html", {"form": form}, status=429)
+        if claim is None:
+            form.add_error(None, claims.failure_message())
+        elif not claims.email_available_for(claim.customer, data["email"]):
+            form.add_error(
+                "email", _("That email address is already used by another login: choose another.")
+            )
+        else:
+            pending, code = claims.PendingClaim.start(claim, data["email"])
+            request.session[CLAIM_SESSION_KEY] = asdict(pending)
+            get_adapter(request).send_mail(
+                "account/email/claim_code", data["email"], {"code": code}
+            )
+            return redirect("customers:claim_confirm")
+    return render(request, "customers/claim.html", {"form": form})
+
+
+def claim_confirm(request: HttpRequest) -> HttpResponse:
+    """The code we emailed: it proves the email, then the login is made."""
+    stored = request.session.get(CLAIM_SESSION_KEY)
+    if not stored:
+        return redirect("customers:claim")
+    pending = claims.PendingClaim(**stored)
+    form = ClaimConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if pending.matches(form.cleaned_data["code"]):
+            del request.session[CLAIM_SESSION_KEY]
+            try:
+                user = claims.claim_complete(claim_id=pending.claim_id, email=pending.email)
+            except ValidationError as exc:
+                messages.error(request, exc.messages[0])
+                return redirect("customers:claim")
+            return perform_login(
+                request,
+                user,
+                email_verification="none",
+                redirect_url=reverse("customers:dashboard"),
+                email=pending.email,
+            )
+        pending.tries += 1
+        if pending.tries >= claims.EMAIL_CODE_TRIES:
+            del request.session[CLAIM_SESSION_KEY]
+            messages.error(request, _("That code was wrong too many times. Start again."))
+            return redirect("customers:claim")
+        request.session[CLAIM_SESSION_KEY] = asdict(pending)
+        form.add_error("code", _("That code is not right or has expired."))
+    return render(request, "customers/claim_confirm.html", {"form": form, "email": pending.email})

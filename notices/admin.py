@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
@@ -17,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
+from customers.masking import mask_email, mask_phone
 from customers.models import Incident
 from notices import selectors, services
 from notices.audience import checked_channels
@@ -35,6 +34,9 @@ from notices.models import (
 )
 from notices.previews import preview_message
 from notices.templating import validate_template
+from portal.audit import audit
+from portal.csv_export import csv_download
+from portal.models import AuditAction
 from portal.paginators import EstimatedCountPaginator
 
 Status = Campaign.Status
@@ -277,28 +279,26 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = self._campaign(request, pk)
         if not request.user.has_perm("notices.export_unreachable"):
             raise PermissionDenied
-
-        class Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(Echo())
+        audit(
+            AuditAction.EXPORT,
+            actor=request.user,
+            target=campaign,
+            detail={"what": "customers no channel reaches"},
+            request=request,
+        )
         header = ["customer_ref", "first_name", "last_name", "is_current", "language"]
-        rows = (
-            writer.writerow(safe_csv_row(row)) for row in selectors.unreachable_customers(campaign)
+        return csv_download(
+            f"unreachable-{campaign.pk}.csv", header, selectors.unreachable_customers(campaign)
         )
-        response = StreamingHttpResponse(
-            _chain([writer.writerow(header)], rows), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="unreachable-{campaign.pk}.csv"'
-        return response
 
     @staticmethod
-    def _act(action: str, campaign: Campaign, user):
+    def _act(action: str, campaign: Campaign, request: HttpRequest):
+        user = request.user
         if action == "approve":
             if not user.has_perm("notices.approve_campaign"):
                 raise PermissionDenied
-            return services.campaign_approve(campaign=campaign, by=user), _("Campaign approved.")
+            approved = services.campaign_approve(campaign=campaign, by=user, request=request)
+            return approved, _("Campaign approved.")
         if not user.has_perm("notices.send_campaign"):
             raise PermissionDenied
         actions = {
@@ -313,14 +313,14 @@ class CampaignAdmin(admin.ModelAdmin):
         if action not in actions:
             raise PermissionDenied
         service, message = actions[action]
-        return service(campaign=campaign), message
+        return service(campaign=campaign, by=user, request=request), message
 
     def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponse(status=405)
         campaign = self._campaign(request, pk)
         try:
-            _campaign, message = self._act(action, campaign, request.user)
+            _campaign, message = self._act(action, campaign, request)
             self.message_user(request, message, messages.SUCCESS)
         except ValidationError as exc:
             for error in exc.messages:
@@ -364,16 +364,6 @@ class TestSendForm(forms.Form):
         return data
 
 
-def safe_csv_row(row) -> list[str]:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ is quoted."""
-    return ["'" + str(v) if str(v)[:1] in ("=", "+", "-", "@", "\t", "\r") else str(v) for v in row]
-
-
-def _chain(*iterables):
-    for iterable in iterables:
-        yield from iterable
-
-
 @admin.register(IncidentTemplate)
 class IncidentTemplateAdmin(admin.ModelAdmin):
     form = TemplateForm
@@ -406,13 +396,30 @@ class DeliveryAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     inlines = [DeliveryEventInline]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
+    # The address and the text (with the customer's name) stay out of the admin;
+    # the support page shows the address masked.
+    exclude = ["to", "body"]
+    readonly_fields = [
+        *(f.name for f in Delivery._meta.fields if f.name not in ("to", "body")),
+        "masked_to",
+    ]
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("to"))
+    def masked_to(self, obj: Delivery) -> str:
+        if obj.channel == "sms":
+            return mask_phone(obj.to)
+        if obj.channel == "email":
+            return mask_email(obj.to)
+        return ""
 
 
 @admin.register(TestSend)
@@ -574,10 +581,10 @@ class NoticeAdmin(admin.ModelAdmin):
         try:
             if when:
                 at = forms.DateTimeField().clean(when)
-                services.notice_schedule(notice=notice, at=at, by=request.user)
+                services.notice_schedule(notice=notice, at=at, by=request.user, request=request)
                 self.message_user(request, _("Scheduled."), messages.SUCCESS)
             else:
-                services.notice_publish(notice=notice, by=request.user)
+                services.notice_publish(notice=notice, by=request.user, request=request)
                 self.message_user(request, _("Published."), messages.SUCCESS)
         except ValidationError as exc:
             for error in exc.messages:
@@ -596,7 +603,7 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Mark as reviewed"))
+    @admin.action(description=_("Mark as reviewed"), permissions=["change"])
     def mark_reviewed(self, request, queryset):
         count = queryset.update(reviewed=True)
         self.message_user(
@@ -666,7 +673,10 @@ class IncidentAdmin(customers_admin.IncidentAdmin):
         incident = get_object_or_404(Incident, pk=pk)
         try:
             services.direct_first_override(
-                incident=incident, reason=request.POST.get("reason", ""), by=request.user
+                incident=incident,
+                reason=request.POST.get("reason", ""),
+                by=request.user,
+                request=request,
             )
             cache.delete(f"incident-timeline:{incident.pk}")
             self.message_user(request, _("Override recorded."), messages.SUCCESS)
@@ -674,3 +684,7 @@ class IncidentAdmin(customers_admin.IncidentAdmin):
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
         return redirect("admin:customers_incident_change", incident.pk)
+
+
+# The support page replaces the customer change form (it shows messages too).
+from notices import support_admin  # noqa: E402, F401

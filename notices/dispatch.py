@@ -267,7 +267,7 @@ class _Row:
     in_doubt: bool = False
 
 
-def _outcome_row(outcome: Outcome, now: datetime) -> tuple[_Row, str]:
+def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tuple[_Row, str]:
     item, error = outcome.item, outcome.error
     if error is None:
         status = DeliveryStatus.DELIVERED if item.channel == "inapp" else DeliveryStatus.SENT
@@ -277,7 +277,7 @@ def _outcome_row(outcome: Outcome, now: datetime) -> tuple[_Row, str]:
         return row, outcome.detail or "handed to the provider"
     if error.permanent or item.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         why = str(error) if error.permanent else f"gave up after {item.attempts} attempts: {error}"
-        return _Row(item.id, DeliveryStatus.FAILED, last_error=why, fallback_pending=True), why
+        return _Row(item.id, DeliveryStatus.FAILED, last_error=why, fallback_pending=fallback), why
     delay = retry_delay(item.attempts, error.retry_after)
     row = _Row(
         item.id,
@@ -289,11 +289,11 @@ def _outcome_row(outcome: Outcome, now: datetime) -> tuple[_Row, str]:
     return row, f"retry in {delay:.0f}s: {error}"
 
 
-def record_outcomes(outcomes: list[Outcome]) -> None:
+def record_outcomes(outcomes: list[Outcome], *, fallback: bool = True) -> None:
     now = timezone.now()
     rows, events = [], []
     for outcome in outcomes:
-        row, detail = _outcome_row(outcome, now)
+        row, detail = _outcome_row(outcome, now, fallback)
         rows.append(row)
         events.append(
             DeliveryEvent(
@@ -583,3 +583,39 @@ def _report_health(outcomes: list[Outcome]) -> None:
         tally[key][0 if transient else 1] += 1
     for (channel, provider), (failures, successes) in tally.items():
         channels.record_provider_health(channel, provider, failures=failures, successes=successes)
+
+
+# --- one resend -----------------------------------------------------------------
+
+
+def claim_one(delivery_id: int) -> list[Claimed]:
+    """Claim one pending delivery that is due, whatever its campaign's state."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE notices_delivery
+               SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+             WHERE id = %s AND status = 'pending'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+         RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
+            """,
+            [now, now, delivery_id, now],
+        )
+        return [Claimed(*row) for row in cursor.fetchall()]
+
+
+def send_resend(delivery_id: int) -> Outcome | None:
+    """Send a support agent's resend now: the same render, record-before-send,
+    rate limit and outcome recording as a campaign batch. It falls back to no
+    other channel: the agent chose this one."""
+    items = claim_one(delivery_id)
+    if not items:
+        return None
+    campaign = Campaign.objects.select_related("incident").get(deliveries__pk=delivery_id)
+    items[0].provider = channels.choose_provider(items[0].channel)
+    failures, ready = prepare_batch(campaign, items)
+    outcomes = failures + send_batch(campaign, ready, [])
+    record_outcomes(outcomes, fallback=False)
+    _report_health(outcomes)
+    return outcomes[0]

@@ -11,6 +11,7 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from notices import dispatch, planning, services
@@ -88,6 +89,12 @@ def deliveries_sweep() -> None:
             logger.warning("sweep: restarting campaign %s", campaign.pk)
             Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
             kick_campaign(campaign.pk)
+    # Support resends whose worker died or whose retry is due.
+    due = Delivery.objects.filter(resent_by__isnull=False, status=DeliveryStatus.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+    )
+    for delivery_id in due.values_list("pk", flat=True)[:1000]:
+        resend_send.delay(delivery_id)
     # A late failure receipt needs a fall-back even after a campaign completed.
     reopen = Campaign.objects.filter(
         status=Status.COMPLETED, deliveries__fallback_pending=True
@@ -160,3 +167,45 @@ def send_contact_code(verification_id: int, code: str) -> None:
     except ChannelError as exc:
         if not exc.permanent:
             raise send_contact_code.retry(exc=exc, countdown=10) from exc
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def resend_send(delivery_id: int) -> None:
+    """A support agent's resend, at once; a transient failure tries again later."""
+    outcome = dispatch.send_resend(delivery_id)
+    if outcome is not None and outcome.error is not None and not outcome.error.permanent:
+        next_at = (
+            Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if next_at is not None:
+            wait = max((next_at - timezone.now()).total_seconds(), 0.2)
+            resend_send.apply_async((delivery_id,), countdown=wait)
+
+
+@shared_task(
+    time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
+)
+def send_claim_code(customer_id: int, code: str) -> None:
+    """A claim code texted to the phone on record, on the transactional queue."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from customers.models import Customer
+    from notices import channels
+    from notices.channels.base import ChannelError, OutgoingMessage
+
+    customer = Customer.objects.get(pk=customer_id)
+    with translation.override(customer.preferred_language):
+        text = _(
+            "Your %(site)s claim code is %(code)s. With your customer reference and date of "
+            "birth it lets you set up your sign-in at %(url)s. We will never ask you for it."
+        ) % {"site": settings.SITE_NAME, "code": code, "url": f"{settings.PORTAL_BASE_URL}/claim/"}
+    try:
+        channels.get_backend("sms", channels.choose_provider("sms")).send(
+            OutgoingMessage(reference="", to=customer.phone, body=text)
+        )
+    except ChannelError as exc:
+        if not exc.permanent:
+            raise send_claim_code.retry(exc=exc, countdown=10) from exc

@@ -8,5 +8,16 @@ class PortalConfig(AppConfig):
     verbose_name = "Firsthand"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of the session-token authentication.
-        from portal import api_docs  # noqa: F401
+        from allauth.mfa.signals import authenticator_added
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import m2m_changed
+
+        # api_docs registers the OpenAPI description of the session-token auth.
+        from portal import api_docs, audit, staff_auth  # noqa: F401
+
+        connection_created.connect(audit.register_sqlite_purge_flag)
+        authenticator_added.connect(staff_auth.on_authenticator_added)
+        user_logged_in.connect(staff_auth.on_user_logged_in)
+        m2m_changed.connect(staff_auth.on_groups_changed, sender=get_user_model().groups.through)

@@ -34,6 +34,9 @@ _INSECURE_KEY = "insecure-development-key-never-use-in-production-0123456789abcd
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY if (DEBUG or TESTING) else "")
 if not (DEBUG or TESTING) and SECRET_KEY == _INSECURE_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
+# Keys the hashes of dates of birth and claim codes (customers/hashing.py).
+# Unlike SECRET_KEY it must never be rotated: stored hashes would stop matching.
+HASH_KEY = env_str("HASH_KEY", SECRET_KEY)
 
 # The public address of the portal: links in messages, provider callbacks and
 # webhook signature checks are built from it, never from the Host header.
@@ -49,7 +52,7 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_base.scheme}://{_base.netloc}"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.headless",
     "allauth.usersessions",
     "anymail",
+    "csp",
     "portal",
     "customers",
     "notices",
@@ -73,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -81,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portal.staff_auth.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -217,7 +224,8 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.campaign_plan": {"queue": "bulk"},
     "notices.tasks.campaign_dispatch": {"queue": "bulk"},
     "notices.tasks.test_send": {"queue": "transactional"},
-    "notices.tasks.delivery_resend": {"queue": "transactional"},
+    "notices.tasks.resend_send": {"queue": "transactional"},
+    "notices.tasks.send_claim_code": {"queue": "transactional"},
     "notices.tasks.deliveries_sweep": {"queue": "default"},
     "customers.tasks.run_import_job": {"queue": "imports"},
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
@@ -429,6 +437,7 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_ADAPTER = "portal.staff_auth.MFAAdapter"
 MFA_TOTP_ISSUER = "Firsthand"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
 HEADLESS_CLIENTS = ("app",)
@@ -484,6 +493,28 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security -----------------------------------------------------------------
 
+# No inline script, style or event handler anywhere: code and styles come from
+# our static files (templates are checked by tests/portal/test_security_headers.py).
+# The API docs use drf-spectacular's split Swagger view for the same reason.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+# Powerful browser features the portal never uses (portal/middleware.py).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -516,3 +547,18 @@ LOGGING = {
 
 SITE_NAME = env_str("SITE_NAME", "Firsthand")
 SUPPORT_PHONE = env_str("SUPPORT_PHONE", "1800 000 000")
+
+# Account claim (customers/claims.py): a code from a letter, a text or a
+# support agent, with the customer reference and the date of birth.
+CLAIM_CODE_DAYS = {"letter": 60, "sms": 2, "support": 2}
+CLAIM_CODE_MAX_ATTEMPTS = env_int("CLAIM_CODE_MAX_ATTEMPTS", 5, minimum=1)
+CLAIM_RATE_PER_IP = env_str("CLAIM_RATE_PER_IP", "10/h")
+CLAIM_RATE_PER_CUSTOMER = env_str("CLAIM_RATE_PER_CUSTOMER", "10/d")
+CLAIM_RATE_GLOBAL = env_str("CLAIM_RATE_GLOBAL", "2000/m")
+# Every failed claim takes at least this long, whatever failed.
+CLAIM_FAILURE_SECONDS = env_float("CLAIM_FAILURE_SECONDS", 0.0 if TESTING else 0.4, minimum=0.0)
+
+# Staff: the admin requires MFA; a staff session ends after this long.
+STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_SECONDS", 8 * 3600, minimum=300)
+# Support resends of the latest alert, per customer.
+RESEND_RATE_PER_CUSTOMER = env_str("RESEND_RATE_PER_CUSTOMER", "3/h")

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from django.core.cache import cache
+from django.db.backends.signals import connection_created
 
 from customers.masking import mask_value
 from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
@@ -37,6 +38,39 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"FIRSTHAND_FAIL_ON_SKIP: {skipped} test(s) skipped", red=True)
         session.exitstatus = 1
+
+
+# --- rows that migrations seed, kept across transactional tests ---------------------
+#
+# Live-server and other transactional tests end with a flush that empties every
+# table, the data classes, steps, roles and permissions the migrations seeded
+# included. Django's serialized rollback does not help with Playwright (the test
+# sees another connection object), so the rows are saved once and put back
+# after each such test, outside any test transaction.
+_seeded: dict[str, str] = {}
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(
+        (marker and marker.kwargs.get("transaction"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if _is_transactional(item) and "rows" in _seeded:
+        from django.core.management import call_command
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+            connection.creation.deserialize_db_from_string(_seeded["rows"])
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +126,29 @@ def bob(db, incident):
 def alice_client(client, alice):
     client.force_login(alice.user)
     return client
+
+
+def _allow_audit_purge_in_tests(sender, connection, **kwargs):
+    """Transactional tests empty every table between tests, the audit log too;
+    the append-only tests turn this off to see the database refuse."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET firsthand.audit_purge = 'on'")
+    else:
+        connection.audit_purge = True
+
+
+connection_created.connect(_allow_audit_purge_in_tests)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_ready(django_db_setup, django_db_blocker):
+    """Once the test database exists: let flushes empty the audit log, and keep
+    the seeded rows to put back after transactional tests."""
+    from django.db import connection, connections
+
+    with django_db_blocker.unblock():
+        for open_connection in connections.all():
+            open_connection.ensure_connection()
+            _allow_audit_purge_in_tests(None, open_connection)
+        _seeded["rows"] = connection.creation.serialize_db_to_string()

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from customers.hashing import hmac_pads
 from customers.importers import spec
 from customers.importers.masking_sql import DOT, mask_sql
 from customers.importers.reading import blocks, careful_rows
@@ -139,7 +140,12 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '1GB'")
         structural = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
-        present = [n for n in spec.CUSTOMER_COLUMNS if n in names and n != "customer_ref"]
+        present = [
+            spec.CUSTOMER_FIELD_FOR_COLUMN.get(n, n)
+            for n in spec.CUSTOMER_COLUMNS
+            if n in names and n != "customer_ref"
+        ]
+        ipad, opad = hmac_pads("birth_date")
         checks = [
             (f"length(coalesce(v.raw_{col}, '')) > {limit}", col, spec.OVERSIZED)
             for col, limit in spec.CUSTOMER_COLUMNS.items()
@@ -154,6 +160,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
             (f"v.email <> '' AND v.email !~ '{spec.EMAIL_PATTERN}'", "email", spec.MALFORMED_EMAIL),
             ("v.phone IS NULL", "phone", spec.MALFORMED_PHONE),
             ("v.is_current IS NULL", "is_current", spec.NOT_A_BOOLEAN),
+            ("v.date_of_birth IS NULL", "date_of_birth", spec.MALFORMED_BIRTH_DATE),
             (
                 f"v.preferred_language NOT IN ({_words(spec.LANGUAGES)})",
                 "preferred_language",
@@ -191,11 +198,21 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                        END AS is_current,
                        coalesce(nullif(lower(trim(coalesce(r.preferred_language, ''))), ''), 'en')
                            AS preferred_language,
-                       lower(trim(coalesce(r.preferred_channel, ''))) AS preferred_channel
+                       lower(trim(coalesce(r.preferred_channel, ''))) AS preferred_channel,
+                       r.date_of_birth AS raw_date_of_birth,
+                       -- CASE, not AND: the casts must run only on a well-formed date.
+                       CASE WHEN b.t = '' THEN ''
+                            WHEN b.t !~ '{spec.BIRTH_DATE_PATTERN}' THEN NULL
+                            WHEN substr(b.t, 9, 2)::int <= extract(day FROM
+                                 make_date(substr(b.t, 1, 4)::int, substr(b.t, 6, 2)::int, 1)
+                                 + interval '1 month - 1 day') THEN b.t
+                       END AS date_of_birth
                   FROM import_rows r
                  CROSS JOIN LATERAL (
                     SELECT regexp_replace(coalesce(r.phone, ''), '{spec.PHONE_STRIP}', '', 'g')
-                           AS digits OFFSET 0) d) v"""
+                           AS digits OFFSET 0) d
+                 CROSS JOIN LATERAL (
+                    SELECT trim(coalesce(r.date_of_birth, '')) AS t OFFSET 0) b) v"""
         updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in present)
         changed = " OR ".join(
             f"customers_customer.{col} IS DISTINCT FROM EXCLUDED.{col}" for col in present
@@ -209,15 +226,20 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
             INSERT INTO customers_customer
                 (customer_ref, first_name, last_name, email, phone, email_verified,
                  phone_verified, is_current, preferred_language, preferred_channel,
-                 created_at, updated_at)
+                 birth_date_hash, created_at, updated_at)
             SELECT ref, first_name, last_name, email, phone, FALSE, FALSE, is_current,
-                   preferred_language, preferred_channel, %s, %s
+                   preferred_language, preferred_channel,
+                   -- HMAC-SHA256 (customers/hashing.py): H(opad || H(ipad || date))
+                   CASE WHEN date_of_birth = '' THEN ''
+                        ELSE encode(sha256(%s::bytea || sha256(
+                             %s::bytea || convert_to(date_of_birth, 'UTF8'))), 'hex') END,
+                   %s, %s
               FROM n
              WHERE cardinality(n.problems) = 0
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             ON CONFLICT (customer_ref) {on_conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [], [now, now])
+        row = _run(cursor, norm, upsert, [], [opad, ipad, now, now])
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
 

@@ -7,6 +7,7 @@ files through the backend at hand and expects the same reports.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 
@@ -20,7 +21,10 @@ CUSTOMER_COLUMNS = {
     "is_current": 5,
     "preferred_language": 2,
     "preferred_channel": 8,
+    "date_of_birth": 16,
 }
+# Columns stored under another name: the date of birth only as a keyed hash.
+CUSTOMER_FIELD_FOR_COLUMN = {"date_of_birth": "birth_date_hash"}
 EXPOSURE_COLUMNS = {"customer_ref": 32, "exposed": 4000}
 EXPOSED_VALUE_MAX = 200
 
@@ -32,6 +36,7 @@ CHANNELS = ("sms", "email", "inapp", "push")
 REF_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE_STRIP = r"[\s().-]"
+BIRTH_DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 INTERNATIONAL_PATTERN = r"^00[1-9][0-9]{6,14}$"
 NATIONAL_PATTERN = r"^0[1-9][0-9]{5,13}$"
@@ -45,6 +50,7 @@ OVERSIZED = "oversized field"
 MALFORMED_EMAIL = "malformed email"
 MALFORMED_PHONE = "malformed phone"
 NOT_A_BOOLEAN = "not true or false"
+MALFORMED_BIRTH_DATE = "malformed date of birth (expected YYYY-MM-DD)"
 UNKNOWN_LANGUAGE = "unknown language"
 UNKNOWN_CHANNEL = "unknown channel"
 WRONG_ENCODING = "wrong encoding (not UTF-8)"
@@ -89,3 +95,14 @@ def parse_bool(raw: str) -> bool | None:
     if word in FALSE_WORDS:
         return False
     return None
+
+
+def parse_birth_date(raw: str) -> str | None:
+    """``1987-03-14`` as is, '' when empty, None when it is not a real date."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    if not re.match(BIRTH_DATE_PATTERN, text):
+        return None
+    year, month, day = (int(part) for part in text.split("-"))
+    return text if day <= calendar.monthrange(year, month)[1] else None

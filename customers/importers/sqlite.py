@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from customers.hashing import birth_date_hash
 from customers.importers import spec
 from customers.importers.reading import careful_rows
 from customers.masking import DOT, mask_value
@@ -48,6 +49,7 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
     is_current = spec.parse_bool(record.get("is_current", ""))
     language = record.get("preferred_language", "").strip().lower() or "en"
     channel = record.get("preferred_channel", "").strip().lower()
+    birth_date = spec.parse_birth_date(record.get("date_of_birth", ""))
     if not ref:
         errors.append(spec.RowError(line, "customer_ref", spec.MISSING_REF))
     elif len(ref) <= 32 and not re.match(spec.REF_PATTERN, ref):
@@ -58,6 +60,8 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
         errors.append(spec.RowError(line, "phone", spec.MALFORMED_PHONE))
     if is_current is None:
         errors.append(spec.RowError(line, "is_current", spec.NOT_A_BOOLEAN))
+    if birth_date is None:
+        errors.append(spec.RowError(line, "date_of_birth", spec.MALFORMED_BIRTH_DATE))
     if language not in spec.LANGUAGES:
         errors.append(spec.RowError(line, "preferred_language", spec.UNKNOWN_LANGUAGE))
     if channel and channel not in spec.CHANNELS:
@@ -71,6 +75,7 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
         "is_current": is_current,
         "preferred_language": language,
         "preferred_channel": channel,
+        "birth_date_hash": birth_date_hash(birth_date or ""),
     }
     return errors, values
 
@@ -79,7 +84,11 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
     errors: list[spec.RowError] = []
     seen: set[str] = set()
-    present = [n for n in spec.CUSTOMER_COLUMNS if n in names and n != "customer_ref"]
+    present = [
+        spec.CUSTOMER_FIELD_FOR_COLUMN.get(n, n)
+        for n in spec.CUSTOMER_COLUMNS
+        if n in names and n != "customer_ref"
+    ]
     inserted = updated = 0
     now = timezone.now()
     for batch in _batches(careful_rows(stream, len(names), errors, progress)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +72,17 @@ class Delivery(models.Model):
     # look the message up by its reference before sending it again.
     in_doubt = models.BooleanField(default=False)
     last_error = models.TextField(blank=True)
+    # Set on a support agent's resend of an alert (any number per channel).
+    # No index or constraint: ten million planned rows must not pay for it.
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -79,9 +91,13 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
+        permissions = [("resend_delivery", _("Can resend a customer's latest alert"))]
         constraints = [
+            # One planned message per channel; resends come on top.
             models.UniqueConstraint(
-                fields=["campaign", "customer", "channel"], name="delivery_unique_per_channel"
+                fields=["campaign", "customer", "channel"],
+                condition=Q(resent_by__isnull=True),
+                name="delivery_unique_per_channel",
             ),
             # Planned rows have no reference yet: only drawn references are indexed.
             models.UniqueConstraint(
@@ -107,6 +123,12 @@ class Delivery(models.Model):
                 name="delivery_fallback_pending",
             ),
             models.Index(fields=["campaign", "status", "channel"], name="delivery_counts"),
+            # The sweep finds resends still to send; only resends are in it.
+            models.Index(
+                fields=["id"],
+                condition=Q(resent_by__isnull=False, status="pending"),
+                name="delivery_resend_pending",
+            ),
             models.Index(
                 fields=["provider", "provider_id"],
                 condition=~Q(provider_id=""),

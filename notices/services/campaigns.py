@@ -19,6 +19,8 @@ from notices.models import (
     TestSend,
 )
 from notices.templating import DEFAULT_TEMPLATES, validate_template
+from portal.audit import audit
+from portal.models import AuditAction
 
 Status = Campaign.Status
 
@@ -102,7 +104,7 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def campaign_approve(*, campaign: Campaign, by) -> Campaign:
+def campaign_approve(*, campaign: Campaign, by, request=None) -> Campaign:
     """A second person approves: never the author."""
     if campaign.status != Status.DRAFT:
         raise ValidationError(_("Only a draft can be approved."))
@@ -119,11 +121,12 @@ def campaign_approve(*, campaign: Campaign, by) -> Campaign:
     )
     if not updated:
         raise ValidationError(_("Only a draft can be approved."))
+    audit(AuditAction.CAMPAIGN_APPROVE, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     return campaign
 
 
-def campaign_send(*, campaign: Campaign) -> Campaign:
+def campaign_send(*, campaign: Campaign, by=None, request=None) -> Campaign:
     """Start sending: planning and dispatch begin in workers, never in the request."""
     from notices import tasks
 
@@ -132,34 +135,37 @@ def campaign_send(*, campaign: Campaign) -> Campaign:
     )
     if not updated:
         raise ValidationError(_("Only an approved campaign can be sent."))
+    audit(AuditAction.CAMPAIGN_SEND, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     _enqueue(tasks.kick_campaign, campaign.pk)
     return campaign
 
 
-def campaign_pause(*, campaign: Campaign) -> Campaign:
+def campaign_pause(*, campaign: Campaign, by=None, request=None) -> Campaign:
     """Workers stop between batches; what is in flight completes."""
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
         status=Status.PAUSED, updated_at=timezone.now()
     ):
         raise ValidationError(_("Only a campaign that is sending can be paused."))
+    audit(AuditAction.CAMPAIGN_PAUSE, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     return campaign
 
 
-def campaign_resume(*, campaign: Campaign) -> Campaign:
+def campaign_resume(*, campaign: Campaign, by=None, request=None) -> Campaign:
     from notices import tasks
 
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
         status=Status.SENDING, updated_at=timezone.now()
     ):
         raise ValidationError(_("Only a paused campaign can be resumed."))
+    audit(AuditAction.CAMPAIGN_RESUME, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     _enqueue(tasks.kick_campaign, campaign.pk)
     return campaign
 
 
-def campaign_cancel(*, campaign: Campaign) -> Campaign:
+def campaign_cancel(*, campaign: Campaign, by=None, request=None) -> Campaign:
     """Stop for good: every delivery not yet handed over is skipped (and says so)."""
     cancellable = [Status.DRAFT, Status.APPROVED, Status.SENDING, Status.PAUSED]
     now = timezone.now()
@@ -179,6 +185,7 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
         Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.SKIPPED, updated_at=now
         )
+        audit(AuditAction.CAMPAIGN_CANCEL, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     return campaign
 

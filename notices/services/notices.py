@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from notices.markdown import disallowed_hosts, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
+from portal.audit import audit
+from portal.models import AuditAction
 
 Status = Notice.Status
 
@@ -54,7 +56,7 @@ def _direct_first_guard(notice: Notice) -> str:
     }
 
 
-def notice_publish(*, notice: Notice, by=None) -> Notice:
+def notice_publish(*, notice: Notice, by=None, request=None) -> Notice:
     """Publish now, if the checks pass and (for a public notice) direct first allows."""
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
@@ -68,11 +70,12 @@ def notice_publish(*, notice: Notice, by=None) -> Notice:
     Notice.objects.filter(pk=notice.pk).exclude(status=Status.PUBLISHED).update(
         status=Status.PUBLISHED, published_at=now, published_by=by, held_because="", updated_at=now
     )
+    audit(AuditAction.NOTICE_PUBLISH, actor=by, target=notice, request=request)
     notice.refresh_from_db()
     return notice
 
 
-def notice_schedule(*, notice: Notice, at, by=None) -> Notice:
+def notice_schedule(*, notice: Notice, at, by=None, request=None) -> Notice:
     """Publish by itself at a time (Celery beat), once the checks pass."""
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
@@ -81,6 +84,13 @@ def notice_schedule(*, notice: Notice, at, by=None) -> Notice:
         raise ValidationError(problems)
     Notice.objects.filter(pk=notice.pk).update(
         status=Status.SCHEDULED, publish_at=at, held_because="", updated_at=timezone.now()
+    )
+    audit(
+        AuditAction.NOTICE_SCHEDULE,
+        actor=by,
+        target=notice,
+        detail={"at": at.isoformat()},
+        request=request,
     )
     notice.refresh_from_db()
     return notice
@@ -138,7 +148,7 @@ def notice_update_add(
     return update
 
 
-def direct_first_override(*, incident, reason: str, by) -> DirectFirstOverride:
+def direct_first_override(*, incident, reason: str, by, request=None) -> DirectFirstOverride:
     """An incident lead decides the public may hear before every affected customer has."""
     if not by.has_perm("notices.override_direct_first"):
         raise PermissionDenied(_("Only an incident lead may override direct first."))
@@ -146,7 +156,18 @@ def direct_first_override(*, incident, reason: str, by) -> DirectFirstOverride:
         raise ValidationError(
             _("Say why, in a sentence or two: it is kept on the incident's record.")
         )
-    return DirectFirstOverride.objects.create(incident=incident, reason=reason.strip(), by=by)
+    with transaction.atomic():
+        override = DirectFirstOverride.objects.create(
+            incident=incident, reason=reason.strip(), by=by
+        )
+        audit(
+            AuditAction.DIRECT_FIRST_OVERRIDE,
+            actor=by,
+            target=incident,
+            reason=reason.strip(),
+            request=request,
+        )
+    return override
 
 
 def suspicious_report_create(**fields) -> SuspiciousReport:

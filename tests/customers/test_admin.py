@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import CustomerFactory, ExposureFactory, UserFactory
+from tests.staff import login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -11,8 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client):
     user = UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
+    return login_staff(client, user)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from customers.models import Customer, Exposure, ImportJob
 from tests.factories import CustomerFactory, UserFactory
+from tests.staff import login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    login_staff(client, UserFactory(username="root", is_staff=True, is_superuser=True))
     return client
 
 

@@ -55,6 +55,34 @@ def test_a_changed_line_updates_only_the_columns_in_the_file():
     assert (jane.email, jane.first_name, jane.phone) == ("new@example.com", "Jane", "+61412345678")
 
 
+def test_dates_of_birth_are_kept_only_as_keyed_hashes():
+    from customers.hashing import birth_date_hash
+
+    report = import_customers(
+        csv_bytes("customer_ref,date_of_birth\nDB0001,1987-03-14\nDB0002,\nDB0003, 2000-02-29 \n")
+    )
+    assert (report.inserted, report.errors) == (3, [])
+    hashes = dict(Customer.objects.values_list("customer_ref", "birth_date_hash"))
+    # The SQL HMAC (PostgreSQL) and the Python one agree, and neither is the date.
+    assert hashes == {
+        "DB0001": birth_date_hash("1987-03-14"),
+        "DB0002": "",
+        "DB0003": birth_date_hash("2000-02-29"),
+    }
+    assert "1987" not in hashes["DB0001"]
+    assert birth_date_hash("1987-03-14") != birth_date_hash("1987-03-15")
+
+
+@pytest.mark.parametrize(
+    "raw", ["2023-02-29", "1987-13-01", "87-03-14", "1987/03/14", "14-03-1987", "1800-01-01"]
+)
+def test_impossible_dates_of_birth_are_reported(raw):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(f"customer_ref,date_of_birth\nDB0001,{raw}\n"))
+    assert excinfo.value.report.errors == [RowError(2, "date_of_birth", s.MALFORMED_BIRTH_DATE)]
+    assert not Customer.objects.exists()
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"

@@ -34,6 +34,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The stack's processes sign sessions with it; so must anything that makes
+# sessions for them (make bench).
+SECRET_KEY = "integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
 def redis_url(db: int) -> str:
     base = REDIS_URL.rsplit("/", 1)[0]
     return f"{base}/{db}"
@@ -78,7 +83,7 @@ class Stack:
         self.fake = FakeTwilio(fake_url, ACCOUNT_SID, AUTH_TOKEN)
         self.env = child_env(
             DEBUG="0",
-            SECRET_KEY="integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            SECRET_KEY=SECRET_KEY,
             DATABASE_URL=database or database_url(),
             DATABASE_CONN_MAX_AGE="0",
             CELERY_BROKER_URL=redis_url(3),

@@ -5,7 +5,9 @@ import pytest
 from customers.masking import mask_value
 from notices.channels import locmem
 from notices.services import campaign_create
-from tests.factories import CustomerFactory, ExposureFactory, StaffFactory
+from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+from tests.factories import CustomerFactory, ExposureFactory
+from tests.staff import staff_with_role
 
 
 @pytest.fixture(autouse=True)
@@ -20,13 +22,13 @@ def _clear_locmem_outbox():
 @pytest.fixture
 def comms(db):
     """A communications officer (author of campaigns)."""
-    return StaffFactory(username="carol", is_superuser=True)
+    return staff_with_role(COMMUNICATIONS, username="carol")
 
 
 @pytest.fixture
 def lead(db):
     """An incident lead (approves what others wrote)."""
-    return StaffFactory(username="dave", is_superuser=True)
+    return staff_with_role(INCIDENT_LEAD, username="dave")
 
 
 @pytest.fixture

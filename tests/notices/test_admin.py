@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from notices.models import Campaign
+from tests.staff import login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def act(client, campaign, action):
 
 
 def test_review_shows_audience_coverage_and_previews(client, comms, campaign):
-    client.force_login(comms)
+    login_staff(client, comms)
     html = review(client, campaign).content.decode()
     assert "6 affected customers in the audience" in html
     assert "none (postal letter)" in html
@@ -28,10 +29,10 @@ def test_review_shows_audience_coverage_and_previews(client, comms, campaign):
 
 
 def test_author_cannot_approve_but_a_second_person_can(client, comms, lead, campaign):
-    client.force_login(comms)
+    login_staff(client, comms)
     act(client, campaign, "approve")
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
-    client.force_login(lead)
+    login_staff(client, lead)
     response = act(client, campaign, "approve")
     assert "Campaign approved." in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
@@ -41,7 +42,7 @@ def test_send_pause_resume_cancel_from_the_admin(
     client, lead, campaign, django_capture_on_commit_callbacks
 ):
     Campaign.objects.filter(pk=campaign.pk).update(status="sending")
-    client.force_login(lead)
+    login_staff(client, lead)
     act(client, campaign, "pause")
     assert Campaign.objects.get(pk=campaign.pk).status == "paused"
     act(client, campaign, "cancel")
@@ -51,7 +52,7 @@ def test_send_pause_resume_cancel_from_the_admin(
 
 
 def test_actions_need_post(client, lead, campaign):
-    client.force_login(lead)
+    login_staff(client, lead)
     url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
     assert client.get(url).status_code == 405
 
@@ -61,7 +62,7 @@ def test_unreachable_export_is_a_csv_with_formula_injection_neutralised(
 ):
     audience["unreachable"].first_name = '=HYPERLINK("http://x")'
     audience["unreachable"].save()
-    client.force_login(lead)
+    login_staff(client, lead)
     response = client.get(reverse("admin:notices_campaign_unreachable", args=[campaign.pk]))
     body = b"".join(response.streaming_content).decode()
     lines = body.strip().splitlines()
@@ -71,7 +72,7 @@ def test_unreachable_export_is_a_csv_with_formula_injection_neutralised(
 
 
 def test_progress_json(client, lead, campaign):
-    client.force_login(lead)
+    login_staff(client, lead)
     data = client.get(reverse("admin:notices_campaign_progress", args=[campaign.pk])).json()
     assert data["status"] == "draft" and data["total"] == 0
 
@@ -81,7 +82,7 @@ def test_test_send_goes_to_the_staff_member(
 ):
     from django.core import mail
 
-    client.force_login(lead)
+    login_staff(client, lead)
     url = reverse("admin:notices_campaign_test_send", args=[campaign.pk])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"channel": "email", "language": "fr", "to": "dave@example.com"})
@@ -93,7 +94,7 @@ def test_test_send_goes_to_the_staff_member(
 
 
 def test_template_with_a_foreign_link_is_refused_in_the_change_form(client, comms, campaign):
-    client.force_login(comms)
+    login_staff(client, comms)
     url = reverse("admin:notices_campaign_change", args=[campaign.pk])
     page = client.get(url)
     form = page.context["adminform"].form

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from notices.models import Delivery, DirectFirstOverride, Notice, SuspiciousReport
 from notices.references import new_reference
+from tests.staff import login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_incident_page_shows_the_timeline(client, lead, incident, campaign, audi
             reference=new_reference(),
             sent_at=timezone.now(),
         )
-    client.force_login(lead)
+    login_staff(client, lead)
     html = client.get(
         reverse("admin:customers_incident_change", args=[incident.pk])
     ).content.decode()
@@ -33,7 +34,7 @@ def test_incident_page_shows_the_timeline(client, lead, incident, campaign, audi
 
 
 def test_an_incident_lead_records_an_override_from_the_incident_page(client, lead, incident):
-    client.force_login(lead)
+    login_staff(client, lead)
     url = reverse("admin:customers_incident_override", args=[incident.pk])
     response = client.post(
         url, {"reason": "Records are for sale online; warn everyone now."}, follow=True
@@ -49,7 +50,7 @@ def test_an_incident_lead_records_an_override_from_the_incident_page(client, lea
 
 def test_publish_from_the_admin_reports_direct_first(client, lead, make_notice, campaign):
     notice = make_notice()
-    client.force_login(lead)
+    login_staff(client, lead)
     response = client.post(reverse("admin:notices_notice_publish", args=[notice.pk]), follow=True)
     assert "Direct first" in response.content.decode()
     assert Notice.objects.get(pk=notice.pk).status == "draft"
@@ -60,7 +61,7 @@ def test_publish_from_the_admin_reports_direct_first(client, lead, make_notice, 
 
 def test_a_published_notice_cannot_be_edited_only_updated(client, lead, make_notice):
     notice = make_notice(audience="customers", status="published", published_at=timezone.now())
-    client.force_login(lead)
+    login_staff(client, lead)
     url = reverse("admin:notices_notice_change", args=[notice.pk])
     page = client.get(url)
     form = page.context["adminform"].form
@@ -81,7 +82,7 @@ def test_a_published_notice_cannot_be_edited_only_updated(client, lead, make_not
 
 def test_schedule_from_the_admin(client, lead, make_notice):
     notice = make_notice(audience="customers")
-    client.force_login(lead)
+    login_staff(client, lead)
     client.post(
         reverse("admin:notices_notice_publish", args=[notice.pk]),
         {"publish_at": "2030-01-01 09:00"},
@@ -92,6 +93,6 @@ def test_schedule_from_the_admin(client, lead, make_notice):
 
 def test_staff_see_suspicious_reports(client, lead):
     SuspiciousReport.objects.create(channel="sms", message="Pay now", sender="+61400000001")
-    client.force_login(lead)
+    login_staff(client, lead)
     html = client.get(reverse("admin:notices_suspiciousreport_changelist")).content.decode()
     assert "+61400000001" in html

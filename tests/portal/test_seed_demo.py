@@ -37,3 +37,35 @@ def test_seed_demo_creates_the_demo_logins():
     demo = Customer.objects.get(email="demo@example.com")
     assert demo.user.check_password("demo-password-2022")
     assert User.objects.get(username="admin").is_superuser
+
+
+def test_seed_demo_creates_one_staff_login_per_role_with_mfa():
+    from allauth.mfa.models import Authenticator
+
+    from portal.roles import AUDITOR, COMMUNICATIONS, INCIDENT_LEAD, SUPPORT_AGENT
+
+    seed(10)
+    roles = {
+        u.username: sorted(u.groups.values_list("name", flat=True))
+        for u in User.objects.filter(is_staff=True)
+    }
+    assert roles == {
+        "admin": [],
+        "comms": [COMMUNICATIONS],
+        "lead": [INCIDENT_LEAD],
+        "support": [SUPPORT_AGENT],
+        "auditor": [AUDITOR],
+    }
+    assert Authenticator.objects.filter(type="totp").count() == 5
+    assert User.objects.get(username="lead").check_password("firsthand-lead")
+
+
+def test_seed_demo_has_a_former_customer_who_can_claim():
+    from customers.hashing import birth_date_hash
+
+    seed(10)
+    former = Customer.objects.get(customer_ref="FHDEMO0002")
+    assert (former.email, former.user_id, former.is_current) == ("", None, False)
+    assert former.birth_date_hash == birth_date_hash("1975-06-30")
+    # Generated customers carry a date of birth too.
+    assert not Customer.objects.filter(customer_ref__startswith="FH0", birth_date_hash="").exists()

@@ -157,8 +157,12 @@
     update();
   }
 
-  function attachAll() {
-    document.querySelectorAll("textarea[data-sms-counter]").forEach(attach);
+  function attachAll(root) {
+    (root || document).querySelectorAll("textarea[data-sms-counter]").forEach(function (textarea) {
+      // The admin's hidden inline template is copied for "Add another": leave
+      // it bare, so each copy gets its own counter when it is added.
+      if (!textarea.closest(".empty-form")) attach(textarea);
+    });
   }
 
   var api = {
@@ -174,9 +178,11 @@
   }
   if (typeof document !== "undefined") {
     if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", attachAll);
+      document.addEventListener("DOMContentLoaded", function () { attachAll(); });
     } else {
       attachAll();
     }
+    // Django's admin announces inline rows added with "Add another".
+    document.addEventListener("formset:added", function (event) { attachAll(event.target); });
   }
 })();

@@ -19,23 +19,35 @@ from django.db import transaction
 from tqdm import tqdm
 
 from customers.demo import (
+    CUSTOMER_HEADER,
     DEMO_INCIDENT,
     DEMO_INCIDENT_SLUG,
     DEMO_REF_PREFIX,
     demo_customers,
     demo_incident_dates,
 )
+from customers.hashing import birth_date_hash
 from customers.importers import import_customers, import_exposures
 from customers.masking import mask_value
 from customers.models import Customer, Exposure, Incident, User
+from portal.roles import AUDITOR, COMMUNICATIONS, INCIDENT_LEAD, SUPPORT_AGENT
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-2022"  # noqa: S105 - printed for the demo on purpose
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "firsthand-admin"  # noqa: S105
-# A second staff member, so a campaign written by one can be approved by the other.
-LEAD_USERNAME = "lead"
-LEAD_PASSWORD = "firsthand-lead"  # noqa: S105
+# Demo staff, one per role (None: superuser). Each signs in at /admin/ with
+# the password and a TOTP code from the shared demo secret (`make totp`).
+DEMO_STAFF = [
+    ("admin", "firsthand-admin", None),
+    ("comms", "firsthand-comms", COMMUNICATIONS),
+    ("lead", "firsthand-lead", INCIDENT_LEAD),
+    ("support", "firsthand-support", SUPPORT_AGENT),
+    ("auditor", "firsthand-auditor", AUDITOR),
+]
+# Base32; demo only: anyone reading this file can compute the codes.
+DEMO_TOTP_SECRET = "FIRSTHANDDEMOTOTPSECRET2"  # noqa: S105
+# A former customer with no email on record: claims their record with a code.
+CLAIM_DEMO_REF = "FHDEMO0002"
+CLAIM_DEMO_BIRTH_DATE = "1975-06-30"
 
 
 class Command(BaseCommand):
@@ -63,7 +75,8 @@ class Command(BaseCommand):
                     self.seed_range(incident, start, stop, Path(folder))
                     bar.update(stop - start)
         self.ensure_demo_customer(incident)
-        self.ensure_admin()
+        self.ensure_claim_demo_customer(incident)
+        self.ensure_staff()
         self.ensure_notices(incident)
         total = Customer.objects.count()
         affected = Exposure.objects.filter(incident=incident).count()
@@ -71,8 +84,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Customer: {DEMO_EMAIL} (password {DEMO_PASSWORD}, or ask for a sign-in code:\n"
             f"            it lands in the staff Outbox at /outbox/)\n"
-            f"  Staff:    {ADMIN_USERNAME} / {ADMIN_PASSWORD} at /admin/\n"
-            f"            {LEAD_USERNAME} / {LEAD_PASSWORD} (a second staff member, to approve campaigns)"
+            f"  Claim:    {CLAIM_DEMO_REF}, born {CLAIM_DEMO_BIRTH_DATE} (no email on record): a\n"
+            f"            support agent issues a claim code; the customer uses it at /claim/\n"
+            f"  Staff at /admin/ (email, password, then the code from `make totp`):\n"
+            + "\n".join(
+                f"            {name}@example.com / {password} ({role or 'superuser'})"
+                for name, password, role in DEMO_STAFF
+            )
         )
 
     def ensure_incident(self) -> Incident:
@@ -105,25 +123,9 @@ class Command(BaseCommand):
             customers.writerow(CUSTOMER_HEADER)
             exposures.writerow(["customer_ref", "exposed"])
             for person in demo_customers(start, stop):
-                customers.writerow(
-                    [
-                        person.customer_ref,
-                        person.first_name,
-                        person.last_name,
-                        person.email,
-                        person.phone,
-                        "true" if person.is_current else "false",
-                        person.preferred_language,
-                        person.preferred_channel,
-                    ]
-                )
+                customers.writerow(person.customer_row())
                 if person.exposed:
-                    exposures.writerow(
-                        [
-                            person.customer_ref,
-                            ";".join(f"{k}={v}" for k, v in person.exposed.items()),
-                        ]
-                    )
+                    exposures.writerow(person.exposure_row())
         with customers_csv.open("rb") as stream:
             import_customers(stream)
         with exposures_csv.open("rb") as stream:
@@ -185,15 +187,47 @@ class Command(BaseCommand):
                 },
             )
 
-    def ensure_admin(self) -> None:
-        for username, password in [
-            (ADMIN_USERNAME, ADMIN_PASSWORD),
-            (LEAD_USERNAME, LEAD_PASSWORD),
-        ]:
-            if not User.objects.filter(username=username).exists():
-                User.objects.create_superuser(
-                    username=username, email=f"{username}@example.com", password=password
-                )
+    def ensure_staff(self) -> None:
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP
+        from django.contrib.auth.models import Group
+
+        for username, password, role in DEMO_STAFF:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                email = f"{username}@example.com"
+                if role is None:
+                    user = User.objects.create_superuser(username, email, password)
+                else:
+                    user = User.objects.create_user(username, email, password, is_staff=True)
+                    user.groups.add(Group.objects.get(name=role))
+                EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                TOTP.activate(user, DEMO_TOTP_SECRET)
+
+    @transaction.atomic
+    def ensure_claim_demo_customer(self, incident: Incident) -> None:
+        customer, _ = Customer.objects.get_or_create(
+            customer_ref=CLAIM_DEMO_REF,
+            defaults={
+                "first_name": "Sam",
+                "last_name": "Former",
+                "phone": "+61491570157",
+                "is_current": False,
+                "birth_date_hash": birth_date_hash(CLAIM_DEMO_BIRTH_DATE),
+            },
+        )
+        Exposure.objects.get_or_create(
+            incident=incident,
+            customer=customer,
+            defaults={
+                "fields": {
+                    "name": mask_value("name", "Sam Former"),
+                    "date_of_birth": mask_value("date_of_birth", CLAIM_DEMO_BIRTH_DATE),
+                    "drivers_licence_number": mask_value("drivers_licence_number", "555123987"),
+                }
+            },
+        )
 
 
 def _demo_notices(incident: Incident) -> list[dict]:
@@ -248,15 +282,3 @@ def _demo_notices(incident: Incident) -> list[dict]:
             "Vérifiez tout message sur la page [Ce message vient-il de nous ?](/verify).",
         },
     ]
-
-
-CUSTOMER_HEADER = [
-    "customer_ref",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "is_current",
-    "preferred_language",
-    "preferred_channel",
-]

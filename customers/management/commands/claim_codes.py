@@ -1,0 +1,59 @@
+"""Claim codes for a letter run: one new code per chosen customer, as a mail-merge CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from customers.claims import claim_codes_issue_for_letters
+from customers.models import Customer, Incident
+
+
+class Command(BaseCommand):
+    help = (
+        "Issue claim codes for letters: writes customer_ref,claim_code (the only place the "
+        "codes exist: keep the file safe and delete it after the mail merge)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--incident", help="only customers affected by this incident (slug)")
+        parser.add_argument(
+            "--without-login", action="store_true", help="only customers with no login yet"
+        )
+        parser.add_argument(
+            "--without-email", action="store_true", help="only customers with no email on record"
+        )
+        parser.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
+
+    def handle(self, *args, incident, without_login, without_email, out, **options) -> None:
+        customers = Customer.objects.exclude(birth_date_hash="")
+        if incident:
+            try:
+                chosen = Incident.objects.get(slug=incident)
+            except Incident.DoesNotExist:
+                raise CommandError(f"No incident {incident!r}.") from None
+            customers = customers.filter(exposures__incident=chosen)
+        if without_login:
+            customers = customers.filter(user__isnull=True)
+        if without_email:
+            customers = customers.filter(email="")
+        total = customers.count()
+        stream = sys.stdout if out == "-" else open(out, "w", newline="")  # noqa: SIM115
+        try:
+            writer = csv.writer(stream)
+            writer.writerow(["customer_ref", "claim_code"])
+            bar = tqdm(total=total, unit=" codes", disable=not sys.stderr.isatty())
+            with bar:
+                for ref, code in claim_codes_issue_for_letters(customers):
+                    writer.writerow([ref, code])
+                    bar.update()
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+        self.stderr.write(
+            f"{total} claim codes written. Customers without a date of birth on record "
+            "cannot use one and were left out."
+        )

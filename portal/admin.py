@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from portal.audit import audit
+from portal.csv_export import csv_download
+from portal.models import AuditAction, AuditEntry
+from portal.paginators import EstimatedCountPaginator
+
+EXPORT_LIMIT = 1_000_000
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only, for auditors and incident leads; the export is itself logged."""
+
+    list_display = [
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_label",
+        "field",
+        "reason",
+    ]
+    list_filter = ["action", "target_type"]
+    search_fields = ["=target_label", "=actor_label"]
+    search_help_text = _("Exact customer reference or staff email.")
+    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    change_list_template = "admin/portal/auditentry/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="portal_auditentry_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest):
+        """The entries the list shows (same filters and search), as CSV."""
+        if not request.user.has_perm("portal.export_auditentry"):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        entries = changelist.get_queryset(request).order_by("created_at", "id")
+        audit(
+            AuditAction.EXPORT,
+            actor=request.user,
+            target_label="audit log",
+            detail={"what": "audit log", "filters": dict(request.GET.lists())},
+            request=request,
+        )
+        header = ["when", "who", "action", "about", "about_id", "whose", "field", "why"]
+        header += ["detail", "ip"]
+        rows = (
+            (
+                e.created_at.isoformat(),
+                e.actor_label,
+                e.action,
+                e.target_type,
+                e.target_id,
+                e.target_label,
+                e.field,
+                e.reason,
+                e.detail,
+                e.ip or "",
+            )
+            for e in entries[:EXPORT_LIMIT].iterator(chunk_size=2000)
+        )
+        return csv_download("audit-log.csv", header, rows)
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_export": request.user.has_perm("portal.export_auditentry")}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})

@@ -1,0 +1,202 @@
+"""The audit log: append-only, written for each audited action, exported safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from notices import services
+from portal.audit import audit, audit_purge_allowed
+from portal.csv_export import safe_cell
+from portal.models import AuditAction, AuditEntry
+from portal.roles import AUDITOR, INCIDENT_LEAD, SUPPORT_AGENT
+from tests.staff import login_staff, staff_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_purge():
+    """Undo the test settings' purge allowance (tests/conftest.py) for one transaction."""
+
+    def off(cursor):
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL firsthand.audit_purge = 'off'")
+        else:
+            connection.audit_purge = False
+
+    yield off
+    if connection.vendor == "sqlite":
+        connection.audit_purge = True
+
+
+@pytest.fixture
+def entry(alice, lead):
+    return audit(AuditAction.CUSTOMER_VIEW, actor=lead, target=alice)
+
+
+# --- append-only ------------------------------------------------------------------
+
+
+def test_entries_cannot_be_changed_or_deleted_through_django(entry):
+    entry.reason = "tampered"
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.all().update(reason="tampered")
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE portal_auditentry SET reason = 'x'", "DELETE FROM portal_auditentry"],
+)
+def test_the_database_refuses_changes_from_any_client(entry, sql, no_purge):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        no_purge(cursor)
+        cursor.execute(sql)
+    assert AuditEntry.objects.get(pk=entry.pk).reason == ""
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_truncate(entry, no_purge):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        no_purge(cursor)
+        cursor.execute("TRUNCATE portal_auditentry")
+    assert AuditEntry.objects.exists()
+
+
+def test_the_retention_purge_alone_may_delete(entry, no_purge):
+    with transaction.atomic(), connection.cursor() as cursor:
+        no_purge(cursor)
+        with audit_purge_allowed(), connection.cursor() as inner:
+            inner.execute("DELETE FROM portal_auditentry")
+    assert not AuditEntry.objects.exists()
+
+
+def test_an_entry_names_the_customer_by_reference_only(entry, alice, lead):
+    assert entry.target_label == alice.customer_ref
+    assert alice.email not in str(entry.__dict__)
+    assert alice.first_name not in str(entry.__dict__)
+    assert entry.actor_label == lead.email
+
+
+# --- actions that write entries ---------------------------------------------------
+
+
+def test_approving_sending_and_cancelling_a_campaign_are_audited(campaign, lead):
+    services.campaign_approve(campaign=campaign, by=lead)
+    services.campaign_cancel(campaign=campaign, by=lead)
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="campaign.")
+        .order_by("id")
+        .values_list("action", "actor", "target_id")
+    )
+    assert actions == [
+        ("campaign.approve", lead.pk, str(campaign.pk)),
+        ("campaign.cancel", lead.pk, str(campaign.pk)),
+    ]
+
+
+def test_publishing_and_overriding_are_audited(make_notice, lead, incident):
+    notice = make_notice(audience="all")
+    services.notice_publish(notice=notice, by=lead)
+    services.direct_first_override(
+        incident=incident, reason="The press has the story; customers must hear now.", by=lead
+    )
+    publish, override = AuditEntry.objects.exclude(action="staff.roles_change").order_by("id")
+    assert (publish.action, publish.target_type) == ("notice.publish", "notice")
+    assert (override.action, override.target_type) == ("incident.override", "incident")
+    assert override.reason.startswith("The press has the story")
+
+
+def test_a_scheduled_publication_by_beat_is_recorded_as_the_system(make_notice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    notice = make_notice(audience="all", status="scheduled", publish_at=timezone.now())
+    assert services.notices_publish_due(timezone.now() + timedelta(seconds=1)) == 1
+    entry = AuditEntry.objects.get(action="notice.publish")
+    assert (entry.actor, entry.actor_label, entry.target_id) == (None, "system", str(notice.pk))
+
+
+def test_the_unreachable_export_is_audited_and_neutralises_formulas(
+    client, campaign, lead, audience
+):
+    audience["unreachable"].first_name = '=HYPERLINK("http://evil")'
+    audience["unreachable"].save()
+    login_staff(client, lead)
+    response = client.get(reverse("admin:notices_campaign_unreachable", args=[campaign.pk]))
+    body = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK" in body
+    entry = AuditEntry.objects.get(action="export")
+    assert (entry.actor, entry.target_type) == (lead, "campaign")
+
+
+def test_role_changes_are_audited(alice):
+    from django.contrib.auth.models import Group
+
+    alice.user.groups.add(Group.objects.get(name=SUPPORT_AGENT))
+    entry = AuditEntry.objects.get(action="staff.roles_change")
+    assert entry.detail == {"change": "add", "groups": [SUPPORT_AGENT]}
+    assert entry.target_label == alice.user.username
+
+
+# --- the admin and the export -----------------------------------------------------------
+
+
+def test_auditors_and_leads_read_the_log_support_cannot(client, entry):
+    url = reverse("admin:portal_auditentry_changelist")
+    for role, status in [(AUDITOR, 200), (INCIDENT_LEAD, 200), (SUPPORT_AGENT, 403)]:
+        login_staff(client, staff_with_role(role))
+        assert client.get(url).status_code == status, role
+    change = reverse("admin:portal_auditentry_change", args=[entry.pk])
+    login_staff(client, staff_with_role(AUDITOR))
+    response = client.post(change, {"reason": "changed"})
+    assert response.status_code in (403, 200)
+    assert AuditEntry.objects.get(pk=entry.pk).reason == ""
+
+
+def test_the_export_neutralises_formulas_is_filtered_and_is_itself_audited(client, alice):
+    audit(
+        AuditAction.CUSTOMER_REVEAL,
+        actor=alice.user,
+        target=alice,
+        field="phone",
+        reason='=cmd|" /C calc"!A0',
+    )
+    audit(AuditAction.NOTE_ADD, actor=alice.user, target=alice, reason="+1 called back")
+    auditor = staff_with_role(AUDITOR, username="audrey")
+    login_staff(client, auditor)
+    url = reverse("admin:portal_auditentry_export")
+    response = client.get(url, {"action__exact": "customer.reveal"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["when", "who", "action"]
+    assert len(rows) == 2  # the filter applies
+    assert rows[1][2] == "customer.reveal"
+    assert rows[1][7] == '\'=cmd|" /C calc"!A0'
+    export = AuditEntry.objects.get(action="export")
+    assert export.actor == auditor and export.detail["what"] == "audit log"
+
+
+def test_only_roles_with_the_export_permission_export(client, entry):
+    login_staff(client, staff_with_role(SUPPORT_AGENT))
+    assert client.get(reverse("admin:portal_auditentry_export")).status_code == 403
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_starts_are_neutralised(value):
+    assert safe_cell(value) == "'" + value
+
+
+def test_plain_values_are_left_alone():
+    assert [safe_cell(v) for v in ["a=b", "1", None, 3]] == ["a=b", "1", "", "3"]
