@@ -105,6 +105,30 @@ def test_approving_sending_and_cancelling_a_campaign_are_audited(campaign, lead)
     ]
 
 
+def test_each_sending_action_is_audited(campaign, lead):
+    services.campaign_approve(campaign=campaign, by=lead)
+    services.campaign_send(campaign=campaign, by=lead)  # workers start after the commit
+    services.campaign_pause(campaign=campaign, by=lead)
+    services.campaign_resume(campaign=campaign, by=lead)
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="campaign.")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["campaign.approve", "campaign.send", "campaign.pause", "campaign.resume"]
+
+
+def test_scheduling_a_notice_is_audited(make_notice, lead):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    at = timezone.now() + timedelta(hours=1)
+    services.notice_schedule(notice=make_notice(audience="all"), at=at, by=lead)
+    entry = AuditEntry.objects.get(action="notice.schedule")
+    assert entry.actor == lead and entry.detail == {"at": at.isoformat()}
+
+
 def test_publishing_and_overriding_are_audited(make_notice, lead, incident):
     notice = make_notice(audience="all")
     services.notice_publish(notice=notice, by=lead)
