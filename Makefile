@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint fmt lock bench messages schema clean totp
+.PHONY: run test lint fmt lock bench messages schema clean totp screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Firsthand needs Python 3.11 or newer (set PYTHON=python3.11).")'
@@ -68,3 +68,8 @@ bench: $(VENV)/.dev-installed
 # The committed OpenAPI schema (a test fails when it differs from the code's).
 schema: $(VENV)/.dev-installed
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --lang en --file docs/openapi.yaml
+
+# The browser tests' screenshots (tests/e2e, in test-results/screenshots) for the README.
+screenshots:
+	mkdir -p docs/screenshots
+	cp test-results/screenshots/*.png docs/screenshots/

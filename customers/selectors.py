@@ -60,6 +60,14 @@ class IncidentStatus:
     def exposed_labels(self) -> list[DataClass]:
         return [card.data_class for card in self.cards]
 
+    @property
+    def updated_at(self):
+        """When what this status says last changed: the incident or the exposure."""
+        stamps = [self.incident.updated_at]
+        if self.exposure is not None:
+            stamps.append(self.exposure.updated_at)
+        return max(stamps)
+
 
 # The taxonomy and the list of incidents change rarely and are read on every
 # dashboard view of a sign-in storm: each process keeps them for a short while
@@ -93,6 +101,12 @@ def taxonomy() -> dict[str, DataClass]:
             )
         },
     )
+
+
+def taxonomy_generation() -> float:
+    """Changes whenever this process reloads the taxonomy (for caches built on it)."""
+    taxonomy()
+    return _cache["taxonomy"][0]
 
 
 def active_incidents() -> list[Incident]:

@@ -15,13 +15,21 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from customers import claims, selectors, services
+from customers.dashboard_cards import render_cards
 from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
+from portal.public_pages import cached_for_visitors
 
 
+@cached_for_visitors
 def home(request: HttpRequest) -> HttpResponse:
-    incidents = selectors.incidents_visible_to_customers().filter(status="active")[:3]
-    return render(request, "customers/home.html", {"incidents": incidents})
+    """What happened, the way in, the latest notices, and how we contact people."""
+    incidents = list(selectors.active_incidents()[:3])
+    return render(
+        request,
+        "customers/home.html",
+        {"incidents": incidents, "public_page": not request.user.is_authenticated},
+    )
 
 
 @login_required
@@ -30,10 +38,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if customer is None:
         return render(request, "customers/no_record.html", status=200)
     statuses = selectors.dashboard_for_customer(customer)
+    render_cards(request, statuses)
     return render(
         request,
         "customers/dashboard.html",
-        {"customer": customer, "statuses": statuses},
+        {
+            "customer": customer,
+            "statuses": statuses,
+            "affected_incident_ids": [s.incident.pk for s in statuses if s.exposure],
+        },
     )
 
 
@@ -57,6 +70,39 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if customer is not None and language in Language.values:
         services.customer_language_set(customer=customer, language=language)
     return response
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """Sign-in email, password, two-step verification and signed-in devices."""
+    from allauth.mfa.utils import is_mfa_enabled
+    from allauth.usersessions.models import UserSession
+
+    sessions = sorted(
+        UserSession.objects.purge_and_list(request.user),
+        key=lambda s: s.created_at,
+        reverse=True,
+    )
+    return render(
+        request,
+        "customers/account.html",
+        {
+            "customer": selectors.customer_for_user(request.user),
+            "has_password": request.user.has_usable_password(),
+            "mfa_enabled": is_mfa_enabled(request.user),
+            "sessions": [(s, s.is_current()) for s in sessions],
+        },
+    )
+
+
+@login_required
+@require_POST
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    from allauth.usersessions.forms import ManageUserSessionsForm
+
+    ManageUserSessionsForm(request=request).save(request)
+    messages.success(request, _("You are signed out everywhere else."))
+    return redirect("customers:account")
 
 
 # --- account claim ----------------------------------------------------------------

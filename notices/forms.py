@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Language
 from notices.models import SuspiciousReport
 
 
@@ -22,3 +23,49 @@ class SuspiciousReportForm(forms.ModelForm):
         model = SuspiciousReport
         fields = ["channel", "sender", "reference", "message", "contact"]
         widgets = {"message": forms.Textarea(attrs={"rows": 6})}
+
+
+class PreferencesForm(forms.Form):
+    """How a customer wants to hear from us, and in which language."""
+
+    preferred_channel = forms.ChoiceField(
+        label=_("How should we contact you first?"),
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_("If we cannot reach you that way, we try the others."),
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Language"), widget=forms.RadioSelect, choices=Language.choices
+    )
+
+    def __init__(self, *args, channels: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_channel"].choices = [("", _("No preference")), *channels]
+
+
+class ContactChangeForm(forms.Form):
+    value = forms.CharField(max_length=254)
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, prefix=kind, **kwargs)
+        field = self.fields["value"]
+        if kind == "email":
+            field.label = _("New email address")
+            field.widget = forms.EmailInput(attrs={"autocomplete": "email"})
+        else:
+            field.label = _("New mobile number")
+            field.help_text = _("For example 0412 345 678.")
+            field.widget = forms.TextInput(
+                attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}
+            )
+
+
+class ContactConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code we sent"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
+        ),
+    )

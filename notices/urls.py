@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from notices import views, webhooks
+from notices import preferences, views, webhooks
 
 app_name = "notices"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("report", views.report, name="report"),
     path("report/thanks", views.report_thanks, name="report_thanks"),
     path("messages/", views.messages_page, name="messages"),
+    path("preferences/", preferences.preferences, name="preferences"),
+    path("help/", views.help_page, name="help"),
     path("outbox/", views.outbox, name="outbox"),
     path(
         "webhooks/sms/<slug:provider>/<str:reference>",

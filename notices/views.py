@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,41 +20,8 @@ from notices.markdown import render_markdown
 from notices.models import Notice, OutboxMessage
 from notices.references import normalise_reference
 from portal.i18n import localized
+from portal.public_pages import cached_for_visitors, public_language
 from portal.ratelimits import limited
-
-PUBLIC_PAGE_SECONDS = 60
-
-
-def public_language(request: HttpRequest) -> str:
-    """Public pages have a link per language (?lang=fr), so a shared link opens
-    in the language it was shared in."""
-    language = request.GET.get("lang")
-    if language in ("en", "fr"):
-        translation.activate(language)
-        request.LANGUAGE_CODE = language
-    return translation.get_language()
-
-
-def cached_for_visitors(view):
-    """Anonymous readers of a public page get one shared rendering per language
-    for a minute: the page stays up when everyone reads it at once."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        language = public_language(request)
-        if request.user.is_authenticated or request.method != "GET":
-            return view(request, *args, **kwargs)
-        key = f"public-page:{language}:{request.path}"
-        cached = cache.get(key)
-        if cached is not None:
-            content, content_type = cached
-            return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.cookies:
-            cache.set(key, (response.content, response["Content-Type"]), PUBLIC_PAGE_SECONDS)
-        return response
-
-    return wrapper
 
 
 def _reader(request: HttpRequest):
@@ -136,10 +100,14 @@ class NoticeFeed(Feed):
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """Is this message from us? Rate-limited per address and overall."""
-    form = VerifyForm(request.POST or None)
+    # The home page's check box asks by GET (so that page stays cacheable).
+    data = request.POST if request.method == "POST" else None
+    if data is None and "reference" in request.GET:
+        data = request.GET
+    form = VerifyForm(data)
     answer = None
     status = 200
-    if request.method == "POST":
+    if data is not None:
         if limited(
             request,
             "verify",
@@ -154,6 +122,11 @@ def verify(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     return render(request, "notices/verify.html", {"form": form, "answer": answer}, status=status)
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    """Who to call, and a form to report a suspicious message."""
+    return render(request, "notices/help.html", {"form": SuspiciousReportForm()})
 
 
 @require_http_methods(["GET", "POST"])

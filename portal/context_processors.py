@@ -16,4 +16,6 @@ def site(request: HttpRequest) -> dict:
         "REGULATOR_URL": settings.REGULATOR_URL,
         "ID_SUPPORT_NAME": settings.ID_SUPPORT_NAME,
         "ID_SUPPORT_PHONE": settings.ID_SUPPORT_PHONE,
+        "ID_SUPPORT_URL": settings.ID_SUPPORT_URL,
+        "SUPPORT_HOURS": settings.SUPPORT_HOURS,
     }

@@ -340,6 +340,7 @@ REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information
 REGULATOR_URL = env_str("REGULATOR_URL", "https://www.oaic.gov.au")
 ID_SUPPORT_NAME = env_str("ID_SUPPORT_NAME", "IDCARE")
 ID_SUPPORT_PHONE = env_str("ID_SUPPORT_PHONE", "1800 595 160")
+ID_SUPPORT_URL = env_str("ID_SUPPORT_URL", "https://www.idcare.org")
 
 # Sending pipeline.
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
@@ -547,6 +548,7 @@ LOGGING = {
 
 SITE_NAME = env_str("SITE_NAME", "Firsthand")
 SUPPORT_PHONE = env_str("SUPPORT_PHONE", "1800 000 000")
+SUPPORT_HOURS = env_str("SUPPORT_HOURS", "8am to 8pm, 7 days")
 
 # Account claim (customers/claims.py): a code from a letter, a text or a
 # support agent, with the customer reference and the date of birth.
@@ -562,3 +564,7 @@ CLAIM_FAILURE_SECONDS = env_float("CLAIM_FAILURE_SECONDS", 0.0 if TESTING else 0
 STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_SECONDS", 8 * 3600, minimum=300)
 # Support resends of the latest alert, per customer.
 RESEND_RATE_PER_CUSTOMER = env_str("RESEND_RATE_PER_CUSTOMER", "3/h")
+# New email or phone confirmations started from the Preferences page, per login.
+CONTACT_RATE_PER_USER = env_str("CONTACT_RATE_PER_USER", "10/h")
+# Each process keeps the latest notices this long for customer pages (0: never).
+RECENT_NOTICES_SECONDS = env_float("RECENT_NOTICES_SECONDS", 0.0 if TESTING else 10.0, minimum=0)

@@ -1,18 +1,58 @@
-"""Notices on customer pages that live in other apps (the dashboard), without
-the customers app importing notices."""
+"""Notices on customer pages that live in other apps (the dashboard, the home
+page), without the customers app importing notices."""
 
 from __future__ import annotations
 
-from django import template
+import time
 
+from django import template
+from django.conf import settings
+
+from notices.models import Notice
 from notices.selectors import notices_visible_to
 
 register = template.Library()
 
+# Every page view of a sign-in storm shows the latest notices: each process
+# keeps the recent ones for a few seconds and picks the reader's in Python.
+RECENT_COUNT = 50
+_recent: dict[str, tuple[float, list[Notice]]] = {}
+
+
+def recent_notices() -> list[Notice]:
+    now = time.monotonic()
+    cached = _recent.get("all")
+    if cached is None or now - cached[0] > settings.RECENT_NOTICES_SECONDS:
+        notices = list(
+            Notice.objects.filter(status=Notice.Status.PUBLISHED)
+            .select_related("incident")
+            .order_by("-published_at")[:RECENT_COUNT]
+        )
+        cached = (now, notices)
+        _recent["all"] = cached
+    return cached[1]
+
+
+def clear_recent() -> None:
+    _recent.clear()
+
+
+def _visible(notice: Notice, signed_in: bool, affected: set[int]) -> bool:
+    if notice.audience == Notice.Audience.PUBLIC:
+        return True
+    if notice.audience == Notice.Audience.CUSTOMERS:
+        return signed_in
+    return notice.incident_id in affected
+
 
 @register.inclusion_tag("notices/_latest.html", takes_context=True)
-def latest_notices(context, customer=None, count: int = 3):
-    return {
-        "notices": list(notices_visible_to(customer)[:count]),
-        "LANGUAGE_CODE": context.get("LANGUAGE_CODE"),
-    }
+def latest_notices(context, customer=None, affected_incident_ids=None, count: int = 3):
+    """The latest notices this reader may see. Pass the incidents that affect
+    the customer when the page already knows them (it saves a query)."""
+    if customer is not None and affected_incident_ids is None:
+        notices = list(notices_visible_to(customer)[:count])
+    else:
+        affected = set(affected_incident_ids or ())
+        signed_in = customer is not None
+        notices = [n for n in recent_notices() if _visible(n, signed_in, affected)][:count]
+    return {"notices": notices, "LANGUAGE_CODE": context.get("LANGUAGE_CODE")}

@@ -51,3 +51,9 @@ def field_widget(bound_field, autocomplete: str = ""):
 def reference(value: str) -> str:
     """A stored message reference as printed: ``XXXX-XXXX-XXXX``."""
     return "-".join(value[i : i + 4] for i in range(0, len(value or ""), 4))
+
+
+@register.filter
+def get_item(mapping, key):
+    """``{{ forms|get_item:kind }}``: a dict entry by a variable key."""
+    return mapping.get(key) if mapping else None

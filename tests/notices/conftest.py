@@ -3,20 +3,10 @@ from __future__ import annotations
 import pytest
 
 from customers.masking import mask_value
-from notices.channels import locmem
 from notices.services import campaign_create
 from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
 from tests.factories import CustomerFactory, ExposureFactory
 from tests.staff import staff_with_role
-
-
-@pytest.fixture(autouse=True)
-def _clear_locmem_outbox():
-    locmem.outbox.clear()
-    locmem.invalid_numbers.clear()
-    yield
-    locmem.outbox.clear()
-    locmem.invalid_numbers.clear()
 
 
 @pytest.fixture

@@ -91,6 +91,21 @@ def test_the_public_page_is_served_from_the_cache(client, make_notice, django_as
     assert "csrfmiddlewaretoken" not in response.content.decode()
 
 
+def test_each_page_of_the_index_is_cached_apart_and_noise_is_not_cached(client, make_notice):
+    for n in range(25):
+        published(make_notice(title=f"Numbered {n:02d}"))
+    index = reverse("notices:index")
+    first, second = client.get(index), client.get(index, {"page": 2})
+    assert first.content != second.content
+    assert client.get(index, {"page": 2}).content == second.content
+    from django.core.cache import cache
+
+    stored = len(cache._cache)  # locmem in tests
+    client.get(index, {"utm": "x"})
+    client.get(index, {"page": 3, "x": "y"})
+    assert len(cache._cache) == stored
+
+
 def test_atom_feed_lists_public_notices_in_the_language_asked(client, make_notice):
     public = published(make_notice(title="In the feed", title_fr="Dans le flux"))
     hidden = published(make_notice(title="Not in the feed", audience="customers"))
@@ -111,3 +126,25 @@ def test_exposure_in_another_incident_does_not_open_affected_notices(client, mak
     ExposureFactory(incident=IncidentFactory(slug="third"), customer=bob)
     client.force_login(bob.user)
     assert client.get(notice.get_absolute_url()).status_code == 404
+
+
+def test_customer_pages_pick_their_notices_from_a_short_lived_list(
+    client, make_notice, alice, bob, settings, django_assert_num_queries
+):
+    from notices.templatetags.notices_tags import clear_recent, latest_notices, recent_notices
+
+    settings.RECENT_NOTICES_SECONDS = 60
+    clear_recent()
+    public = published(make_notice(title="For everyone"))
+    customers_only = published(make_notice(title="For customers", audience="customers"))
+    other = IncidentFactory(slug="elsewhere")
+    theirs = published(make_notice(title="For the affected", audience="affected"))
+    not_theirs = published(make_notice(title="Other incident", audience="affected", incident=other))
+    recent_notices()
+    affected = [alice.exposures.get().incident_id]
+    with django_assert_num_queries(0):
+        visitor = latest_notices({}, None, None, count=10)["notices"]
+        customer = latest_notices({}, alice, affected, count=10)["notices"]
+    assert set(visitor) == {public}
+    assert set(customer) == {public, customers_only, theirs}
+    assert not_theirs not in customer

@@ -1,0 +1,225 @@
+"""The customer pages: each one renders in the site's design, for its own customer only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from allauth.usersessions.models import UserSession
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from customers.models import Customer
+from notices.channels import locmem
+from notices.models import ContactVerification
+
+pytestmark = pytest.mark.django_db
+
+SIGNED_IN_PAGES = [
+    "customers:dashboard",
+    "customers:account",
+    "notices:messages",
+    "notices:preferences",
+    "account_change_password",
+    "mfa_index",
+    "mfa_activate_totp",
+    "usersessions_list",
+]
+PUBLIC_PAGES = ["home", "notices:help", "notices:verify", "notices:report", "notices:index"]
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_PAGES)
+def test_signed_in_pages_render_in_the_site_design(alice_client, name):
+    response = alice_client.get(reverse(name), follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "portal/site.css" in html and 'id="main"' in html
+    # Every visible input has a label (allauth's placeholder-only fields included).
+    for input_id in re.findall(
+        r'<input[^>]*type="(?:text|email|password|tel)"[^>]*id="([^"]+)"', html
+    ):
+        assert f'for="{input_id}"' in html, input_id
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_PAGES[:4])
+def test_signed_in_pages_send_visitors_to_sign_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "/accounts/" in response["Location"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_public_pages_render_for_everyone(client, name, incident):
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert "portal/site.css" in response.content.decode()
+
+
+def test_home_answers_the_first_questions(client, incident):
+    html = client.get(reverse("home")).content.decode()
+    assert incident.title in html and incident.summary in html
+    assert reverse("customers:dashboard") in html  # check if you were affected
+    assert 'action="/verify"' in html and 'method="get"' in html
+    assert "never ask for your password" in html
+    assert "csrfmiddlewaretoken" not in html  # cacheable for visitors
+
+
+def test_the_home_check_box_asks_verify_by_get(client):
+    response = client.get(reverse("notices:verify"), {"reference": "AAAA-BBBB-CCCC"})
+    assert response.status_code == 200
+    assert "We did not send this message." in response.content.decode()
+
+
+def test_help_lists_the_contacts_and_the_report_form(client, settings):
+    html = client.get(reverse("notices:help")).content.decode()
+    for value in [settings.SUPPORT_PHONE, settings.ID_SUPPORT_NAME, settings.REGULATOR_NAME]:
+        assert value in html
+    assert f'action="{reverse("notices:report")}"' in html
+
+
+def test_the_dashboard_says_when_it_was_last_updated(alice_client):
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "Last updated:" in html and "<time datetime=" in html
+
+
+# --- preferences --------------------------------------------------------------------
+
+
+def test_preferences_save_channel_and_language(alice_client, alice):
+    response = alice_client.post(
+        reverse("notices:preferences"),
+        {"action": "preferences", "preferred_channel": "sms", "preferred_language": "fr"},
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.preferred_channel, alice.preferred_language) == ("sms", "fr")
+    assert response.cookies["django_language"].value == "fr"
+
+
+def test_preferences_offer_only_channels_the_customer_has(alice_client, alice):
+    alice.phone = ""
+    alice.save()
+    html = alice_client.get(reverse("notices:preferences")).content.decode()
+    assert 'value="email"' in html and 'value="sms"' not in html
+    response = alice_client.post(
+        reverse("notices:preferences"),
+        {"action": "preferences", "preferred_channel": "sms", "preferred_language": "en"},
+    )
+    assert response.status_code == 400
+    assert Customer.objects.get(pk=alice.pk).preferred_channel != "sms"
+
+
+def test_a_new_phone_is_used_only_once_the_code_comes_back(
+    alice_client, alice, django_capture_on_commit_callbacks
+):
+    url = reverse("notices:preferences")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            url, {"action": "contact_start", "kind": "phone", "phone-value": "0412 999 888"}
+        )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.phone != "+61412999888"
+    (sms,) = locmem.outbox
+    assert sms.to == "+61412999888"
+    code = re.search(r"\b(\d{6})\b", sms.body).group(1)
+
+    html = alice_client.get(url).content.decode()
+    assert "Confirm your new mobile number" in html
+    wrong = alice_client.post(
+        url, {"action": "contact_confirm", "kind": "phone", "phone-confirm-code": "000000"}
+    )
+    assert wrong.status_code == 400
+    response = alice_client.post(
+        url, {"action": "contact_confirm", "kind": "phone", "phone-confirm-code": code}
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.phone, alice.phone_verified) == ("+61412999888", True)
+
+
+def test_a_new_email_also_moves_the_sign_in(
+    alice_client, alice, django_capture_on_commit_callbacks
+):
+    url = reverse("notices:preferences")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(
+            url, {"action": "contact_start", "kind": "email", "email-value": "alice@new.example"}
+        )
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    alice_client.post(
+        url, {"action": "contact_confirm", "kind": "email", "email-confirm-code": code}
+    )
+    alice.refresh_from_db()
+    alice.user.refresh_from_db()
+    assert alice.email == alice.user.email == "alice@new.example"
+
+
+def test_a_bad_new_phone_is_refused_with_a_message(alice_client):
+    response = alice_client.post(
+        reverse("notices:preferences"),
+        {"action": "contact_start", "kind": "phone", "phone-value": "12"},
+    )
+    assert response.status_code == 400
+    assert "valid phone number" in response.content.decode()
+    assert not ContactVerification.objects.exists()
+
+
+def test_code_requests_are_limited_per_login(alice_client, settings):
+    settings.CONTACT_RATE_PER_USER = "2/h"
+    url = reverse("notices:preferences")
+    for n in range(2):
+        alice_client.post(
+            url, {"action": "contact_start", "kind": "email", "email-value": f"a{n}@x.example"}
+        )
+    response = alice_client.post(
+        url, {"action": "contact_start", "kind": "email", "email-value": "a9@x.example"}
+    )
+    assert response.status_code == 429
+
+
+def test_a_customer_cannot_confirm_another_customers_change(client, alice, bob):
+    bob_change = ContactVerification.objects.create(
+        customer=bob,
+        kind="email",
+        value="x@bob.example",
+        code_hash="x",
+        expires_at="2099-01-01T00:00Z",
+    )
+    client.force_login(alice.user)
+    session = client.session
+    session["notices.contact_pending"] = {"email": str(bob_change.public_id)}
+    session.save()
+    response = client.post(
+        reverse("notices:preferences"),
+        {"action": "contact_confirm", "kind": "email", "email-confirm-code": "123456"},
+    )
+    assert response.status_code in (400, 404)
+    bob.refresh_from_db()
+    assert bob.email != "x@bob.example"
+
+
+# --- account --------------------------------------------------------------------------
+
+
+def test_account_lists_sessions_and_ends_the_others(alice):
+    here, there = Client(), Client()
+    for client in (here, there):
+        client.force_login(alice.user)
+        UserSession.objects.create(
+            user=alice.user,
+            ip="203.0.113.9",
+            session_key=client.session.session_key,
+            user_agent="Test browser",
+        )
+    html = here.get(reverse("customers:account")).content.decode()
+    assert html.count("Test browser") == 2 and "this browser" in html
+    response = here.post(reverse("customers:end_other_sessions"))
+    assert response["Location"] == reverse("customers:account")
+    assert here.get(reverse("customers:dashboard")).status_code == 200
+    assert there.get(reverse("customers:dashboard")).status_code == 302
+
+
+def test_account_shows_only_the_signed_in_customer(alice_client, bob):
+    html = alice_client.get(reverse("customers:account")).content.decode()
+    assert bob.customer_ref not in html and bob.email not in html
