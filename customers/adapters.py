@@ -9,12 +9,19 @@ from django.http import HttpRequest
 
 from customers.selectors import customer_for_user
 from customers.tasks import send_transactional_email
+from portal.observability.metrics import on_allauth_error
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Logins come only from our customer records (see customer_login_ensure).
         return False
+
+    def validation_error(self, code, *args):
+        # Wrong passwords and codes, and allauth's own sign-in limits, counted
+        # for /metrics (the limits that answer 429 are counted by the middleware).
+        on_allauth_error(code)
+        return super().validation_error(code, *args)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request, send from a worker: no provider call in a web request."""

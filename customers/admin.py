@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers.import_jobs import import_job_create, import_job_progress
 from customers.masking import mask_email, mask_name, mask_phone
@@ -31,6 +32,7 @@ from customers.models import (
     User,
 )
 from customers.normalise import normalise_email, normalise_phone
+from customers.services import incident_close, incident_reopen
 from portal.audit import audit
 from portal.models import AuditAction
 from portal.paginators import EstimatedCountPaginator
@@ -107,10 +109,32 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "status", "discovered_at", "announced_at"]
+    list_display = ["title", "slug", "status", "discovered_at", "announced_at", "closed_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
+    # Dated by closing (the action, or the status field): retention counts from it.
+    readonly_fields = ["closed_at"]
+    actions = ["close_incidents"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.status == Incident.Status.CLOSED and obj.closed_at is None:
+            incident_close(incident=obj, by=request.user, request=request)
+        elif obj.status != Incident.Status.CLOSED and obj.closed_at is not None:
+            incident_reopen(incident=obj, by=request.user, status=obj.status, request=request)
+
+    @admin.action(description=_("Close the selected incidents"), permissions=["change"])
+    def close_incidents(self, request, queryset):
+        count = sum(
+            incident_close(incident=incident, by=request.user, request=request)
+            for incident in queryset
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)s incident closed.", "%(count)s incidents closed.", count)
+            % {"count": count},
+        )
 
 
 @admin.register(DataClass)

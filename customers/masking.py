@@ -19,7 +19,10 @@ def mask_email(email: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """``+61412345321`` → ``•••• ••• 321``."""
+    """``+61412345321`` → ``•••• ••• 321``; a number already masked stays as it is
+    (retention keeps a delivery's number in this form)."""
+    if DOT in (phone or ""):
+        return phone
     digits = re.sub(r"\D", "", phone or "")
     if len(digits) < 6:
         return f"{DOT * 4} {DOT * 3}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Prefetch
 
 from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress
@@ -23,6 +24,23 @@ def incidents_visible_to_customers():
 
 def exposures_for_customer(customer: Customer):
     return Exposure.objects.filter(customer=customer).select_related("incident")
+
+
+def exposure_counts_by_data_class(incident: Incident) -> dict[str, int]:
+    """Affected customers of an incident per exposed data class (one aggregate)."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT k, count(*) FROM customers_exposure e "
+            "CROSS JOIN LATERAL jsonb_object_keys(e.fields) k WHERE e.incident_id = %s GROUP BY k"
+        )
+    else:
+        sql = (
+            "SELECT j.key, count(*) FROM customers_exposure e, json_each(e.fields) j "
+            "WHERE e.incident_id = %s GROUP BY j.key"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [incident.pk])
+        return {code: int(n) for code, n in sorted(cursor.fetchall())}
 
 
 @dataclass

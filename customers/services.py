@@ -6,7 +6,9 @@ from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers.models import Customer, Step, StepProgress, User
+from customers.models import Customer, Incident, Step, StepProgress, User
+from portal.audit import audit
+from portal.models import AuditAction
 
 
 def customer_login_ensure(*, email: str) -> User | None:
@@ -85,3 +87,32 @@ def customer_preferences_update(
         customer.updated_at = timezone.now()
         customer.save(update_fields=[*fields, "updated_at"])
     return customer
+
+
+def incident_close(*, incident: Incident, by, request=None) -> bool:
+    """Close an incident and date it: the retention policy counts from ``closed_at``
+    (``RETENTION_MONTHS_AFTER_CLOSE``). Returns False when it was already closed."""
+    now = timezone.now()
+    with transaction.atomic():
+        closed = Incident.objects.filter(pk=incident.pk, closed_at__isnull=True).update(
+            status=Incident.Status.CLOSED, closed_at=now, updated_at=now
+        )
+        if closed:
+            audit(AuditAction.INCIDENT_CLOSE, actor=by, target=incident, request=request)
+    incident.refresh_from_db(fields=["status", "closed_at", "updated_at"])
+    return bool(closed)
+
+
+def incident_reopen(
+    *, incident: Incident, by, status: str = Incident.Status.ACTIVE, request=None
+) -> bool:
+    """Reopen a closed incident (its records are kept again until it closes anew)."""
+    now = timezone.now()
+    with transaction.atomic():
+        reopened = Incident.objects.filter(pk=incident.pk, closed_at__isnull=False).update(
+            status=status, closed_at=None, updated_at=now
+        )
+        if reopened:
+            audit(AuditAction.INCIDENT_REOPEN, actor=by, target=incident, request=request)
+    incident.refresh_from_db(fields=["status", "closed_at", "updated_at"])
+    return bool(reopened)

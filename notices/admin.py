@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
 from customers.masking import mask_email, mask_phone
-from customers.models import Incident
+from customers.models import DataClass, Incident
 from notices import selectors, services
 from notices.audience import checked_channels
 from notices.models import (
@@ -36,6 +36,7 @@ from notices.previews import preview_message
 from notices.templating import validate_template
 from portal.audit import audit
 from portal.csv_export import csv_download
+from portal.i18n import localized
 from portal.models import AuditAction
 from portal.paginators import EstimatedCountPaginator
 
@@ -650,8 +651,13 @@ class IncidentAdmin(customers_admin.IncidentAdmin):
             if timeline is None:
                 timeline = selectors.incident_timeline(incident)
                 cache.set(key, timeline, 30)
+            labels = {c.code: localized(c, "label") for c in DataClass.objects.all()}
             extra = {
                 "timeline": timeline,
+                "exposed_rows": sorted(
+                    ((labels.get(code, code), n) for code, n in timeline.by_data_class.items()),
+                    key=lambda row: (-row[1], row[0]),
+                ),
                 "overrides": incident.direct_first_overrides.select_related("by"),
                 "can_override": request.user.has_perm("notices.override_direct_first"),
             }

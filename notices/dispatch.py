@@ -23,6 +23,7 @@ import random
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -232,8 +233,9 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
         backend = channels.get_backend(channel, provider)
         slots = reserve_slots(f"{campaign.pk}:{channel}", len(group), campaign.rate_for(channel))
         if backend.thread_safe:
+            # Each send runs in a copy of this task's context: its log lines keep the task id.
             futures += [
-                _executor().submit(deliver_one, backend, item, slot, latencies)
+                _executor().submit(copy_context().run, deliver_one, backend, item, slot, latencies)
                 for item, slot in zip(group, slots, strict=True)
             ]
         else:

@@ -12,7 +12,14 @@ from django.db.models import Count, QuerySet
 
 from customers.models import Customer
 from notices.audience import CAMPAIGN_CHANNELS, Audience, reachable_sql
-from notices.models import HANDED_OVER_STATUSES, Campaign, Delivery, DeliveryStatus
+from notices.models import (
+    HANDED_OVER_STATUSES,
+    Campaign,
+    CampaignRecord,
+    Delivery,
+    DeliveryStatus,
+    IncidentRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,8 @@ class Coverage:
     audience: int
     by_channel: dict[str, int]
     reachable: int  # by at least one of the campaign's channels
+    # Set when the figures come from the campaign's record (retention removed the rows).
+    recorded_at: object | None = None
 
     @property
     def unreachable(self) -> int:
@@ -27,6 +36,20 @@ class Coverage:
 
 
 def campaign_coverage(campaign: Campaign) -> Coverage:
+    """Audience size and how many each channel reaches: from the campaign's
+    record once retention has taken it, else counted now."""
+    record = CampaignRecord.objects.filter(campaign=campaign).first()
+    if record is not None:
+        return Coverage(
+            audience=record.audience,
+            by_channel=dict(record.reach_by_channel),
+            reachable=record.reachable,
+            recorded_at=record.recorded_at,
+        )
+    return campaign_coverage_live(campaign)
+
+
+def campaign_coverage_live(campaign: Campaign) -> Coverage:
     """Audience size and how many each channel reaches: one aggregate query."""
     where, params = Audience.of(campaign).where()
     any_of = " OR ".join(f"({reachable_sql(ch)})" for ch in campaign.channels) or "FALSE"
@@ -86,17 +109,11 @@ def campaign_progress(campaign: Campaign) -> Progress:
     key = f"campaign-progress:{campaign.pk}"
     cached = cache.get(key)
     if cached is None:
-        rows = (
-            Delivery.objects.filter(campaign=campaign)
-            .values_list("status", "channel")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        by_channel = campaign_delivery_counts(campaign)
         counts: dict[str, int] = dict.fromkeys(DeliveryStatus.values, 0)
-        by_channel: dict[str, dict[str, int]] = {}
-        for status, channel, n in rows:
-            counts[status] += n
-            by_channel.setdefault(channel, dict.fromkeys(DeliveryStatus.values, 0))[status] = n
+        for per_status in by_channel.values():
+            for status, n in per_status.items():
+                counts[status] += n
         cached = (counts, by_channel, time.time())
         cache.set(key, cached, 2)
     counts, by_channel, at = cached
@@ -106,6 +123,36 @@ def campaign_progress(campaign: Campaign) -> Progress:
     progress = Progress(counts, by_channel, total, done, handed_over)
     _add_rate(campaign, progress, at)
     return progress
+
+
+def campaign_delivery_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Deliveries per channel and status: from the campaign's record once
+    retention has taken it, else counted now."""
+    recorded = (
+        CampaignRecord.objects.filter(campaign=campaign)
+        .values_list("deliveries", flat=True)
+        .first()
+    )
+    if recorded is not None:
+        return {
+            channel: {**dict.fromkeys(DeliveryStatus.values, 0), **per_status}
+            for channel, per_status in recorded.items()
+        }
+    return campaign_delivery_counts_live(campaign)
+
+
+def campaign_delivery_counts_live(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """One GROUP BY on an index."""
+    rows = (
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("status", "channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_channel: dict[str, dict[str, int]] = {}
+    for status, channel, n in rows:
+        by_channel.setdefault(channel, dict.fromkeys(DeliveryStatus.values, 0))[status] = n
+    return by_channel
 
 
 def _add_rate(campaign: Campaign, progress: Progress, at: float) -> None:
@@ -169,12 +216,30 @@ class DirectFirst:
 _HANDED_OVER = "('sent', 'delivered')"
 
 
+def _override(incident):
+    from notices.models import DirectFirstOverride
+
+    return DirectFirstOverride.objects.filter(incident=incident).select_related("by").first()
+
+
 def direct_first_status(incident) -> DirectFirst:
+    """How far the direct alert got: from the incident's record once retention
+    has taken it, else counted now."""
+    record = IncidentRecord.objects.filter(incident=incident).first()
+    if record is None:
+        return direct_first_status_live(incident)
+    return DirectFirst(
+        reachable=record.reachable,
+        handed_over=record.handed_over,
+        threshold=record.threshold,
+        override=_override(incident),
+    )
+
+
+def direct_first_status_live(incident) -> DirectFirst:
     """Affected customers reachable by some channel, and how many of them have
     had a direct message handed to a provider (or delivered in the portal)."""
     from django.conf import settings
-
-    from notices.models import DirectFirstOverride
 
     reachable_any = " OR ".join(f"({reachable_sql(ch)})" for ch in CAMPAIGN_CHANNELS)
     with connection.cursor() as cursor:
@@ -196,7 +261,7 @@ def direct_first_status(incident) -> DirectFirst:
         reachable=reachable,
         handed_over=handed_over,
         threshold=settings.DIRECT_FIRST_THRESHOLD,
-        override=DirectFirstOverride.objects.filter(incident=incident).select_related("by").first(),
+        override=_override(incident),
     )
 
 
@@ -210,28 +275,72 @@ class IncidentTimeline:
     reachable: int
     heard_before_public: int
     direct_first: DirectFirst
+    # Affected customers per exposed data class (code -> customers).
+    by_data_class: dict[str, int] = field(default_factory=dict)
+    # Set when the figures come from the incident's record (retention removed the rows).
+    recorded_at: object | None = None
 
     @property
     def heard_first_share(self) -> float | None:
         return self.heard_before_public / self.affected if self.affected else None
 
 
-def incident_timeline(incident) -> IncidentTimeline:
-    """Discovery, first direct message, threshold reached, public notice, and how
-    many affected customers heard from us before the public did."""
-    import math
+def _as_datetime(value):
+    """A timestamp from raw SQL: SQLite hands back text, PostgreSQL a datetime."""
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
 
-    from customers.models import Exposure
+        return parse_datetime(value)
+    return value
+
+
+def _public_notice_at(incident):
     from notices.models import Notice
 
-    status = direct_first_status(incident)
-    public_at = (
+    return (
         Notice.objects.filter(incident=incident, audience=Notice.Audience.PUBLIC)
         .exclude(published_at=None)
         .order_by("published_at")
         .values_list("published_at", flat=True)
         .first()
     )
+
+
+def incident_timeline(incident) -> IncidentTimeline:
+    """The incident's timeline and reach: from its record once retention has
+    taken it (the per-customer rows may be gone), else counted now."""
+    record = IncidentRecord.objects.filter(incident=incident).first()
+    if record is None:
+        return incident_timeline_live(incident)
+    return IncidentTimeline(
+        discovered_at=incident.discovered_at,
+        first_direct_at=record.first_direct_at,
+        threshold_reached_at=record.threshold_reached_at,
+        public_notice_at=_public_notice_at(incident),
+        affected=record.affected,
+        reachable=record.reachable,
+        heard_before_public=record.heard_before_public,
+        direct_first=DirectFirst(
+            reachable=record.reachable,
+            handed_over=record.handed_over,
+            threshold=record.threshold,
+            override=_override(incident),
+        ),
+        by_data_class=dict(record.by_data_class),
+        recorded_at=record.recorded_at,
+    )
+
+
+def incident_timeline_live(incident) -> IncidentTimeline:
+    """Discovery, first direct message, threshold reached, public notice, and how
+    many affected customers heard from us before the public did."""
+    import math
+
+    from customers.models import Exposure
+    from customers.selectors import exposure_counts_by_data_class
+
+    status = direct_first_status_live(incident)
+    public_at = _public_notice_at(incident)
     first_contact = (
         "SELECT d.customer_id, min(d.sent_at) AS first_at FROM notices_delivery d "
         "JOIN notices_campaign c ON c.id = d.campaign_id "
@@ -240,7 +349,7 @@ def incident_timeline(incident) -> IncidentTimeline:
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT min(first_at) FROM ({first_contact}) f", [incident.pk])
-        first_direct = cursor.fetchone()[0]
+        first_direct = _as_datetime(cursor.fetchone()[0])
         threshold_at = None
         if status.reachable:
             rank = max(1, math.ceil(status.threshold * status.reachable))
@@ -249,7 +358,7 @@ def incident_timeline(incident) -> IncidentTimeline:
                 [incident.pk, rank - 1],
             )
             row = cursor.fetchone()
-            threshold_at = row[0] if row else None
+            threshold_at = _as_datetime(row[0]) if row else None
         cursor.execute(
             f"SELECT count(*) FROM ({first_contact}) f WHERE %s::timestamptz IS NULL "
             "OR f.first_at < %s::timestamptz"
@@ -267,6 +376,7 @@ def incident_timeline(incident) -> IncidentTimeline:
         reachable=status.reachable,
         heard_before_public=heard_first,
         direct_first=status,
+        by_data_class=exposure_counts_by_data_class(incident),
     )
 
 

@@ -11,13 +11,17 @@ class PortalConfig(AppConfig):
         from allauth.mfa.signals import authenticator_added
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in
+        from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
         from django.db.models.signals import m2m_changed
 
         # api_docs registers the OpenAPI description of the session-token auth.
         from portal import api_docs, audit, staff_auth  # noqa: F401
+        from portal.observability import metrics, middleware
 
         connection_created.connect(audit.register_sqlite_purge_flag)
         authenticator_added.connect(staff_auth.on_authenticator_added)
         user_logged_in.connect(staff_auth.on_user_logged_in)
+        user_logged_in.connect(metrics.on_user_logged_in)
+        request_finished.connect(middleware.end_request)
         m2m_changed.connect(staff_auth.on_groups_changed, sender=get_user_model().groups.through)

@@ -62,11 +62,13 @@ def audit_purge_allowed():
                 cursor.execute("SET LOCAL firsthand.audit_purge = 'on'")
             yield
         else:
+            # Restore what was there: the tests' connections allow purges throughout.
+            previous = getattr(connection, "audit_purge", False)
             connection.audit_purge = True
             try:
                 yield
             finally:
-                connection.audit_purge = False
+                connection.audit_purge = previous
 
 
 def register_sqlite_purge_flag(sender, connection, **kwargs) -> None:

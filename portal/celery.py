@@ -5,11 +5,15 @@ from pathlib import Path
 
 from celery import Celery
 
+from portal.observability import celery_hooks
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# JSON logs with task ids, worker heartbeats, worker metrics.
+celery_hooks.install(app)
 
 
 def ensure_file_broker_folders() -> None:

@@ -14,10 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from portal.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FIRSTHAND_VAR_DIR", str(BASE_DIR / "var")))
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged for a request carries its id.
+    "portal.observability.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.permissions_policy",
@@ -135,6 +139,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", ":memory:")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # A worker host that drops off the network mid-transaction must not keep
+    # its row locks: the server ends such a session after this long (0: never;
+    # behind PgBouncer in transaction mode set it on the role instead).
+    _idle_tx = env_int("DATABASE_IDLE_TRANSACTION_TIMEOUT", 60, minimum=0)
+    if _idle_tx:
+        _db.setdefault("OPTIONS", {})["options"] = (
+            f"-c idle_in_transaction_session_timeout={_idle_tx * 1000}"
+        )
     if env_bool("DATABASE_POOL", False):
         # psycopg's pool inside each process; CONN_MAX_AGE must then be 0.
         _db["CONN_MAX_AGE"] = 0
@@ -231,6 +243,8 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
     "notices.tasks.publish_due_notices": {"queue": "default"},
     "notices.tasks.send_contact_code": {"queue": "transactional"},
+    # Housekeeping, in short slices (portal/tasks.py) so the sweep never waits long.
+    "portal.tasks.apply_retention": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = TESTING and env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -240,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("SWEEP_INTERVAL", 15.0, minimum=1.0),
     },
     "publish-due-notices": {"task": "notices.tasks.publish_due_notices", "schedule": 30.0},
+    # Daily, at a quiet hour (UTC): the retention policy below.
+    "apply-retention": {
+        "task": "portal.tasks.apply_retention",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 
 # --- Email and other channels -------------------------------------------------
@@ -356,6 +375,24 @@ DELIVERY_RETRY_MAX = env_float("DELIVERY_RETRY_MAX", 600.0, minimum=0.0)
 # A delivery claimed longer ago than this was left by a dead worker.
 DELIVERY_IN_DOUBT_AFTER = env_int("DELIVERY_IN_DOUBT_AFTER", 300, minimum=5)
 
+# --- Data retention (portal/retention.py) --------------------------------------
+# Personal data is kept only while it serves the affected; the breach record
+# (the counts the reach report and the incident timeline show) is kept. A
+# period of 0 turns its rule off (keep for ever, e.g. under a legal hold).
+# Message texts, contact snapshots (kept masked) and provider errors of
+# deliveries, the demo outbox and test sends, this long after their last change:
+RETENTION_DELIVERY_CONTENT_DAYS = env_int("RETENTION_DELIVERY_CONTENT_DAYS", 90, minimum=0)
+# Exposures and deliveries of an incident, this long after it was closed:
+RETENTION_MONTHS_AFTER_CLOSE = env_int("RETENTION_MONTHS_AFTER_CLOSE", 24, minimum=0)
+# Claim codes and contact-change codes, this long after they expired or were used:
+RETENTION_CODES_DAYS = env_int("RETENTION_CODES_DAYS", 30, minimum=0)
+# Uploaded import files (raw personal data) and their reports, after the import:
+RETENTION_IMPORT_FILES_DAYS = env_int("RETENTION_IMPORT_FILES_DAYS", 30, minimum=0)
+# The staff audit log (the only deletion it allows):
+RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 7, minimum=0)
+# Rows per batch; each batch is one short transaction.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
+
 # --- Internationalisation -----------------------------------------------------
 
 LANGUAGE_CODE = "en"
@@ -382,6 +419,11 @@ STORAGES = {
         )
     },
 }
+# Source maps are fetched only by developer tools: not worth compressing at deploy time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "xz", "br"),
+    *("woff", "woff2", "mp4", "webm", "map"),
+)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Uploads staff import in the admin; the command line takes files of any size.
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
@@ -535,14 +577,25 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 # --- Logging ------------------------------------------------------------------
 
 LOG_LEVEL = env_choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# One JSON object a line (timestamp, level, logger, message, request_id or
+# task_id), or the plain text format; emails and phone numbers are redacted
+# from either (portal/observability/logs.py).
+LOG_FORMAT = env_choice("LOG_FORMAT", ["json", "plain"], "plain" if DEBUG else "json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- Metrics (portal/observability) -------------------------------------------
+
+# GET /metrics: for staff signed in with MFA, or with "Authorization: Bearer
+# <METRICS_TOKEN>" (empty: staff only).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Database and broker figures are computed at most this often, in the shared cache.
+METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 0 if TESTING else 15, minimum=0)
+# Celery workers record a heartbeat this often (the admin's pipeline page).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+# A worker serves its host's metrics on this port (0: off), unauthenticated:
+# bind it to a private address.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
 
 # --- Firsthand ----------------------------------------------------------------
 

@@ -52,6 +52,20 @@ class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return staff_may_enter(request)
 
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("pipeline/", self.admin_view(self.pipeline_view), name="pipeline"),
+            *super().get_urls(),
+        ]
+
+    def pipeline_view(self, request: HttpRequest) -> HttpResponse:
+        """Queues, workers, provider errors and stuck work at a glance (any staff)."""
+        from portal.observability.admin_views import pipeline_page
+
+        return pipeline_page(request, self)
+
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
         if not url_has_allowed_host_and_scheme(
@@ -119,6 +133,12 @@ class MFAAdapter(DefaultMFAAdapter):
         if not encrypted_text.startswith("fernet:"):
             return encrypted_text  # stored before encryption was turned on
         return self._fernet().decrypt(encrypted_text.removeprefix("fernet:").encode()).decode()
+
+    def validation_error(self, code, *args):
+        from portal.observability.metrics import on_mfa_error
+
+        on_mfa_error(code)  # counted for /metrics
+        return super().validation_error(code, *args)
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """Staff keep at least one second factor (recovery codes do not count)."""

@@ -7,11 +7,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from customers import views as customer_views
 from customers.headless import CustomerRequestLoginCodeView
 from portal.health import healthz, livez
+from portal.observability.exposition import metrics_view
 
 urlpatterns = [
     path("", customer_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("customers.urls")),
     path("", include("notices.urls")),
     path("accounts/", include("allauth.urls")),

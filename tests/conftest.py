@@ -63,7 +63,8 @@ def _is_transactional(item) -> bool:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     yield
-    if _is_transactional(item) and "rows" in _seeded:
+    # After the last test the session's fixtures are gone, the test database with them.
+    if nextitem is not None and _is_transactional(item) and "rows" in _seeded:
         from django.core.management import call_command
         from django.db import connection
         from pytest_django.plugin import blocking_manager_key

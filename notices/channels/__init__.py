@@ -15,6 +15,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from notices.channels.base import ChannelBackend
+from portal.observability.metrics import metered_send
 
 _BREAKER_FAILURES = "provider-failures:{}:{}"
 _BREAKER_OPEN = "provider-open:{}:{}"
@@ -42,7 +43,10 @@ def get_backend(channel: str, provider: str = "") -> ChannelBackend:
     configs = _providers(channel)
     config = next((p for p in configs if p["name"] == provider), configs[0])
     options = {k: v for k, v in config.items() if k not in {"name", "backend"}}
-    return import_string(config["backend"])(config["name"], **options)
+    backend = import_string(config["backend"])(config["name"], **options)
+    # Provider latency and errors, whoever sends (campaigns, resends, codes).
+    backend.send = metered_send(backend.send, channel, config["name"])
+    return backend
 
 
 def choose_provider(channel: str) -> str:

@@ -18,7 +18,7 @@ class SmsBackend(ChannelBackend):
 
     def send(self, message: OutgoingMessage) -> str:
         if message.to in invalid_numbers:
-            raise ChannelError(f"invalid number {message.to}", permanent=True)
+            raise ChannelError("invalid number", permanent=True)
         with _lock:
             outbox.append(message)
             return f"locmem-{len(outbox)}"

@@ -19,12 +19,14 @@ from notices.models.deliveries import (
 )
 from notices.models.notices import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.models.outbox import OutboxMessage
+from notices.models.records import CampaignRecord, IncidentRecord
 
 __all__ = [
     "FINAL_STATUSES",
     "HANDED_OVER_STATUSES",
     "STATUS_RANK",
     "Campaign",
+    "CampaignRecord",
     "CampaignTemplate",
     "ContactVerification",
     "CustomerStatusFilter",
@@ -33,6 +35,7 @@ __all__ = [
     "DeliveryStatus",
     "Device",
     "DirectFirstOverride",
+    "IncidentRecord",
     "IncidentTemplate",
     "Notice",
     "NoticeUpdate",

@@ -87,6 +87,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the retention policy (portal/retention.py) removed the text and
+    # the contact snapshot; the address is then kept masked (•••• ••• 321).
+    content_removed_at = models.DateTimeField(_("content removed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")

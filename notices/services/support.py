@@ -24,6 +24,7 @@ from notices.audience import address, reachable
 from notices.models import CampaignTemplate, Delivery, DeliveryStatus, Device
 from portal.audit import audit
 from portal.models import AuditAction
+from portal.observability.metrics import RATE_LIMIT_REFUSALS
 
 REVEALABLE = ("name", "email", "phone")
 MIN_REASON = 10
@@ -219,6 +220,7 @@ def alert_resend(
         rate=settings.RESEND_RATE_PER_CUSTOMER,
         increment=True,
     ):
+        RATE_LIMIT_REFUSALS.labels("support:resend").inc()
         raise ValidationError(_("This customer has had several resends in the last hour."))
     to = address(
         channel,

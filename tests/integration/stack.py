@@ -4,12 +4,15 @@ loopback. The test process only prepares data and reads the outcome."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -19,6 +22,7 @@ import redis
 from django.db import connection
 
 from tests.fakes.twilio_server import FakeTwilio, start_fake_twilio_process
+from tests.integration.netns import WorkerHost
 from tests.processes import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +30,9 @@ BIN = Path(sys.executable).parent
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "integration-auth-token"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+_static_root: Path | None = None
 
 
 def free_port() -> int:
@@ -86,12 +93,12 @@ class Stack:
             SECRET_KEY=SECRET_KEY,
             DATABASE_URL=database or database_url(),
             DATABASE_CONN_MAX_AGE="0",
+            DATABASE_IDLE_TRANSACTION_TIMEOUT="5",
             CELERY_BROKER_URL=redis_url(3),
             CACHE_URL=redis_url(4),
             RECEIPTS_BUFFER_URL=redis_url(5),
             PORTAL_BASE_URL=self.web_url,
             ALLOWED_HOSTS="127.0.0.1,localhost",
-            STATIC_ROOT=str(self.tmp / "static"),
             SMS_BACKEND="notices.channels.twilio.TwilioBackend",
             TWILIO_API_BASE_URL=fake_url,
             TWILIO_ACCOUNT_SID=ACCOUNT_SID,
@@ -111,12 +118,14 @@ class Stack:
 
     # --- processes ---------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _spawn(
+        self, name: str, argv: list[str], host: WorkerHost | None = None
+    ) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            argv,
+            host.command(argv) if host else argv,
             cwd=ROOT,
-            env=self.env,
+            env=host.env_for(self.env) if host else self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -129,13 +138,7 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start_web(self, workers: int = 2, threads: int = 4) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            timeout=120,
-        )
+        self._collectstatic()
         self._spawn(
             "web",
             [
@@ -160,7 +163,10 @@ class Stack:
         except OSError:
             return False
 
-    def start_worker(self, name: str, queues: str, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(
+        self, name: str, queues: str, concurrency: int = 2, host: WorkerHost | None = None
+    ) -> subprocess.Popen:
+        """A Celery worker; on ``host`` (a network namespace) when given."""
         proc = self._spawn(
             name,
             [
@@ -179,9 +185,39 @@ class Stack:
                 "--without-gossip",
                 "--without-mingle",
             ],
+            host,
         )
         wait_for(lambda: "ready." in self.log(name), 60, f"worker {name}")
         return proc
+
+    def start_production(self, **env: str) -> None:
+        """Every process of Procfile.production under honcho, as one machine runs them."""
+        self._collectstatic()
+        self.env.update(
+            PATH=f"{BIN}{os.pathsep}{self.env.get('PATH', '')}",
+            WEB_BIND=f"127.0.0.1:{self.web_port}",
+            WEB_WORKERS="2",
+            LOG_LEVEL="INFO",
+            **env,
+        )
+        self._spawn("honcho", [str(BIN / "honcho"), "start", "-f", "Procfile.production"])
+        wait_for(self._web_ready, 60, "gunicorn under honcho")
+
+    def _collectstatic(self) -> None:
+        """Once per test run (compressing takes a while), shared by every stack."""
+        global _static_root
+        if _static_root is None:
+            collected = Path(tempfile.mkdtemp(prefix="firsthand-static-"))
+            atexit.register(shutil.rmtree, collected, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+                cwd=ROOT,
+                env={**self.env, "STATIC_ROOT": str(collected)},
+                check=True,
+                timeout=300,
+            )
+            _static_root = collected
+        self.env["STATIC_ROOT"] = str(_static_root)
 
     def start_beat(self) -> None:
         self._spawn(

@@ -1,0 +1,28 @@
+"""gunicorn settings for production: `gunicorn portal.wsgi -c python:portal.gunicorn`.
+
+Threads serve the many short, I/O-bound requests of a sign-in spike; each
+worker process holds at most `threads` database connections (fewer with
+DATABASE_POOL), which is what PostgreSQL's connection limit must allow for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("WEB_THREADS", "8"))
+worker_class = "gthread"
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 20_000
+max_requests_jitter = 2_000
+# The load balancer's address(es), whose X-Forwarded-* headers are believed.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+# Application logs carry the request id; the access log must not carry query strings
+# with personal data, so it records the path only.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

@@ -1,0 +1,143 @@
+"""Log lines as JSON with the request or task id, and no personal data.
+
+Both filters sit on the handlers (settings.LOGGING), so they apply to every
+record that reaches them, whichever logger it came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+from portal.observability import context
+
+# An address, also URL-encoded (a search query in a logged request line).
+_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# A phone number in any usual format: 9 to 17 digits, optionally after + (or
+# its URL encoding), with single spaces, dashes or brackets between them. It
+# must not continue a word, an IP address, a time or a UUID, so ids, addresses
+# and timestamps survive.
+_PHONE = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
+
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "task_id"}
+
+
+def redact(text: str) -> str:
+    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
+
+
+class ContextFilter(logging.Filter):
+    """Stamp each record with the current request id and Celery task id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = context.request_id.get()
+        if getattr(record, "task_id", None) is None:
+            record.task_id = context.task_id.get()
+        return True
+
+
+class RedactFilter(logging.Filter):
+    """A safety net: email addresses and phone numbers never reach the output.
+
+    The message is formatted here (msg % args) and redacted, and so are the
+    traceback and any extra fields. A record that needed it is marked
+    ``redacted``: it names a log call to fix.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: let the formatter report it
+            return True
+        clean = redact(message)
+        changed = clean != message
+        record.msg, record.args = clean, ()
+        if record.name.startswith("celery"):
+            # Celery's copy of the message's fields, with the task's arguments.
+            record.__dict__.pop("data", None)
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            # Formatters would render the traceback again from exc_info.
+            record.exc_info = None
+        for key in ("exc_text", "stack_info"):
+            text = getattr(record, key, None)
+            if text:
+                setattr(record, key, redact(text))
+                changed = changed or getattr(record, key) != text
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and isinstance(value, str | list | tuple | dict):
+                scrubbed = _scrub(value)
+                changed = changed or scrubbed != value
+                setattr(record, key, scrubbed)
+        if changed:
+            record.redacted = True
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object a line: timestamp, level, logger, message, request_id or
+    task_id, then any extra fields (the HTTP request object excepted)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("fmt", ["levelname", "name", "message"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", True)
+        # Django's request logs carry the request itself: its repr has the query string.
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request"])
+        super().__init__(*args, **kwargs)
+
+    def process_log_record(self, log_data: dict) -> dict:
+        log_data = {"timestamp": log_data.pop("timestamp"), **log_data}
+        for key in ("request_id", "task_id"):
+            if log_data.get(key) is None:
+                log_data.pop(key, None)
+        return log_data
+
+
+def logging_config(*, fmt: str, level: str) -> dict:
+    """settings.LOGGING: ``json`` or the ``plain`` text format, the same filters."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "portal.observability.logs.ContextFilter"},
+            "redact": {"()": "portal.observability.logs.RedactFilter"},
+        },
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "portal.observability.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": fmt,
+                "filters": ["context", "redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # At DEBUG it logs whole template contexts.
+            "django.template": {"level": "INFO"},
+        },
+    }
