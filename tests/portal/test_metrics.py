@@ -32,21 +32,6 @@ def _token(settings):
     settings.METRICS_TOKEN = TOKEN
 
 
-@pytest.fixture
-def file_broker(settings, tmp_path):
-    """An empty file broker of this test's own."""
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(folder),
-        "data_folder_out": str(folder),
-        "control_folder": str(tmp_path / "control"),
-        "store_processed": False,
-    }
-    return settings.CELERY_BROKER_TRANSPORT_OPTIONS
-
-
 def scrape(client) -> dict[str, dict[tuple, float]]:
     """family name → {sorted label pairs of a sample (with its name) → value}."""
     response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")

@@ -24,18 +24,6 @@ URL = "/admin/pipeline/"
 
 
 @pytest.fixture
-def file_broker(settings, tmp_path):
-    settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(tmp_path),
-        "data_folder_out": str(tmp_path),
-        "control_folder": str(tmp_path / "control"),
-        "store_processed": False,
-    }
-    return settings.CELERY_BROKER_TRANSPORT_OPTIONS
-
-
-@pytest.fixture
 def staff_client(client):
     return login_staff(client, staff_with_role(SUPPORT_AGENT))
 
