@@ -241,7 +241,12 @@ def step_dispatch(run: Run):
         time.sleep(0.5)
     pipeline = accepted_rate(stack, run.seconds)
     if Campaign.objects.get(pk=campaign.pk).status == "sending":
-        stack.manage("campaign", "pause", str(campaign.pk))
+        try:
+            stack.manage("campaign", "pause", str(campaign.pk))
+        except RuntimeError:
+            # It may finish between the look and the pause (small SCALE): nothing to pause.
+            if Campaign.objects.get(pk=campaign.pk).status == "sending":
+                raise
         time.sleep(1)
 
     sample = list(
