@@ -153,7 +153,17 @@ def test_a_permanent_sms_failure_falls_back_to_email(stack):
     wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
 
     failed = Delivery.objects.filter(campaign=campaign, channel="sms", status="failed")
-    assert sorted(failed.values_list("to", flat=True)) == sorted(invalid)
+    # What every delivery became, to diagnose a failure (this assertion failed once in CI-like runs).
+    states = list(
+        Delivery.objects.filter(campaign=campaign)
+        .values_list("channel", "status", "to", "last_error")
+        .order_by("to", "channel")
+    )
+    assert sorted(failed.values_list("to", flat=True)) == sorted(invalid), (
+        states,
+        stack.fake.summary(),
+        stack.log("bulk")[-4000:],
+    )
     emailed = set(OutboxMessage.objects.filter(channel="email").values_list("to", flat=True))
     assert emailed == {f"c{n}@example.com" for n in range(0, 40, 8)}
     assert stack.fake.summary()["total_accepted"] == 35
