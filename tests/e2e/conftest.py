@@ -29,6 +29,25 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture
+def alerted(alice, incident):
+    """The direct alert has gone out, written by one staff member and approved by
+    another; Alice's is a text message (eager tasks send it in this process)."""
+    from notices import services
+    from notices.models import Delivery, DeliveryStatus
+    from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+    from tests.staff import staff_with_role
+
+    author = staff_with_role(COMMUNICATIONS, username="casey", email="casey@example.com")
+    lead = staff_with_role(INCIDENT_LEAD, username="lee", email="lee@example.com")
+    campaign = services.campaign_create(incident=incident, channels=["sms", "email"], by=author)
+    services.campaign_approve(campaign=campaign, by=lead)
+    services.campaign_send(campaign=campaign, by=lead)
+    return Delivery.objects.get(
+        customer=alice, status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
+    )
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -33,9 +33,8 @@ from customers import claims
 from customers import services as customer_services
 from customers.hashing import birth_date_hash
 from customers.models import Customer, Step, User
-from notices import services
-from notices.models import Delivery, DeliveryStatus, Notice, NoticeUpdate
-from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+from notices.models import Notice, NoticeUpdate
+from portal.roles import INCIDENT_LEAD
 from portal.templatetags.fh import reference as format_reference
 from tests.e2e.a11y import DESKTOP, NARROW, PHONE, assert_accessible, assert_reflows, screenshot
 from tests.factories import CustomerFactory, UserFactory
@@ -58,19 +57,6 @@ class World:
     alice: Customer
     base_url: str
     values: dict[str, str] = field(default_factory=dict)
-
-
-def _send_alert(incident, alice) -> str:
-    """A direct alert to the affected; eager tasks send it in this process."""
-    author = staff_with_role(COMMUNICATIONS, username="casey", email="casey@example.com")
-    lead = staff_with_role(INCIDENT_LEAD, username="lee", email="lee@example.com")
-    campaign = services.campaign_create(incident=incident, channels=["sms", "email"], by=author)
-    services.campaign_approve(campaign=campaign, by=lead)
-    services.campaign_send(campaign=campaign, by=lead)
-    delivery = Delivery.objects.get(
-        customer=alice, status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
-    )
-    return format_reference(delivery.reference)
 
 
 def _publish_notice(incident, author) -> Notice:
@@ -101,10 +87,10 @@ def _publish_notice(incident, author) -> Notice:
 
 
 @pytest.fixture
-def world(live_server, alice, incident) -> World:
+def world(live_server, alice, incident, alerted) -> World:
     incident.actions_fr = "Nous avons fermé le point d'accès."
     incident.save(update_fields=["actions_fr"])
-    reference = _send_alert(incident, alice)
+    reference = format_reference(alerted.reference)
     notice = _publish_notice(incident, staff_with_role(INCIDENT_LEAD, username="lena"))
     # One step done, so the checklist shows both of its states.
     first_step = Step.objects.filter(data_classes__code="passport_number").order_by("pk").first()

@@ -20,30 +20,14 @@ from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
 from customers.models import Customer, StepProgress
-from notices import services
-from notices.models import Delivery, DeliveryStatus
-from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+from notices.models import Delivery
 from portal.templatetags.fh import reference as format_reference
 from tests.e2e.a11y import PHONE
-from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOT_OURS = "ABCD-EFGH-JKLM"  # well formed, never issued
 PROGRESS = re.compile(r"(\d+) of (\d+) recommended steps done")
-
-
-@pytest.fixture
-def alerted(alice, incident) -> Delivery:
-    """The direct alert has gone out: Alice's is a text message (eager tasks)."""
-    author = staff_with_role(COMMUNICATIONS, username="casey", email="casey@example.com")
-    lead = staff_with_role(INCIDENT_LEAD, username="lee", email="lee@example.com")
-    campaign = services.campaign_create(incident=incident, channels=["sms", "email"], by=author)
-    services.campaign_approve(campaign=campaign, by=lead)
-    services.campaign_send(campaign=campaign, by=lead)
-    return Delivery.objects.get(
-        customer=alice, status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED]
-    )
 
 
 @pytest.fixture(params=[True, False], ids=["with-javascript", "without-javascript"])

@@ -26,7 +26,6 @@ from django.db import connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from notices import services
 from notices.channels import locmem
 from notices.models import Campaign, Delivery, DeliveryStatus
 from portal.celery import app as celery_app
@@ -295,15 +294,8 @@ def test_campaign_written_by_one_approved_and_sent_by_another_reaches_the_custom
 
 
 @pytest.fixture
-def messages_page(new_context, live_server, alice, incident) -> Callable[[dict], Page]:
-    """Alice, signed in, with one SMS sent (the eager tasks send it in the request)."""
-    author = staff_with_role(COMMUNICATIONS, username="casey", email="casey@example.com")
-    lead = staff_with_role(INCIDENT_LEAD, username="lee", email="lee@example.com")
-    campaign = services.campaign_create(incident=incident, channels=["sms", "email"], by=author)
-    services.campaign_approve(campaign=campaign, by=lead)
-    services.campaign_send(campaign=campaign, by=lead)
-    assert Delivery.objects.filter(customer=alice, status__in=SENT).exists()
-
+def messages_page(new_context, live_server, alice, alerted) -> Callable[[dict], Page]:
+    """Alice, signed in, with one SMS sent."""
     client = Client()
     client.force_login(alice.user)
     cookie = {
