@@ -50,12 +50,14 @@ class ClaimForm(forms.Form):
         return normalise_email(self.cleaned_data["email"])
 
 
+class SixDigitCodeField(forms.CharField):
+    """A code we sent by email or text: phones offer to fill it in from the message."""
+
+    def __init__(self, **kwargs):
+        attrs = {"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
+        super().__init__(min_length=6, max_length=6, **kwargs)
+
+
 class ClaimConfirmForm(forms.Form):
-    code = forms.CharField(
-        label=_("Code from the email"),
-        min_length=6,
-        max_length=6,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
-        ),
-    )
+    code = SixDigitCodeField(label=_("Code from the email"))

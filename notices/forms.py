@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from customers.forms import SixDigitCodeField
 from customers.models import Language
 from notices.models import SuspiciousReport
 
@@ -61,11 +62,4 @@ class ContactChangeForm(forms.Form):
 
 
 class ContactConfirmForm(forms.Form):
-    code = forms.CharField(
-        label=_("The 6-digit code we sent"),
-        min_length=6,
-        max_length=6,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
-        ),
-    )
+    code = SixDigitCodeField(label=_("The 6-digit code we sent"))
