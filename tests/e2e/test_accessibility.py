@@ -184,19 +184,20 @@ def _report_sent(page: Page, world: World) -> None:
     _submit(page, "Send the report")
 
 
-def _preferences_bad_email(page: Page, world: World) -> None:
-    page.get_by_label("New email address").fill("not an address")
+def _start_email_change(page: Page, address: str) -> None:
+    page.get_by_label("New email address").fill(address)
     page.locator("form").filter(has=page.get_by_label("New email address")).get_by_role(
         "button", name="Send me a code"
     ).click()
+
+
+def _preferences_bad_email(page: Page, world: World) -> None:
+    _start_email_change(page, "not an address")
     _error_summary(page)
 
 
 def _preferences_confirm(page: Page, world: World) -> None:
-    page.get_by_label("New email address").fill("alice.new@example.com")
-    page.locator("form").filter(has=page.get_by_label("New email address")).get_by_role(
-        "button", name="Send me a code"
-    ).click()
+    _start_email_change(page, "alice.new@example.com")
     expect(page.get_by_role("heading", name="Confirm your new email address")).to_be_visible()
 
 
