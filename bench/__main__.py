@@ -2,8 +2,9 @@
 ceiling. Prints a table of figures and ratios and writes it as JSON.
 
 Needs PostgreSQL and Redis (DATABASE_URL's server, REDIS_URL); works in its own
-database ``firsthand_bench``, created afresh. SCALE (default 1,000,000) is the
-number of customers; 80% of them are affected.
+database (BENCH_DB, default ``firsthand_bench``), created afresh. SCALE (default 1,000,000) is the
+number of customers; 80% of them are affected. BENCH_STEPS=dashboard,signin runs
+the import (their data) and only those steps, for work on one path.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Its own database, dropped and created afresh (BENCH_DB lets two runs share a server).
+BENCH_DB = os.environ.get("BENCH_DB", "firsthand_bench")
+if not BENCH_DB.isidentifier():
+    sys.exit(f"BENCH_DB={BENCH_DB!r}: a plain database name, please")
 sys.path.insert(0, str(ROOT))
 
 
@@ -30,7 +35,7 @@ def configure(scale: int, work: Path) -> dict:
         sys.exit("make bench needs PostgreSQL: set DATABASE_URL to a postgres:// URL")
     parts = urlsplit(base)
     admin_url = urlunsplit(parts._replace(path="/postgres"))
-    bench_url = urlunsplit(parts._replace(path="/firsthand_bench"))
+    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
     from tests.integration.stack import SECRET_KEY as STACK_SECRET_KEY
     from tests.integration.stack import free_port, redis_url
 
@@ -58,10 +63,11 @@ def recreate_database(admin_url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = 'firsthand_bench' AND pid <> pg_backend_pid()"
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [BENCH_DB],
         )
-        conn.execute("DROP DATABASE IF EXISTS firsthand_bench")
-        conn.execute("CREATE DATABASE firsthand_bench")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def main() -> None:
@@ -92,7 +98,7 @@ def main() -> None:
         report = Report(scale=args.scale)
         run = paths.Run(scale=args.scale, work=work, seconds=args.seconds, port=setup["port"])
         try:
-            for step in paths.STEPS:
+            for step in paths.selected_steps(os.environ.get("BENCH_STEPS", "")):
                 started = time.monotonic()
                 print(f"… {step.__doc__.strip().splitlines()[0]}", flush=True)
                 for row in step(run):

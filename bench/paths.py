@@ -40,6 +40,14 @@ class Run:
         )
         return self.stack
 
+    def web_stack(self):
+        """The stack with its web server (started here when earlier steps were skipped)."""
+        if self.stack is None:
+            self.start_stack()
+        if not any(name == "web" for name, _ in self.stack.procs):
+            self.stack.start_web(workers=2 * CORES)
+        return self.stack
+
     def stop(self) -> None:
         if self.stack is not None:
             self.stack.stop()
@@ -391,8 +399,7 @@ def step_callbacks(run: Run):
 
     from notices.channels.twilio import twilio_signature
 
-    stack = run.stack
-    stack.start_web(workers=2 * CORES, threads=int(os.environ.get("BENCH_WEB_THREADS", 8)))
+    stack = run.web_stack()
     token, base = stack.env["TWILIO_AUTH_TOKEN"], stack.web_url
     lines = []
     for reference, provider_id in run.state["sent_refs"]:
@@ -449,7 +456,7 @@ def step_dashboard(run: Run):
     # The web server's own session store (the shared cache), so the sessions
     # made here sign the requests in.
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
-    stack = run.stack
+    stack = run.web_stack()
     lines, api_lines = [], []
     customers = (
         Customer.objects.filter(exposures__isnull=False).exclude(email="").order_by("?")[:500]
@@ -560,6 +567,10 @@ def locust(run: Run, user_class: str, env: dict, users: int = 128) -> tuple[floa
 
 def step_signin(run: Run):
     """6. Sign-ins per second: by one-time code against by password."""
+    stack = run.web_stack()
+    if not any(name.startswith("bulk") for name, _ in stack.procs):
+        for index in range(CORES):
+            stack.start_worker(f"bulk{index}", "transactional,default", concurrency=1)
     from allauth.account.models import EmailAddress
     from django.contrib.auth.hashers import make_password
 
@@ -627,3 +638,14 @@ STEPS = [
     step_dashboard,
     step_signin,
 ]
+
+
+def selected_steps(names: str) -> list:
+    """Every step, or the import and the steps named (``dashboard,signin``)."""
+    wanted = {name.strip() for name in names.split(",") if name.strip()}
+    if not wanted:
+        return STEPS
+    known = {step.__name__.removeprefix("step_") for step in STEPS}
+    if unknown := wanted - known:
+        raise SystemExit(f"BENCH_STEPS: no step {', '.join(sorted(unknown))} (known: {known})")
+    return [s for s in STEPS if s is step_import or s.__name__.removeprefix("step_") in wanted]

@@ -47,8 +47,9 @@ SECRET_KEY = "integration-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 def redis_url(db: int) -> str:
+    """Redis database ``db`` (shifted by STACK_REDIS_DB_OFFSET, so two stacks can run side by side)."""
     base = REDIS_URL.rsplit("/", 1)[0]
-    return f"{base}/{db}"
+    return f"{base}/{db + int(os.environ.get('STACK_REDIS_DB_OFFSET', '0'))}"
 
 
 def database_url() -> str:
@@ -138,22 +139,14 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start_web(self, workers: int = 2, threads: int = 4) -> None:
+        """gunicorn with the production settings (portal/gunicorn.py)."""
         self._collectstatic()
-        self._spawn(
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.web_port}",
-                "--workers",
-                "2",
-                "--threads",
-                "8",
-                "--access-logfile",
-                "-",
-            ],
+        self.env.update(
+            WEB_BIND=f"127.0.0.1:{self.web_port}",
+            WEB_WORKERS=str(workers),
+            WEB_THREADS=str(threads),
         )
+        self._spawn("web", [str(BIN / "gunicorn"), "portal.wsgi", "-c", "python:portal.gunicorn"])
         wait_for(self._web_ready, 30, "gunicorn")
 
     def _web_ready(self) -> bool:
