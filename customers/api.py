@@ -27,6 +27,14 @@ def customer_of(request) -> Customer:
     return customer
 
 
+def statuses_of(request) -> list:
+    """The signed-in customer's statuses (one round trip); 404 without a record."""
+    found = selectors.dashboard_for_user(request.user)
+    if found is None:
+        raise Http404
+    return found[1]
+
+
 class MeSerializer(serializers.Serializer):
     customer_ref = serializers.CharField(read_only=True)
     first_name = serializers.CharField(read_only=True)
@@ -178,7 +186,7 @@ class IncidentListView(APIView):
         "that exposed my data.",
     )
     def get(self, request):
-        statuses = selectors.dashboard_for_customer(customer_of(request))
+        statuses = statuses_of(request)
         return Response([_incident(s) for s in statuses])
 
 
@@ -195,7 +203,7 @@ class ExposureListView(APIView):
         "urgent first. Send If-None-Match with the last ETag to get 304 when nothing changed.",
     )
     def get(self, request):
-        statuses = selectors.dashboard_for_customer(customer_of(request))
+        statuses = statuses_of(request)
         return etag_response(request, [_exposure(s) for s in statuses])
 
 

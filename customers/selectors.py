@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from customers.models import Customer, DataClass, Exposure, Incident, Step, StepProgress
+from portal import generations
 
 
 def customer_for_user(user) -> Customer | None:
@@ -88,19 +92,21 @@ class IncidentStatus:
 
 
 # The taxonomy and the list of incidents change rarely and are read on every
-# dashboard view of a sign-in storm: each process keeps them for a short while
-# (staff edits show within TAXONOMY_SECONDS).
-TAXONOMY_SECONDS = 60.0
-_cache: dict[str, tuple[float, object]] = {}
+# dashboard view of a sign-in storm: each process keeps them until the content
+# generation moves (a staff edit; portal/generations.py), or for at most
+# ``seconds`` should a change ever bypass it.
+TAXONOMY_SECONDS = 300.0
+INCIDENTS_SECONDS = 60.0
+_cache: dict[str, tuple[float, int, object]] = {}
 
 
 def _cached(key: str, seconds: float, load):
-    now = time.monotonic()
+    now, generation = time.monotonic(), generations.current()
     hit = _cache.get(key)
-    if hit is None or now - hit[0] > seconds:
-        hit = (now, load())
+    if hit is None or hit[1] != generation or now - hit[0] > seconds:
+        hit = (now, generation, load())
         _cache[key] = hit
-    return hit[1]
+    return hit[2]
 
 
 def clear_caches() -> None:
@@ -127,10 +133,23 @@ def taxonomy_generation() -> float:
     return _cache["taxonomy"][0]
 
 
+def incidents_by_id(wanted) -> dict[int, Incident]:
+    """These incidents, by id, from this process's copy of every incident (an
+    exposure can point at a closed one, or at a draft that stays hidden); one
+    newer than the copy is read from the database."""
+    known = _cached(
+        "all-incidents", INCIDENTS_SECONDS, lambda: {i.pk: i for i in Incident.objects.all()}
+    )
+    found = {pk: known[pk] for pk in wanted if pk in known}
+    if missing := [pk for pk in wanted if pk not in known]:
+        found.update((i.pk, i) for i in Incident.objects.filter(pk__in=missing))
+    return found
+
+
 def active_incidents() -> list[Incident]:
     return _cached(
         "incidents",
-        10.0,
+        INCIDENTS_SECONDS,
         lambda: list(incidents_visible_to_customers().filter(status=Incident.Status.ACTIVE)),
     )
 
@@ -139,21 +158,90 @@ def dashboard_for_customer(customer: Customer) -> list[IncidentStatus]:
     """Per visible incident: affected or not, then one card per exposed field,
     most sensitive first, each with its steps (a step shared by several fields
     appears once, under the most urgent). Two queries."""
-    exposures = {
-        e.incident_id: e
-        for e in Exposure.objects.filter(customer=customer).select_related("incident")
-    }
+    exposures = list(Exposure.objects.filter(customer=customer))
+    done = set(StepProgress.objects.filter(customer=customer).values_list("step_id", flat=True))
+    return _statuses(exposures, done)
+
+
+# The dashboard and the app read the signed-in customer on every view of a sign-in
+# storm: the record, its exposures and its ticked steps come in one round trip,
+# without the ORM's per-query compiling.
+_DASHBOARD_SQL = """
+SELECT 'e', c.id, c.first_name, c.customer_ref, e.id, e.incident_id, e.fields, e.updated_at
+FROM customers_customer c LEFT JOIN customers_exposure e ON e.customer_id = c.id
+WHERE c.user_id = %s
+UNION ALL
+SELECT 's', p.step_id, NULL, NULL, NULL, NULL, NULL, NULL
+FROM customers_stepprogress p JOIN customers_customer c ON c.id = p.customer_id
+WHERE c.user_id = %s
+"""
+
+
+def dashboard_for_user(user) -> tuple[Customer, list[IncidentStatus]] | None:
+    """The signed-in customer (id, names only: the rest loads if asked for) and
+    their statuses as dashboard_for_customer gives them; None without a record."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_DASHBOARD_SQL, [user.pk, user.pk])
+        rows = cursor.fetchall()
+    customer, exposures, done = None, [], set()
+    for kind, number, first_name, ref, exposure_id, incident_id, fields, updated_at in rows:
+        if kind == "s":
+            done.add(number)
+            continue
+        if customer is None:
+            customer = _partial(
+                Customer, id=number, user_id=user.pk, first_name=first_name, customer_ref=ref
+            )
+        if exposure_id is not None:
+            exposures.append(
+                _partial(
+                    Exposure,
+                    id=exposure_id,
+                    customer_id=number,
+                    incident_id=incident_id,
+                    fields=_json(fields),
+                    updated_at=_aware(updated_at),
+                )
+            )
+    if customer is None:
+        return None
+    return customer, _statuses(exposures, done)
+
+
+def _partial(model, **values):
+    """A record loaded with these fields only; the others load when read, and
+    saving it writes only these (Django's deferred fields)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db("default", names, [values[name] for name in names])
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _aware(value):
+    """SQLite hands raw queries naive UTC datetimes (PostgreSQL aware ones)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value is None or timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _statuses(exposures: list[Exposure], done: set[int]) -> list[IncidentStatus]:
+    by_incident = {e.incident_id: e for e in exposures}
     incidents = {i.pk: i for i in active_incidents()}
-    for exposure in exposures.values():
-        if exposure.incident.status != Incident.Status.DRAFT:
-            incidents.setdefault(exposure.incident_id, exposure.incident)
+    for incident in incidents_by_id(by_incident).values():
+        if incident.status != Incident.Status.DRAFT:
+            incidents.setdefault(incident.pk, incident)
     incidents = sorted(incidents.values(), key=lambda i: i.discovered_at, reverse=True)
     classes = taxonomy()
-    done = set(StepProgress.objects.filter(customer=customer).values_list("step_id", flat=True))
 
     statuses = []
     for incident in incidents:
-        exposure = exposures.get(incident.pk)
+        exposure = by_incident.get(incident.pk)
+        if exposure is not None:
+            exposure.incident = incident  # the shared copy: no query
         status = IncidentStatus(incident=incident, exposure=exposure)
         exposed = [
             (classes[code], masked)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Customer, Incident, Step, StepProgress, User
+from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -99,6 +100,7 @@ def incident_close(*, incident: Incident, by, request=None) -> bool:
         )
         if closed:
             audit(AuditAction.INCIDENT_CLOSE, actor=by, target=incident, request=request)
+            generations.bump_on_commit()
     incident.refresh_from_db(fields=["status", "closed_at", "updated_at"])
     return bool(closed)
 
@@ -114,5 +116,6 @@ def incident_reopen(
         )
         if reopened:
             audit(AuditAction.INCIDENT_REOPEN, actor=by, target=incident, request=request)
+            generations.bump_on_commit()
     incident.refresh_from_db(fields=["status", "closed_at", "updated_at"])
     return bool(reopened)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from customers import claims, selectors, services
-from customers.dashboard_cards import render_cards
+from customers.dashboard_page import dashboard_response
 from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
 from portal.public_pages import cached_for_visitors
@@ -34,20 +34,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    customer = selectors.customer_for_user(request.user)
-    if customer is None:
+    found = selectors.dashboard_for_user(request.user)
+    if found is None:
         return render(request, "customers/no_record.html", status=200)
-    statuses = selectors.dashboard_for_customer(customer)
-    render_cards(request, statuses)
-    return render(
-        request,
-        "customers/dashboard.html",
-        {
-            "customer": customer,
-            "statuses": statuses,
-            "affected_incident_ids": [s.incident.pk for s in statuses if s.exposure],
-        },
-    )
+    return dashboard_response(request, *found)
 
 
 @login_required

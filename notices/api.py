@@ -9,7 +9,6 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from customers.api import MeSerializer, customer_of
@@ -27,6 +26,7 @@ from portal.api import (
     query_choice,
 )
 from portal.api_docs import ERRORS, PUBLIC_ERRORS
+from portal.api_throttles import AnonRateThrottle, ScopedRateThrottle
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
 

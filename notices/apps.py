@@ -16,3 +16,13 @@ class NoticesConfig(AppConfig):
         from notices.receipts import anymail_tracking_received
 
         tracking.connect(anymail_tracking_received, dispatch_uid="notices-anymail-tracking")
+
+        # Notices show on customer pages built from per-process copies (portal/generations.py).
+        from django.db.models.signals import post_delete, post_save
+
+        from notices.models import Notice, NoticeUpdate
+        from portal.generations import bump_on_commit
+
+        for model in (Notice, NoticeUpdate):
+            post_save.connect(bump_on_commit, sender=model, dispatch_uid=f"gen-save-{model}")
+            post_delete.connect(bump_on_commit, sender=model, dispatch_uid=f"gen-del-{model}")

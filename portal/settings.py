@@ -499,8 +499,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "portal.api_throttles.UserRateThrottle",
+        "portal.api_throttles.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_RATE_PER_USER", "600/min"),
@@ -620,4 +620,4 @@ RESEND_RATE_PER_CUSTOMER = env_str("RESEND_RATE_PER_CUSTOMER", "3/h")
 # New email or phone confirmations started from the Preferences page, per login.
 CONTACT_RATE_PER_USER = env_str("CONTACT_RATE_PER_USER", "10/h")
 # Each process keeps the latest notices this long for customer pages (0: never).
-RECENT_NOTICES_SECONDS = env_float("RECENT_NOTICES_SECONDS", 0.0 if TESTING else 10.0, minimum=0)
+RECENT_NOTICES_SECONDS = env_float("RECENT_NOTICES_SECONDS", 0.0 if TESTING else 60.0, minimum=0)

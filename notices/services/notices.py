@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from notices.markdown import disallowed_hosts, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
+from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -71,6 +72,7 @@ def notice_publish(*, notice: Notice, by=None, request=None) -> Notice:
         status=Status.PUBLISHED, published_at=now, published_by=by, held_because="", updated_at=now
     )
     audit(AuditAction.NOTICE_PUBLISH, actor=by, target=notice, request=request)
+    generations.bump_on_commit()
     notice.refresh_from_db()
     return notice
 

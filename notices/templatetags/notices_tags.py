@@ -10,27 +10,33 @@ from django.conf import settings
 
 from notices.models import Notice
 from notices.selectors import notices_visible_to
+from portal import generations
 
 register = template.Library()
 
 # Every page view of a sign-in storm shows the latest notices: each process
-# keeps the recent ones for a few seconds and picks the reader's in Python.
+# keeps the recent ones until the content generation moves (a notice published
+# or withdrawn) or for RECENT_NOTICES_SECONDS, and picks the reader's in Python.
 RECENT_COUNT = 50
-_recent: dict[str, tuple[float, list[Notice]]] = {}
+_recent: dict[str, tuple[float, int, list[Notice]]] = {}
 
 
 def recent_notices() -> list[Notice]:
-    now = time.monotonic()
+    now, generation = time.monotonic(), generations.current()
     cached = _recent.get("all")
-    if cached is None or now - cached[0] > settings.RECENT_NOTICES_SECONDS:
+    if (
+        cached is None
+        or cached[1] != generation
+        or now - cached[0] > settings.RECENT_NOTICES_SECONDS
+    ):
         notices = list(
             Notice.objects.filter(status=Notice.Status.PUBLISHED)
             .select_related("incident")
             .order_by("-published_at")[:RECENT_COUNT]
         )
-        cached = (now, notices)
+        cached = (now, generation, notices)
         _recent["all"] = cached
-    return cached[1]
+    return cached[2]
 
 
 def clear_recent() -> None:

@@ -61,3 +61,53 @@ def test_step_for_customer_is_limited_to_their_exposed_fields(alice, bob):
     # Bob's licence was exposed, not his passport.
     assert step_for_customer(bob, "passport-decide-replace") is None
     assert step_for_customer(bob, "licence-check-state-rules") is not None
+
+
+def test_dashboard_for_user_is_one_query_and_matches_dashboard_for_customer(
+    alice, bob, django_assert_num_queries
+):
+    from customers.selectors import dashboard_for_user, taxonomy
+
+    step = Step.objects.get(code="passport-decide-replace")
+    StepProgress.objects.create(customer=alice, step=step, done_at="2026-01-01T00:00Z")
+    taxonomy(), dashboard_for_customer(alice)  # the shared copies, loaded once
+    with django_assert_num_queries(1):
+        customer, statuses = dashboard_for_user(alice.user)
+    assert customer == alice and customer.first_name == "Alice"
+    expected = dashboard_for_customer(alice)
+    assert [(s.incident, s.affected, s.steps_done) for s in statuses] == [
+        (s.incident, s.affected, s.steps_done) for s in expected
+    ]
+    masked = [c.masked_value for c in statuses[0].cards]
+    assert masked[0] == "•••• 4821" and masked == [c.masked_value for c in expected[0].cards]
+    assert statuses[0].exposure.updated_at == expected[0].exposure.updated_at
+
+
+def test_dashboard_for_user_loads_the_rest_of_the_record_only_when_asked(alice):
+    from customers.selectors import dashboard_for_user
+
+    customer, _ = dashboard_for_user(alice.user)
+    assert customer.email == alice.email  # deferred: read when asked
+    customer.first_name = "Alicia"
+    customer.save()  # writes only the fields it loaded
+    alice.refresh_from_db()
+    assert alice.first_name == "Alicia" and alice.email == "alice@example.com"
+
+
+def test_dashboard_for_user_without_a_record_is_none(db):
+    from customers.selectors import dashboard_for_user
+    from tests.factories import UserFactory
+
+    assert dashboard_for_user(UserFactory()) is None
+
+
+def test_an_exposure_in_a_closed_incident_shows_and_in_a_draft_does_not(alice):
+    from customers.selectors import dashboard_for_user
+    from tests.factories import ExposureFactory
+
+    closed = IncidentFactory(slug="old-one", status=Incident.Status.CLOSED)
+    draft = IncidentFactory(slug="draft-one", status=Incident.Status.DRAFT)
+    for incident in (closed, draft):
+        ExposureFactory(incident=incident, customer=alice, fields={"email": "a•••@example.com"})
+    _, statuses = dashboard_for_user(alice.user)
+    assert {s.incident.slug for s in statuses} == {"customer-data-breach", "old-one"}

@@ -1,0 +1,48 @@
+"""The API's rate limits: counted per user (or address, or scope) in the shared
+cache with one increment per request, refused with 429 and Retry-After."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+from portal.api_throttles import CountingThrottle, ScopedRateThrottle, UserRateThrottle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_a_minute(monkeypatch):
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "user": "3/min", "anon": "3/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+
+
+def test_the_fourth_read_in_a_minute_is_refused_with_retry_after(alice_api, three_a_minute):
+    answers = [alice_api.get("/api/v1/exposures") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_each_user_has_their_own_count(alice_api, bob_api, three_a_minute):
+    for _ in range(3):
+        alice_api.get("/api/v1/exposures")
+    assert alice_api.get("/api/v1/exposures").status_code == 429
+    assert bob_api.get("/api/v1/exposures").status_code == 200
+
+
+def test_a_new_window_counts_from_zero(alice_api, three_a_minute, monkeypatch):
+    now = [60 * 16_667 + 20.0]  # 20 s into a minute
+    monkeypatch.setattr(CountingThrottle, "timer", lambda self: now[0])
+    for _ in range(3):
+        assert alice_api.get("/api/v1/exposures").status_code == 200
+    refused = alice_api.get("/api/v1/exposures")
+    assert refused.status_code == 429 and refused["Retry-After"] == "40"
+    now[0] += 40
+    assert alice_api.get("/api/v1/exposures").status_code == 200
+
+
+def test_scoped_limits_keep_their_own_rate_and_count():
+    assert issubclass(ScopedRateThrottle, CountingThrottle)
+    # DRF's scoped throttle picks the view's rate before counting here.
+    assert ScopedRateThrottle.__mro__.index(CountingThrottle) > 1
+    assert UserRateThrottle().rate == SimpleRateThrottle.THROTTLE_RATES["user"]

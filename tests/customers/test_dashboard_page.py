@@ -1,0 +1,115 @@
+"""The dashboard page is rendered once per shape and filled in per customer:
+each customer still sees only their own values, escaped, with a working form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.messages import constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.test import Client
+from django.urls import reverse
+
+from customers import dashboard_page
+from customers.masking import mask_value
+from customers.models import Exposure, Step
+from portal import generations
+from tests.conftest import _customer_with_login
+
+pytestmark = pytest.mark.django_db
+DASHBOARD = reverse("customers:dashboard")
+
+
+def _passport_customer(name: str, ref: str, incident, passport: str):
+    return _customer_with_login(
+        name, ref, incident, {"passport_number": mask_value("passport_number", passport)}
+    )
+
+
+def _client(customer, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(customer.user)
+    return client
+
+
+def test_customers_of_one_shape_share_a_page_but_see_their_own_values(incident, monkeypatch):
+    carol = _passport_customer("carol", "C0000003", incident, "PA7777111")
+    dave = _passport_customer("dave", "D0000004", incident, "PA8888222")
+    renders = []
+    real_render = dashboard_page.render_to_string
+    monkeypatch.setattr(
+        dashboard_page,
+        "render_to_string",
+        lambda *a, **k: renders.append(1) or real_render(*a, **k),
+    )
+    carol_page = _client(carol).get(DASHBOARD).content.decode()
+    dave_page = _client(dave).get(DASHBOARD).content.decode()
+
+    assert len(renders) == 1  # one shape, one render
+    assert "Hello Carol" in carol_page and "•••• 7111" in carol_page
+    assert "Hello Dave" in dave_page and "•••• 8222" in dave_page
+    assert "Carol" not in dave_page and "7111" not in dave_page
+    assert "Dave" not in carol_page and "8222" not in carol_page
+    assert "\x00" not in carol_page + dave_page
+
+
+def test_a_different_shape_is_a_different_page(alice, bob):
+    alice_page = _client(alice).get(DASHBOARD).content.decode()
+    bob_page = _client(bob).get(DASHBOARD).content.decode()
+    assert "Passport number" in alice_page and "Passport number" not in bob_page
+    assert "licence" in bob_page and "licence" not in alice_page
+
+
+def test_values_are_escaped(incident):
+    mallory = _passport_customer("mallory", "M0000005", incident, "PA1234567")
+    mallory.first_name = "<script>alert(1)</script>"
+    mallory.save()
+    Exposure.objects.filter(customer=mallory).update(fields={"passport_number": "<b>x</b>"})
+    page = _client(mallory).get(DASHBOARD).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_the_shared_page_carries_this_requests_csrf_token(alice):
+    client = _client(alice, enforce_csrf_checks=True)
+    page = client.get(DASHBOARD).content.decode()
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page))
+    assert len(tokens) == 1
+    step = Step.objects.get(code="passport-decide-replace")
+    response = client.post(
+        reverse("customers:step_toggle", args=[step.code]),
+        {"done": "1", "csrfmiddlewaretoken": tokens.pop()},
+    )
+    assert response.status_code == 302
+    assert "1 of" in client.get(DASHBOARD).content.decode()
+
+
+def test_ticking_a_step_changes_the_shape(alice):
+    client = _client(alice)
+    assert "0 of 4 recommended steps done" in client.get(DASHBOARD).content.decode()
+    client.post(reverse("customers:step_toggle", args=["passport-decide-replace"]), {"done": "1"})
+    assert "1 of 4 recommended steps done" in client.get(DASHBOARD).content.decode()
+
+
+def test_a_flash_message_page_is_rendered_in_full(alice, rf):
+    client = _client(alice)
+    client.get(DASHBOARD)  # the shape's page is cached
+    storage = CookieStorage(rf.get("/"))
+    client.cookies["messages"] = storage._encode([Message(constants.SUCCESS, "Saved for you.")])
+    response = client.get(DASHBOARD)
+    assert "Saved for you." in response.content.decode()
+    assert "Saved for you." not in client.get(DASHBOARD).content.decode()  # shown once
+
+
+def test_a_staff_edit_shows_on_the_next_view(alice, incident, django_capture_on_commit_callbacks):
+    client = _client(alice)
+    assert "Cyber attack on customer records" in client.get(DASHBOARD).content.decode()
+    before = generations.current()
+    with django_capture_on_commit_callbacks(execute=True):
+        incident.title = "Unauthorised access to customer records"
+        incident.save()
+    assert generations.current() > before
+    page = client.get(DASHBOARD).content.decode()
+    assert "Unauthorised access to customer records" in page
