@@ -7,11 +7,12 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from portal.audit import audit
-from portal.csv_export import csv_download
+from portal.csv_export import csv_download, in_created_order
 from portal.models import AuditAction, AuditEntry
 from portal.paginators import EstimatedCountPaginator
 
 EXPORT_LIMIT = 1_000_000
+EXPORT_CHUNK = 2000
 
 
 @admin.register(AuditEntry)
@@ -59,7 +60,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         if not request.user.has_perm("portal.export_auditentry"):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
-        entries = changelist.get_queryset(request).order_by("created_at", "id")
+        entries = changelist.get_queryset(request)
         audit(
             AuditAction.EXPORT,
             actor=request.user,
@@ -82,7 +83,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
                 e.detail,
                 e.ip or "",
             )
-            for e in entries[:EXPORT_LIMIT].iterator(chunk_size=2000)
+            for e in in_created_order(entries, limit=EXPORT_LIMIT, chunk_size=EXPORT_CHUNK)
         )
         return csv_download("audit-log.csv", header, rows)
 

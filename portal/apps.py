@@ -16,9 +16,10 @@ class PortalConfig(AppConfig):
         from django.db.models.signals import m2m_changed
 
         # api_docs registers the OpenAPI description of the session-token auth.
-        from portal import api_docs, audit, staff_auth  # noqa: F401
+        from portal import allauth_ratelimit, api_docs, audit, staff_auth  # noqa: F401
         from portal.observability import metrics, middleware
 
+        allauth_ratelimit.install()
         connection_created.connect(audit.register_sqlite_purge_flag)
         authenticator_added.connect(staff_auth.on_authenticator_added)
         user_logged_in.connect(staff_auth.on_user_logged_in)

@@ -139,6 +139,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", ":memory:")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # .iterator() (allauth looks users up by email with it) would otherwise open a
+    # server-side cursor: DECLARE, FETCH, CLOSE, three round trips for a row or two.
+    # Big exports page by key instead (portal/csv_export.py: in_created_order).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
     # A worker host that drops off the network mid-transaction must not keep
     # its row locks: the server ends such a session after this long (0: never;
     # behind PgBouncer in transaction mode set it on the role instead).

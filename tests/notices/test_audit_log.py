@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+import time_machine
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
@@ -224,3 +225,28 @@ def test_formula_starts_are_neutralised(value):
 
 def test_plain_values_are_left_alone():
     assert [safe_cell(v) for v in ["a=b", "1", None, 3]] == ["a=b", "1", "", "3"]
+
+
+def test_the_export_streams_one_bounded_query_a_chunk(client, alice, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    from portal import admin as portal_admin
+
+    monkeypatch.setattr(portal_admin, "EXPORT_CHUNK", 3)
+    # Entries written in the same instant: ties on created_at are broken by id.
+    with time_machine.travel("2025-06-01 12:00:00+00:00", tick=False):
+        for n in range(7):
+            audit(AuditAction.NOTE_ADD, actor=alice.user, target=alice, reason=f"note {n}")
+    login_staff(client, staff_with_role(AUDITOR))
+    response = client.get(
+        reverse("admin:portal_auditentry_export"), {"action__exact": AuditAction.NOTE_ADD}
+    )
+    lines = iter(response.streaming_content)
+    with CaptureQueriesContext(connection) as queries:
+        first = [next(lines), next(lines)]  # the header and the first entry
+        assert len(queries) == 1 and "LIMIT 3" in queries[0]["sql"]
+        rest = list(lines)
+    assert len(queries) == 3  # chunks of 3, 3 and 1: never one query for everything
+    assert all("LIMIT" in q["sql"] for q in queries)
+    rows = list(csv.reader(io.StringIO(b"".join(first + rest).decode())))
+    assert [row[7] for row in rows[1:]] == [f"note {n}" for n in range(7)]
