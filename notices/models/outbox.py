@@ -20,6 +20,9 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox")
         ordering = ["-created_at", "-id"]
+        # The latest message to one address (the code a sign-in is waiting for,
+        # in the demo, the end-to-end tests and the bench).
+        indexes = [models.Index(fields=["to", "created_at"], name="outbox_to_created")]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to}"
