@@ -11,10 +11,10 @@ import multiprocessing
 import os
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-# One process per core, a few threads each: measured with `make bench` on 2 cores,
-# 2 × 4 served the signed-in dashboard at 654 req/s (p99 100 ms) and code sign-ins
-# at 34/s, against 405 req/s and 16/s for 4 × 8, whose threads mostly queued for
-# the interpreter lock while waiting on PostgreSQL and Redis in turn.
+# One process per core, a few threads each. Measured with `make bench` on 2 cores:
+# 2 processes of 4 threads served the signed-in dashboard at 654 req/s and code
+# sign-ins at 34/s, 4 of 8 at 405 req/s and 16/s (their threads mostly queue for
+# the interpreter lock while they wait on PostgreSQL and Redis in turn).
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"

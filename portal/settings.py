@@ -139,6 +139,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": env_str("SQLITE_TEST_NAME", ":memory:")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with a health check only for a connection idle for a second or more.
+    _db["ENGINE"] = "portal.postgresql"
     # .iterator() (allauth looks users up by email with it) would otherwise open a
     # server-side cursor: DECLARE, FETCH, CLOSE, three round trips for a row or two.
     # Big exports page by key instead (portal/csv_export.py: in_created_order).
