@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import time
 
 from django.contrib import messages
@@ -34,12 +35,22 @@ from portal import generations
 TEMPLATE = "customers/dashboard.html"
 PAGE_SECONDS = 300.0
 MAX_PAGES = 2000
-_PLACEHOLDER = re.compile("\x00(\\w+)\x00")
+# Placeholders carry a per-process secret, so no text in the content (a step's
+# link, an incident's title) can name one and have a customer's values put there.
+_NONCE = secrets.token_hex(8)
+_PLACEHOLDER = re.compile(f"\x00{_NONCE}:(\\w+)\x00")
 _pages: dict[tuple, tuple[float, str]] = {}
 
 
 def _mark(name: str) -> str:
-    return f"\x00{name}\x00"
+    return f"\x00{_NONCE}:{name}\x00"
+
+
+def content_stamp() -> tuple:
+    """Which copies of the shared content a request's statuses are built from: read
+    before building them, so a page is never stored under a newer stamp than the
+    content it shows (a staff edit landing mid-request)."""
+    return (generations.current(), taxonomy_generation())
 
 
 def _shape(statuses: list[IncidentStatus]) -> tuple:
@@ -99,13 +110,8 @@ def _context(customer, statuses, greeting_name: str) -> dict:
     }
 
 
-def _page(request, customer, statuses) -> str:
-    key = (
-        generations.current(),
-        taxonomy_generation(),
-        get_language(),
-        _shape(statuses),
-    )
+def _page(request, stamp: tuple, customer, statuses) -> str:
+    key = (stamp, get_language(), _shape(statuses))
     now = time.monotonic()
     hit = _pages.get(key)
     if hit is None or now - hit[0] > PAGE_SECONDS:
@@ -118,14 +124,15 @@ def _page(request, customer, statuses) -> str:
     return hit[1]
 
 
-def dashboard_response(request, customer: Customer, statuses: list[IncidentStatus]):
+def dashboard_response(request, stamp: tuple, customer: Customer, statuses: list[IncidentStatus]):
+    """The page for these statuses, built from the content of ``stamp`` (content_stamp())."""
     if request.GET or len(messages.get_messages(request)):
         for status in statuses:
             status.updated_label, status.updated_iso = _updated(status)
         name = customer.first_name or customer.customer_ref
         return render(request, TEMPLATE, _context(customer, statuses, name))
     values = _values(request, customer, statuses)
-    page = _page(request, customer, statuses)
+    page = _page(request, stamp, customer, statuses)
     return HttpResponse(_PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), page))
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from customers import claims, selectors, services
-from customers.dashboard_page import dashboard_response
+from customers.dashboard_page import content_stamp, dashboard_response
 from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
 from portal.public_pages import cached_for_visitors
@@ -34,10 +34,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    stamp = content_stamp()  # before the statuses are built from the shared copies
     found = selectors.dashboard_for_user(request.user)
     if found is None:
         return render(request, "customers/no_record.html", status=200)
-    return dashboard_response(request, *found)
+    return dashboard_response(request, stamp, *found)
 
 
 @login_required

@@ -9,6 +9,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+
+# Sliding windows (DRF's own) for the limits on codes and checks: a fixed window
+# would let twice the rate through across its edge.
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from customers.api import MeSerializer, customer_of
@@ -26,7 +30,6 @@ from portal.api import (
     query_choice,
 )
 from portal.api_docs import ERRORS, PUBLIC_ERRORS
-from portal.api_throttles import AnonRateThrottle, ScopedRateThrottle
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
 

@@ -10,7 +10,7 @@ allauth has no setting or adapter method for where these counts live, so
 ``install()`` (called from ``PortalConfig.ready``) replaces the two functions of
 ``allauth.core.internal.ratelimit`` that touch the cache. When the default cache is
 django-redis, each limit is one Lua script over a sorted set of attempt timestamps
-under allauth's own cache key: the same sliding window, the same rates and keys (per
+under allauth's own cache key (plus ":z"): the same sliding window, the same rates and keys (per
 IP, per key, per user), a refused attempt not counted, a rollback forgetting exactly
 the attempt it made. Any other cache (locmem in tests, the file cache of the embedded
 default) keeps allauth's implementation unchanged.
@@ -29,11 +29,7 @@ from django.http import HttpRequest
 
 # ARGV: the rate's amount, its window in seconds, now (seconds), this attempt's id,
 # 1 to record the attempt (0: dry run). Returns 1 when the attempt is allowed.
-# A key of another type is allauth's own pickled list (written before this module
-# was installed, or by a process without it): dropped, as a cache flush would.
 SLIDING_WINDOW = """
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'zset' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
 local window = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -62,6 +58,12 @@ def _redis_client():
     return cache, cache.client.get_client(write=True)
 
 
+def _zset_key(cache, cache_key: str) -> str:
+    """allauth's key with a suffix: during a rolling deploy, processes still running
+    allauth's own counting keep their pickled lists under the plain key untouched."""
+    return cache.make_key(f"{cache_key}:z")
+
+
 def _sliding_window(client):
     # register_script only hashes the text: Redis gets it once, then EVALSHA.
     if not _script:
@@ -76,7 +78,7 @@ class RedisRateLimitUsage(allauth_ratelimit.SingleRateLimitUsage):
     def rollback(self) -> None:
         cache, client = _redis_client()
         if client is not None:
-            client.zrem(cache.make_key(self.cache_key), self.member)
+            client.zrem(_zset_key(cache, self.cache_key), self.member)
 
 
 def consume_single_rate(
@@ -108,7 +110,7 @@ def consume_single_rate(
     now = time.time()
     member = f"{now:.6f}:{secrets.token_hex(4)}"
     allowed = _sliding_window(client)(
-        keys=[cache.make_key(cache_key)],
+        keys=[_zset_key(cache, cache_key)],
         args=[rate.amount, rate.duration, repr(now), member, 0 if dry_run else 1],
         client=client,
     )
@@ -127,10 +129,11 @@ def clear(request: HttpRequest, *, app: str, action: str, config=None, key=None,
         return _original_clear(request, app=app, action=action, config=config, key=key, user=user)
     rates = allauth_ratelimit.get_rates(app=app, action=action, config=config)
     keys = [
-        cache.make_key(
+        _zset_key(
+            cache,
             allauth_ratelimit.get_cache_key(
                 request, app=app, action=action, rate=rate, key=key, user=user
-            )
+            ),
         )
         for rate in rates
     ]

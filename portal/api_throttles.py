@@ -1,10 +1,12 @@
-"""The API's rate limits, counted with one atomic increment per request.
+"""The API's general per-user and per-address limits, counted with one atomic
+increment per request.
 
 DRF's throttles keep a list of every request's time in the cache and read and
 write it whole on each request (up to 600 timestamps for a busy app user), which
 costs two round trips and grows with the rate. These count in fixed windows
 instead: one INCR, exact across processes, and at most twice the rate across a
-window's edge, which is what a read limit needs.
+window's edge, which is what a limit on reads needs. The limits on sending codes
+and on checking references keep DRF's sliding windows (notices/api.py).
 """
 
 from __future__ import annotations
@@ -40,9 +42,4 @@ class UserRateThrottle(throttling.UserRateThrottle, CountingThrottle):
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle, CountingThrottle):
-    pass
-
-
-class ScopedRateThrottle(throttling.ScopedRateThrottle, CountingThrottle):
-    # DRF's picks the view's scope and rate, then counts here.
     pass

@@ -13,16 +13,24 @@ class PortalConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
-        from django.db.models.signals import m2m_changed
+        from django.db.models.signals import m2m_changed, post_migrate
 
         # api_docs registers the OpenAPI description of the session-token auth.
         from portal import allauth_ratelimit, api_docs, audit, staff_auth  # noqa: F401
         from portal.observability import metrics, middleware
 
         allauth_ratelimit.install()
+        # A data migration can change what customers see without model signals.
+        post_migrate.connect(_content_migrated, dispatch_uid="portal-generation-migrate")
         connection_created.connect(audit.register_sqlite_purge_flag)
         authenticator_added.connect(staff_auth.on_authenticator_added)
         user_logged_in.connect(staff_auth.on_user_logged_in)
         user_logged_in.connect(metrics.on_user_logged_in)
         request_finished.connect(middleware.end_request)
         m2m_changed.connect(staff_auth.on_groups_changed, sender=get_user_model().groups.through)
+
+
+def _content_migrated(**_signal) -> None:
+    from portal import generations
+
+    generations.bump()

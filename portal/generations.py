@@ -11,31 +11,44 @@ reads the counter once a second per process instead of the tables per request.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
 KEY = "content-generation"
 CHECK_SECONDS = 1.0
 _seen: dict[str, float | int] = {"at": float("-inf"), "value": 0}
+
+
+def _fresh() -> int:
+    # A counter lost with the cache (flushed, evicted) starts again from the clock,
+    # past any value it had, so no process mistakes old copies for new ones.
+    return time.time_ns() // 1000
 
 
 def current() -> int:
     """The generation as this process last read it (at most CHECK_SECONDS old)."""
     now = time.monotonic()
     if now - _seen["at"] >= CHECK_SECONDS:
-        _seen["value"] = cache.get_or_set(KEY, 1, timeout=None)
+        _seen["value"] = cache.get_or_set(KEY, _fresh, timeout=None)
         _seen["at"] = now
     return _seen["value"]
 
 
 def bump() -> None:
-    """What customers see changed: every process rebuilds its copies."""
+    """What customers see changed: every process rebuilds its copies. Runs after
+    a commit, so a cache outage is logged, not raised at the staff member whose
+    change is already saved (copies then refresh within their own time limits)."""
     try:
-        cache.incr(KEY)
-    except ValueError:  # not set yet (a fresh cache)
-        cache.add(KEY, 2, timeout=None)
+        try:
+            cache.incr(KEY)
+        except ValueError:  # not set (a fresh or flushed cache)
+            cache.add(KEY, _fresh(), timeout=None)
+    except Exception:
+        logger.exception("content generation not bumped: customer pages refresh late")
     _seen["at"] = float("-inf")  # this process sees its own change at once
 
 

@@ -6,6 +6,11 @@ instead of failing a request. In a sign-in storm that is one round trip in three
 of a signed-in page. Like connection pools do (HikariCP's "alive bypass window"),
 a connection that answered a query less than HEALTH_CHECK_GRACE seconds ago is
 taken as alive: only an idle connection is checked.
+
+The price: when the server drops connections (a restart, a failover), each one
+used in the second before fails its next request or task once, as it would with
+no health checks (Django then closes it and the next one reconnects); every
+connection idle for longer is still checked and replaced first.
 """
 
 from __future__ import annotations

@@ -113,3 +113,38 @@ def test_a_staff_edit_shows_on_the_next_view(alice, incident, django_capture_on_
     assert generations.current() > before
     page = client.get(DASHBOARD).content.decode()
     assert "Unauthorised access to customer records" in page
+
+
+def test_a_staff_edit_landing_mid_request_is_not_stored_as_the_new_content(
+    alice, incident, monkeypatch
+):
+    from django.core.cache import cache
+
+    from customers import selectors
+    from customers.models import Incident
+
+    client = _client(alice)
+    client.get(DASHBOARD)  # copies and page under the current generation
+    real = selectors.dashboard_for_user
+
+    def edit_lands_meanwhile(user):
+        found = real(user)  # built from this process's copies
+        Incident.objects.filter(pk=incident.pk).update(title="Unauthorised access to records")
+        cache.incr(generations.KEY)  # another process's edit, committed
+        generations.forget()  # this process's next look at the counter sees it
+        return found
+
+    monkeypatch.setattr(selectors, "dashboard_for_user", edit_lands_meanwhile)
+    client.get(DASHBOARD)
+    monkeypatch.setattr(selectors, "dashboard_for_user", real)
+    assert "Unauthorised access to records" in client.get(DASHBOARD).content.decode()
+
+
+def test_text_in_the_content_cannot_name_a_placeholder(alice):
+    step = Step.objects.get(code="passport-decide-replace")
+    step.link_url = "https://example.com/?t=\x00csrf\x00&m=\x00m0\x00"
+    step.save()
+    page = _client(alice).get(DASHBOARD).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    link = re.search(r'href="(https://example.com/[^"]*)"', page)[1]
+    assert token not in link and "4821" not in link

@@ -122,3 +122,16 @@ def test_updates_are_dated_additions_and_can_start_a_draft_alert(make_notice, le
     assert update.campaign is not None and update.campaign.status == "draft"
     assert Campaign.objects.filter(incident=notice.incident, name__startswith="Update:").exists()
     assert notice.updates.count() == 1
+
+
+def test_publishing_moves_the_content_generation(
+    make_notice, lead, django_capture_on_commit_callbacks
+):
+    """Customer pages keep per-process copies of the latest notices (portal/generations.py)."""
+    from portal import generations
+
+    notice = make_notice(audience="affected")
+    before = generations.current()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notice_publish(notice=notice, by=lead)
+    assert generations.current() > before

@@ -27,11 +27,54 @@ def test_other_processes_see_a_bump_within_check_seconds(monkeypatch):
     assert generations.current() == seen + 1
 
 
-def test_a_bump_on_an_empty_cache_still_moves_it():
+def test_a_counter_lost_with_the_cache_starts_again_past_its_old_value():
+    generations.bump()
+    bumped = generations.current()
+    cache.clear()
+    generations.forget()
+    assert generations.current() > bumped
     cache.clear()
     generations.forget()
     generations.bump()
-    assert generations.current() == 2  # past the 1 an unset cache starts at
+    assert generations.current() > bumped
+
+
+def test_a_cache_outage_does_not_fail_the_saved_change(monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "incr", down)
+    generations.bump()  # no exception: the staff member's change is already committed
+    assert "not bumped" in caplog.text
+
+
+def test_a_migration_moves_it(db):
+    from django.core.management import call_command
+
+    before = generations.current()
+    call_command("migrate", verbosity=0)
+    assert generations.current() > before
+
+
+def test_closing_and_reopening_an_incident_move_it(incident, django_capture_on_commit_callbacks):
+    from customers.services import incident_close, incident_reopen
+
+    seen = [generations.current()]
+    for change in (incident_close, incident_reopen):
+        with django_capture_on_commit_callbacks(execute=True):
+            change(incident=incident, by=None)
+        seen.append(generations.current())
+    assert seen[0] < seen[1] < seen[2]
+
+
+def test_linking_a_step_to_a_data_class_moves_it(db, django_capture_on_commit_callbacks):
+    from customers.models import DataClass, Step
+
+    step, data_class = Step.objects.first(), DataClass.objects.last()
+    before = generations.current()
+    with django_capture_on_commit_callbacks(execute=True):
+        step.data_classes.add(data_class)
+    assert generations.current() > before
 
 
 @pytest.mark.parametrize("what", ["incident", "data class", "step", "notice"])
