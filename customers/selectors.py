@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -97,26 +96,12 @@ class IncidentStatus:
 # ``seconds`` should a change ever bypass it.
 TAXONOMY_SECONDS = 300.0
 INCIDENTS_SECONDS = 60.0
-_cache: dict[str, tuple[float, int, object]] = {}
-
-
-def _cached(key: str, seconds: float, load):
-    now, generation = time.monotonic(), generations.current()
-    hit = _cache.get(key)
-    if hit is None or hit[1] != generation or now - hit[0] > seconds:
-        hit = (now, generation, load())
-        _cache[key] = hit
-    return hit[2]
-
-
-def clear_caches() -> None:
-    _cache.clear()
 
 
 def taxonomy() -> dict[str, DataClass]:
     """Data classes by code, each with its steps (most urgent first) prefetched."""
-    return _cached(
-        "taxonomy",
+    return generations.copy(
+        "customers.taxonomy",
         TAXONOMY_SECONDS,
         lambda: {
             dc.code: dc
@@ -130,15 +115,17 @@ def taxonomy() -> dict[str, DataClass]:
 def taxonomy_generation() -> float:
     """Changes whenever this process reloads the taxonomy (for caches built on it)."""
     taxonomy()
-    return _cache["taxonomy"][0]
+    return generations.copied_at("customers.taxonomy")
 
 
 def incidents_by_id(wanted) -> dict[int, Incident]:
     """These incidents, by id, from this process's copy of every incident (an
     exposure can point at a closed one, or at a draft that stays hidden); one
     newer than the copy is read from the database."""
-    known = _cached(
-        "all-incidents", INCIDENTS_SECONDS, lambda: {i.pk: i for i in Incident.objects.all()}
+    known = generations.copy(
+        "customers.all-incidents",
+        INCIDENTS_SECONDS,
+        lambda: {i.pk: i for i in Incident.objects.all()},
     )
     found = {pk: known[pk] for pk in wanted if pk in known}
     if missing := [pk for pk in wanted if pk not in known]:
@@ -147,8 +134,8 @@ def incidents_by_id(wanted) -> dict[int, Incident]:
 
 
 def active_incidents() -> list[Incident]:
-    return _cached(
-        "incidents",
+    return generations.copy(
+        "customers.active-incidents",
         INCIDENTS_SECONDS,
         lambda: list(incidents_visible_to_customers().filter(status=Incident.Status.ACTIVE)),
     )
@@ -214,7 +201,7 @@ def _partial(model, **values):
     """A record loaded with these fields only; the others load when read, and
     saving it writes only these (Django's deferred fields)."""
     names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db("default", names, [values[name] for name in names])
+    return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
 def _json(value):

@@ -52,11 +52,31 @@ def bump() -> None:
     _seen["at"] = float("-inf")  # this process sees its own change at once
 
 
+_copies: dict[str, tuple[float, int, object]] = {}
+
+
+def copy(key: str, seconds: float, load):
+    """This process's copy of some shared content: ``load()`` again when the
+    generation has moved, or after ``seconds`` should a change ever bypass it."""
+    now, generation = time.monotonic(), current()
+    hit = _copies.get(key)
+    if hit is None or hit[1] != generation or now - hit[0] > seconds:
+        hit = (now, generation, load())
+        _copies[key] = hit
+    return hit[2]
+
+
+def copied_at(key: str) -> float:
+    """When this process loaded its copy of ``key`` (a stamp for caches built on it)."""
+    return _copies[key][0]
+
+
 def bump_on_commit(**_signal) -> None:
     """A signal receiver: bump once the change is visible to other processes."""
     transaction.on_commit(bump)
 
 
 def forget() -> None:
-    """Tests: read the counter afresh on the next call."""
+    """Tests: read the counter afresh and load every copy again."""
     _seen["at"] = float("-inf")
+    _copies.clear()

@@ -90,13 +90,9 @@ def _clear_locmem_outbox():
 def _clear_cache():
     # Rate-limit counters live in the cache; every test starts from zero.
     from customers.dashboard_page import clear_pages
-    from customers.selectors import clear_caches
-    from notices.templatetags.notices_tags import clear_recent
     from portal import generations
 
     cache.clear()
-    clear_caches()
-    clear_recent()
     clear_pages()
     generations.forget()
     yield

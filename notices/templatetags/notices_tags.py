@@ -3,8 +3,6 @@ page), without the customers app importing notices."""
 
 from __future__ import annotations
 
-import time
-
 from django import template
 from django.conf import settings
 
@@ -18,29 +16,18 @@ register = template.Library()
 # keeps the recent ones until the content generation moves (a notice published
 # or withdrawn) or for RECENT_NOTICES_SECONDS, and picks the reader's in Python.
 RECENT_COUNT = 50
-_recent: dict[str, tuple[float, int, list[Notice]]] = {}
 
 
 def recent_notices() -> list[Notice]:
-    now, generation = time.monotonic(), generations.current()
-    cached = _recent.get("all")
-    if (
-        cached is None
-        or cached[1] != generation
-        or now - cached[0] > settings.RECENT_NOTICES_SECONDS
-    ):
-        notices = list(
+    return generations.copy(
+        "notices.recent",
+        settings.RECENT_NOTICES_SECONDS,
+        lambda: list(
             Notice.objects.filter(status=Notice.Status.PUBLISHED)
             .select_related("incident")
             .order_by("-published_at")[:RECENT_COUNT]
-        )
-        cached = (now, generation, notices)
-        _recent["all"] = cached
-    return cached[2]
-
-
-def clear_recent() -> None:
-    _recent.clear()
+        ),
+    )
 
 
 def _visible(notice: Notice, signed_in: bool, affected: set[int]) -> bool:

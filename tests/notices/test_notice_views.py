@@ -145,10 +145,11 @@ def test_exposure_in_another_incident_does_not_open_affected_notices(client, mak
 def test_customer_pages_pick_their_notices_from_a_short_lived_list(
     client, make_notice, alice, bob, settings, django_assert_num_queries
 ):
-    from notices.templatetags.notices_tags import clear_recent, latest_notices, recent_notices
+    from notices.templatetags.notices_tags import latest_notices, recent_notices
+    from portal import generations
 
     settings.RECENT_NOTICES_SECONDS = 60
-    clear_recent()
+    generations.forget()
     public = published(make_notice(title="For everyone"))
     customers_only = published(make_notice(title="For customers", audience="customers"))
     other = IncidentFactory(slug="elsewhere")
