@@ -478,8 +478,10 @@ def step_dashboard(run: Run):
     """5. Signed-in dashboard reads at SCALE against a trivial view."""
     from importlib import import_module
 
+    from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.module_loading import import_string
 
     from customers.models import Customer
     from customers.services import customer_login_ensure
@@ -487,6 +489,12 @@ def step_dashboard(run: Run):
     # The web server's own session store (the shared cache), so the sessions
     # made here sign the requests in.
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+    # The backend a code sign-in records: allauth picks the first of its kind.
+    backend = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if issubclass(import_string(path), AllauthBackend)
+    )
     stack = run.web_stack()
     lines, api_lines = [], []
     customers = (
@@ -496,7 +504,7 @@ def step_dashboard(run: Run):
         user = customer_login_ensure(email=customer.email)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         lines.append(f"GET\t/dashboard/\t\tCookie\tsessionid={session.session_key}")

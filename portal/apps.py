@@ -16,10 +16,11 @@ class PortalConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_migrate
 
         # api_docs registers the OpenAPI description of the session-token auth.
-        from portal import allauth_ratelimit, api_docs, audit, staff_auth  # noqa: F401
+        from portal import allauth_ratelimit, api_docs, audit, staff_auth, user_sessions  # noqa: F401
         from portal.observability import metrics, middleware
 
         allauth_ratelimit.install()
+        user_sessions.install()
         # A data migration can change what customers see without model signals.
         post_migrate.connect(_content_migrated, dispatch_uid="portal-generation-migrate")
         connection_created.connect(audit.register_sqlite_purge_flag)

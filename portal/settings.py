@@ -441,7 +441,8 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # allauth's, with a cheaper user lookup on every signed-in request.
+    "portal.auth_backend.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
