@@ -5,8 +5,8 @@ the same exposed fields and the same steps ticked, bar a handful of values: the
 name in the greeting, the masked values, when each status last changed and the
 CSRF token. During a sign-in storm millions of customers share a few hundred
 shapes, so each process renders each shape once, with placeholders, and fills in
-the customer's values per request (escaped here). The copies are dropped when
-the content generation moves (portal/generations.py) or after PAGE_SECONDS.
+the customer's values per request (portal/prerender.py). The copies are dropped
+when the content generation moves (portal/generations.py) or after PAGE_SECONDS.
 
 A page with something only this request has (a flash message, a query string)
 is rendered in full, as before.
@@ -15,11 +15,7 @@ is rendered in full, as before.
 from __future__ import annotations
 
 import dataclasses
-import re
-import secrets
-import time
 
-from django.contrib import messages
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -31,19 +27,12 @@ from django.utils.translation import get_language
 from customers.models import Customer
 from customers.selectors import IncidentStatus, taxonomy_generation
 from portal import generations
+from portal.prerender import Copies, fill, has_messages, mark
 
 TEMPLATE = "customers/dashboard.html"
 PAGE_SECONDS = 300.0
 MAX_PAGES = 2000
-# Placeholders carry a per-process secret, so no text in the content (a step's
-# link, an incident's title) can name one and have a customer's values put there.
-_NONCE = secrets.token_hex(8)
-_PLACEHOLDER = re.compile(f"\x00{_NONCE}:(\\w+)\x00")
-_pages: dict[tuple, tuple[float, str]] = {}
-
-
-def _mark(name: str) -> str:
-    return f"\x00{_NONCE}:{name}\x00"
+_pages = Copies(PAGE_SECONDS, MAX_PAGES)
 
 
 def content_stamp() -> tuple:
@@ -91,10 +80,10 @@ def _with_placeholders(statuses: list[IncidentStatus]) -> list[IncidentStatus]:
     for n, status in enumerate(statuses):
         cards = []
         for card in status.cards:
-            cards.append(dataclasses.replace(card, masked_value=_mark(f"m{card_number}")))
+            cards.append(dataclasses.replace(card, masked_value=mark(f"m{card_number}")))
             card_number += 1
         copy = dataclasses.replace(status, cards=cards)
-        copy.updated_label, copy.updated_iso = _mark(f"w{n}"), _mark(f"s{n}")
+        copy.updated_label, copy.updated_iso = mark(f"w{n}"), mark(f"s{n}")
         copies.append(copy)
     return copies
 
@@ -111,29 +100,24 @@ def _context(customer, statuses, greeting_name: str) -> dict:
 
 
 def _page(request, stamp: tuple, customer, statuses) -> str:
-    key = (stamp, get_language(), _shape(statuses))
-    now = time.monotonic()
-    hit = _pages.get(key)
-    if hit is None or now - hit[0] > PAGE_SECONDS:
-        context = _context(customer, _with_placeholders(statuses), _mark("name"))
-        context["csrf_token"] = _mark("csrf")  # over the context processor's real one
-        if len(_pages) >= MAX_PAGES:
-            _pages.clear()
-        hit = (now, render_to_string(TEMPLATE, context, request))
-        _pages[key] = hit
-    return hit[1]
+    def render() -> str:
+        context = _context(customer, _with_placeholders(statuses), mark("name"))
+        context["csrf_token"] = mark("csrf")  # over the context processor's real one
+        return render_to_string(TEMPLATE, context, request)
+
+    return _pages.get_or_render((stamp, get_language(), _shape(statuses)), render)
 
 
 def dashboard_response(request, stamp: tuple, customer: Customer, statuses: list[IncidentStatus]):
     """The page for these statuses, built from the content of ``stamp`` (content_stamp())."""
-    if request.GET or len(messages.get_messages(request)):
+    if request.GET or has_messages(request):
         for status in statuses:
             status.updated_label, status.updated_iso = _updated(status)
         name = customer.first_name or customer.customer_ref
         return render(request, TEMPLATE, _context(customer, statuses, name))
     values = _values(request, customer, statuses)
     page = _page(request, stamp, customer, statuses)
-    return HttpResponse(_PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), page))
+    return HttpResponse(fill(page, values))
 
 
 def clear_pages() -> None:

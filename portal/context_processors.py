@@ -18,4 +18,8 @@ def site(request: HttpRequest) -> dict:
         "ID_SUPPORT_PHONE": settings.ID_SUPPORT_PHONE,
         "ID_SUPPORT_URL": settings.ID_SUPPORT_URL,
         "SUPPORT_HOURS": settings.SUPPORT_HOURS,
+        # Defaults for what base.html asks of every page, so that no page's
+        # template logs a failed lookup (with its whole context) at DEBUG.
+        "public_page": False,
+        "messages_html": "",
     }

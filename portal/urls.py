@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account import views as account_views
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -8,6 +9,7 @@ from customers import views as customer_views
 from customers.headless import CustomerRequestLoginCodeView
 from portal.health import healthz, livez
 from portal.observability.exposition import metrics_view
+from portal.prerender import prerendered
 
 urlpatterns = [
     path("", customer_views.home, name="home"),
@@ -16,6 +18,18 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", include("customers.urls")),
     path("", include("notices.urls")),
+    # allauth's two pages of a sign-in by code, rendered once per process and
+    # filled in per request (portal/prerender.py): everyone asks for them in a storm.
+    path(
+        "accounts/login/code/",
+        prerendered(account_views.request_login_code),
+        name="account_request_login_code",
+    ),
+    path(
+        "accounts/login/code/confirm/",
+        prerendered(account_views.confirm_login_code, fills=("email",)),
+        name="account_confirm_login_code",
+    ),
     path("accounts/", include("allauth.urls")),
     path("webhooks/email/", include("anymail.urls")),
     # The app's code request goes through the customer records first.

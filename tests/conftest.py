@@ -90,10 +90,11 @@ def _clear_locmem_outbox():
 def _clear_cache():
     # Rate-limit counters live in the cache; every test starts from zero.
     from customers.dashboard_page import clear_pages
-    from portal import generations
+    from portal import generations, prerender
 
     cache.clear()
     clear_pages()
+    prerender.clear()
     generations.forget()
     yield
 
