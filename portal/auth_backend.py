@@ -8,8 +8,11 @@ statement, built once: psycopg returns the types the fields hold (aware
 datetimes, booleans), so the row needs none of the ORM's converters. Other
 databases keep the ORM's lookup.
 
-Sessions record the backend that signed them in; allauth picks this one for
-every sign-in because it is a subclass of its own.
+Sessions record the backend that signed them in. allauth picks this one for a
+sign-in by code because it is the first subclass of its own in the settings.
+It checks no passwords: a password sign-in is allauth's own backend's, listed
+after it (so a wrong password is hashed once, not twice), and sessions recorded
+before this backend existed go on naming that one.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def _user_by_id_sql() -> tuple[str, list[str]]:
 
 
 class AuthenticationBackend(AllauthBackend):
+    def authenticate(self, request, **credentials):
+        return None
+
     def get_user(self, user_id):
         user_model = get_user_model()
         alias = router.db_for_read(user_model)

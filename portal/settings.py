@@ -441,8 +441,10 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    # allauth's, with a cheaper user lookup on every signed-in request.
+    # What code sign-ins record: a cheaper user lookup on every signed-in request.
     "portal.auth_backend.AuthenticationBackend",
+    # Passwords (and every session recorded before the line above).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

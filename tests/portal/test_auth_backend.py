@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db.models.query import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import User
 from portal.auth_backend import AuthenticationBackend
 from tests.customers.test_signin import CONFIRM, code_from_outbox, request_code
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,26 @@ def test_on_postgresql_the_row_is_read_without_the_orm_and_is_the_same(monkeypat
         assert type(getattr(found, field.attname)) is type(getattr(expected, field.attname))
     assert found._state.adding is False and found._state.db == "default"
     assert found.get_session_auth_hash() == expected.get_session_auth_hash()
+
+
+def test_a_password_is_checked_once_by_allauths_own_backend(client, monkeypatch):
+    """This backend checks no password: a wrong one costs one hash, not two, and a
+    password sign-in records allauth's own backend."""
+    from django.contrib.auth import base_user
+
+    checks = []
+    real_check = base_user.check_password
+    monkeypatch.setattr(
+        base_user, "check_password", lambda *a, **k: checks.append(1) or real_check(*a, **k)
+    )
+    user = UserFactory(email="pat@example.com")
+    response = client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
+    assert response.status_code == 200 and len(checks) == 1
+    checks.clear()
+    client.post(
+        reverse("account_login"), {"login": user.email, "password": "correct-horse-battery"}
+    )
+    assert len(checks) == 1
+    assert (
+        client.session[BACKEND_SESSION_KEY] == "allauth.account.auth_backends.AuthenticationBackend"
+    )
