@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from customers import selectors, services
 from customers.masking import mask_email, mask_phone
-from customers.models import Channel, Customer, Language
+from customers.models import Channel, Customer, Language, Sensitivity
 from portal.api import StrictChoiceField, etag_response
 from portal.api_docs import ERRORS
 from portal.i18n import localized
@@ -158,7 +158,7 @@ def _exposure(status) -> dict:
                 "label": localized(card.data_class, "label"),
                 "masked_value": card.masked_value,
                 "sensitivity": card.data_class.sensitivity,
-                "sensitivity_label": str(card.data_class.get_sensitivity_display()),
+                "sensitivity_label": _sensitivity_label(card.data_class.sensitivity),
                 "why_it_matters": localized(card.data_class, "explanation"),
                 "steps": [
                     {
@@ -175,6 +175,15 @@ def _exposure(status) -> dict:
             for card in status.cards
         ],
     }
+
+
+def _sensitivity_label(value: int) -> str:
+    """get_sensitivity_display() without its cost: it translates every choice
+    to look one up (a quarter of this endpoint's time, five times a request)."""
+    try:
+        return str(Sensitivity(value).label)
+    except ValueError:
+        return str(value)
 
 
 class IncidentListView(APIView):

@@ -257,3 +257,20 @@ def test_errors_share_one_shape(api, alice_api):
     assert set(alice_api.get("/api/v1/notices/nope").json()["error"]) >= {"code", "message"}
     response = alice_api.post("/api/v1/me", {}, format="json")
     assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_exposure_sensitivity_labels_in_the_readers_language(alice_api):
+    from django.conf import settings
+    from django.utils import translation
+
+    from customers.models import Sensitivity
+
+    alice_api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = alice_api.get("/api/v1/exposures").json()[0]["fields"][0]
+    alice_api.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = alice_api.get("/api/v1/exposures").json()[0]["fields"][0]
+    level = Sensitivity(english["sensitivity"])
+    with translation.override("en"):
+        assert english["sensitivity_label"] == str(level.label)
+    with translation.override("fr"):
+        assert french["sensitivity_label"] == str(level.label) != english["sensitivity_label"]
