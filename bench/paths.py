@@ -474,8 +474,9 @@ def check_signed_in(url: str, headers: dict) -> None:
     assert status == 200, f"{url} answered {status}: the bench's session is not the server's"
 
 
-def step_dashboard(run: Run):
-    """5. Signed-in dashboard reads at SCALE against a trivial view."""
+def signed_in_sessions(count: int) -> list[str]:
+    """Session keys of ``count`` affected customers, signed in as a sign-in by code
+    signs them in, in the web server's own session store (the shared cache)."""
     from importlib import import_module
 
     from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
@@ -486,8 +487,6 @@ def step_dashboard(run: Run):
     from customers.models import Customer
     from customers.services import customer_login_ensure
 
-    # The web server's own session store (the shared cache), so the sessions
-    # made here sign the requests in.
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     # The backend a code sign-in records: allauth picks the first of its kind.
     backend = next(
@@ -495,10 +494,9 @@ def step_dashboard(run: Run):
         for path in settings.AUTHENTICATION_BACKENDS
         if issubclass(import_string(path), AllauthBackend)
     )
-    stack = run.web_stack()
-    lines, api_lines = [], []
+    keys = []
     customers = (
-        Customer.objects.filter(exposures__isnull=False).exclude(email="").order_by("?")[:500]
+        Customer.objects.filter(exposures__isnull=False).exclude(email="").order_by("?")[:count]
     )
     for customer in customers:
         user = customer_login_ensure(email=customer.email)
@@ -507,8 +505,16 @@ def step_dashboard(run: Run):
         session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        lines.append(f"GET\t/dashboard/\t\tCookie\tsessionid={session.session_key}")
-        api_lines.append(f"GET\t/api/v1/exposures\t\tX-Session-Token\t{session.session_key}")
+        keys.append(session.session_key)
+    return keys
+
+
+def step_dashboard(run: Run):
+    """5. Signed-in dashboard reads at SCALE against a trivial view."""
+    stack = run.web_stack()
+    keys = signed_in_sessions(500)
+    lines = [f"GET\t/dashboard/\t\tCookie\tsessionid={key}" for key in keys]
+    api_lines = [f"GET\t/api/v1/exposures\t\tX-Session-Token\t{key}" for key in keys]
     # wrk counts redirects as success: make sure these requests are signed in.
     check_signed_in(f"{stack.web_url}/dashboard/", {"Cookie": lines[0].split("\t")[-1]})
     check_signed_in(
@@ -690,6 +696,41 @@ def step_signin(run: Run):
     )
 
 
+# --- 7. CPU per request, in one process ---------------------------------------------
+
+
+def step_cpu(run: Run):
+    """7. CPU per request in one process: signed-in reads against a trivial view."""
+    import json
+    import sys
+
+    stack = run.web_stack()
+    keys = run.work / "cpu-session-keys"
+    keys.write_text("\n".join(signed_in_sessions(200)))
+    # A fresh process, as a web worker is, with the server's environment (its
+    # collected static files: the pages link to them by their hashed names).
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.inprocess", str(keys)],
+        cwd=Path(__file__).resolve().parents[1],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    seconds = json.loads(result.stdout.strip().splitlines()[-1])
+    trivial = seconds.pop("anonymous trivial view")
+    for name, cost in seconds.items():
+        yield Row(
+            f"7 CPU: {name}",
+            "requests per CPU-second",
+            1 / cost,
+            "req/s",
+            ceiling=1 / trivial,
+            note=f"{cost * 1000:.2f} ms a request; anonymous /livez {trivial * 1000:.2f} ms",
+        )
+
+
 STEPS = [
     step_import,
     step_planning,
@@ -698,6 +739,7 @@ STEPS = [
     step_callbacks,
     step_dashboard,
     step_signin,
+    step_cpu,
 ]
 
 
