@@ -36,6 +36,13 @@ def _user_by_id_sql() -> tuple[str, list[str]]:
     return sql, [f.attname for f in fields]
 
 
+@cache
+def _needs_converters() -> bool:
+    """A field that converts what the database returns (a JSON or encrypted
+    field, say) needs the ORM's reading of the row."""
+    return any(hasattr(f, "from_db_value") for f in get_user_model()._meta.concrete_fields)
+
+
 class AuthenticationBackend(AllauthBackend):
     def authenticate(self, request, **credentials):
         return None
@@ -44,7 +51,7 @@ class AuthenticationBackend(AllauthBackend):
         user_model = get_user_model()
         alias = router.db_for_read(user_model)
         connection = connections[alias]
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or _needs_converters():
             return super().get_user(user_id)
         sql, names = _user_by_id_sql()
         with connection.cursor() as cursor:

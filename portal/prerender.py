@@ -97,10 +97,15 @@ def _context_key(context: dict, fills: Iterable[str]) -> tuple | None:
 
 
 def prerendered(view, *, fills: tuple[str, ...] = ()):
-    """A view whose plain GET answer (a TemplateResponse, no query string,
-    unbound forms) is filled into a copy rendered once per process. ``fills``
-    names the context values that differ per visitor (an email address); the
-    CSRF token and the flash messages always do."""
+    """A view whose plain GET answer to a visitor not signed in (a
+    TemplateResponse, no query string, unbound forms) is filled into a copy
+    rendered once per process. ``fills`` names the context values that differ
+    per visitor (an email address); the CSRF token and the flash messages
+    always do.
+
+    The copy is rendered with the first such visitor's request: it is shared
+    because these pages show nothing of a request beyond its path and
+    language, and no signed-in visitor's request is ever used."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -111,19 +116,16 @@ def prerendered(view, *, fills: tuple[str, ...] = ()):
             or not isinstance(response, TemplateResponse)
             or response.is_rendered
             or response.status_code != 200
+            or request.user.is_authenticated
         ):
             return response
         context = response.context_data or {}
+        if context.get("public_page"):
+            return response  # public pages show no messages: portal/public_pages.py
         shown = _context_key(context, fills)
         if shown is None:
             return response
-        key = (
-            request.path,
-            get_language(),
-            request.user.is_authenticated,
-            str(response.template_name),
-            shown,
-        )
+        key = (request.path, get_language(), str(response.template_name), shown)
 
         def render() -> str:
             marked = dict(context, csrf_token=mark("csrf"), messages_html=mark("messages"))

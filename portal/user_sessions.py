@@ -24,6 +24,9 @@ def on_user_logged_in(sender, request: HttpRequest, user, **kwargs) -> None:
 
 
 def record(request: HttpRequest, user) -> None:
+    # login() has just given the session a new key, so the upsert inserts; an
+    # update (a sign-in without a new key) would not send allauth's
+    # session_client_changed, which nothing here listens to.
     session = request.session
     if not session.session_key:
         session.save()

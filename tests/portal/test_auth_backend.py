@@ -83,3 +83,17 @@ def test_a_password_is_checked_once_by_allauths_own_backend(client, monkeypatch)
     assert (
         client.session[BACKEND_SESSION_KEY] == "allauth.account.auth_backends.AuthenticationBackend"
     )
+
+
+@pytest.mark.postgres
+def test_a_user_model_with_converting_fields_is_read_by_the_orm(monkeypatch):
+    from portal import auth_backend
+
+    user = User.objects.create(username="jane", email="jane@example.com")
+    monkeypatch.setattr(auth_backend, "_needs_converters", lambda: True)
+    reads = []
+    real_get = QuerySet.get
+    monkeypatch.setattr(
+        QuerySet, "get", lambda self, *a, **k: reads.append(1) or real_get(self, *a, **k)
+    )
+    assert AuthenticationBackend().get_user(user.pk) == user and reads == [1]

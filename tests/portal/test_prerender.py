@@ -124,7 +124,7 @@ def template_dir(tmp_path, settings):
     ]
 
 
-def _get(view, **extra):
+def _get(view, user=None, **extra):
     from django.contrib.messages.storage.fallback import FallbackStorage
     from django.contrib.sessions.backends.cache import SessionStore
 
@@ -133,7 +133,7 @@ def _get(view, **extra):
     request._messages = FallbackStorage(request)
     from django.contrib.auth.models import AnonymousUser
 
-    request.user = AnonymousUser()
+    request.user = user or AnonymousUser()
     response = view(request)
     return response.render() if not response.is_rendered else response
 
@@ -167,3 +167,23 @@ def test_flash_messages_are_filled_in_for_their_visitor_only(template_dir, rende
     assert "Saved &lt;b&gt;now&lt;/b&gt;" in with_message and 'class="messages"' in with_message
     assert "Saved" not in without and 'class="messages"' not in without
     assert renders.count("portal/prerender_test.html") == 1
+
+
+def test_signed_in_visitors_public_pages_and_bound_forms_are_rendered_in_full(
+    template_dir, renders
+):
+    from django import forms
+
+    from tests.factories import UserFactory
+
+    class Probe(forms.Form):
+        name = forms.CharField()
+
+    user = UserFactory()
+    plain = prerender.prerendered(_view_with({"greeting": "Hi"}))
+    _get(plain, user=user), _get(plain, user=user)
+    public = prerender.prerendered(_view_with({"greeting": "Hi", "public_page": True}))
+    _get(public), _get(public)
+    bound = prerender.prerendered(_view_with({"form": Probe({"name": "Ann"})}))
+    _get(bound), _get(bound)
+    assert renders.count("portal/prerender_test.html") == 6
