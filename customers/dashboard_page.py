@@ -8,7 +8,7 @@ shapes, so each process renders each shape once, with placeholders, and fills in
 the customer's values per request (portal/prerender.py). The copies are dropped
 when the content generation moves (portal/generations.py) or after PAGE_SECONDS.
 
-A page with something only this request has (a flash message, a query string)
+Flash messages are filled in like the other values; a page with a query string
 is rendered in full, as before.
 """
 
@@ -27,7 +27,7 @@ from django.utils.translation import get_language
 from customers.models import Customer
 from customers.selectors import IncidentStatus, taxonomy_generation
 from portal import generations
-from portal.prerender import Copies, fill, has_messages, mark
+from portal.prerender import Copies, fill, mark, messages_html
 
 TEMPLATE = "customers/dashboard.html"
 PAGE_SECONDS = 300.0
@@ -71,7 +71,9 @@ def _values(request, customer: Customer, statuses: list[IncidentStatus]) -> dict
     values.update((f"m{n}", card.masked_value) for n, card in enumerate(cards))
     for n, status in enumerate(statuses):
         values[f"w{n}"], values[f"s{n}"] = _updated(status)
-    return {name: escape(value) for name, value in values.items()}
+    escaped = {name: escape(value) for name, value in values.items()}
+    escaped["messages"] = messages_html(request)  # rendered, so escaped there
+    return escaped
 
 
 def _with_placeholders(statuses: list[IncidentStatus]) -> list[IncidentStatus]:
@@ -102,7 +104,8 @@ def _context(customer, statuses, greeting_name: str) -> dict:
 def _page(request, stamp: tuple, customer, statuses) -> str:
     def render() -> str:
         context = _context(customer, _with_placeholders(statuses), mark("name"))
-        context["csrf_token"] = mark("csrf")  # over the context processor's real one
+        # Over the context processor's real ones.
+        context.update(csrf_token=mark("csrf"), messages_html=mark("messages"))
         return render_to_string(TEMPLATE, context, request)
 
     return _pages.get_or_render((stamp, get_language(), _shape(statuses)), render)
@@ -110,7 +113,7 @@ def _page(request, stamp: tuple, customer, statuses) -> str:
 
 def dashboard_response(request, stamp: tuple, customer: Customer, statuses: list[IncidentStatus]):
     """The page for these statuses, built from the content of ``stamp`` (content_stamp())."""
-    if request.GET or has_messages(request):
+    if request.GET:
         for status in statuses:
             status.updated_label, status.updated_iso = _updated(status)
         name = customer.first_name or customer.customer_ref

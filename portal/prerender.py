@@ -65,8 +65,14 @@ class Copies:
         self._pages.clear()
 
 
-def has_messages(request: HttpRequest) -> bool:
-    return bool(len(messages.get_messages(request)))
+def messages_html(request: HttpRequest) -> str:
+    """This request's flash messages as templates/includes/messages.html shows
+    them (escaped there), marking them shown; "" when there are none. Pages with
+    ``messages_html=mark("messages")`` in their copy take this as "messages"."""
+    stored = list(messages.get_messages(request))
+    if not stored:
+        return ""
+    return render_to_string("includes/messages.html", {"messages": stored}, request)
 
 
 # --- allauth's sign-in pages ------------------------------------------------------
@@ -135,18 +141,11 @@ def prerendered(view, *, fills: tuple[str, ...] = ()):
         page = _sign_in_pages.get_or_render(key, render)
         values = {name: escape(str(context.get(name))) for name in fills}
         values["csrf"] = escape(get_token(request))
-        values["messages"] = _messages_html(request)  # rendered, so escaped there
+        values["messages"] = messages_html(request)
         response.content = fill(page, values)
         return response
 
     return wrapper
-
-
-def _messages_html(request: HttpRequest) -> str:
-    stored = list(messages.get_messages(request))
-    if not stored:
-        return ""
-    return render_to_string("includes/messages.html", {"messages": stored}, request)
 
 
 def clear() -> None:

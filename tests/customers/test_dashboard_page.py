@@ -93,7 +93,14 @@ def test_ticking_a_step_changes_the_shape(alice):
     assert "1 of 4 recommended steps done" in client.get(DASHBOARD).content.decode()
 
 
-def test_a_flash_message_page_is_rendered_in_full(alice, rf):
+def test_a_flash_message_is_filled_into_the_shared_page_once(alice, rf, monkeypatch):
+    renders = []
+    real_render = dashboard_page.render_to_string
+    monkeypatch.setattr(
+        dashboard_page,
+        "render_to_string",
+        lambda *a, **k: renders.append(1) or real_render(*a, **k),
+    )
     client = _client(alice)
     client.get(DASHBOARD)  # the shape's page is cached
     storage = CookieStorage(rf.get("/"))
@@ -101,6 +108,7 @@ def test_a_flash_message_page_is_rendered_in_full(alice, rf):
     response = client.get(DASHBOARD)
     assert "Saved for you." in response.content.decode()
     assert "Saved for you." not in client.get(DASHBOARD).content.decode()  # shown once
+    assert len(renders) == 1 and 'class="messages"' in response.content.decode()
 
 
 def test_a_staff_edit_shows_on_the_next_view(alice, incident, django_capture_on_commit_callbacks):
