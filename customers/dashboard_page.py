@@ -15,6 +15,7 @@ is rendered in full, as before.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -58,7 +59,15 @@ def _shape(statuses: list[IncidentStatus]) -> tuple:
 
 def _updated(status: IncidentStatus) -> tuple[str, str]:
     """ "Last updated" as the page shows it, and as a machine-readable stamp."""
-    when = timezone.localtime(status.updated_at)
+    return _formatted(status.updated_at, get_language(), timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=1024)
+def _formatted(stamp, language: str, zone: str) -> tuple[str, str]:
+    """Formatted once per process: an import stamps a whole batch of exposures
+    with one time, so a sign-in storm shows a handful of distinct times. The
+    active language and time zone are part of the key."""
+    when = timezone.localtime(stamp)
     return formats.date_format(when, "DATETIME_FORMAT"), when.isoformat()
 
 

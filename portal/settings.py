@@ -494,6 +494,7 @@ MFA_TOTP_ISSUER = "Firsthand"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_SERVE_SPECIFICATION = False
+HEADLESS_TOKEN_STRATEGY = "portal.api_auth.SessionTokenStrategy"  # noqa: S105 (a class path)
 # Sessions are recorded at sign-in; tracking every request would write to the
 # database on every page view of a sign-in storm.
 USERSESSIONS_TRACK_ACTIVITY = False

@@ -93,3 +93,36 @@ def test_a_login_without_a_customer_record_sees_nothing(api):
 
     api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(StaffFactory()))
     assert api.get("/api/v1/me").status_code == 404
+
+
+def test_a_token_is_looked_up_with_one_read_of_the_session_store(alice_api):
+    """allauth's strategy asked whether the session exists, then loaded it."""
+    from unittest import mock
+
+    from django.conf import settings
+    from django.core.cache import caches
+
+    store = caches[settings.SESSION_CACHE_ALIAS]
+    with (
+        mock.patch.object(store, "get", wraps=store.get) as get,
+        mock.patch.object(store, "has_key", wraps=store.has_key) as has_key,
+    ):
+        assert alice_api.get("/api/v1/me").status_code == 200
+    session_reads = [c for c in get.call_args_list if "session" in str(c.args[0])]
+    assert len(session_reads) == 1
+    assert has_key.call_count == 0
+
+
+def test_a_token_whose_session_has_gone_is_401(api, alice):
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    from tests.api.conftest import session_token_for
+
+    token = session_token_for(alice.user)
+    api.credentials(HTTP_X_SESSION_TOKEN=token)
+    assert api.get("/api/v1/me").status_code == 200
+    SessionStore(session_key=token).delete()  # expired, or signed out elsewhere
+    response = api.get("/api/v1/me")
+    assert response.status_code == 401
+    # Nothing was written for the stale token on the way out.
+    assert not SessionStore().exists(token)

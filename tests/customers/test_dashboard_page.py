@@ -159,3 +159,14 @@ def test_text_in_the_content_cannot_name_a_placeholder(alice):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
     link = re.search(r'href="(https://example.com/[^"]*)"', page)[1]
     assert token not in link and "4821" not in link
+
+
+def test_last_updated_is_formatted_in_each_visitors_language(alice):
+    """The formatted times are kept per process: the language is part of the key."""
+    english = _client(alice).get(DASHBOARD).content.decode()
+    french = _client(alice, headers={"Accept-Language": "fr"}).get(DASHBOARD).content.decode()
+    english_when = re.search(r"<time datetime=\"([^\"]+)\">([^<]+)</time>", english)
+    french_when = re.search(r"<time datetime=\"([^\"]+)\">([^<]+)</time>", french)
+    assert english_when.group(1) == french_when.group(1)  # the same moment
+    assert english_when.group(2) != french_when.group(2)  # shown two ways
+    assert dashboard_page._formatted.cache_info().currsize >= 2
