@@ -7,6 +7,7 @@ DATABASE_POOL), which is what PostgreSQL's connection limit must allow for.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 
@@ -32,3 +33,25 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 # Application logs carry the request id; the access log must not carry query strings
 # with personal data, so it records the path only.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def when_ready(server) -> None:
+    """In the master, with the application loaded (preload_app) and before the
+    first worker forks: import every view, then move all that is loaded into
+    the garbage collector's permanent generation. A full collection stops every
+    thread of a worker while it runs: walking only what the worker made itself
+    it took 6 to 15 ms instead of 70 to 75 (measured in one process), a pause
+    that every request the worker holds at that moment waits out. Workers also
+    keep sharing those pages of memory with the master instead of copying them."""
+    freeze_loaded_objects()
+
+
+def freeze_loaded_objects() -> None:
+    from django.apps import apps
+
+    if apps.ready:
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 (imports the views)
+    gc.collect()
+    gc.freeze()
