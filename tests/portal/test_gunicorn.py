@@ -36,3 +36,18 @@ def test_production_settings_load_the_app_before_forking():
 
     assert gunicorn.preload_app is True
     assert gunicorn.worker_class == "gthread"
+
+
+def test_workers_are_recycled_after_a_configurable_number_of_requests(monkeypatch):
+    import importlib
+
+    from portal import gunicorn
+
+    monkeypatch.setenv("WEB_MAX_REQUESTS", "5000")
+    try:
+        assert importlib.reload(gunicorn).max_requests == 5000
+        assert gunicorn.max_requests_jitter == 500  # staggered
+        monkeypatch.delenv("WEB_MAX_REQUESTS")
+        assert importlib.reload(gunicorn).max_requests == 200_000
+    finally:
+        importlib.reload(gunicorn)
