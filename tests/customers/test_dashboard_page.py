@@ -34,16 +34,22 @@ def _client(customer, **kwargs) -> Client:
     return client
 
 
-def test_customers_of_one_shape_share_a_page_but_see_their_own_values(incident, monkeypatch):
-    carol = _passport_customer("carol", "C0000003", incident, "PA7777111")
-    dave = _passport_customer("dave", "D0000004", incident, "PA8888222")
-    renders = []
+@pytest.fixture
+def renders(monkeypatch) -> list:
+    """One entry per full render of the dashboard template."""
+    calls: list = []
     real_render = dashboard_page.render_to_string
     monkeypatch.setattr(
         dashboard_page,
         "render_to_string",
-        lambda *a, **k: renders.append(1) or real_render(*a, **k),
+        lambda *a, **k: calls.append(1) or real_render(*a, **k),
     )
+    return calls
+
+
+def test_customers_of_one_shape_share_a_page_but_see_their_own_values(incident, renders):
+    carol = _passport_customer("carol", "C0000003", incident, "PA7777111")
+    dave = _passport_customer("dave", "D0000004", incident, "PA8888222")
     carol_page = _client(carol).get(DASHBOARD).content.decode()
     dave_page = _client(dave).get(DASHBOARD).content.decode()
 
@@ -93,14 +99,7 @@ def test_ticking_a_step_changes_the_shape(alice):
     assert "1 of 4 recommended steps done" in client.get(DASHBOARD).content.decode()
 
 
-def test_a_flash_message_is_filled_into_the_shared_page_once(alice, rf, monkeypatch):
-    renders = []
-    real_render = dashboard_page.render_to_string
-    monkeypatch.setattr(
-        dashboard_page,
-        "render_to_string",
-        lambda *a, **k: renders.append(1) or real_render(*a, **k),
-    )
+def test_a_flash_message_is_filled_into_the_shared_page_once(alice, rf, renders):
     client = _client(alice)
     client.get(DASHBOARD)  # the shape's page is cached
     storage = CookieStorage(rf.get("/"))
