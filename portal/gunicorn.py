@@ -46,10 +46,6 @@ def when_ready(server) -> None:
     it took 6 to 15 ms instead of 70 to 75 (measured in one process), a pause
     that every request the worker holds at that moment waits out. Workers also
     keep sharing those pages of memory with the master instead of copying them."""
-    freeze_loaded_objects()
-
-
-def freeze_loaded_objects() -> None:
     from django.apps import apps
 
     if apps.ready:
