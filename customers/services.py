@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from allauth.account.models import EmailAddress
-from django.db import IntegrityError, transaction
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer, Incident, Step, StepProgress, User
@@ -23,9 +26,60 @@ def customer_login_ensure(*, email: str) -> User | None:
     email = (email or "").strip().lower()
     if not email:
         return None
+    if connection.vendor == "postgresql":
+        return _login_ensure_in_one_statement(email)
     existing = User.objects.filter(email=email).first()
     if existing is not None:
         return existing
+    return _login_create(email)
+
+
+# A sign-in storm after a breach is mostly first sign-ins: finding, or creating
+# and linking, the login is one round trip here instead of eight (look up, pick,
+# lock, two inserts, link, savepoint and its release). The candidate is locked;
+# a concurrent request that linked it first makes it drop out (its user_id is no
+# longer null when re-checked), and the login it created is read afterwards.
+_FIND_OR_CREATE_AND_LINK = """
+WITH candidate AS (
+    SELECT id, customer_ref, first_name, last_name FROM customers_customer
+    WHERE email = %(email)s AND user_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM customers_user WHERE email = %(email)s)
+    ORDER BY is_current DESC, id LIMIT 1
+    FOR UPDATE
+), new_user AS (
+    INSERT INTO customers_user (password, last_login, is_superuser, username, first_name,
+                                last_name, email, is_staff, is_active, date_joined)
+    SELECT %(password)s, NULL, false, lower('customer-' || customer_ref), first_name,
+           last_name, %(email)s, false, true, %(now)s
+    FROM candidate
+    RETURNING *
+), address AS (
+    INSERT INTO account_emailaddress (user_id, email, verified, "primary")
+    SELECT id, %(email)s, false, true FROM new_user
+), linked AS (
+    UPDATE customers_customer SET user_id = new_user.id, updated_at = %(now)s
+    FROM new_user, candidate WHERE customers_customer.id = candidate.id
+)
+SELECT * FROM new_user
+UNION ALL (SELECT * FROM customers_user WHERE email = %(email)s ORDER BY id LIMIT 1)
+"""
+
+
+def _login_ensure_in_one_statement(email: str) -> User | None:
+    params = {"email": email, "password": make_password(None), "now": timezone.now()}
+    try:
+        # A savepoint only inside a caller's transaction: alone, the statement is atomic.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            found = list(User.objects.raw(_FIND_OR_CREATE_AND_LINK, params))
+    except IntegrityError:
+        found = []
+    if found:
+        return found[0]
+    # Not ours, or a concurrent request linked it after this statement began.
+    return User.objects.filter(email=email).first()
+
+
+def _login_create(email: str) -> User | None:
     candidate = (
         Customer.objects.filter(email=email, user__isnull=True)
         .order_by("-is_current", "pk")

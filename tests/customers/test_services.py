@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from allauth.account.models import EmailAddress
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from customers.models import Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
@@ -50,3 +54,67 @@ def test_step_progress_set_and_undo(alice):
     assert StepProgress.objects.filter(customer=alice).count() == 1
     step_progress_set(customer=alice, step=step, done=False)
     assert not StepProgress.objects.filter(customer=alice).exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_login_is_found_or_created_and_linked_in_one_statement():
+    customer = CustomerFactory(email="jane@example.com", first_name="Jane", last_name="O'Neil")
+    before = customer.updated_at
+    with CaptureQueriesContext(connection) as queries:
+        user = customer_login_ensure(email="jane@example.com")
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1
+    customer.refresh_from_db()
+    assert customer.user_id == user.pk and customer.updated_at > before
+    stored = User.objects.get(pk=user.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(user, field.attname) == getattr(stored, field.attname), field.name
+    assert (stored.username, stored.first_name, stored.last_name) == (
+        f"customer-{customer.customer_ref}".lower(),
+        "Jane",
+        "O'Neil",
+    )
+    assert stored.is_active and not stored.is_staff and not stored.is_superuser
+    assert not stored.has_usable_password() and stored.last_login is None
+    address = EmailAddress.objects.get(user=stored)
+    assert (address.email, address.primary, address.verified) == ("jane@example.com", True, False)
+    with CaptureQueriesContext(connection) as queries:
+        assert customer_login_ensure(email="jane@example.com") == stored
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_existing_login_is_not_doubled_by_a_second_record():
+    # One email on two records: the first sign-in linked one; the other stays unlinked.
+    linked = CustomerFactory(email="family@example.com", is_current=True)
+    user = customer_login_ensure(email="family@example.com")
+    other = CustomerFactory(email="family@example.com", is_current=True)
+    assert customer_login_ensure(email="family@example.com") == user
+    other.refresh_from_db()
+    linked.refresh_from_db()
+    assert linked.user == user and other.user is None
+    assert User.objects.filter(email="family@example.com").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_concurrent_first_sign_ins_share_one_login():
+    CustomerFactory(email="jane@example.com")
+    start = threading.Barrier(8)
+    found = []
+
+    def sign_in():
+        try:
+            start.wait()
+            found.append(customer_login_ensure(email="jane@example.com"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_in) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert User.objects.filter(email="jane@example.com").count() == 1
+    assert EmailAddress.objects.filter(email="jane@example.com").count() == 1
+    assert len(found) == 8 and {u.pk for u in found} == {User.objects.get().pk}
