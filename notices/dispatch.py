@@ -454,14 +454,26 @@ def _bulk_update(items: list[Claimed], columns: list[str], values) -> None:
 
 def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
     """For deliveries that failed for good on one channel, plan the next channel
-    of that customer's order; with none left, the delivery is undeliverable."""
-    failed = list(
-        Delivery.objects.filter(campaign=campaign, fallback_pending=True).values_list(
-            "id", "customer_id", "channel"
-        )[:limit]
-    )
-    if not failed:
-        return 0
+    of that customer's order; with none left, the delivery is undeliverable.
+
+    Every dispatcher of a campaign starts here, side by side. The failed rows are
+    taken under lock (the others skip them) and the channels tried are read after,
+    so two runs can neither plan one fall-back twice nor call undeliverable a
+    delivery the other has just moved to its next channel.
+    """
+    with transaction.atomic():
+        failed = list(
+            Delivery.objects.filter(campaign=campaign, fallback_pending=True)
+            .select_for_update(skip_locked=True)
+            .values_list("id", "customer_id", "channel")[:limit]
+        )
+        if not failed:
+            return 0
+        _plan_fallbacks_locked(campaign, failed)
+    return len(failed)
+
+
+def _plan_fallbacks_locked(campaign: Campaign, failed: list[tuple[int, int, str]]) -> None:
     customer_ids = {customer_id for _, customer_id, _ in failed}
     customers = {
         c.pk: c
@@ -510,23 +522,21 @@ def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
                 language=customer.preferred_language,
             )
         )
-    with transaction.atomic():
-        Delivery.objects.bulk_create(new, ignore_conflicts=True)
-        Delivery.objects.filter(pk__in=fell_back).update(fallback_pending=False, updated_at=now)
-        Delivery.objects.filter(pk__in=undeliverable).update(
-            fallback_pending=False, status=DeliveryStatus.UNDELIVERABLE, updated_at=now
+    Delivery.objects.bulk_create(new, ignore_conflicts=True)
+    Delivery.objects.filter(pk__in=fell_back).update(fallback_pending=False, updated_at=now)
+    Delivery.objects.filter(pk__in=undeliverable).update(
+        fallback_pending=False, status=DeliveryStatus.UNDELIVERABLE, updated_at=now
+    )
+    DeliveryEvent.objects.bulk_create(
+        DeliveryEvent(
+            delivery_id=i,
+            source=DeliveryEvent.Source.DISPATCH,
+            status=s,
+            detail=d,
+            created_at=now,
         )
-        DeliveryEvent.objects.bulk_create(
-            DeliveryEvent(
-                delivery_id=i,
-                source=DeliveryEvent.Source.DISPATCH,
-                status=s,
-                detail=d,
-                created_at=now,
-            )
-            for i, s, d in events
-        )
-    return len(failed)
+        for i, s, d in events
+    )
 
 
 def _latest_devices(user_ids: set[int]) -> dict[int, str]:

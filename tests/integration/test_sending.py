@@ -161,7 +161,8 @@ def test_a_permanent_sms_failure_falls_back_to_email(stack):
     wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
 
     failed = Delivery.objects.filter(campaign=campaign, channel="sms", status="failed")
-    # What every delivery became, to diagnose a failure (this assertion failed once in CI-like runs).
+    # What every delivery became, to diagnose a failure. It once showed every failed SMS
+    # "undeliverable": two dispatchers planned the same fall-backs (notices.dispatch.plan_fallbacks).
     states = list(
         Delivery.objects.filter(campaign=campaign)
         .values_list("channel", "status", "to", "last_error")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connections
 from django.utils import timezone
 
 from notices import dispatch, services
@@ -189,3 +191,49 @@ def test_a_delivery_claimed_by_a_receipt_meanwhile_keeps_the_receipts_state(send
     dispatch.record_outcomes(outcomes)
     delivery = Delivery.objects.get(pk=ready[0].id)
     assert delivery.status == "delivered" and delivery.provider_id.startswith("SM")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_dispatchers_side_by_side_plan_a_fall_back_once(sending, audience, scripted, monkeypatch):
+    """Each batch starts by planning fall-backs. One dispatcher is held halfway
+    through while another plans: the second must leave the first's rows alone,
+    not plan them too, nor find email "tried" and call the delivery undeliverable."""
+    scripted.script["+61411000003"] = ["permanent"]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.fallback_pending
+
+    held, release = threading.Event(), threading.Event()
+    latest_devices = dispatch._latest_devices
+
+    def hold_the_first(user_ids):
+        if threading.current_thread().name == "first":
+            held.set()
+            release.wait(10)
+        return latest_devices(user_ids)
+
+    monkeypatch.setattr(dispatch, "_latest_devices", hold_the_first)
+    planned = {}
+
+    def first():
+        try:
+            planned["first"] = dispatch.plan_fallbacks(sending)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert held.wait(10)
+    planned["second"] = dispatch.plan_fallbacks(sending)
+    release.set()
+    thread.join(10)
+
+    assert planned == {"first": 1, "second": 0}
+    sms.refresh_from_db()
+    assert sms.status == "failed" and not sms.fallback_pending
+    emails = Delivery.objects.filter(campaign=sending, customer=audience["both"], channel="email")
+    assert [e.status for e in emails] == ["pending"]
+    details = list(sms.events.values_list("detail", flat=True))
+    assert details.count("falling back to email") == 1
+    assert "no other channel left" not in details
