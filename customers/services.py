@@ -36,15 +36,20 @@ def customer_login_ensure(*, email: str) -> User | None:
 
 # A sign-in storm after a breach is mostly first sign-ins: finding, or creating
 # and linking, the login is one round trip here instead of eight (look up, pick,
-# lock, two inserts, link, savepoint and its release). The candidate is locked;
-# a concurrent request that linked it first makes it drop out (its user_id is no
-# longer null when re-checked), and the login it created is read afterwards.
+# lock, two inserts, link, savepoint and its release). The record is picked
+# first and then locked by id: a concurrent request that linked it first makes it
+# drop out (its user_id is no longer null when re-checked) and the login that
+# request created is read afterwards. Locking while picking would instead fall
+# through to the next record with the same email and give it a second login.
 _FIND_OR_CREATE_AND_LINK = """
-WITH candidate AS (
-    SELECT id, customer_ref, first_name, last_name FROM customers_customer
+WITH pick AS (
+    SELECT id FROM customers_customer
     WHERE email = %(email)s AND user_id IS NULL
       AND NOT EXISTS (SELECT 1 FROM customers_user WHERE email = %(email)s)
     ORDER BY is_current DESC, id LIMIT 1
+), candidate AS (
+    SELECT id, customer_ref, first_name, last_name FROM customers_customer
+    WHERE id = (SELECT id FROM pick) AND user_id IS NULL
     FOR UPDATE
 ), new_user AS (
     INSERT INTO customers_user (password, last_login, is_superuser, username, first_name,

@@ -464,7 +464,8 @@ def plan_fallbacks(campaign: Campaign, limit: int = 1000) -> int:
     with transaction.atomic():
         failed = list(
             Delivery.objects.filter(campaign=campaign, fallback_pending=True)
-            .select_for_update(skip_locked=True)
+            # no_key: receipts may still add events to these rows meanwhile.
+            .select_for_update(skip_locked=True, no_key=True)
             .values_list("id", "customer_id", "channel")[:limit]
         )
         if not failed:

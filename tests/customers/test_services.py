@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from customers.models import Step, StepProgress, User
+from customers.models import Customer, Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
 from tests.factories import CustomerFactory
 
@@ -98,8 +98,11 @@ def test_on_postgresql_an_existing_login_is_not_doubled_by_a_second_record():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_on_postgresql_concurrent_first_sign_ins_share_one_login():
-    CustomerFactory(email="jane@example.com")
+@pytest.mark.parametrize("records", [1, 2])
+def test_on_postgresql_concurrent_first_sign_ins_share_one_login(records):
+    # With two records for one email, a request that waited for the first
+    # record's lock must not fall through to the second and give it a login too.
+    customers = [CustomerFactory(email="jane@example.com") for _ in range(records)]
     start = threading.Barrier(8)
     found = []
 
@@ -118,3 +121,5 @@ def test_on_postgresql_concurrent_first_sign_ins_share_one_login():
     assert User.objects.filter(email="jane@example.com").count() == 1
     assert EmailAddress.objects.filter(email="jane@example.com").count() == 1
     assert len(found) == 8 and {u.pk for u in found} == {User.objects.get().pk}
+    linked = [c.pk for c in customers if Customer.objects.get(pk=c.pk).user_id]
+    assert linked == [customers[0].pk]
