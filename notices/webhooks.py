@@ -29,7 +29,9 @@ def sms_status(request: HttpRequest, provider: str, reference: str) -> HttpRespo
         return HttpResponse(status=403)
     url = settings.PORTAL_BASE_URL + request.get_full_path()
     params = {key: request.POST.get(key, "") for key in request.POST}
-    if not hmac.compare_digest(twilio_signature(token, url, params), signature):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise).
+    expected = twilio_signature(token, url, params).encode()
+    if not hmac.compare_digest(expected, signature.encode()):
         return HttpResponse(status=403)
     provider_status = params.get("MessageStatus", "")
     status = receipts.TWILIO_STATUSES.get(provider_status)

@@ -518,8 +518,9 @@ REST_FRAMEWORK = {
         "verify": env_str("API_VERIFY_RATE_PER_IP", "20/min"),
         "contact": env_str("API_CONTACT_RATE_PER_USER", "10/hour"),
     },
-    # Client addresses through the same proxies as everywhere else.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0) or None,
+    # Client addresses through the same proxies as everywhere else. 0 means none:
+    # DRF would read None as "trust the whole X-Forwarded-For", which anyone can send.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

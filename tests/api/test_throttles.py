@@ -43,6 +43,25 @@ def test_a_new_window_counts_from_zero(alice_api, three_a_minute, monkeypatch):
     assert alice_api.get("/api/v1/exposures").status_code == 200
 
 
+def test_a_forwarded_for_header_does_not_reset_the_anonymous_count(api, three_a_minute):
+    # No trusted proxy by default: anyone can send X-Forwarded-For, so it must not
+    # become the client's identity (a fresh count per made-up address).
+    answers = [
+        api.get("/api/v1/health", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(api, three_a_minute, monkeypatch):
+    from rest_framework.settings import api_settings
+
+    monkeypatch.setattr(api_settings, "NUM_PROXIES", 1)
+    answers = [
+        api.get("/api/v1/health", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(4)
+    ]
+    assert answers == [200, 200, 200, 200]
+
+
 def test_the_contact_and_verify_limits_keep_sliding_windows():
     from rest_framework import throttling
 

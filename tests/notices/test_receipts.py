@@ -111,6 +111,11 @@ def test_unsigned_and_forged_callbacks_are_refused(client, delivery, twilio_prov
     assert delivery.status == "sent"
 
 
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error(client, delivery, twilio_provider):
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    assert post_callback(client, delivery.reference, params, signature="é").status_code == 403
+
+
 def test_signature_is_checked_against_the_public_url_not_the_host_header(
     client, delivery, twilio_provider, settings
 ):
