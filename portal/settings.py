@@ -272,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "notices.channels.outbox.EmailBackend")
 if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Email delivery reports (portal/email_webhooks.py) are refused until this is set:
+# "user:password" for HTTP basic auth in the ESP's webhook URL; several, comma-
+# separated, while rotating it.
+ANYMAIL = {"WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET")}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Firsthand <notices@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -31,7 +31,7 @@ urlpatterns = [
         name="account_confirm_login_code",
     ),
     path("accounts/", include("allauth.urls")),
-    path("webhooks/email/", include("anymail.urls")),
+    path("webhooks/email/", include("portal.email_webhooks")),
     # The app's code request goes through the customer records first.
     path(
         "_allauth/app/v1/auth/code/request",
