@@ -52,6 +52,13 @@ class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return staff_may_enter(request)
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every list filters only by its own filters (portal/admin_lookups.py),
+        # allauth's admins included.
+        from portal.admin_lookups import with_filter_lookups_only
+
+        super().register(model_or_iterable, with_filter_lookups_only(admin_class), **options)
+
     def get_urls(self):
         from django.urls import path
 

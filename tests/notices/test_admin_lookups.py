@@ -1,0 +1,78 @@
+"""Admin lists filter only by their own filters: no URL lookup can find a
+masked email, phone or name one character at a time."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from notices.models import Delivery
+from portal.admin_lookups import FilterLookupsOnly
+from portal.models import AuditEntry
+from portal.roles import AUDITOR
+from tests.factories import CustomerFactory, ExposureFactory
+from tests.staff import login_staff, staff_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def auditor_client(client):
+    return login_staff(client, staff_with_role(AUDITOR, username="aud"))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"email__regex": "^victim"},
+        {"email__startswith": "victim"},
+        {"first_name__startswith": "Zeb"},
+        {"phone__contains": "412"},
+        {"user__email__startswith": "v"},
+        {"is_current__regex": "."},
+    ],
+)
+def test_customer_list_refuses_lookups_that_are_not_its_filters(auditor_client, params):
+    CustomerFactory(email="victim@example.com", first_name="Zebedee", phone="+61412345678")
+    response = auditor_client.get(reverse("admin:customers_customer_changelist"), params)
+    assert response.status_code == 400
+    assert b"victim" not in response.content and b"Zebedee" not in response.content
+    assert not AuditEntry.objects.filter(action__startswith="customer.").exists()
+
+
+def test_a_delivery_cannot_be_found_by_the_beginning_of_its_address(
+    auditor_client, campaign, audience
+):
+    Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="EMAILREF2345",
+    )
+    url = reverse("admin:notices_delivery_changelist")
+    assert auditor_client.get(url, {"to__startswith": "e1@"}).status_code == 400
+    assert auditor_client.get(url, {"customer__email__exact": "e1@example.com"}).status_code == 400
+
+
+def test_the_lists_own_filters_still_work(auditor_client, incident, campaign, audience):
+    ExposureFactory(incident=incident)
+    cases = [
+        ("admin:customers_customer_changelist", {"is_current__exact": "1"}),
+        ("admin:customers_customer_changelist", {"preferred_channel__exact": "sms"}),
+        ("admin:customers_exposure_changelist", {"incident__id__exact": str(incident.pk)}),
+        ("admin:notices_delivery_changelist", {"status__exact": "sent", "in_doubt__exact": "0"}),
+        ("admin:notices_campaign_changelist", {"incident__id__exact": str(incident.pk)}),
+        ("admin:portal_auditentry_changelist", {"created_at__year": "2026"}),
+        ("admin:portal_auditentry_changelist", {"action__exact": "customer.reveal"}),
+    ]
+    for name, params in cases:
+        assert auditor_client.get(reverse(name), params).status_code == 200, (name, params)
+
+
+def test_every_admin_on_the_site_is_restricted_allauths_included():
+    assert admin.site._registry
+    for model, model_admin in admin.site._registry.items():
+        assert isinstance(model_admin, FilterLookupsOnly), model
