@@ -242,6 +242,9 @@ def claim_complete(*, claim_id: int, email: str) -> User:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         customer.user = user
         customer.email, customer.email_verified = email, True
+        customer.email_from_support = False
         customer.updated_at = now
-        customer.save(update_fields=["user", "email", "email_verified", "updated_at"])
+        customer.save(
+            update_fields=["user", "email", "email_verified", "email_from_support", "updated_at"]
+        )
     return user

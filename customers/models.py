@@ -47,6 +47,12 @@ class Customer(models.Model):
     phone = models.CharField(_("phone"), max_length=16, blank=True)
     email_verified = models.BooleanField(_("email verified"), default=False)
     phone_verified = models.BooleanField(_("phone verified"), default=False)
+    # An email a support agent entered for alerts. Until the customer proves it
+    # (a claim, or a confirmation code), it cannot open a first sign-in: anyone
+    # who talked an agent into their address would otherwise get this record.
+    email_from_support = models.BooleanField(
+        _("email entered by support"), default=False, db_default=False
+    )
     is_current = models.BooleanField(_("current customer"), default=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=2, choices=Language, default=Language.ENGLISH

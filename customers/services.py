@@ -21,7 +21,9 @@ def customer_login_ensure(*, email: str) -> User | None:
     Only people in our customer records get a login: the first time someone
     asks for a sign-in code for an email on record, an (unverified, password-
     less) login is created and linked to that customer. Proving the email by
-    code verifies it. Returns the login, or None when the email is not ours.
+    code verifies it. An email a support agent entered does not count until the
+    customer proves it (customers.claims). Returns the login, or None when the
+    email is not ours.
     """
     email = (email or "").strip().lower()
     if not email:
@@ -44,7 +46,7 @@ def customer_login_ensure(*, email: str) -> User | None:
 _FIND_OR_CREATE_AND_LINK = """
 WITH pick AS (
     SELECT id FROM customers_customer
-    WHERE email = %(email)s AND user_id IS NULL
+    WHERE email = %(email)s AND user_id IS NULL AND NOT email_from_support
       AND NOT EXISTS (SELECT 1 FROM customers_user WHERE email = %(email)s)
     ORDER BY is_current DESC, id LIMIT 1
 ), candidate AS (
@@ -86,7 +88,7 @@ def _login_ensure_in_one_statement(email: str) -> User | None:
 
 def _login_create(email: str) -> User | None:
     candidate = (
-        Customer.objects.filter(email=email, user__isnull=True)
+        Customer.objects.filter(email=email, user__isnull=True, email_from_support=False)
         .order_by("-is_current", "pk")
         .only("pk", "customer_ref", "first_name", "last_name")
         .first()

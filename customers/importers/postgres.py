@@ -233,7 +233,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                            AS digits OFFSET 0) d
                  CROSS JOIN LATERAL (
                     SELECT trim(coalesce(r.date_of_birth, '')) AS t OFFSET 0) b) v"""
-        updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in present)
+        updates = ", ".join([f"{col} = EXCLUDED.{col}" for col in present] + _proof_resets(present))
         changed = " OR ".join(
             f"customers_customer.{col} IS DISTINCT FROM EXCLUDED.{col}" for col in present
         )
@@ -262,6 +262,17 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
         row = _run(cursor, norm, upsert, [], [opad, ipad, now, now])
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
+
+
+def _proof_resets(present: list[str]) -> list[str]:
+    """A contact detail the file changes is no longer the one the customer proved
+    (or a support agent entered): its flags are cleared with it."""
+    resets = []
+    for col, flags in spec.CONTACT_PROOF_FLAGS.items():
+        if col in present:
+            same = f"customers_customer.{col} IS NOT DISTINCT FROM EXCLUDED.{col}"
+            resets += [f"{flag} = (customers_customer.{flag} AND {same})" for flag in flags]
+    return resets
 
 
 def _words(words) -> str:

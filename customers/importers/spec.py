@@ -25,6 +25,11 @@ CUSTOMER_COLUMNS = {
 }
 # Columns stored under another name: the date of birth only as a keyed hash.
 CUSTOMER_FIELD_FOR_COLUMN = {"date_of_birth": "birth_date_hash"}
+# Flags about a contact detail's value, cleared when an import changes the value.
+CONTACT_PROOF_FLAGS = {
+    "email": ("email_verified", "email_from_support"),
+    "phone": ("phone_verified",),
+}
 EXPOSURE_COLUMNS = {"customer_ref": 32, "exposed": 4000}
 EXPOSED_VALUE_MAX = 200
 

@@ -113,12 +113,16 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                 new.append(Customer(**values, created_at=now, updated_at=now))
             elif any(getattr(current, col) != values[col] for col in present):
                 for col in present:
+                    if getattr(current, col) != values[col]:
+                        for flag in spec.CONTACT_PROOF_FLAGS.get(col, ()):
+                            setattr(current, flag, False)
                     setattr(current, col, values[col])
                 current.updated_at = now
                 changed.append(current)
         Customer.objects.bulk_create(new)
         if changed:
-            Customer.objects.bulk_update(changed, [*present, "updated_at"])
+            flags = [f for col in present for f in spec.CONTACT_PROOF_FLAGS.get(col, ())]
+            Customer.objects.bulk_update(changed, [*present, *flags, "updated_at"])
         inserted += len(new)
         updated += len(changed)
     return {"inserted": inserted, "updated": updated, "errors": errors}

@@ -10,6 +10,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -75,13 +76,15 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
     except (ContactVerification.DoesNotExist, ValidationError, ValueError):
         raise Http404 from None
     wrong = _("That code is not right or has expired. Ask for a new one.")
-    if verification.expires_at < timezone.now() or verification.attempts >= MAX_ATTEMPTS:
+    # Every try is counted, in the database, before its code is checked: guesses
+    # sent at once cannot all read the same count and get past the limit together.
+    counted = ContactVerification.objects.filter(
+        pk=verification.pk, attempts__lt=MAX_ATTEMPTS, expires_at__gte=timezone.now()
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
         raise ValidationError(wrong)
     expected = _code_hash(str(verification.public_id), (code or "").strip())
     if not hmac.compare_digest(expected, verification.code_hash):
-        ContactVerification.objects.filter(pk=verification.pk).update(
-            attempts=verification.attempts + 1
-        )
         raise ValidationError(wrong)
     now = timezone.now()
     with transaction.atomic():
@@ -89,7 +92,8 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
         verification.save(update_fields=["confirmed_at"])
         if verification.kind == ContactVerification.Kind.EMAIL:
             customer.email, customer.email_verified = verification.value, True
-            fields = ["email", "email_verified"]
+            customer.email_from_support = False
+            fields = ["email", "email_verified", "email_from_support"]
             if customer.user_id:
                 _move_login_email(customer, verification.value)
         else:

@@ -86,7 +86,11 @@ def customer_contact_correct(
     by,
     request: HttpRequest | None = None,
 ) -> Customer:
-    """A corrected email or phone for alerts; unverified until the customer confirms it."""
+    """A corrected email or phone for alerts; unverified until the customer confirms it.
+
+    A corrected email cannot open a first sign-in (customers.services.
+    customer_login_ensure): the caller proves it with a claim code instead.
+    """
     _require(by, "customers.change_customer_contact")
     reason = _check_reason(reason)
     if field == "email":
@@ -101,8 +105,12 @@ def customer_contact_correct(
     with transaction.atomic():
         setattr(customer, field, new)
         setattr(customer, verified, False)
+        updated = [field, verified, "updated_at"]
+        if field == "email":
+            customer.email_from_support = True
+            updated.append("email_from_support")
         customer.updated_at = timezone.now()
-        customer.save(update_fields=[field, verified, "updated_at"])
+        customer.save(update_fields=updated)
         audit(
             AuditAction.CONTACT_CHANGE,
             actor=by,

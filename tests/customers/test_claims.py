@@ -229,6 +229,17 @@ def test_a_customer_claims_their_record_and_is_signed_in(client, former, claim_p
     assert "do not match" in claim_post(code, email="x@example.com").content.decode()
 
 
+def test_a_claim_proves_an_email_support_entered(client, former, claim_post):
+    Customer.objects.filter(pk=former.pk).update(
+        email="new.address@example.com", email_from_support=True
+    )
+    claim_post(claims.claim_code_issue(customer=former, via="support"))
+    client.post(reverse("customers:claim_confirm"), {"code": emailed_code()})
+    former.refresh_from_db()
+    assert former.user is not None
+    assert (former.email_verified, former.email_from_support) == (True, False)
+
+
 def test_the_date_of_birth_may_be_typed_day_first(client, former, claim_post):
     code = claims.claim_code_issue(customer=former, via="support")
     assert claim_post(code, birth_date="14/03/1987").status_code == 302

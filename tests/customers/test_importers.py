@@ -55,6 +55,24 @@ def test_a_changed_line_updates_only_the_columns_in_the_file():
     assert (jane.email, jane.first_name, jane.phone) == ("new@example.com", "Jane", "+61412345678")
 
 
+def test_a_contact_detail_the_file_changes_loses_its_proof_flags():
+    import_customers(csv_bytes(GOOD_CUSTOMERS))
+    proven = {"email_verified": True, "phone_verified": True}
+    Customer.objects.filter(customer_ref="AB0001").update(**proven)
+    Customer.objects.filter(customer_ref="AB0003").update(**proven, email_from_support=True)
+    import_customers(
+        csv_bytes(
+            "customer_ref,email,phone\n"
+            "AB0001,jane@example.com,+61412999999\n"  # same email, new phone
+            "AB0003,li.wei@example.com,\n"  # new email
+        )
+    )
+    jane = Customer.objects.get(customer_ref="AB0001")
+    assert (jane.email_verified, jane.phone_verified) == (True, False)
+    li = Customer.objects.get(customer_ref="AB0003")
+    assert (li.email_verified, li.email_from_support, li.phone_verified) == (False, False, True)
+
+
 def test_dates_of_birth_are_kept_only_as_keyed_hashes():
     from customers.hashing import birth_date_hash
 

@@ -47,6 +47,24 @@ def test_shared_email_links_the_current_customer_first():
     assert current.user == user and former.user is None
 
 
+def test_an_email_entered_by_support_does_not_open_a_first_sign_in():
+    # Whoever talked an agent into their address would otherwise get the record.
+    customer = CustomerFactory(email="moved@example.com", email_from_support=True)
+    assert customer_login_ensure(email="moved@example.com") is None
+    customer.refresh_from_db()
+    assert customer.user is None
+    assert not User.objects.filter(email="moved@example.com").exists()
+
+
+def test_the_record_from_our_files_is_linked_not_the_one_support_entered():
+    entered = CustomerFactory(email="shared@example.com", email_from_support=True)
+    on_file = CustomerFactory(email="shared@example.com", is_current=False)
+    user = customer_login_ensure(email="shared@example.com")
+    entered.refresh_from_db()
+    on_file.refresh_from_db()
+    assert on_file.user == user and entered.user is None
+
+
 def test_step_progress_set_and_undo(alice):
     step = Step.objects.get(code="passport-decide-replace")
     step_progress_set(customer=alice, step=step, done=True)

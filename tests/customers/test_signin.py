@@ -57,6 +57,30 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(client, django_capture_o
     assert "nobody@example.com" in page
 
 
+def test_an_email_a_support_agent_entered_cannot_sign_in_to_the_record(
+    client, incident, django_capture_on_commit_callbacks
+):
+    from notices.services.support import customer_contact_correct
+    from portal.roles import SUPPORT_AGENT
+    from tests.staff import staff_with_role
+
+    victim = CustomerFactory(email="victim@example.com", user=None)
+    agent = staff_with_role(SUPPORT_AGENT, username="sam")
+    customer_contact_correct(
+        customer=victim,
+        field="email",
+        value="caller@example.net",
+        reason="Caller says this is their new address",
+        by=agent,
+    )
+    response = request_code(client, "caller@example.net", django_capture_on_commit_callbacks)
+    # The same answer as for any email not on record, and nothing sent.
+    assert response.status_code == 302 and response["Location"] == CONFIRM
+    assert mail.outbox == []
+    victim.refresh_from_db()
+    assert victim.user is None and victim.email_from_support
+
+
 def test_wrong_codes_are_limited(client, django_capture_on_commit_callbacks):
     CustomerFactory(email="jane@example.com")
     request_code(client, "jane@example.com", django_capture_on_commit_callbacks)

@@ -158,6 +158,7 @@ def test_a_correction_changes_alerts_not_the_sign_in_and_is_audited(agent_client
     alice.refresh_from_db()
     alice.user.refresh_from_db()
     assert (alice.email, alice.email_verified) == ("alice.moved@example.com", False)
+    assert alice.email_from_support
     assert alice.user.email == login_email
     (entry,) = entries("customer.contact_change")
     assert entry.field == "email"

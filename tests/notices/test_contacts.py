@@ -1,0 +1,82 @@
+"""A new email or phone is the customer's only once the code sent there comes
+back, within a few tries."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connections
+
+from notices.models import ContactVerification
+from notices.services import contacts
+
+pytestmark = pytest.mark.django_db
+
+
+def start(customer) -> ContactVerification:
+    return contacts.contact_change_start(customer=customer, kind="email", value="new@example.com")
+
+
+def test_after_the_last_wrong_try_even_the_right_code_fails(alice, monkeypatch):
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    verification = start(alice)
+    for _ in range(contacts.MAX_ATTEMPTS):
+        with pytest.raises(ValidationError):
+            contacts.contact_change_confirm(
+                customer=alice, verification_id=verification.public_id, code="000000"
+            )
+    verification.refresh_from_db()
+    assert verification.attempts == contacts.MAX_ATTEMPTS
+    with pytest.raises(ValidationError):
+        contacts.contact_change_confirm(
+            customer=alice, verification_id=verification.public_id, code="123456"
+        )
+    alice.refresh_from_db()
+    assert alice.email != "new@example.com"
+
+
+def test_the_right_code_within_the_tries_changes_the_email(alice, monkeypatch):
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    verification = start(alice)
+    with pytest.raises(ValidationError):
+        contacts.contact_change_confirm(
+            customer=alice, verification_id=verification.public_id, code="000000"
+        )
+    contacts.contact_change_confirm(
+        customer=alice, verification_id=verification.public_id, code="123456"
+    )
+    alice.refresh_from_db()
+    assert (alice.email, alice.email_verified) == ("new@example.com", True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_guesses_sent_at_once_get_no_more_than_the_tries(alice, monkeypatch):
+    verification = start(alice)
+    checked = []
+    real_hash = contacts._code_hash
+    monkeypatch.setattr(contacts, "_code_hash", lambda *a: checked.append(1) or real_hash(*a))
+    guesses = 3 * contacts.MAX_ATTEMPTS
+    go = threading.Barrier(guesses)
+
+    def guess(n: int):
+        try:
+            go.wait()
+            contacts.contact_change_confirm(
+                customer=alice, verification_id=verification.public_id, code=f"{n:06d}"
+            )
+        except ValidationError:
+            pass
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    verification.refresh_from_db()
+    assert verification.attempts == contacts.MAX_ATTEMPTS
+    assert len(checked) == contacts.MAX_ATTEMPTS
