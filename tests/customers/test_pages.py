@@ -77,6 +77,25 @@ def test_help_lists_the_contacts_and_the_report_form(client, settings):
     assert f'action="{reverse("notices:report")}"' in html
 
 
+def test_help_in_french_names_hours_and_regulator_in_french(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert settings.SUPPORT_HOURS_FR in html and settings.SUPPORT_HOURS not in html
+    assert "Commissariat australien à l&#x27;information" in html
+    assert settings.REGULATOR_NAME not in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert settings.SUPPORT_HOURS in html and settings.REGULATOR_NAME in html
+
+
+def test_help_in_french_falls_back_to_the_english_settings(client, settings):
+    settings.SUPPORT_HOURS, settings.SUPPORT_HOURS_FR = "9am to 5pm", ""
+    settings.REGULATOR_NAME_FR = ""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert "9am to 5pm" in html and settings.REGULATOR_NAME in html
+
+
 def test_the_dashboard_says_when_it_was_last_updated(alice_client):
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
     assert "Last updated:" in html and "<time datetime=" in html
