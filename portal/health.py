@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
@@ -58,7 +59,9 @@ def livez(request: HttpRequest) -> HttpResponse:
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     """404 in the API's error shape under /api/, the site's page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": _("Not found.")}}, status=404
+        )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
