@@ -8,7 +8,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
@@ -54,14 +53,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def livez(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Touches nothing (the bench's trivial view)."""
     return HttpResponse("ok", content_type="text/plain")
-
-
-def not_found(request: HttpRequest, exception=None) -> HttpResponse:
-    """404 in the API's error shape under /api/, the site's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": {"code": "not_found", "message": _("Not found.")}}, status=404
-        )
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)

@@ -53,4 +53,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "portal.health.not_found"
+handler404 = "portal.errors.not_found"
+handler500 = "portal.errors.server_error"
