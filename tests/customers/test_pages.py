@@ -242,3 +242,35 @@ def test_account_lists_sessions_and_ends_the_others(alice):
 def test_account_shows_only_the_signed_in_customer(alice_client, bob):
     html = alice_client.get(reverse("customers:account")).content.decode()
     assert bob.customer_ref not in html and bob.email not in html
+
+
+def test_every_error_on_a_field_is_read_with_it(alice_client):
+    response = alice_client.post(
+        reverse("account_change_password"),
+        {"oldpassword": "correct-horse-battery", "password1": "123", "password2": "123"},
+    )
+    html = response.content.decode()
+    field = re.search(r'<input[^>]*name="password1"[^>]*>', html).group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()
+    error_id = next(d for d in described if d.endswith("_error"))
+    assert html.count(f'id="{error_id}"') == 1
+    errors = re.search(rf'<ul class="errorlist" id="{error_id}">(.*?)</ul>', html).group(1)
+    assert errors.count("<li>") >= 2
+    assert "too short" in errors and "entirely numeric" in errors
+
+
+def test_every_error_on_a_choice_group_is_read_with_it():
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class ChannelForm(forms.Form):
+        channel = forms.ChoiceField(choices=[("sms", "SMS")], widget=forms.RadioSelect)
+
+    form = ChannelForm({})
+    form.add_error("channel", "A second problem.")
+    html = render_to_string("includes/choice_group.html", {"field": form["channel"]})
+    described = re.search(r'<fieldset[^>]*aria-describedby="([^"]*)"', html).group(1)
+    assert described.split() == ["id_channel_error"]
+    assert html.count('id="id_channel_error"') == 1
+    errors = re.search(r'<ul class="errorlist" id="id_channel_error">(.*?)</ul>', html).group(1)
+    assert "This field is required." in errors and "A second problem." in errors
