@@ -22,3 +22,21 @@ def localized_setting(name: str) -> str:
         if value:
             return value
     return getattr(settings, name)
+
+
+# Proper nouns that may open a label and keep their capital mid-sentence.
+PROPER_NOUNS = frozenset({"Medicare"})
+
+
+def in_sentence(label: str) -> str:
+    """A sentence-case label as it reads mid-sentence.
+
+    Labels are stored in sentence case ("Bank account number (IBAN)"), so only
+    their first letter is lower-cased; a first word that is an acronym (a
+    second capital, as in "SMS" or "IBAN") or a listed proper noun stays.
+    Shared by the web pages and the messages (notices.templating).
+    """
+    first_word = label.split(" ", 1)[0]
+    if not first_word or any(c.isupper() for c in first_word[1:]) or first_word in PROPER_NOUNS:
+        return label
+    return label[0].lower() + label[1:]
