@@ -274,3 +274,18 @@ def test_every_error_on_a_choice_group_is_read_with_it():
     assert html.count('id="id_channel_error"') == 1
     errors = re.search(r'<ul class="errorlist" id="id_channel_error">(.*?)</ul>', html).group(1)
     assert "This field is required." in errors and "A second problem." in errors
+
+
+def test_the_error_summary_puts_french_spacing_before_its_colons(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.post(reverse("customers:claim"), {"email": "not-an-email"}).content.decode()
+    summary = re.search(r'<div class="banner banner-error error-summary".*?</div>', html, re.S)
+    links = re.findall(r'<li><a href="#id_\w+">([^<]*)</a></li>', summary.group(0))
+    assert links and all(" : " in text for text in links), links
+
+
+def test_step_buttons_name_their_step_with_french_spacing(alice_client, settings):
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert 'Marquer comme fait<span class="visually-hidden"> : ' in html
+    assert '<span class="visually-hidden">: ' not in html
