@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Channel, DataClass
 from notices.sms import UCS2, non_gsm_characters, sms_segments
+from portal.i18n import in_sentence
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -293,7 +294,7 @@ class _LabelCache:
             if time.monotonic() >= self._expires:
                 rows = DataClass.objects.values_list("code", "label", "label_fr", "sensitivity")
                 self._labels = {
-                    code: (_in_sentence(label), _in_sentence(label_fr or label), sensitivity)
+                    code: (in_sentence(label), in_sentence(label_fr or label), sensitivity)
                     for code, label, label_fr, sensitivity in rows
                 }
                 self._expires = time.monotonic() + LABEL_CACHE_SECONDS
@@ -305,22 +306,6 @@ class _LabelCache:
 
 
 _label_cache = _LabelCache()
-
-# Proper nouns that may open a label and keep their capital mid-sentence.
-PROPER_NOUNS = frozenset({"Medicare"})
-
-
-def _in_sentence(label: str) -> str:
-    """A sentence-case label as it reads mid-sentence.
-
-    Labels are stored in sentence case ("Bank account number (IBAN)"), so only
-    their first letter is lower-cased; a first word that is an acronym (a
-    second capital, as in "SMS" or "IBAN") or a listed proper noun stays.
-    """
-    first_word = label.split(" ", 1)[0]
-    if not first_word or any(c.isupper() for c in first_word[1:]) or first_word in PROPER_NOUNS:
-        return label
-    return label[0].lower() + label[1:]
 
 
 def clear_label_cache() -> None:

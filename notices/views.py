@@ -32,7 +32,8 @@ def _reader(request: HttpRequest):
 def notice_index(request: HttpRequest) -> HttpResponse:
     notices = selectors.notices_visible_to(_reader(request))
     page = Paginator(notices, 20).get_page(request.GET.get("page"))
-    return render(request, "notices/index.html", {"page": page, "public_page": True})
+    public_page = not request.user.is_authenticated
+    return render(request, "notices/index.html", {"page": page, "public_page": public_page})
 
 
 @cached_for_visitors
@@ -53,7 +54,10 @@ def notice_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "notice": notice,
             "body_html": render_markdown(localized(notice, "body")),
             "updates": updates,
-            "public_page": notice.audience == Notice.Audience.PUBLIC,
+            # Signed-in readers get the signed-in header (its language form
+            # remembers their choice on their record), as on the home page.
+            "public_page": notice.audience == Notice.Audience.PUBLIC
+            and not request.user.is_authenticated,
             "canonical": f"{request.build_absolute_uri(notice.get_absolute_url())}?lang={language}",
         },
     )

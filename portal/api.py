@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ def api_exception_handler(exc, context):
             key: [str(m) for m in (value if isinstance(value, list) else [value])]
             for key, value in detail.items()
         }
-        message = "Some fields are not valid."
+        message = _("Some fields are not valid.")
     elif isinstance(detail, dict):
         message = str(detail["detail"])
     elif isinstance(detail, list):
@@ -72,9 +73,8 @@ class NewestFirstCursor(CursorPagination):
             or not values[0].isdigit()
             or not 1 <= int(values[0]) <= self.max_page_size
         ):
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
-            )
+            message = _("A whole number from 1 to %(maximum)d.") % {"maximum": self.max_page_size}
+            raise exceptions.ValidationError({self.page_size_query_param: [message]})
         return int(values[0])
 
     def get_schema_operation_parameters(self, view):
@@ -95,7 +95,9 @@ def query_choice(request, name: str, choices) -> str | None:
     if not values:
         return None
     if len(values) > 1 or values[0] not in choices:
-        raise exceptions.ValidationError({name: [f"One of: {', '.join(choices)}."]})
+        raise exceptions.ValidationError(
+            {name: [_("One of: %(choices)s.") % {"choices": ", ".join(choices)}]}
+        )
     return values[0]
 
 

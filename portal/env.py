@@ -30,6 +30,14 @@ def env_str(name: str, default: str | object = _REQUIRED) -> str:
     return value
 
 
+def env_french(name: str, default: str) -> str:
+    """``<name>_FR``, the French twin of the text setting ``name``, or "" (French
+    pages then show the English text). ``default`` holds only while ``name`` is
+    unset too: an English text set alone must not meet a French default that
+    says something else (other hours, another regulator)."""
+    return env_str(f"{name}_FR", default if _raw(name) is None else "")
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
     if value is None:

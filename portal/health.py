@@ -53,12 +53,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def livez(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. Touches nothing (the bench's trivial view)."""
     return HttpResponse("ok", content_type="text/plain")
-
-
-def not_found(request: HttpRequest, exception=None) -> HttpResponse:
-    """404 in the API's error shape under /api/, the site's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)

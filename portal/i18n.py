@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import translation
 
@@ -11,3 +12,31 @@ def localized(obj: models.Model, field: str) -> str:
         if value:
             return value
     return getattr(obj, field)
+
+
+def localized_setting(name: str) -> str:
+    """The French twin of the text setting ``name`` (``<name>_FR``) when French is
+    active and it is set, else the English text."""
+    if translation.get_language() == "fr":
+        value = getattr(settings, f"{name}_FR", "")
+        if value:
+            return value
+    return getattr(settings, name)
+
+
+# Proper nouns that may open a label and keep their capital mid-sentence.
+PROPER_NOUNS = frozenset({"Medicare"})
+
+
+def in_sentence(label: str) -> str:
+    """A sentence-case label as it reads mid-sentence.
+
+    Labels are stored in sentence case ("Bank account number (IBAN)"), so only
+    their first letter is lower-cased; a first word that is an acronym (a
+    second capital, as in "SMS" or "IBAN") or a listed proper noun stays.
+    Shared by the web pages and the messages (notices.templating).
+    """
+    first_word = label.split(" ", 1)[0]
+    if not first_word or any(c.isupper() for c in first_word[1:]) or first_word in PROPER_NOUNS:
+        return label
+    return label[0].lower() + label[1:]

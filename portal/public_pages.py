@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 PUBLIC_PAGE_SECONDS = 60
 CACHED_PARAMETERS = {"lang", "page"}
@@ -20,6 +26,40 @@ def public_language(request: HttpRequest) -> str:
         translation.activate(language)
         request.LANGUAGE_CODE = language
     return translation.get_language()
+
+
+@never_cache
+@require_safe
+def switch_language(request: HttpRequest, language: str) -> HttpResponse:
+    """The language switch of public pages: a link, not a form, because a cached
+    page cannot carry a CSRF token. It sets the same cookie as the signed-in
+    pages' form (Django's set_language), then goes back to ``next``."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home")
+    response = HttpResponseRedirect(_without_lang(target))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+def _without_lang(url: str) -> str:
+    # A ?lang= left in the target would outrank the cookie just set.
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def cached_for_visitors(view):

@@ -18,7 +18,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from portal.env import env_bool, env_choice, env_float, env_french, env_int, env_list, env_str
 from portal.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -365,7 +365,9 @@ VERIFY_RATE_PER_IP = env_str("VERIFY_RATE_PER_IP", "20/m")
 VERIFY_RATE_GLOBAL = env_str("VERIFY_RATE_GLOBAL", "3000/m")
 REPORT_RATE_PER_IP = env_str("REPORT_RATE_PER_IP", "10/h")
 # The regulator and the identity-theft support service, named on every notice.
+# A text shown inside sentences has a French twin (*_FR, see portal/env.py).
 REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information Commissioner")
+REGULATOR_NAME_FR = env_french("REGULATOR_NAME", "Commissariat australien à l'information (OAIC)")
 REGULATOR_URL = env_str("REGULATOR_URL", "https://www.oaic.gov.au")
 ID_SUPPORT_NAME = env_str("ID_SUPPORT_NAME", "IDCARE")
 ID_SUPPORT_PHONE = env_str("ID_SUPPORT_PHONE", "1800 595 160")
@@ -617,6 +619,7 @@ WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
 SITE_NAME = env_str("SITE_NAME", "Firsthand")
 SUPPORT_PHONE = env_str("SUPPORT_PHONE", "1800 000 000")
 SUPPORT_HOURS = env_str("SUPPORT_HOURS", "8am to 8pm, 7 days")
+SUPPORT_HOURS_FR = env_french("SUPPORT_HOURS", "De 8 h à 20 h, 7 jours sur 7")
 
 # Account claim (customers/claims.py): a code from a letter, a text or a
 # support agent, with the customer reference and the date of birth.

@@ -10,12 +10,14 @@ from customers.headless import CustomerRequestLoginCodeView
 from portal.health import healthz, livez
 from portal.observability.exposition import metrics_view
 from portal.prerender import prerendered
+from portal.public_pages import switch_language
 
 urlpatterns = [
     path("", customer_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("metrics", metrics_view, name="metrics"),
+    path("language/<str:language>/", switch_language, name="switch_language"),
     path("", include("customers.urls")),
     path("", include("notices.urls")),
     # allauth's two pages of a sign-in by code, rendered once per process and
@@ -51,4 +53,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "portal.health.not_found"
+handler404 = "portal.errors.not_found"
+handler500 = "portal.errors.server_error"

@@ -99,6 +99,16 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A test client's request leaves its language active in this thread: a test
+    # that ends on a French page must not make the next one French.
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def incident(db):
     return IncidentFactory(slug="customer-data-breach")

@@ -4,7 +4,7 @@ from django import template
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 
-from portal.i18n import localized
+from portal.i18n import in_sentence, localized
 
 register = template.Library()
 
@@ -22,8 +22,9 @@ def translated_field_filter(obj, field: str) -> str:
 
 @register.filter
 def labels_sentence(data_classes) -> str:
-    """``[passport, dob]`` → "passport number and date of birth" (lower-cased labels)."""
-    labels = [localized(dc, "label").lower() for dc in data_classes]
+    """``[passport, dob]`` → "passport number and date of birth", each label as it
+    reads mid-sentence (acronyms and proper nouns keep their capitals)."""
+    labels = [in_sentence(localized(dc, "label")) for dc in data_classes]
     if len(labels) <= 1:
         return "".join(labels)
     return str(format_lazy(_("{head} and {last}"), head=", ".join(labels[:-1]), last=labels[-1]))

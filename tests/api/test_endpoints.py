@@ -274,3 +274,21 @@ def test_exposure_sensitivity_labels_in_the_readers_language(alice_api):
         assert english["sensitivity_label"] == str(level.label)
     with translation.override("fr"):
         assert french["sensitivity_label"] == str(level.label) != english["sensitivity_label"]
+
+
+def test_error_messages_in_the_readers_language(api, alice_api):
+    from django.conf import settings
+
+    for client in (api, alice_api):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    invalid = api.post("/api/v1/verify", {}, format="json").json()["error"]
+    assert invalid["message"] == "Certains champs ne sont pas valides."
+    size = alice_api.get("/api/v1/messages?page_size=0").json()["error"]
+    assert size["fields"]["page_size"] == ["Un nombre entier de 1 à 100."]
+    channel = alice_api.get("/api/v1/messages?channel=fax").json()["error"]
+    assert channel["fields"]["channel"] == ["L'une de ces valeurs : sms, email, inapp, push."]
+    missing = api.get("/api/v1/no-such-endpoint")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {"code": "not_found", "message": "Introuvable."}
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert api.get("/api/v1/no-such-endpoint").json()["error"]["message"] == "Not found."

@@ -77,6 +77,25 @@ def test_help_lists_the_contacts_and_the_report_form(client, settings):
     assert f'action="{reverse("notices:report")}"' in html
 
 
+def test_help_in_french_names_hours_and_regulator_in_french(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert settings.SUPPORT_HOURS_FR in html and settings.SUPPORT_HOURS not in html
+    assert "Commissariat australien à l&#x27;information" in html
+    assert settings.REGULATOR_NAME not in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert settings.SUPPORT_HOURS in html and settings.REGULATOR_NAME in html
+
+
+def test_help_in_french_falls_back_to_the_english_settings(client, settings):
+    settings.SUPPORT_HOURS, settings.SUPPORT_HOURS_FR = "9am to 5pm", ""
+    settings.REGULATOR_NAME_FR = ""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:help")).content.decode()
+    assert "9am to 5pm" in html and settings.REGULATOR_NAME in html
+
+
 def test_the_dashboard_says_when_it_was_last_updated(alice_client):
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
     assert "Last updated:" in html and "<time datetime=" in html
@@ -223,3 +242,50 @@ def test_account_lists_sessions_and_ends_the_others(alice):
 def test_account_shows_only_the_signed_in_customer(alice_client, bob):
     html = alice_client.get(reverse("customers:account")).content.decode()
     assert bob.customer_ref not in html and bob.email not in html
+
+
+def test_every_error_on_a_field_is_read_with_it(alice_client):
+    response = alice_client.post(
+        reverse("account_change_password"),
+        {"oldpassword": "correct-horse-battery", "password1": "123", "password2": "123"},
+    )
+    html = response.content.decode()
+    field = re.search(r'<input[^>]*name="password1"[^>]*>', html).group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()
+    error_id = next(d for d in described if d.endswith("_error"))
+    assert html.count(f'id="{error_id}"') == 1
+    errors = re.search(rf'<ul class="errorlist" id="{error_id}">(.*?)</ul>', html).group(1)
+    assert errors.count("<li>") >= 2
+    assert "too short" in errors and "entirely numeric" in errors
+
+
+def test_every_error_on_a_choice_group_is_read_with_it():
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class ChannelForm(forms.Form):
+        channel = forms.ChoiceField(choices=[("sms", "SMS")], widget=forms.RadioSelect)
+
+    form = ChannelForm({})
+    form.add_error("channel", "A second problem.")
+    html = render_to_string("includes/choice_group.html", {"field": form["channel"]})
+    described = re.search(r'<fieldset[^>]*aria-describedby="([^"]*)"', html).group(1)
+    assert described.split() == ["id_channel_error"]
+    assert html.count('id="id_channel_error"') == 1
+    errors = re.search(r'<ul class="errorlist" id="id_channel_error">(.*?)</ul>', html).group(1)
+    assert "This field is required." in errors and "A second problem." in errors
+
+
+def test_the_error_summary_puts_french_spacing_before_its_colons(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.post(reverse("customers:claim"), {"email": "not-an-email"}).content.decode()
+    summary = re.search(r'<div class="banner banner-error error-summary".*?</div>', html, re.S)
+    links = re.findall(r'<li><a href="#id_\w+">([^<]*)</a></li>', summary.group(0))
+    assert links and all(" : " in text for text in links), links
+
+
+def test_step_buttons_name_their_step_with_french_spacing(alice_client, settings):
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert 'Marquer comme fait<span class="visually-hidden"> : ' in html
+    assert '<span class="visually-hidden">: ' not in html

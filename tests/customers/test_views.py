@@ -81,3 +81,25 @@ def test_dashboard_in_french(alice_client, alice):
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
     assert "Numéro de passeport" in html
     assert "Décidez si vous remplacez votre passeport" in html
+
+
+def test_the_headline_keeps_acronyms_and_proper_nouns(client, incident, settings):
+    import re
+    from html import unescape
+
+    from tests.factories import CustomerFactory, ExposureFactory, UserFactory
+
+    def headline() -> str:
+        html = client.get(reverse("customers:dashboard")).content.decode()
+        return unescape(re.search(r'<h2 class="banner-title">(.*?)</h2>', html, re.S).group(1))
+
+    user = UserFactory()
+    customer = CustomerFactory(user=user, email=user.email)
+    fields = {"medicare_number": "•••• 1234", "bank_account": "•••• 5678"}
+    ExposureFactory(incident=incident, customer=customer, fields=fields)
+    client.force_login(user)
+    english = headline()
+    assert "Medicare (health card) number" in english
+    assert "bank account number (IBAN)" in english
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    assert "numéro de compte bancaire (IBAN)" in headline()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_french, env_int, env_list, env_str
 
 
 def test_env_bool_accepts_the_usual_spellings(monkeypatch):
@@ -37,3 +37,13 @@ def test_env_str_required_without_default(monkeypatch):
 def test_env_list_splits_and_trims(monkeypatch):
     monkeypatch.setenv("FH_LIST", " a.example, b.example ,,")
     assert env_list("FH_LIST") == ["a.example", "b.example"]
+
+
+def test_a_french_twin_defaults_only_while_the_english_text_does(monkeypatch):
+    monkeypatch.delenv("FH_HOURS", raising=False)
+    monkeypatch.delenv("FH_HOURS_FR", raising=False)
+    assert env_french("FH_HOURS", "De 8 h à 20 h") == "De 8 h à 20 h"
+    monkeypatch.setenv("FH_HOURS", "9am to 5pm")
+    assert env_french("FH_HOURS", "De 8 h à 20 h") == ""  # French pages show the English
+    monkeypatch.setenv("FH_HOURS_FR", "De 9 h à 17 h")
+    assert env_french("FH_HOURS", "De 8 h à 20 h") == "De 9 h à 17 h"

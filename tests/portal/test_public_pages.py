@@ -1,0 +1,64 @@
+"""Public pages: the language switch sticks, without JavaScript, and the shared
+cached copies follow the language the visitor chose."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+SWITCH = re.compile(r'<p class="language-switch"><a href="([^"]+)" lang="fr"')
+
+
+def french_link(html: str) -> str:
+    return SWITCH.search(html).group(1).replace("&amp;", "&")
+
+
+def test_switching_on_the_home_page_keeps_every_page_in_french(client, incident):
+    home = client.get(reverse("home")).content.decode()
+    response = client.get(french_link(home))
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    for name in ("home", "notices:index", "account_request_login_code"):
+        html = client.get(reverse(name)).content.decode()
+        assert '<html lang="fr">' in html, name
+    assert "Se connecter" in client.get(reverse("account_request_login_code")).content.decode()
+
+
+def test_the_switch_goes_back_to_the_page_without_its_lang_parameter(client):
+    url = reverse("switch_language", args=["en"])
+    response = client.get(url, {"next": "/notices/?lang=fr&page=2"})
+    assert response["Location"] == "/notices/?page=2"
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:x"])
+def test_the_switch_never_leaves_the_site(client, target):
+    response = client.get(reverse("switch_language", args=["fr"]), {"next": target})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+
+
+def test_an_unknown_language_is_a_404(client):
+    assert client.get(reverse("switch_language", args=["de"])).status_code == 404
+    assert settings.LANGUAGE_COOKIE_NAME not in client.cookies
+
+
+def test_the_cached_copy_follows_the_language_cookie(client, incident):
+    from django.test import Client
+
+    english = client.get(reverse("home")).content.decode()  # now cached in English
+    french_visitor = Client()
+    french_visitor.get(french_link(english))
+    html = french_visitor.get(reverse("home")).content.decode()
+    assert '<html lang="fr">' in html
+    assert '<html lang="en">' in client.get(reverse("home")).content.decode()
+
+
+def test_signed_in_readers_switch_with_the_form_that_remembers_it(alice_client):
+    html = alice_client.get(reverse("notices:index")).content.decode()
+    assert f'action="{reverse("customers:set_language")}"' in html
+    assert 'class="language-switch"><a' not in html
