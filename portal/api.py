@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -56,6 +57,10 @@ def api_exception_handler(exc, context):
     return response
 
 
+# A positive id that fits a bigint: longer would overflow the database's integer.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
 class NewestFirstCursor(CursorPagination):
     page_size = 20
     max_page_size = 100
@@ -76,6 +81,15 @@ class NewestFirstCursor(CursorPagination):
                 {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
             )
         return int(values[0])
+
+    def decode_cursor(self, request):
+        """DRF passes the position through as text; ours is an id, so anything but
+        a whole number is a bad cursor (a 404, as DRF answers), not a 500 later."""
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor else None
+        if position is not None and not _ID.fullmatch(position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

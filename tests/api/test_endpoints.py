@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -193,6 +194,17 @@ def test_messages_paginate_by_cursor_and_filter(alice_api, alice, world):
     ]
     assert "next" in body and "previous" in body
     assert alice_api.get("/api/v1/messages?channel=sms").json()["results"] == []
+
+
+@pytest.mark.parametrize("position", ["abc", "", "1.5", "99999999999999999999"])
+def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, world, position):
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    for client, path in ((api, "/api/v1/notices"), (alice_api, "/api/v1/messages")):
+        response = client.get(path, {"cursor": cursor})
+        assert response.status_code == 404, (path, response.content)
+        assert response.json()["error"]["message"] == "Invalid cursor"
+    good = base64.b64encode(b"p=1").decode()
+    assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
 
 
 def test_notices_public_for_everyone_and_mine_when_signed_in(api, alice_api, world):
