@@ -286,3 +286,17 @@ def test_exposure_sensitivity_labels_in_the_readers_language(alice_api):
         assert english["sensitivity_label"] == str(level.label)
     with translation.override("fr"):
         assert french["sensitivity_label"] == str(level.label) != english["sensitivity_label"]
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("post", "/api/v1/verify"), ("patch", "/api/v1/me"), ("post", "/api/v1/devices")],
+)
+def test_json_nested_too_deeply_is_a_400(alice_api, method, path):
+    for body in (DEEP, '{"reference": ' + DEEP + "}"):
+        response = getattr(alice_api, method)(path, body, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "parse_error"
