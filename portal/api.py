@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 
+from django.core.validators import slug_re
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
@@ -110,6 +111,23 @@ def query_choice(request, name: str, choices) -> str | None:
         return None
     if len(values) > 1 or values[0] not in choices:
         raise exceptions.ValidationError({name: [f"One of: {', '.join(choices)}."]})
+    return values[0]
+
+
+# Empty: no filter, as before.
+SLUG_PATTERN = "^[-a-zA-Z0-9_]*$"
+
+
+def query_slug(request, name: str) -> str | None:
+    """An optional query parameter that names a record by its slug. Anything else
+    matches nothing, and a NUL character would be a 500 on PostgreSQL: an error."""
+    values = [v for v in request.query_params.getlist(name) if v]
+    if not values:
+        return None
+    if len(values) > 1 or not slug_re.match(values[0]):
+        raise exceptions.ValidationError(
+            {name: ["A slug: letters, digits, hyphens and underscores."]}
+        )
     return values[0]
 
 

@@ -300,3 +300,37 @@ def test_json_nested_too_deeply_is_a_400(alice_api, method, path):
         response = getattr(alice_api, method)(path, body, content_type="application/json")
         assert response.status_code == 400, response.content
         assert response.json()["error"]["code"] == "parse_error"
+
+
+# PostgreSQL refuses text with a NUL character (a DataError, a 500, if it got there).
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/v1/notices/%00", 404),
+        ("get", "/api/v1/notices/a%00b", 404),
+        ("put", "/api/v1/steps/%00/done", 404),
+        ("delete", "/api/v1/steps/%00/done", 404),
+        ("put", "/api/v1/devices/%00", 404),
+        ("delete", "/api/v1/devices/%00", 404),
+        ("get", "/api/v1/notices?incident=%00", 400),
+        ("get", "/api/v1/messages?incident=a%00", 400),
+    ],
+)
+def test_a_nul_character_in_a_path_or_a_query_is_a_client_error(
+    alice_api, world, method, path, status
+):
+    body = {"token": "t"} if method == "put" else None
+    response = getattr(alice_api, method)(path, body, format="json")
+    assert response.status_code == status, response.content
+    assert "error" in response.json()
+
+
+def test_filtering_by_an_incident_still_works(api, alice_api, world):
+    assert [
+        n["slug"] for n in api.get("/api/v1/notices?incident=other-incident").json()["results"]
+    ] == []
+    assert (
+        len(alice_api.get("/api/v1/messages?incident=customer-data-breach").json()["results"]) == 1
+    )
+    bad = api.get("/api/v1/notices", {"incident": "not a slug"})
+    assert bad.status_code == 400 and "incident" in bad.json()["error"]["fields"]
