@@ -5,6 +5,7 @@ long transaction whose writes nobody sees until it commits)."""
 from __future__ import annotations
 
 import io
+import logging
 import time
 
 from django.core.cache import cache
@@ -12,8 +13,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from customers.importers import ImportFailed, import_customers, import_exposures
+from customers.importers import ImportFailed, ImportReport, import_customers, import_exposures
 from customers.models import ImportJob
+
+logger = logging.getLogger(__name__)
 
 _PROGRESS = "import-progress:{}"
 
@@ -56,21 +59,28 @@ def import_job_run(job_id: int) -> None:
             cache.set(_PROGRESS.format(job.pk), done["bytes"], 3600)
             done["at"] = time.monotonic()
 
-    with job.file.open("rb") as stream:
-        try:
-            if job.kind == ImportJob.Kind.CUSTOMERS:
-                report = import_customers(stream, skip_invalid=job.skip_invalid, progress=progress)
-            else:
-                report = import_exposures(
-                    stream, incident=job.incident, skip_invalid=job.skip_invalid, progress=progress
-                )
-            job.status = ImportJob.Status.DONE
-        except ImportFailed as failed:
-            report = failed.report
-            job.status = ImportJob.Status.FAILED
+    try:
+        with job.file.open("rb") as stream:
+            report = _import(job, stream, progress)
+        job.status = ImportJob.Status.DONE
+        job.message = report.summary()
+    except ImportFailed as failed:
+        report = failed.report
+        job.status = ImportJob.Status.FAILED
+        job.message = report.summary()
+    except Exception as exc:
+        # Anything else (a bug, a file gone from MEDIA_ROOT, a time limit) must not
+        # leave the job running for ever, and undeletable. The details, which may
+        # quote a value from the file, go to the worker's log only.
+        logger.exception("import job %s stopped by an unexpected error", job.pk)
+        report = ImportReport(kind=job.kind)
+        job.status = ImportJob.Status.FAILED
+        job.message = (
+            f"{job.kind}: nothing imported; stopped by an unexpected error "
+            f"({type(exc).__name__}), in the worker's log"
+        )
     job.inserted, job.updated = report.inserted, report.updated
     job.rejected_lines = report.rejected_lines
-    job.message = report.summary()
     if report.errors:
         out = io.StringIO()
         report.write_csv(out)
@@ -78,3 +88,11 @@ def import_job_run(job_id: int) -> None:
     job.finished_at = timezone.now()
     job.save()
     cache.delete(_PROGRESS.format(job.pk))
+
+
+def _import(job: ImportJob, stream, progress) -> ImportReport:
+    if job.kind == ImportJob.Kind.CUSTOMERS:
+        return import_customers(stream, skip_invalid=job.skip_invalid, progress=progress)
+    return import_exposures(
+        stream, incident=job.incident, skip_invalid=job.skip_invalid, progress=progress
+    )

@@ -365,9 +365,15 @@ class TestSendForm(forms.Form):
         return data
 
 
+class IncidentTemplateForm(TemplateForm):
+    # TemplateForm leaves the parent to the inline; here it is a field of the form.
+    class Meta(TemplateForm.Meta):
+        fields = ["incident", *TemplateForm.Meta.fields]
+
+
 @admin.register(IncidentTemplate)
 class IncidentTemplateAdmin(admin.ModelAdmin):
-    form = TemplateForm
+    form = IncidentTemplateForm
     list_display = ["incident", "channel", "language", "subject"]
     list_filter = ["incident", "channel", "language"]
 

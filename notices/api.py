@@ -22,12 +22,14 @@ from notices.markdown import render_markdown
 from notices.models import ContactVerification, Delivery, Device, Notice
 from notices.references import format_reference, normalise_reference
 from portal.api import (
+    SLUG_PATTERN,
     NewestFirstCursor,
     StrictCharField,
     StrictChoiceField,
     StrictUUIDField,
     etag_response,
     query_choice,
+    query_slug,
 )
 from portal.api_docs import ERRORS, PUBLIC_ERRORS
 from portal.health import broker_ok, database_ok
@@ -150,7 +152,9 @@ class MessageListView(generics.ListAPIView):
         operation_id="messages",
         parameters=[
             OpenApiParameter("channel", str, enum=["sms", "email", "inapp", "push"]),
-            OpenApiParameter("incident", str, description="An incident's slug."),
+            OpenApiParameter(
+                "incident", str, description="An incident's slug.", pattern=SLUG_PATTERN
+            ),
         ],
         responses={200: MessageSerializer(many=True), **ERRORS},
         tags=["messages"],
@@ -163,7 +167,7 @@ class MessageListView(generics.ListAPIView):
         channel = query_choice(self.request, "channel", ["sms", "email", "inapp", "push"])
         if channel:
             messages = messages.filter(channel=channel)
-        incident = self.request.query_params.get("incident")
+        incident = query_slug(self.request, "incident")
         if incident:
             messages = messages.filter(campaign__incident__slug=incident)
         return messages
@@ -219,7 +223,11 @@ class NoticeListView(generics.ListAPIView):
 
     @extend_schema(
         operation_id="notices",
-        parameters=[OpenApiParameter("incident", str, description="An incident's slug.")],
+        parameters=[
+            OpenApiParameter(
+                "incident", str, description="An incident's slug.", pattern=SLUG_PATTERN
+            )
+        ],
         responses={200: NoticeSummarySerializer(many=True), **PUBLIC_ERRORS},
         tags=["notices"],
         auth=[{"SessionToken": []}, {}],
@@ -230,7 +238,7 @@ class NoticeListView(generics.ListAPIView):
 
     def get_queryset(self):
         notices = selectors.notices_visible_to(_reader(self.request)).order_by("-id")
-        incident = self.request.query_params.get("incident")
+        incident = query_slug(self.request, "incident")
         return notices.filter(incident__slug=incident) if incident else notices
 
 

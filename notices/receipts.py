@@ -102,17 +102,24 @@ def apply_receipt(
     return True
 
 
+def text(value) -> str:
+    """A provider's text for the database: PostgreSQL refuses a NUL character."""
+    return str(value).replace("\x00", "")
+
+
 def anymail_tracking_received(sender, event, esp_name: str, **kwargs) -> None:
     """An ESP's delivery or bounce report, normalised by django-anymail."""
-    reference = (event.metadata or {}).get("reference") or ""
+    # Metadata comes back as the ESP's JSON: a reference that is not a string
+    # (an object, a list) is none of ours, and would reach SQL as one.
+    reference = (event.metadata or {}).get("reference")
     status = ANYMAIL_STATUSES.get(event.event_type)
-    if reference and status is not None:
+    if isinstance(reference, str) and reference and "\x00" not in reference and status is not None:
         apply_receipt(
             reference=reference,
-            provider_status=f"{esp_name}:{event.event_type}"[:32],
+            provider_status=text(f"{esp_name}:{event.event_type}")[:32],
             status=status,
-            provider_id=event.message_id or "",
-            error=(event.description or event.mta_response or "")[:200],
+            provider_id=text(event.message_id or ""),
+            error=text(event.description or event.mta_response or "")[:200],
         )
 
 

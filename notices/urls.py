@@ -18,7 +18,9 @@ urlpatterns = [
     path("help/", views.help_page, name="help"),
     path("outbox/", views.outbox, name="outbox"),
     path(
-        "webhooks/sms/<slug:provider>/<str:reference>",
+        # A reference is a slug (portal.codes.ALPHABET); anything else, a NUL
+        # character included (a 500 on PostgreSQL), is a 404.
+        "webhooks/sms/<slug:provider>/<slug:reference>",
         webhooks.sms_status,
         name="sms_status",
     ),

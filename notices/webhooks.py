@@ -41,7 +41,7 @@ def sms_status(request: HttpRequest, provider: str, reference: str) -> HttpRespo
             provider=provider,
             provider_status=provider_status,
             status=status,
-            provider_id=params.get("MessageSid", ""),
-            error=params.get("ErrorCode", ""),
+            provider_id=receipts.text(params.get("MessageSid", "")),
+            error=receipts.text(params.get("ErrorCode", "")),
         )
     return HttpResponse(status=204)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.urls import path
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.audit import audit
@@ -59,7 +62,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
         """The entries the list shows (same filters and search), as CSV."""
         if not request.user.has_perm("portal.export_auditentry"):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # What the list does with such filters, with a word on why nothing came.
+            self.message_user(request, _("Those filters are not valid."), messages.ERROR)
+            changelist_url = reverse("admin:portal_auditentry_changelist")
+            return redirect(f"{changelist_url}?{ERROR_FLAG}=1")
         entries = changelist.get_queryset(request)
         audit(
             AuditAction.EXPORT,

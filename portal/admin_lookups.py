@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.contrib.admin import ModelAdmin, widgets
 from django.contrib.admin.filters import ListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.constants import LOOKUP_SEP
 
 # What the admin's own filters put in a URL after a field's path.
@@ -34,6 +35,18 @@ class FilterLookupsOnly(ModelAdmin):
                 if all(part in FILTER_LOOKUPS for part in rest):
                     return super().lookup_allowed(lookup, value, request)
         return False
+
+    def get_changelist_instance(self, request):
+        # A NUL character in a filter (Django checks the search box itself) is a
+        # DataError on PostgreSQL, when the list is read: a 500.
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            raise IncorrectLookupParameters("a NUL character in a filter")
+        # Django turns a date that cannot be (?created_at__year=abc, a ValueError)
+        # into IncorrectLookupParameters, but not a year too large for C's int.
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
     def _filtered_paths(self, request) -> list[str]:
         paths = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
+from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
@@ -57,6 +59,10 @@ def api_exception_handler(exc, context):
     return response
 
 
+# A positive id that fits a bigint: longer would overflow the database's integer.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
 class NewestFirstCursor(CursorPagination):
     page_size = 20
     max_page_size = 100
@@ -76,6 +82,15 @@ class NewestFirstCursor(CursorPagination):
             message = _("A whole number from 1 to %(maximum)d.") % {"maximum": self.max_page_size}
             raise exceptions.ValidationError({self.page_size_query_param: [message]})
         return int(values[0])
+
+    def decode_cursor(self, request):
+        """DRF passes the position through as text; ours is an id, so anything but
+        a whole number is a bad cursor (a 404, as DRF answers), not a 500 later."""
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor else None
+        if position is not None and not _ID.fullmatch(position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
@@ -97,6 +112,23 @@ def query_choice(request, name: str, choices) -> str | None:
     if len(values) > 1 or values[0] not in choices:
         raise exceptions.ValidationError(
             {name: [_("One of: %(choices)s.") % {"choices": ", ".join(choices)}]}
+        )
+    return values[0]
+
+
+# Empty: no filter, as before.
+SLUG_PATTERN = "^[-a-zA-Z0-9_]*$"
+
+
+def query_slug(request, name: str) -> str | None:
+    """An optional query parameter that names a record by its slug. Anything else
+    matches nothing, and a NUL character would be a 500 on PostgreSQL: an error."""
+    values = [v for v in request.query_params.getlist(name) if v]
+    if not values:
+        return None
+    if len(values) > 1 or not slug_re.match(values[0]):
+        raise exceptions.ValidationError(
+            {name: ["A slug: letters, digits, hyphens and underscores."]}
         )
     return values[0]
 

@@ -17,7 +17,13 @@ from django.db import connection, transaction
 
 from customers.importers import postgres, sqlite
 from customers.importers.reading import ImportFailed, read_header
-from customers.importers.spec import CUSTOMER_COLUMNS, EXPOSURE_COLUMNS, RowError
+from customers.importers.spec import (
+    CUSTOMER_COLUMNS,
+    CUSTOMER_REQUIRED,
+    EXPOSURE_COLUMNS,
+    EXPOSURE_REQUIRED,
+    RowError,
+)
 from customers.models import Incident
 
 __all__ = ["ImportFailed", "ImportReport", "RowError", "import_customers", "import_exposures"]
@@ -51,10 +57,12 @@ class ImportReport:
         )
 
 
-def _run(kind: str, stream: BinaryIO, columns: dict, skip_invalid: bool, work) -> ImportReport:
+def _run(
+    kind: str, stream: BinaryIO, columns: dict, required: tuple, skip_invalid: bool, work
+) -> ImportReport:
     report = ImportReport(kind=kind)
     started = time.monotonic()
-    names, header_errors = read_header(stream, columns)
+    names, header_errors = read_header(stream, columns, required)
     if header_errors:
         report.errors = header_errors
         raise ImportFailed(report)
@@ -82,6 +90,7 @@ def import_customers(
         "customers",
         stream,
         CUSTOMER_COLUMNS,
+        CUSTOMER_REQUIRED,
         skip_invalid,
         lambda backend, names: backend.import_customers(stream, names, progress=progress),
     )
@@ -94,6 +103,7 @@ def import_exposures(
         "exposures",
         stream,
         EXPOSURE_COLUMNS,
+        EXPOSURE_REQUIRED,
         skip_invalid,
         lambda backend, names: backend.import_exposures(
             stream, names, incident_id=incident.pk, progress=progress

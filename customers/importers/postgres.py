@@ -29,6 +29,10 @@ class _Duplicates(Exception):
     pass
 
 
+class _RecordsAcrossLines(Exception):
+    pass
+
+
 # Characters JSON escapes (a quote, a backslash, control characters), as the
 # inside of a regular-expression bracket: lines with them take the careful path.
 _JSON_PLAIN = r'"\\\x01-\x1f'
@@ -62,25 +66,34 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
     )
     column_list = ", ".join(names)
     try:
-        with (
-            transaction.atomic(),
-            cursor.cursor.copy(
-                f"COPY import_rows ({column_list}) FROM STDIN WITH (FORMAT csv)"
-            ) as copy,
-        ):
-            for block in blocks(stream, progress):
-                copy.write(block)
+        with transaction.atomic():
+            lines = _copy_csv(cursor, stream, column_list, progress)
+            # COPY numbers records, and takes a quoted line break as part of a
+            # field (a stray quote joins the lines up to the next one) and a line
+            # "\." as the end of the data: a record per line, or read carefully.
+            if cursor.cursor.rowcount != lines:
+                raise _RecordsAcrossLines
         return []
-    except (DatabaseError, psycopg.Error):
-        pass  # COPY refused a line: read the file again, carefully
+    except (DatabaseError, psycopg.Error, _RecordsAcrossLines):
+        pass  # read the file again, carefully, to name each bad line
     errors: list = []
     with cursor.cursor.copy(f"COPY import_rows (line, {column_list}) FROM STDIN") as copy:
         for line, row in careful_rows(stream, len(names), errors):
-            if any("\x00" in value for value in row):
-                errors.append(spec.RowError(line, "", spec.WRONG_ENCODING))
-                continue
             copy.write_row([line, *row])
     return errors
+
+
+def _copy_csv(cursor, stream: BinaryIO, column_list: str, progress) -> int:
+    """COPY the file after its header; returns how many lines it has."""
+    lines, last = 0, b"\n"
+    with cursor.cursor.copy(
+        f"COPY import_rows ({column_list}) FROM STDIN WITH (FORMAT csv)"
+    ) as copy:
+        for block in blocks(stream, progress):
+            copy.write(block)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def _fetch_errors(cursor) -> list:

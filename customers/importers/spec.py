@@ -31,6 +31,9 @@ CONTACT_PROOF_FLAGS = {
     "phone": ("phone_verified",),
 }
 EXPOSURE_COLUMNS = {"customer_ref": 32, "exposed": 4000}
+# Columns a file must have.
+CUSTOMER_REQUIRED = ("customer_ref",)
+EXPOSURE_REQUIRED = ("customer_ref", "exposed")
 EXPOSED_VALUE_MAX = 200
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
@@ -66,6 +69,9 @@ REPEATED_DATA_CLASS = "data class listed twice"
 NOTHING_EXPOSED = "no exposed data classes"
 UNKNOWN_COLUMN = "unknown column"
 MISSING_COLUMN = "missing column"
+UNCLOSED_QUOTE = "unclosed quote (a field cannot go on to the next line)"
+LONE_CARRIAGE_RETURN = "carriage return without line feed (save with LF or CRLF line endings)"
+MALFORMED_CSV = "malformed CSV (a quote out of place?)"
 
 
 @dataclass(frozen=True, order=True)

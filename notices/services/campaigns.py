@@ -40,6 +40,8 @@ def campaign_create(
 ) -> Campaign:
     """A draft campaign with the incident's default templates (or the built-in ones)."""
     checked_channels(channels)
+    if len(set(channels)) != len(channels):
+        raise ValidationError(_("Name each channel once."))
     codes = list(data_classes or [])
     classes = list(DataClass.objects.filter(code__in=codes))
     unknown = set(codes) - {dc.code for dc in classes}

@@ -42,6 +42,20 @@ def test_unknown_email_gets_the_same_answer(api, django_capture_on_commit_callba
     assert unknown.status_code == 401 and mail.outbox == []
 
 
+@pytest.mark.parametrize("path", ["/auth/code/request", "/auth/login", "/auth/code/confirm"])
+def test_json_nested_too_deeply_is_a_400_in_allauths_shape(api, path):
+    deep = "[" * 5000 + "]" * 5000
+    for body in (deep, '{"email": ' + deep + "}"):
+        response = api.post(f"{BASE}{path}", body, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert response.json() == {
+            "status": 400,
+            "errors": [
+                {"message": "The JSON in the request is nested too deeply.", "code": "invalid"}
+            ],
+        }
+
+
 def test_sign_in_by_password_then_out(api, alice):
     response = api.post(
         f"{BASE}/auth/login",

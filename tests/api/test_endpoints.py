@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -195,6 +196,17 @@ def test_messages_paginate_by_cursor_and_filter(alice_api, alice, world):
     assert alice_api.get("/api/v1/messages?channel=sms").json()["results"] == []
 
 
+@pytest.mark.parametrize("position", ["abc", "", "1.5", "99999999999999999999"])
+def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, world, position):
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    for client, path in ((api, "/api/v1/notices"), (alice_api, "/api/v1/messages")):
+        response = client.get(path, {"cursor": cursor})
+        assert response.status_code == 404, (path, response.content)
+        assert response.json()["error"]["message"] == "Invalid cursor"
+    good = base64.b64encode(b"p=1").decode()
+    assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
+
+
 def test_notices_public_for_everyone_and_mine_when_signed_in(api, alice_api, world):
     public = [n["slug"] for n in api.get("/api/v1/notices").json()["results"]]
     assert public == ["public-one"]
@@ -292,3 +304,51 @@ def test_error_messages_in_the_readers_language(api, alice_api):
     assert missing.json()["error"] == {"code": "not_found", "message": "Introuvable."}
     api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert api.get("/api/v1/no-such-endpoint").json()["error"]["message"] == "Not found."
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("post", "/api/v1/verify"), ("patch", "/api/v1/me"), ("post", "/api/v1/devices")],
+)
+def test_json_nested_too_deeply_is_a_400(alice_api, method, path):
+    for body in (DEEP, '{"reference": ' + DEEP + "}"):
+        response = getattr(alice_api, method)(path, body, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "parse_error"
+
+
+# PostgreSQL refuses text with a NUL character (a DataError, a 500, if it got there).
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/v1/notices/%00", 404),
+        ("get", "/api/v1/notices/a%00b", 404),
+        ("put", "/api/v1/steps/%00/done", 404),
+        ("delete", "/api/v1/steps/%00/done", 404),
+        ("put", "/api/v1/devices/%00", 404),
+        ("delete", "/api/v1/devices/%00", 404),
+        ("get", "/api/v1/notices?incident=%00", 400),
+        ("get", "/api/v1/messages?incident=a%00", 400),
+    ],
+)
+def test_a_nul_character_in_a_path_or_a_query_is_a_client_error(
+    alice_api, world, method, path, status
+):
+    body = {"token": "t"} if method == "put" else None
+    response = getattr(alice_api, method)(path, body, format="json")
+    assert response.status_code == status, response.content
+    assert "error" in response.json()
+
+
+def test_filtering_by_an_incident_still_works(api, alice_api, world):
+    assert [
+        n["slug"] for n in api.get("/api/v1/notices?incident=other-incident").json()["results"]
+    ] == []
+    assert (
+        len(alice_api.get("/api/v1/messages?incident=customer-data-breach").json()["results"]) == 1
+    )
+    bad = api.get("/api/v1/notices", {"incident": "not a slug"})
+    assert bad.status_code == 400 and "incident" in bad.json()["error"]["fields"]

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -84,6 +84,12 @@ def test_letter_codes_are_written_for_a_mail_merge(tmp_path, incident, former):
     code = lines[1].split(",")[1]
     assert check(code) is not None
     assert ClaimCode.objects.get().via == ClaimCode.Via.LETTER
+
+
+def test_letter_codes_to_a_folder_that_does_not_exist_are_a_clear_error(tmp_path, former):
+    with pytest.raises(CommandError, match=r"Cannot write .*missing/dir/x\.csv"):
+        call_command("claim_codes", out=str(tmp_path / "missing" / "dir" / "x.csv"))
+    assert not ClaimCode.objects.exists()
 
 
 # --- checking --------------------------------------------------------------------

@@ -102,3 +102,46 @@ def test_a_job_runs_once_even_if_its_task_is_delivered_twice(
     import_job_run(job.pk)  # the redelivered task
     job.refresh_from_db()
     assert job.inserted == 1 and job.status == "done"
+
+
+def test_a_file_with_carriage_return_line_endings_fails_with_a_report(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "mac.csv",
+        b"customer_ref,email\rUP0003,a@example.com\r",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert (job.status, job.rejected_lines) == ("failed", 1)
+    response = admin_client.get(reverse("admin:customers_importjob_report", args=[job.pk]))
+    body = b"".join(response.streaming_content).decode()
+    assert "1,,carriage return without line feed" in body
+
+
+def test_an_unexpected_error_fails_the_job_logs_it_and_lets_it_be_deleted(
+    admin_client, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    from customers import import_jobs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a value from the file: UP0004")
+
+    monkeypatch.setattr(import_jobs, "import_customers", broken)
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref\nUP0004\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and job.finished_at is not None
+    assert "RuntimeError" in job.message and "UP0004" not in job.message
+    [record] = [r for r in caplog.records if r.name == "customers.import_jobs"]
+    assert record.levelname == "ERROR" and "Traceback" in record.exc_text
+    delete = reverse("admin:customers_importjob_delete", args=[job.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not ImportJob.objects.exists()

@@ -156,6 +156,90 @@ def test_unknown_and_missing_columns_are_refused():
     ]
 
 
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("customer_ref,email\rAB0001,a@example.com\rAB0002,b@example.com\r", 1),
+        ("customer_ref,email\nAB0001,a@example.com\rAB0002,b@example.com\r", 2),
+    ],
+)
+def test_carriage_returns_without_line_feeds_are_reported(text, line):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(line, "", s.LONE_CARRIAGE_RETURN)]
+    assert not Customer.objects.exists()
+
+
+UNCLOSED_QUOTE = 'customer_ref,first_name\nAB0001,"abc\nAB0002,Bob\nAB0003,Carl\n'
+
+
+def test_a_quote_left_open_is_reported_on_its_line_and_takes_no_other_line():
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(UNCLOSED_QUOTE))
+    assert excinfo.value.report.errors == [RowError(2, "", s.UNCLOSED_QUOTE)]
+    assert not Customer.objects.exists()
+    report = import_customers(csv_bytes(UNCLOSED_QUOTE), skip_invalid=True)
+    assert dict(Customer.objects.values_list("customer_ref", "first_name")) == {
+        "AB0002": "Bob",
+        "AB0003": "Carl",
+    }
+    assert (report.inserted, report.errors) == (2, [RowError(2, "", s.UNCLOSED_QUOTE)])
+
+
+def test_records_that_copy_would_run_across_lines_are_reported_on_each_backend():
+    # On PostgreSQL COPY takes each of these files without an error: a stray quote
+    # closed by the next one joins lines 2-4 into a first name; "\." ends the data.
+    text = (
+        "customer_ref,first_name\n"
+        'AB0001,"abc\nAB0002,Bob\nAB0003,"\nAB0004,Dan\n'
+        "\\.\nAB0005,Eve\n"
+        'AB0006,"Fay"x\n'
+    )
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert sorted(excinfo.value.report.errors) == [
+        RowError(2, "", s.UNCLOSED_QUOTE),
+        RowError(4, "", s.UNCLOSED_QUOTE),
+        RowError(6, "", s.WRONG_COLUMN_COUNT),
+        RowError(8, "", s.MALFORMED_CSV),
+    ]
+    import_customers(csv_bytes(text), skip_invalid=True)
+    assert dict(Customer.objects.values_list("customer_ref", "first_name")) == {
+        "AB0002": "Bob",
+        "AB0004": "Dan",
+        "AB0005": "Eve",
+    }
+
+
+def test_a_quoted_field_cannot_hold_a_line_break():
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
+    assert excinfo.value.report.errors == [
+        RowError(2, "", s.UNCLOSED_QUOTE),
+        RowError(3, "", s.WRONG_COLUMN_COUNT),
+    ]
+
+
+def test_a_field_over_the_csv_modules_limit_is_oversized_in_its_column():
+    import csv
+
+    limit = csv.field_size_limit()
+    text = "customer_ref,first_name,email\nAB0001," + "x" * 200_000 + ",not-an-email\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert sorted(excinfo.value.report.errors) == [
+        RowError(2, "email", s.MALFORMED_EMAIL),
+        RowError(2, "first_name", s.OVERSIZED),
+    ]
+    assert csv.field_size_limit() == limit
+
+
+def test_a_nul_character_is_the_wrong_encoding_on_each_backend():
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref,first_name\nAB0001,An\x00n\nAB0002,Bob\n"))
+    assert excinfo.value.report.errors == [RowError(2, "", s.WRONG_ENCODING)]
+
+
 @pytest.fixture
 def incident_and_customers():
     incident = IncidentFactory(slug="breach")
@@ -248,6 +332,16 @@ def test_every_bad_exposure_line_is_reported(incident_and_customers):
     )
     assert sorted(report.errors) == EXPECTED_BAD_EXPOSURES
     assert list(Exposure.objects.values_list("customer__customer_ref", flat=True)) == ["EX0001"]
+
+
+def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
+    incident_and_customers,
+):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes("customer_ref\nEX0001\nEX0002\n"), incident=incident_and_customers
+        )
+    assert excinfo.value.report.errors == [RowError(1, "exposed", s.MISSING_COLUMN)]
 
 
 def test_reimporting_exposures_changes_nothing_and_updates_what_changed(incident_and_customers):

@@ -124,3 +124,36 @@ def test_template_with_a_foreign_link_is_refused_in_the_change_form(client, comm
     response = client.post(url, data)
     assert response.status_code == 200
     assert "evil.example.net" in response.content.decode()
+
+
+def test_default_template_is_added_and_changed_in_the_admin(client, comms, incident):
+    from notices.models import IncidentTemplate
+
+    login_staff(client, comms)
+    add = reverse("admin:notices_incidenttemplate_add")
+    assert client.get(add).status_code == 200
+    data = {
+        "incident": incident.pk,
+        "channel": "sms",
+        "language": "en",
+        "subject": "",
+        "body": "Hi {first_name}, see {portal_url}\r\nRef {reference}",
+    }
+    response = client.post(add, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    template = IncidentTemplate.objects.get(incident=incident, channel="sms", language="en")
+    assert template.body == "Hi {first_name}, see {portal_url}\nRef {reference}"
+
+    again = client.post(add, data)
+    assert again.status_code == 200 and IncidentTemplate.objects.count() == 1
+    assert again.context["adminform"].form.errors
+
+    change = reverse("admin:notices_incidenttemplate_change", args=[template.pk])
+    assert client.get(change).status_code == 200
+    foreign = client.post(change, {**data, "body": "Go to http://evil.example.net {reference}"})
+    assert foreign.status_code == 200
+    assert "evil.example.net" in str(foreign.context["adminform"].form.non_field_errors())
+    changed = client.post(change, {**data, "body": "New text {reference}"})
+    assert changed.status_code == 302
+    template.refresh_from_db()
+    assert template.body == "New text {reference}"

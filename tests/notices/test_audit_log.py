@@ -218,6 +218,28 @@ def test_only_roles_with_the_export_permission_export(client, entry):
     assert client.get(reverse("admin:portal_auditentry_export")).status_code == 403
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_at__year": "abc"},
+        {"created_at__year": "10000"},
+        {"created_at__year": "99999999999999999999"},
+        # A DataError on PostgreSQL.
+        {"action__exact": "customer.view\x00"},
+    ],
+)
+def test_a_bad_filter_is_refused_by_the_list_and_the_export(client, entry, params):
+    login_staff(client, staff_with_role(AUDITOR))
+    changelist = reverse("admin:portal_auditentry_changelist")
+    listed = client.get(changelist, params)
+    assert listed.status_code == 302 and listed["Location"].endswith("?e=1")
+    export = client.get(reverse("admin:portal_auditentry_export"), params)
+    assert export.status_code == 302 and export["Location"] == f"{changelist}?e=1"
+    page = client.get(export["Location"])
+    assert "Those filters are not valid." in page.content.decode()
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_formula_starts_are_neutralised(value):
     assert safe_cell(value) == "'" + value

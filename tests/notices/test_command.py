@@ -71,6 +71,8 @@ def test_clear_errors(incident):
         run("create", "--incident", "nope", "--channels", "sms")
     with pytest.raises(CommandError, match="unknown"):
         run("create", "--incident", incident.slug, "--channels", "fax")
+    with pytest.raises(CommandError, match="Name each channel once"):
+        run("create", "--incident", incident.slug, "--channels", "sms,sms")
     with pytest.raises(CommandError, match="No campaign"):
         run("send", "999")
     with pytest.raises(CommandError, match="Unknown data classes"):

@@ -116,6 +116,17 @@ def test_a_signature_that_is_not_ascii_is_refused_not_an_error(client, delivery,
     assert post_callback(client, delivery.reference, params, signature="é").status_code == 403
 
 
+def test_a_nul_character_in_a_signed_callback_is_not_an_error(client, delivery, twilio_provider):
+    # PostgreSQL refuses text with a NUL character (a DataError, a 500, if it got there).
+    params = {"MessageSid": "SM1\x00", "MessageStatus": "undelivered", "ErrorCode": "300\x0003"}
+    assert post_callback(client, delivery.reference, params).status_code == 204
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == ("failed", "30003")
+    assert delivery.events.get(source="callback").detail == "provider: undelivered (30003)"
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    assert post_callback(client, "ABCDEFGHJKL%00", params).status_code == 404
+
+
 def test_signature_is_checked_against_the_public_url_not_the_host_header(
     client, delivery, twilio_provider, settings
 ):
@@ -167,6 +178,54 @@ def test_anymail_bounce_marks_the_email_failed(campaign, audience):
     tracking.send(sender=object, event=event, esp_name="Postmark")
     email.refresh_from_db()
     assert email.status == "failed" and email.fallback_pending
+
+
+@pytest.mark.parametrize(
+    "reference", [{"$gt": ""}, ["EMAILREF2345"], 12345, None, "EMAILREF2345\x00"]
+)
+def test_anymail_events_with_a_reference_that_is_not_one_are_ignored(campaign, audience, reference):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    email = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="EMAILREF2345",
+    )
+    event = AnymailTrackingEvent(
+        event_type="bounced", message_id="<x@y>", metadata={"reference": reference}
+    )
+    tracking.send(sender=object, event=event, esp_name="Postmark")
+    email.refresh_from_db()
+    assert email.status == "sent"
+
+
+def test_anymail_text_with_a_nul_character_is_recorded_without_it(campaign, audience):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    email = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="EMAILREF2345",
+    )
+    event = AnymailTrackingEvent(
+        event_type="bounced",
+        message_id="<x\x00@y>",
+        metadata={"reference": email.reference},
+        description="mailbox\x00 full",
+    )
+    tracking.send(sender=object, event=event, esp_name="Postmark")
+    email.refresh_from_db()
+    assert (email.status, email.last_error, email.provider_id) == (
+        "failed",
+        "mailbox full",
+        "<x@y>",
+    )
 
 
 @pytest.fixture

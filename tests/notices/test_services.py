@@ -39,6 +39,12 @@ def test_unknown_channel_or_data_class_is_refused(incident, comms):
         )
 
 
+def test_a_channel_named_twice_is_refused(incident, comms):
+    with pytest.raises(ValidationError, match="Name each channel once"):
+        services.campaign_create(incident=incident, channels=["sms", "email", "sms"], by=comms)
+    assert not Campaign.objects.exists()
+
+
 def test_the_author_cannot_approve(campaign, comms):
     with pytest.raises(PermissionDenied):
         services.campaign_approve(campaign=campaign, by=comms)

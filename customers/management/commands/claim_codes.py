@@ -41,7 +41,11 @@ class Command(BaseCommand):
         if without_email:
             customers = customers.filter(email="")
         total = customers.count()
-        stream = sys.stdout if out == "-" else open(out, "w", newline="")  # noqa: SIM115
+        try:
+            stream = sys.stdout if out == "-" else open(out, "w", newline="")  # noqa: SIM115
+        except OSError as exc:
+            # Before any code is issued: a code not written down is a code lost.
+            raise CommandError(f"Cannot write {out}: {exc.strerror}.") from None
         try:
             writer = csv.writer(stream)
             writer.writerow(["customer_ref", "claim_code"])

@@ -1,0 +1,67 @@
+"""JSON request bodies nested so deeply that parsing them recurses past Python's
+limit: a 400, not a RecursionError and a 500 (a 10 KB body is enough)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from itertools import accumulate
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+TOO_DEEP = _("The JSON in the request is nested too deeply.")
+
+# Far deeper than any body the app sends (a passkey's is 4 levels), far shallower
+# than the recursion limit wherever allauth happens to parse it.
+MAX_DEPTH = 64
+HEADLESS_PREFIX = "/_allauth/"
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest, counted without parsing (which recurses).
+    Brackets inside strings do not count; for text that is not JSON the count
+    means nothing, but the parser refuses that text anyway."""
+    brackets = _BRACKET.findall(_STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser catches ValueError only; a RecursionError would be a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
+
+
+def headless_json_depth(get_response: Callable[[HttpRequest], HttpResponse]):
+    """allauth's headless views json.loads() every body that is not a GET's and
+    catch only decoding errors. Counting the depth before they run is exact where
+    catching a RecursionError here would not be: the view parses deeper in the stack."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(HEADLESS_PREFIX) and request.method != "GET":
+            try:
+                text = request.body.decode()
+            except UnicodeDecodeError:
+                text = ""  # allauth answers 400 itself
+            if json_depth(text) > MAX_DEPTH:
+                # allauth's error shape: {"status", "errors": [{"message", "code"}]}
+                response = JsonResponse(
+                    {"status": 400, "errors": [{"message": str(TOO_DEEP), "code": "invalid"}]},
+                    status=400,
+                )
+                add_never_cache_headers(response)
+                return response
+        return get_response(request)
+
+    return middleware
