@@ -100,6 +100,21 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def _close_connections_after_a_transactional_test(request):
+    """Set up first, so torn down last: after pytest-django's flush. Once the
+    browser tests have started Playwright's sync API, that flush runs in another
+    context than the session's, with its own connection, which nothing else
+    closes (PostgreSQL then refuses to drop the test database at the end)."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    in_transaction_mode = marker is not None and marker.kwargs.get("transaction", False)
+    if in_transaction_mode or {"transactional_db", "live_server"} & set(request.fixturenames):
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     # A test client's request leaves its language active in this thread: a test
     # that ends on a French page must not make the next one French.

@@ -24,18 +24,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _close_database_connections_after_each_test():
-    """Set up first, so torn down last: after pytest-django's flush of a
-    transactional test. Under Playwright's sync API that flush runs in another
-    context than the session's, with its own connection, which nothing else
-    closes (PostgreSQL then refuses to drop the test database at the end)."""
-    yield
-    from django.db import connections
-
-    connections.close_all()
-
-
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.browser)

@@ -144,10 +144,11 @@ def test_the_rate_limit_holds_at_the_provider_across_workers(stack):
     # two workers each keeping their own count would take 3 s).
     times = sorted(m["received_at"] for m in stack.fake.messages())
     assert times[-1] - times[0] >= (240 - 40) / 40
-    # No bursts. Slots are spaced for 38/s; on a loaded machine a message sent late
-    # can land in the same second as on-time ones, one or two over 40, where a
-    # limiter that let the workers race would show bursts of dozens.
-    assert summary["max_accepted_in_1s_window"] <= 42
+    # No bursts. Slots are spaced for 38/s; on a loaded machine messages sent late
+    # can land in the same second as on-time ones, a few over 40 (43 seen with the
+    # machine's two cores shared by three test runs), where a limiter that let the
+    # workers race would show bursts of dozens (two workers at 38/s: 76).
+    assert summary["max_accepted_in_1s_window"] <= 46
 
 
 def test_a_permanent_sms_failure_falls_back_to_email(stack):
