@@ -196,6 +196,7 @@ def _message(item: Claimed) -> OutgoingMessage:
 
 def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> Outcome:
     message = _message(item)
+    wait_until(slot)  # a lookup is a call to the provider too: it takes its slot
     if item.in_doubt:
         try:
             found = backend.lookup(message)
@@ -209,7 +210,6 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
             return Outcome(item, error=ChannelError(f"lookup failed: {exc}", ambiguous=True))
         if found:
             return Outcome(item, provider_id=found, detail="found at the provider: not resent")
-    wait_until(slot)
     started = time.monotonic()
     try:
         provider_id = backend.send(message)
@@ -291,7 +291,8 @@ def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tupl
     return row, f"retry in {delay:.0f}s: {error}"
 
 
-def record_outcomes(outcomes: list[Outcome], *, fallback: bool = True) -> None:
+def record_outcomes(outcomes: list[Outcome], *, fallback: bool = True) -> list[str]:
+    """Record each outcome; returns the status recorded for each, in order."""
     now = timezone.now()
     rows, events = [], []
     for outcome in outcomes:
@@ -318,10 +319,12 @@ def record_outcomes(outcomes: list[Outcome], *, fallback: bool = True) -> None:
             from notices.services.contacts import devices_deactivate
 
             devices_deactivate(tokens=dead)
+    return [row.status for row in rows]
 
 
 def _record_rows(rows: list[_Row], now: datetime) -> None:
-    """Apply outcomes, but never over a state a provider receipt set meanwhile."""
+    """Apply outcomes, but never over a state a provider receipt set meanwhile:
+    a delivered message keeps no retry time nor error from a send that timed out."""
     if not rows:
         return
     with connection.cursor() as cursor:
@@ -336,9 +339,11 @@ def _record_rows(rows: list[_Row], now: datetime) -> None:
                                        ELSE d.provider_id END,
                     sent_at = COALESCE(d.sent_at, v.sent_at),
                     delivered_at = COALESCE(d.delivered_at, v.delivered_at),
-                    next_attempt_at = v.next_attempt_at,
-                    last_error = v.last_error,
-                    in_doubt = v.in_doubt,
+                    next_attempt_at = CASE WHEN d.status = 'sending' THEN v.next_attempt_at
+                                           ELSE d.next_attempt_at END,
+                    last_error = CASE WHEN d.status = 'sending' THEN v.last_error
+                                      ELSE d.last_error END,
+                    in_doubt = CASE WHEN d.status = 'sending' THEN v.in_doubt ELSE d.in_doubt END,
                     claimed_at = NULL,
                     updated_at = %s
                 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
@@ -360,7 +365,10 @@ def _record_rows(rows: list[_Row], now: datetime) -> None:
                     provider_id = CASE WHEN %s <> '' THEN %s ELSE provider_id END,
                     sent_at = COALESCE(sent_at, %s),
                     delivered_at = COALESCE(delivered_at, %s),
-                    next_attempt_at = %s, last_error = %s, in_doubt = %s,
+                    next_attempt_at = CASE WHEN status = 'sending' THEN %s
+                                           ELSE next_attempt_at END,
+                    last_error = CASE WHEN status = 'sending' THEN %s ELSE last_error END,
+                    in_doubt = CASE WHEN status = 'sending' THEN %s ELSE in_doubt END,
                     claimed_at = NULL, updated_at = %s
                 WHERE id = %s
                 """,
@@ -576,15 +584,16 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
     failures, ready = prepare_batch(campaign, items)
 
     outcomes = failures + send_batch(campaign, ready, result.latencies)
-    record_outcomes(outcomes)
+    statuses = record_outcomes(outcomes)
     _report_health(outcomes)
-    for outcome in outcomes:
-        if outcome.error is None:
-            result.sent += 1
-        elif outcome.error.permanent:
+    # Counted by what was recorded: a transient error on the last attempt is a failure.
+    for status in statuses:
+        if status == DeliveryStatus.FAILED:
             result.failed += 1
-        else:
+        elif status == DeliveryStatus.PENDING:
             result.retried += 1
+        else:
+            result.sent += 1
     return result
 
 

@@ -237,3 +237,47 @@ def test_dispatchers_side_by_side_plan_a_fall_back_once(sending, audience, scrip
     details = list(sms.events.values_list("detail", flat=True))
     assert details.count("falling back to email") == 1
     assert "no other channel left" not in details
+
+
+def test_a_receipt_that_arrived_during_a_timed_out_send_keeps_no_retry_nor_error(sending, scripted):
+    items = dispatch.claim(sending.pk, 1)
+    for item in items:
+        item.provider = "primary"
+    _, ready = dispatch.prepare_batch(sending, items)
+    scripted.script[ready[0].to] = ["lost"]  # accepted, but the answer never came
+    outcomes = dispatch.send_batch(sending, ready, [])
+    Delivery.objects.filter(pk=ready[0].id).update(status="delivered")  # its receipt did
+    dispatch.record_outcomes(outcomes)
+    delivery = Delivery.objects.get(pk=ready[0].id)
+    assert delivery.status == "delivered"
+    assert (delivery.last_error, delivery.next_attempt_at, delivery.in_doubt) == ("", None, False)
+
+
+def test_a_batch_counts_a_transient_error_on_the_last_attempt_as_failed(
+    sending, scripted, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    for delivery in Delivery.objects.filter(campaign=sending, channel="sms"):
+        scripted.script[delivery.to] = ["transient"]
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    failed = Delivery.objects.filter(campaign=sending, status="failed").count()
+    assert failed and result.failed == failed and result.retried == 0
+
+
+def test_an_in_doubt_lookup_waits_for_its_rate_limit_slot(sending, scripted, monkeypatch):
+    calls = []
+    monkeypatch.setattr(dispatch, "wait_until", lambda slot: calls.append("slot"))
+    lookup = scripted.ScriptedSmsBackend.lookup
+
+    def recorded_lookup(backend, message):
+        calls.append("lookup")
+        return lookup(backend, message)
+
+    monkeypatch.setattr(scripted.ScriptedSmsBackend, "lookup", recorded_lookup)
+    items = dispatch.claim(sending.pk, 1)
+    for item in items:
+        item.provider = "primary"
+        item.in_doubt = True
+    _, ready = dispatch.prepare_batch(sending, items)
+    dispatch.send_batch(sending, ready, [])
+    assert calls[:2] == ["slot", "lookup"]
