@@ -258,5 +258,24 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        # Connections the children held must be gone before the test database is flushed.
+        # Connections the children held must be gone before the test database is flushed
+        # (and dropped at the end). The group leader (honcho, celery) can exit before
+        # its own children have closed theirs: wait for them.
+        if connection.vendor == "postgresql":
+            _wait_for_other_sessions_to_end()
         connection.close()
+
+
+def _other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def _wait_for_other_sessions_to_end(timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _other_sessions() and time.monotonic() < deadline:
+        time.sleep(0.2)
