@@ -211,6 +211,16 @@ def test_records_that_copy_would_run_across_lines_are_reported_on_each_backend()
     }
 
 
+@pytest.mark.parametrize("field", ['"Fay"x', '""x', '"Fay" '])
+def test_text_after_a_closing_quote_is_malformed_on_each_backend(field):
+    # Alone in a file, where nothing else sends COPY's reading to the careful one.
+    text = f"customer_ref,first_name\nAB0001,Ann\nAB0002,{field}\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(3, "", s.MALFORMED_CSV)]
+    assert not Customer.objects.exists()
+
+
 def test_a_quoted_field_cannot_hold_a_line_break():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
