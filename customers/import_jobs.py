@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -19,6 +20,11 @@ from customers.models import ImportJob
 logger = logging.getLogger(__name__)
 
 _PROGRESS = "import-progress:{}"
+
+# The worker's hard time limit for one import; a job running for longer than
+# that (and a margin) has lost its worker: killed, restarted, out of memory.
+IMPORT_TIME_LIMIT = 3 * 3600
+_ABANDONED_AFTER = timedelta(seconds=IMPORT_TIME_LIMIT + 600)
 
 
 def import_job_progress(job: ImportJob) -> int:
@@ -95,4 +101,25 @@ def _import(job: ImportJob, stream, progress) -> ImportReport:
         return import_customers(stream, skip_invalid=job.skip_invalid, progress=progress)
     return import_exposures(
         stream, incident=job.incident, skip_invalid=job.skip_invalid, progress=progress
+    )
+
+
+def import_jobs_fail_abandoned() -> int:
+    """Fail the jobs whose worker stopped without finishing them (a hard time
+    limit or a killed worker runs no ``except``): the import is one transaction,
+    so nothing of them was imported, and staff can see it and upload again."""
+    now = timezone.now()
+    abandoned = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, started_at__lt=now - _ABANDONED_AFTER
+    )
+    for job in abandoned:
+        cache.delete(_PROGRESS.format(job.pk))
+        logger.error("import job %s lost its worker: marked failed", job.pk)
+    return abandoned.update(
+        status=ImportJob.Status.FAILED,
+        finished_at=now,
+        message=(
+            "nothing imported; the worker running it stopped before it finished "
+            "(killed, restarted or out of time): upload the file again"
+        ),
     )

@@ -3,6 +3,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
+from customers.import_jobs import IMPORT_TIME_LIMIT
+
 
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
@@ -21,8 +23,15 @@ def send_transactional_email(message: dict) -> None:
     email.send()
 
 
-@shared_task(time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60)
+@shared_task(time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 60)
 def run_import_job(job_id: int) -> None:
     from customers.import_jobs import import_job_run
 
     import_job_run(job_id)
+
+
+@shared_task
+def import_jobs_sweep() -> int:
+    from customers.import_jobs import import_jobs_fail_abandoned
+
+    return import_jobs_fail_abandoned()

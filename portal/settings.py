@@ -248,6 +248,7 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.send_claim_code": {"queue": "transactional"},
     "notices.tasks.deliveries_sweep": {"queue": "default"},
     "customers.tasks.run_import_job": {"queue": "imports"},
+    "customers.tasks.import_jobs_sweep": {"queue": "default"},
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
     "notices.tasks.publish_due_notices": {"queue": "default"},
     "notices.tasks.send_contact_code": {"queue": "transactional"},
@@ -262,6 +263,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("SWEEP_INTERVAL", 15.0, minimum=1.0),
     },
     "publish-due-notices": {"task": "notices.tasks.publish_due_notices", "schedule": 30.0},
+    "import-jobs-sweep": {"task": "customers.tasks.import_jobs_sweep", "schedule": 600.0},
     # Daily, at a quiet hour (UTC): the retention policy below.
     "apply-retention": {
         "task": "portal.tasks.apply_retention",

@@ -145,3 +145,33 @@ def test_an_unexpected_error_fails_the_job_logs_it_and_lets_it_be_deleted(
     delete = reverse("admin:customers_importjob_delete", args=[job.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not ImportJob.objects.exists()
+
+
+def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.import_jobs import IMPORT_TIME_LIMIT
+    from customers.tasks import import_jobs_sweep
+
+    now = timezone.now()
+    lost, busy = (
+        ImportJob.objects.create(
+            kind="customers",
+            file="imports/c.csv",
+            status="running",
+            started_at=now - timedelta(seconds=seconds),
+        )
+        for seconds in (IMPORT_TIME_LIMIT + 3600, IMPORT_TIME_LIMIT - 60)
+    )
+    assert import_jobs_sweep.delay().get() == 1
+    lost.refresh_from_db(), busy.refresh_from_db()
+    assert lost.status == "failed" and lost.finished_at is not None
+    assert "upload the file again" in lost.message
+    assert busy.status == "running"
+
+
+def test_the_import_sweep_is_scheduled(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert any(entry["task"] == "customers.tasks.import_jobs_sweep" for entry in schedule.values())
