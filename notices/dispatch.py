@@ -12,9 +12,12 @@ Exactly once, by construction rather than by trusting the broker:
 4. *Record the outcome*; never overwrite a later state set by a provider
    receipt that arrived meanwhile.
 
-A worker that dies between 2 and 4 leaves rows in ``sending``; the sweep marks
-them ``in_doubt`` and the next attempt first asks the provider whether it has
-a message with that reference, and only sends if it has not.
+A worker that dies between 2 and 4 leaves rows in ``sending`` with
+``prepared_at`` set; the sweep marks them ``in_doubt`` and the next attempt
+first asks the provider whether it has a message with that reference, and only
+sends if it has not. One that dies between 1 and 2 (claimed, ``prepared_at``
+still NULL) cannot have called a provider: the sweep just puts it back to
+``pending``.
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ def claim(campaign_id: int, limit: int) -> list[Claimed]:
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = f"""
         UPDATE notices_delivery
-           SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+           SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+                  attempts = attempts + 1, updated_at = %s
          WHERE id IN (SELECT id FROM notices_delivery
                        WHERE campaign_id = %s AND status = 'pending'
                          AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
@@ -166,6 +170,10 @@ def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcom
                     ready,
                     ["reference", "subject", "body", "provider"],
                     lambda i: [i.reference, i.subject, i.body, i.provider],
+                )
+                # From here on a provider call may start: a dead worker's row is in doubt.
+                Delivery.objects.filter(pk__in=[i.id for i in ready]).update(
+                    prepared_at=timezone.now()
                 )
             return failures, ready
         except IntegrityError:
@@ -608,7 +616,8 @@ def claim_one(delivery_id: int) -> list[Claimed]:
         cursor.execute(
             """
             UPDATE notices_delivery
-               SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+               SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+                  attempts = attempts + 1, updated_at = %s
              WHERE id = %s AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
          RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt

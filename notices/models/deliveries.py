@@ -66,6 +66,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set once the current attempt's render and reference are stored, just before
+    # the provider is called; NULL while only claimed. A dead worker's row with
+    # it set may have reached the provider (in doubt); without it, it cannot have.
+    prepared_at = models.DateTimeField(null=True, blank=True)
     # A permanent failure whose fall-back to the next channel is still to plan.
     fallback_pending = models.BooleanField(default=False)
     # An earlier attempt may have reached the provider (worker died, answer lost):

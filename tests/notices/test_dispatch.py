@@ -146,16 +146,55 @@ def test_worker_killed_after_sending_is_reconciled_not_resent(sending, audience,
     assert len(mail.outbox) == 2  # email lookup through the locmem outbox
 
 
-def test_worker_killed_before_sending_resends_after_lookup(sending, audience, scripted):
-    dispatch.claim(sending.pk, 100)  # claimed, then the worker died
-    Delivery.objects.filter(campaign=sending).update(claimed_at=timezone.now() - timedelta(hours=1))
-    services.deliveries_mark_in_doubt(older_than_seconds=60)
+def _left_by_a_dead_worker(campaign) -> None:
+    Delivery.objects.filter(campaign=campaign).update(
+        claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+
+def test_worker_killed_after_claiming_only_is_retried_without_a_lookup(sending, audience, scripted):
+    dispatch.claim(sending.pk, 100)  # claimed, then the worker died before preparing anything
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt) for d in swept} == {("pending", False)}
     run_until_idle(sending)
+    assert scripted.lookups == []
     assert sorted(m.to for m in scripted.accepted) == [
         "+61411000001",
         "+61411000003",
         "+61411000005",
     ]
+    assert Delivery.objects.filter(campaign=sending, status="sent").count() == 5
+
+
+def test_worker_killed_after_preparing_is_in_doubt_then_looked_up(sending, audience, scripted):
+    items = dispatch.claim(sending.pk, 100)
+    for item in items:
+        item.provider = "primary"
+    dispatch.prepare_batch(sending, items)  # recorded; the worker died before any answer
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt) for d in swept} == {("pending", True)}
+    run_until_idle(sending)
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    assert sorted(scripted.lookups) == sorted(d.reference for d in sms)
+    assert len(scripted.accepted) == 3  # not found at the provider: sent, once each
+
+
+def test_a_claim_only_sweep_keeps_an_earlier_doubt(sending, audience, scripted):
+    # An earlier attempt's answer was lost; the next worker died right after claiming.
+    scripted.script["+61411000001"] = ["lost"]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    delivery = Delivery.objects.get(campaign=sending, customer=audience["sms_only"])
+    assert delivery.status == "pending" and delivery.in_doubt
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    dispatch.claim(sending.pk, 100)
+    _left_by_a_dead_worker(sending)
+    services.deliveries_mark_in_doubt(older_than_seconds=60)
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.in_doubt
 
 
 def test_pause_stops_between_batches_and_resume_continues(
