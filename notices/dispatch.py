@@ -37,6 +37,7 @@ from django.utils import timezone
 from customers.models import Customer, Exposure
 from notices import channels
 from notices.audience import address, channel_order_for, reachable
+from notices.channels import push
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
 from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
 from notices.ratelimit import reserve_slots, wait_until
@@ -150,6 +151,11 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
         )
         item.subject = render(template[0], context) if template[0] else ""
         item.body = render(template[1], context)
+        if item.channel == "push":
+            # What we store is what the app shows: never over FCM's payload limit.
+            item.body = push.fit_body(
+                subject=item.subject, body=item.body, reference=item.reference
+            )
     return failures
 
 
