@@ -8,7 +8,8 @@ Exactly once, by construction rather than by trusting the broker:
 2. *Record before send*: the rendered body and its reference are stored and
    committed before any provider is called (no transaction is held open
    during provider calls).
-3. *Send* under the shared rate limit, from a thread pool.
+3. *Send* under the provider account's rate (shared by every campaign and
+   resend) and the campaign's own cap, from a thread pool.
 4. *Record the outcome*; never overwrite a later state set by a provider
    receipt that arrived meanwhile.
 
@@ -40,7 +41,7 @@ from notices.audience import address, channel_order_for, reachable
 from notices.channels import push
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
 from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
-from notices.ratelimit import reserve_slots, wait_until
+from notices.ratelimit import Pacer, wait_until
 from notices.references import format_reference, new_reference
 from notices.templating import RenderContext, render
 
@@ -238,24 +239,42 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
 
 
 def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
+    """Send each provider account's share of the batch under its rate (shared by
+    every campaign and resend) and the campaign's own cap, runs of the accounts
+    interleaved by when each may go."""
     by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
     for item in items:
         by_channel[(item.channel, item.provider)].append(item)
-    futures = []
+    queues = []
     for (channel, provider), group in by_channel.items():
-        backend = channels.get_backend(channel, provider)
-        slots = reserve_slots(f"{campaign.pk}:{channel}", len(group), campaign.rate_for(channel))
+        pacer = Pacer(
+            len(group),
+            provider=(
+                channels.rate_key(channel, provider),
+                channels.provider_rate(channel, provider),
+            ),
+            campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
+        )
+        queues.append((pacer, channels.get_backend(channel, provider), group))
+    outcomes: list[Outcome] = []
+    futures = []
+    while queues:
+        pacer, backend, group = min(queues, key=lambda q: q[0].due())
+        wait_until(pacer.due())
+        slots = pacer.take()
+        run, group[:] = group[: len(slots)], group[len(slots) :]
+        if not group:
+            queues = [q for q in queues if q[0] is not pacer]
         if backend.thread_safe:
             # Each send runs in a copy of this task's context: its log lines keep the task id.
             futures += [
                 _executor().submit(copy_context().run, deliver_one, backend, item, slot, latencies)
-                for item, slot in zip(group, slots, strict=True)
+                for item, slot in zip(run, slots, strict=True)
             ]
         else:
             outcomes += [
                 deliver_one(backend, item, slot, latencies)
-                for item, slot in zip(group, slots, strict=True)
+                for item, slot in zip(run, slots, strict=True)
             ]
     outcomes += [future.result() for future in futures]
     return outcomes

@@ -180,7 +180,9 @@ class DeliveryEvent(models.Model):
 
 
 class RateBucket(models.Model):
-    """The next free send slot (epoch seconds) of one campaign's channel.
+    """The next free send slot (epoch seconds) of a provider account (key
+    ``provider:<channel>:<name>``, shared by every campaign and resend) or of one
+    campaign's channel (``<campaign id>:<channel>``, the campaign's own cap).
 
     Every worker reserves its slots here, so the rate holds across machines.
     """

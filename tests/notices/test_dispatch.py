@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -276,3 +277,40 @@ def test_dispatchers_side_by_side_plan_a_fall_back_once(sending, audience, scrip
     details = list(sms.events.values_list("detail", flat=True))
     assert details.count("falling back to email") == 1
     assert "no other channel left" not in details
+
+
+def test_campaigns_and_resends_on_one_provider_share_its_rate(
+    sending, incident, comms, lead, audience, settings, monkeypatch
+):
+    settings.RATE_HEADROOM = 1.0
+    settings.SMS_PROVIDERS = [
+        {"name": "primary", "backend": "notices.channels.locmem.SmsBackend", "rate": 20}
+    ]
+    other = services.campaign_create(incident=incident, channels=["sms", "email"], by=comms)
+    services.campaign_approve(campaign=other, by=lead)
+    Campaign.objects.filter(pk=other.pk).update(status="sending")
+    while not plan_chunk(other, 100):
+        pass
+    deadlines = []
+
+    def record(backend, item, slot, latencies):
+        deadlines.append((item.channel, slot))
+        return dispatch.Outcome(item, provider_id=f"SM{item.id}")
+
+    monkeypatch.setattr(dispatch, "deliver_one", record)
+    monkeypatch.setattr(dispatch, "wait_until", lambda deadline: None)
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    dispatch.dispatch_batch(other.pk, batch_size=100)
+    resend = Delivery.objects.create(
+        campaign=other,
+        customer=audience["sms_only"],
+        channel="sms",
+        to=audience["sms_only"].phone,
+        resent_by=lead,
+    )
+    dispatch.send_resend(resend.pk)
+
+    sms = sorted(slot for channel, slot in deadlines if channel == "sms")
+    assert len(sms) == 7  # three SMS of each campaign, and the resend
+    gaps = [b - a for a, b in itertools.pairwise(sms)]
+    assert min(gaps) >= 1 / 20 - 0.005  # one account's 20 a second, not 20 a campaign
