@@ -8,13 +8,17 @@ Exactly once, by construction rather than by trusting the broker:
 2. *Record before send*: the rendered body and its reference are stored and
    committed before any provider is called (no transaction is held open
    during provider calls).
-3. *Send* under the shared rate limit, from a thread pool.
+3. *Send* under the provider account's rate (shared by every campaign and
+   resend) and the campaign's own cap, from a thread pool.
 4. *Record the outcome*; never overwrite a later state set by a provider
    receipt that arrived meanwhile.
 
-A worker that dies between 2 and 4 leaves rows in ``sending``; the sweep marks
-them ``in_doubt`` and the next attempt first asks the provider whether it has
-a message with that reference, and only sends if it has not.
+A worker that dies between 2 and 4 leaves rows in ``sending`` with
+``prepared_at`` set; the sweep marks them ``in_doubt`` and the next attempt
+first asks the provider whether it has a message with that reference, and only
+sends if it has not. One that dies between 1 and 2 (claimed, ``prepared_at``
+still NULL) cannot have called a provider: the sweep just puts it back to
+``pending``.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from django.utils import timezone
 from customers.models import Customer, Exposure
 from notices import channels
 from notices.audience import address, channel_order_for, reachable
+from notices.channels import push
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
 from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
-from notices.ratelimit import reserve_slots, wait_until
+from notices.ratelimit import Pacer, wait_until
 from notices.references import format_reference, new_reference
 from notices.templating import RenderContext, render
 
@@ -91,7 +96,8 @@ def claim(campaign_id: int, limit: int) -> list[Claimed]:
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = f"""
         UPDATE notices_delivery
-           SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+           SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+                  attempts = attempts + 1, updated_at = %s
          WHERE id IN (SELECT id FROM notices_delivery
                        WHERE campaign_id = %s AND status = 'pending'
                          AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
@@ -146,6 +152,11 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
         )
         item.subject = render(template[0], context) if template[0] else ""
         item.body = render(template[1], context)
+        if item.channel == "push":
+            # What we store is what the app shows: never over FCM's payload limit.
+            item.body = push.fit_body(
+                subject=item.subject, body=item.body, reference=item.reference
+            )
     return failures
 
 
@@ -166,6 +177,10 @@ def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcom
                     ready,
                     ["reference", "subject", "body", "provider"],
                     lambda i: [i.reference, i.subject, i.body, i.provider],
+                )
+                # From here on a provider call may start: a dead worker's row is in doubt.
+                Delivery.objects.filter(pk__in=[i.id for i in ready]).update(
+                    prepared_at=timezone.now()
                 )
             return failures, ready
         except IntegrityError:
@@ -224,24 +239,42 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
 
 
 def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
+    """Send each provider account's share of the batch under its rate (shared by
+    every campaign and resend) and the campaign's own cap, runs of the accounts
+    interleaved by when each may go."""
     by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
     for item in items:
         by_channel[(item.channel, item.provider)].append(item)
-    futures = []
+    queues = []
     for (channel, provider), group in by_channel.items():
-        backend = channels.get_backend(channel, provider)
-        slots = reserve_slots(f"{campaign.pk}:{channel}", len(group), campaign.rate_for(channel))
+        pacer = Pacer(
+            len(group),
+            provider=(
+                channels.rate_key(channel, provider),
+                channels.provider_rate(channel, provider),
+            ),
+            campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
+        )
+        queues.append((pacer, channels.get_backend(channel, provider), group))
+    outcomes: list[Outcome] = []
+    futures = []
+    while queues:
+        pacer, backend, group = min(queues, key=lambda q: q[0].due())
+        wait_until(pacer.due())
+        slots = pacer.take()
+        run, group[:] = group[: len(slots)], group[len(slots) :]
+        if not group:
+            queues = [q for q in queues if q[0] is not pacer]
         if backend.thread_safe:
             # Each send runs in a copy of this task's context: its log lines keep the task id.
             futures += [
                 _executor().submit(copy_context().run, deliver_one, backend, item, slot, latencies)
-                for item, slot in zip(group, slots, strict=True)
+                for item, slot in zip(run, slots, strict=True)
             ]
         else:
             outcomes += [
                 deliver_one(backend, item, slot, latencies)
-                for item, slot in zip(group, slots, strict=True)
+                for item, slot in zip(run, slots, strict=True)
             ]
     outcomes += [future.result() for future in futures]
     return outcomes
@@ -617,7 +650,8 @@ def claim_one(delivery_id: int) -> list[Claimed]:
         cursor.execute(
             """
             UPDATE notices_delivery
-               SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
+               SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+                  attempts = attempts + 1, updated_at = %s
              WHERE id = %s AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
          RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt

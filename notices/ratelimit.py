@@ -1,10 +1,13 @@
-"""A send rate shared by every worker on every machine.
+"""Send rates shared by every worker on every machine.
 
 Each batch reserves a run of evenly spaced send slots in one row of the
 database (one UPDATE per batch, not per message), then each message waits for
 its slot. Slots are spaced for a little under the rate (RATE_HEADROOM), so a
 send that leaves a few milliseconds late cannot push any one-second window at
 the provider over the rate, whatever the number of workers.
+
+Two limits hold at once (``Pacer``): the provider account's, shared by every
+campaign and resend sending through it, and a campaign's own, lower cap.
 """
 
 from __future__ import annotations
@@ -61,3 +64,48 @@ def wait_until(deadline: float) -> None:
     delay = deadline - time.monotonic()
     if delay > _EARLY_OK:
         time.sleep(delay)
+
+
+class Pacer:
+    """Send deadlines for ``count`` messages of one campaign through one provider
+    account, under the provider's rate and the campaign's own cap.
+
+    The provider's slots are reserved only once the campaign's have come, so a
+    campaign held back by its lower cap never books provider time it cannot use
+    (the bucket is one counter: time booked ahead is lost to every other sender).
+    When the campaign's cap is the lower rate, messages go in small runs, each at
+    the provider's pace once the campaign's slot for its first message has come;
+    a run is as many messages as the rate's headroom, so the campaign's cap still
+    holds over any second.
+    """
+
+    def __init__(
+        self, count: int, *, provider: tuple[str, float], campaign: tuple[str, float]
+    ) -> None:
+        self.left = count
+        self.provider_key, self.provider_rate = provider
+        self.campaign_key, self.campaign_rate = campaign
+        self.capped = 0 < self.campaign_rate < self.provider_rate
+        headroom = self.campaign_rate * (1 - settings.RATE_HEADROOM)
+        self.run = max(1, int(headroom)) if self.capped else max(1, count)
+        self._campaign_slots: list[float] | None = None
+
+    def due(self) -> float:
+        """When the next run may be handed out, as a ``time.monotonic()`` time."""
+        if self._campaign_slots is None:
+            size = min(self.run, self.left)
+            self._campaign_slots = reserve_slots(self.campaign_key, size, self.campaign_rate)
+        return self._campaign_slots[0] if self._campaign_slots else time.monotonic()
+
+    def take(self) -> list[float]:
+        """The next run's deadlines; call it once ``due()`` has come."""
+        self.due()
+        campaign_slots, self._campaign_slots = self._campaign_slots or [], None
+        self.left -= len(campaign_slots)
+        if self.provider_rate <= 0:
+            return campaign_slots
+        provider_slots = reserve_slots(self.provider_key, len(campaign_slots), self.provider_rate)
+        if self.capped:
+            return provider_slots
+        # The campaign's slots are the denser ones and came first: both hold.
+        return [max(p, c) for p, c in zip(provider_slots, campaign_slots, strict=True)]

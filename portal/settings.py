@@ -299,6 +299,12 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = env_str("TWILIO_FROM", "")
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 10.0, minimum=0.1)
+# Messages per second each provider account accepts, shared by every campaign
+# and resend sending through it (0: no limit of ours). Campaigns may pace
+# themselves lower still (their own rate per channel).
+SMS_RATE = env_float("SMS_RATE", 100.0, minimum=0.0)
+EMAIL_RATE = env_float("EMAIL_RATE", 200.0, minimum=0.0)
+PUSH_RATE = env_float("PUSH_RATE", 10_000.0, minimum=0.0)  # FCM: 600,000 a minute a project
 
 
 def _sms_provider(name: str, prefix: str, backend: str) -> dict:
@@ -310,6 +316,7 @@ def _sms_provider(name: str, prefix: str, backend: str) -> dict:
         "auth_token": env_str(f"{prefix}AUTH_TOKEN", ""),
         "from_number": env_str(f"{prefix}FROM", ""),
         "timeout": PROVIDER_TIMEOUT,
+        "rate": env_float(f"{prefix}RATE", SMS_RATE, minimum=0.0),
     }
 
 
@@ -322,6 +329,7 @@ SMS_PROVIDERS = [
         "auth_token": TWILIO_AUTH_TOKEN,
         "from_number": TWILIO_FROM,
         "timeout": PROVIDER_TIMEOUT,
+        "rate": SMS_RATE,
     }
 ] + [
     _sms_provider(
@@ -342,6 +350,7 @@ PUSH_PROVIDERS = [
         "credentials_file": env_str("FCM_CREDENTIALS_FILE", ""),
         "access_token": env_str("FCM_ACCESS_TOKEN", ""),
         "timeout": PROVIDER_TIMEOUT,
+        "rate": PUSH_RATE,
     }
 ]
 if TESTING:
@@ -383,7 +392,7 @@ DISPATCH_THREADS = env_int("DISPATCH_THREADS", 16, minimum=1)
 DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1)
 PLANNING_CHUNK = env_int("PLANNING_CHUNK", 50_000, minimum=100)
 PLANNING_FIRST_CHUNK = env_int("PLANNING_FIRST_CHUNK", 2_000, minimum=1)
-# Pace at this share of a campaign's rate so late sends never exceed it.
+# Pace at this share of each rate (provider's, campaign's) so late sends never exceed it.
 RATE_HEADROOM = env_float("RATE_HEADROOM", 0.95, minimum=0.1)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 DELIVERY_RETRY_BASE = env_float("DELIVERY_RETRY_BASE", 5.0, minimum=0.0)

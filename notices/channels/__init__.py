@@ -27,7 +27,13 @@ def _providers(channel: str) -> list[dict]:
     if channel == "push":
         return settings.PUSH_PROVIDERS
     if channel == "email":
-        return [{"name": "email", "backend": "notices.channels.email.EmailChannel"}]
+        return [
+            {
+                "name": "email",
+                "backend": "notices.channels.email.EmailChannel",
+                "rate": settings.EMAIL_RATE,
+            }
+        ]
     if channel == "inapp":
         return [{"name": "inapp", "backend": "notices.channels.inapp.InAppChannel"}]
     raise ValueError(f"unknown channel {channel!r}")
@@ -42,11 +48,23 @@ def get_backend(channel: str, provider: str = "") -> ChannelBackend:
     """The (process-wide, connection-pooling) backend of a channel's provider."""
     configs = _providers(channel)
     config = next((p for p in configs if p["name"] == provider), configs[0])
-    options = {k: v for k, v in config.items() if k not in {"name", "backend"}}
+    options = {k: v for k, v in config.items() if k not in {"name", "backend", "rate"}}
     backend = import_string(config["backend"])(config["name"], **options)
     # Provider latency and errors, whoever sends (campaigns, resends, codes).
     backend.send = metered_send(backend.send, channel, config["name"])
     return backend
+
+
+def provider_rate(channel: str, provider: str) -> float:
+    """Messages per second the provider account accepts; 0 means no limit of ours."""
+    configs = _providers(channel)
+    config = next((p for p in configs if p["name"] == provider), configs[0])
+    return float(config.get("rate") or 0)
+
+
+def rate_key(channel: str, provider: str) -> str:
+    """The rate bucket of a provider account, shared by every campaign and resend."""
+    return f"provider:{channel}:{provider}"[:64]
 
 
 def choose_provider(channel: str) -> str:

@@ -1,9 +1,11 @@
 """Push notifications through Firebase Cloud Messaging's HTTP v1 API.
 
 One request per device, as FCM works. The base URL is a setting, so tests run
-against a local fake. A token FCM reports as gone (app uninstalled) is a
-permanent failure flagged ``invalid_address``: the dispatcher then retires the
-device and falls back to the next channel.
+against a local fake. A token FCM reports as gone (app uninstalled, another
+sender's, or rejected as a malformed token) is a permanent failure flagged
+``invalid_address``: the dispatcher then retires the device and falls back to
+the next channel. Any other bad request (a message too big, a bad field) is a
+permanent failure of the message only: the device is kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,39 @@ from urllib3.exceptions import (
 from notices.channels.base import ChannelBackend, ChannelError, OutgoingMessage
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
-GONE = {"UNREGISTERED", "NOT_FOUND", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH"}
+FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+# Error codes that are about the device token itself, whatever the request held.
+TOKEN_GONE = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+# FCM refuses a message whose payload (notification and data) is bigger than this.
+MAX_PAYLOAD_BYTES = 4096
+ELLIPSIS = "\u2026"
+
+
+def _payload(*, subject: str, body: str, reference: str) -> dict:
+    return {"notification": {"title": subject, "body": body}, "data": {"reference": reference}}
+
+
+def payload_size(*, subject: str, body: str, reference: str) -> int:
+    """Bytes of what FCM counts against its limit, as we send it (UTF-8 JSON)."""
+    payload = _payload(subject=subject, body=body, reference=reference)
+    return len(json.dumps(payload, ensure_ascii=False).encode())
+
+
+def fit_body(*, subject: str, body: str, reference: str) -> str:
+    """``body``, cut on a character boundary and ended with an ellipsis if the
+    message would otherwise be over FCM's payload limit."""
+    if payload_size(subject=subject, body=body, reference=reference) <= MAX_PAYLOAD_BYTES:
+        return body
+    low, high = 0, len(body)  # the longest prefix that fits lies in [low, high)
+    while low < high - 1:
+        middle = (low + high) // 2
+        cut = body[:middle].rstrip() + ELLIPSIS
+        if payload_size(subject=subject, body=cut, reference=reference) <= MAX_PAYLOAD_BYTES:
+            low = middle
+        else:
+            high = middle
+    return body[:low].rstrip() + ELLIPSIS if low else ""
 
 
 class FcmBackend(ChannelBackend):
@@ -75,18 +109,20 @@ class FcmBackend(ChannelBackend):
             return self._credentials.token
 
     def send(self, message: OutgoingMessage) -> str:
-        payload = {
-            "message": {
-                "token": message.to,
-                "notification": {"title": message.subject, "body": message.body},
-                "data": {"reference": message.reference},
-            }
-        }
+        content = {"subject": message.subject, "body": message.body, "reference": message.reference}
+        size = payload_size(**content)
+        if size > MAX_PAYLOAD_BYTES:
+            # FCM would refuse it (INVALID_ARGUMENT): say why, keep the device.
+            raise ChannelError(
+                f"push message of {size} bytes is over FCM's {MAX_PAYLOAD_BYTES}-byte limit",
+                permanent=True,
+            )
+        payload = {"message": {"token": message.to, **_payload(**content)}}
         try:
             response = self.pool.request(
                 "POST",
                 self.url,
-                body=json.dumps(payload),
+                body=json.dumps(payload, ensure_ascii=False).encode(),
                 headers={
                     "Authorization": f"Bearer {self._access_token()}",
                     "Content-Type": "application/json",
@@ -106,17 +142,52 @@ class FcmBackend(ChannelBackend):
             error = json.loads(response.data or b"{}").get("error", {})
         except ValueError:
             error = {}
-        codes = {error.get("status", "")} | {
-            d.get("errorCode", "") for d in error.get("details", []) if isinstance(d, dict)
-        }
-        text = f"HTTP {response.status} {'/'.join(sorted(c for c in codes if c))}"
+        if not isinstance(error, dict):
+            error = {}
+        details = error.get("details")
+        details = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+        status = _text(error.get("status"))
+        fcm_codes = {_text(d.get("errorCode")) for d in details if d.get("@type") == FCM_ERROR}
+        violations = [
+            v
+            for d in details
+            if d.get("@type") == BAD_REQUEST and isinstance(d.get("fieldViolations"), list)
+            for v in d["fieldViolations"]
+            if isinstance(v, dict)
+        ]
+        fields = {_text(v.get("field")) for v in violations} - {""}
+        codes = ({status} | fcm_codes) - {""}
+        text = f"HTTP {response.status} {'/'.join(sorted(codes))}"
+        if fields:
+            text += f" ({', '.join(sorted(fields))})"
         if response.status == 429 or "QUOTA_EXCEEDED" in codes:
             retry = response.headers.get("Retry-After")
             return ChannelError(
                 text, retry_after=float(retry) if retry and retry.isdigit() else None
             )
+        if _token_is_dead(status, codes, fields, answered_by_fcm=bool(fcm_codes - {""})):
+            return ChannelError(text, permanent=True, invalid_address=True)
         if response.status >= 500 or response.status in (401, 403):
             return ChannelError(text)
-        if codes & GONE:
-            return ChannelError(text, permanent=True, invalid_address=True)
-        return ChannelError(text, permanent=response.status < 500)
+        # Any other refusal (a malformed message) fails this message, not the device.
+        return ChannelError(text, permanent=True)
+
+
+def _text(value) -> str:
+    return value[:100] if isinstance(value, str) else ""
+
+
+def _token_is_dead(status: str, codes: set, fields: set, *, answered_by_fcm: bool) -> bool:
+    """Whether FCM's answer is about the device token rather than the message.
+
+    INVALID_ARGUMENT is FCM's answer to any malformed request, so only one whose
+    field violation names the token retires the device. A bare 404 without FCM's
+    error details is a wrong URL or project, not an uninstalled app.
+    """
+    if codes & TOKEN_GONE:
+        return True
+    if status == "NOT_FOUND":
+        return answered_by_fcm
+    if status == "INVALID_ARGUMENT" or "INVALID_ARGUMENT" in codes:
+        return "message.token" in fields
+    return False

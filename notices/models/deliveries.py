@@ -66,6 +66,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set once the current attempt's render and reference are stored, just before
+    # the provider is called; NULL while only claimed. A dead worker's row with
+    # it set may have reached the provider (in doubt); without it, it cannot have.
+    prepared_at = models.DateTimeField(null=True, blank=True)
     # A permanent failure whose fall-back to the next channel is still to plan.
     fallback_pending = models.BooleanField(default=False)
     # An earlier attempt may have reached the provider (worker died, answer lost):
@@ -176,7 +180,9 @@ class DeliveryEvent(models.Model):
 
 
 class RateBucket(models.Model):
-    """The next free send slot (epoch seconds) of one campaign's channel.
+    """The next free send slot (epoch seconds) of a provider account (key
+    ``provider:<channel>:<name>``, shared by every campaign and resend) or of one
+    campaign's channel (``<campaign id>:<channel>``, the campaign's own cap).
 
     Every worker reserves its slots here, so the rate holds across machines.
     """

@@ -214,30 +214,48 @@ def campaign_finish_if_done(campaign_id: int) -> bool:
     )
 
 
+# How a swept delivery's event begins when it may have reached the provider.
+SWEPT_IN_DOUBT = "left unfinished by a worker"
+
+
 def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> int:
     """Deliveries claimed long ago by a worker that never reported back go back
-    to pending, flagged: the next attempt asks the provider before resending."""
+    to pending. Those it had prepared (render and reference stored, so a provider
+    call may have started) are flagged in doubt: the next attempt asks the
+    provider before resending. Those it had only claimed cannot have been sent
+    and are simply retried (an in-doubt flag from an earlier attempt is kept)."""
     now = timezone.now()
     cutoff = now - timezone.timedelta(seconds=older_than_seconds)
-    ids = list(
+    rows = list(
         Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).values_list(
-            "id", flat=True
+            "id", "prepared_at"
         )[:limit]
     )
-    if not ids:
+    if not rows:
         return 0
+    prepared = [i for i, prepared_at in rows if prepared_at is not None]
+    claimed_only = [i for i, prepared_at in rows if prepared_at is None]
+    sending = Delivery.objects.filter(status=DeliveryStatus.SENDING)
+    back = {"status": DeliveryStatus.PENDING, "claimed_at": None, "prepared_at": None}
     with transaction.atomic():
-        changed = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.PENDING, in_doubt=True, claimed_at=None, updated_at=now
+        changed = sending.filter(pk__in=prepared, prepared_at__isnull=False).update(
+            **back, in_doubt=True, updated_at=now
+        )
+        changed += sending.filter(pk__in=claimed_only, prepared_at__isnull=True).update(
+            **back, updated_at=now
         )
         DeliveryEvent.objects.bulk_create(
             DeliveryEvent(
                 delivery_id=i,
                 source=DeliveryEvent.Source.SWEEP,
                 status=DeliveryStatus.PENDING,
-                detail="left unfinished by a worker: check with the provider before resending",
+                detail=detail,
                 created_at=now,
             )
+            for ids, detail in [
+                (prepared, f"{SWEPT_IN_DOUBT}: check with the provider before resending"),
+                (claimed_only, "claimed by a worker that stopped before sending: retried"),
+            ]
             for i in ids
         )
     return changed

@@ -204,11 +204,15 @@ def provider_errors(first_event_id: int | None) -> list[ProviderErrors]:
 def marked_in_doubt(first_event_id: int | None) -> int:
     """Deliveries the sweep found left by a dead worker since ``first_event_id``."""
     from notices.models import DeliveryEvent
+    from notices.services.campaigns import SWEPT_IN_DOUBT
 
     if first_event_id is None:
         return 0
+    # Not those only claimed, put back to pending: no provider is asked about them.
     return DeliveryEvent.objects.filter(
-        id__gte=first_event_id, source=DeliveryEvent.Source.SWEEP
+        id__gte=first_event_id,
+        source=DeliveryEvent.Source.SWEEP,
+        detail__startswith=SWEPT_IN_DOUBT,
     ).count()
 
 

@@ -16,8 +16,34 @@ class FakeFcm:
     access_token: str = "fcm-test-token"
     project_id: str = "firsthand-test"
     unregistered: set[str] = field(default_factory=set)
+    # token → the field FCM names in its INVALID_ARGUMENT answer for a message to it
+    # ("message.token" for a malformed token, e.g. "message.android.ttl" otherwise).
+    invalid_argument: dict[str, str] = field(default_factory=dict)
+    # token → any other error to answer a message to it with: (HTTP status, body)
+    answers: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    requests: int = 0  # sends received, answered or not
     fail_with: int | None = None  # answer every send with this status (e.g. 503)
     sent: list[dict] = field(default_factory=list)
+
+
+def invalid_argument(text: str, violated_field: str | None) -> dict:
+    """FCM's answer to a malformed request, as its HTTP v1 API words it."""
+    details: list[dict] = [
+        {
+            "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+            "errorCode": "INVALID_ARGUMENT",
+        }
+    ]
+    if violated_field:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": violated_field, "description": text}],
+            }
+        )
+    return {
+        "error": {"code": 400, "message": text, "status": "INVALID_ARGUMENT", "details": details}
+    }
 
 
 @contextlib.contextmanager
@@ -47,7 +73,19 @@ def running_fake_fcm() -> Iterator[FakeFcm]:
                 return self._reply(
                     fake.fail_with, {"error": {"code": fake.fail_with, "status": "UNAVAILABLE"}}
                 )
-            token = body.get("message", {}).get("token", "")
+            with lock:
+                fake.requests += 1
+            message = body.get("message", {})
+            token = message.get("token", "")
+            payload = {k: v for k, v in message.items() if k in ("notification", "data")}
+            if len(json.dumps(payload, ensure_ascii=False).encode()) > 4096:
+                return self._reply(400, invalid_argument("Message is too big", None))
+            if token in fake.invalid_argument:
+                return self._reply(
+                    400, invalid_argument("Invalid value", fake.invalid_argument[token])
+                )
+            if token in fake.answers:
+                return self._reply(*fake.answers[token])
             if token in fake.unregistered:
                 return self._reply(
                     404,

@@ -105,6 +105,8 @@ class Stack:
             TWILIO_ACCOUNT_SID=ACCOUNT_SID,
             TWILIO_AUTH_TOKEN=AUTH_TOKEN,
             TWILIO_FROM="+61400000000",
+            # Campaigns set their own rate in these tests; the fake has no limit.
+            SMS_RATE="0",
             EMAIL_BACKEND="notices.channels.outbox.EmailBackend",
             DELIVERY_IN_DOUBT_AFTER="6",
             DELIVERY_RETRY_BASE="0.2",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -146,16 +147,55 @@ def test_worker_killed_after_sending_is_reconciled_not_resent(sending, audience,
     assert len(mail.outbox) == 2  # email lookup through the locmem outbox
 
 
-def test_worker_killed_before_sending_resends_after_lookup(sending, audience, scripted):
-    dispatch.claim(sending.pk, 100)  # claimed, then the worker died
-    Delivery.objects.filter(campaign=sending).update(claimed_at=timezone.now() - timedelta(hours=1))
-    services.deliveries_mark_in_doubt(older_than_seconds=60)
+def _left_by_a_dead_worker(campaign) -> None:
+    Delivery.objects.filter(campaign=campaign).update(
+        claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+
+def test_worker_killed_after_claiming_only_is_retried_without_a_lookup(sending, audience, scripted):
+    dispatch.claim(sending.pk, 100)  # claimed, then the worker died before preparing anything
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt) for d in swept} == {("pending", False)}
     run_until_idle(sending)
+    assert scripted.lookups == []
     assert sorted(m.to for m in scripted.accepted) == [
         "+61411000001",
         "+61411000003",
         "+61411000005",
     ]
+    assert Delivery.objects.filter(campaign=sending, status="sent").count() == 5
+
+
+def test_worker_killed_after_preparing_is_in_doubt_then_looked_up(sending, audience, scripted):
+    items = dispatch.claim(sending.pk, 100)
+    for item in items:
+        item.provider = "primary"
+    dispatch.prepare_batch(sending, items)  # recorded; the worker died before any answer
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt) for d in swept} == {("pending", True)}
+    run_until_idle(sending)
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    assert sorted(scripted.lookups) == sorted(d.reference for d in sms)
+    assert len(scripted.accepted) == 3  # not found at the provider: sent, once each
+
+
+def test_a_claim_only_sweep_keeps_an_earlier_doubt(sending, audience, scripted):
+    # An earlier attempt's answer was lost; the next worker died right after claiming.
+    scripted.script["+61411000001"] = ["lost"]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    delivery = Delivery.objects.get(campaign=sending, customer=audience["sms_only"])
+    assert delivery.status == "pending" and delivery.in_doubt
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    dispatch.claim(sending.pk, 100)
+    _left_by_a_dead_worker(sending)
+    services.deliveries_mark_in_doubt(older_than_seconds=60)
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.in_doubt
 
 
 def test_pause_stops_between_batches_and_resume_continues(
@@ -280,4 +320,42 @@ def test_an_in_doubt_lookup_waits_for_its_rate_limit_slot(sending, scripted, mon
         item.in_doubt = True
     _, ready = dispatch.prepare_batch(sending, items)
     dispatch.send_batch(sending, ready, [])
-    assert calls[:2] == ["slot", "lookup"]
+    # The batch's pacing may wait first; the send's own slot comes before its lookup.
+    assert calls[-2:] == ["slot", "lookup"]
+
+
+def test_campaigns_and_resends_on_one_provider_share_its_rate(
+    sending, incident, comms, lead, audience, settings, monkeypatch
+):
+    settings.RATE_HEADROOM = 1.0
+    settings.SMS_PROVIDERS = [
+        {"name": "primary", "backend": "notices.channels.locmem.SmsBackend", "rate": 20}
+    ]
+    other = services.campaign_create(incident=incident, channels=["sms", "email"], by=comms)
+    services.campaign_approve(campaign=other, by=lead)
+    Campaign.objects.filter(pk=other.pk).update(status="sending")
+    while not plan_chunk(other, 100):
+        pass
+    deadlines = []
+
+    def record(backend, item, slot, latencies):
+        deadlines.append((item.channel, slot))
+        return dispatch.Outcome(item, provider_id=f"SM{item.id}")
+
+    monkeypatch.setattr(dispatch, "deliver_one", record)
+    monkeypatch.setattr(dispatch, "wait_until", lambda deadline: None)
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    dispatch.dispatch_batch(other.pk, batch_size=100)
+    resend = Delivery.objects.create(
+        campaign=other,
+        customer=audience["sms_only"],
+        channel="sms",
+        to=audience["sms_only"].phone,
+        resent_by=lead,
+    )
+    dispatch.send_resend(resend.pk)
+
+    sms = sorted(slot for channel, slot in deadlines if channel == "sms")
+    assert len(sms) == 7  # three SMS of each campaign, and the resend
+    gaps = [b - a for a, b in itertools.pairwise(sms)]
+    assert min(gaps) >= 1 / 20 - 0.005  # one account's 20 a second, not 20 a campaign

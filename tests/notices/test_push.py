@@ -6,8 +6,15 @@ import pytest
 
 from notices import dispatch
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
-from notices.channels.push import FcmBackend
-from notices.models import Campaign, Delivery, Device
+from notices.channels.push import (
+    BAD_REQUEST,
+    FCM_ERROR,
+    MAX_PAYLOAD_BYTES,
+    FcmBackend,
+    fit_body,
+    payload_size,
+)
+from notices.models import Campaign, CampaignTemplate, Delivery, Device
 from notices.planning import plan_chunk
 from notices.services import campaign_approve, campaign_create, device_register
 from tests.fakes.fcm_server import running_fake_fcm
@@ -96,3 +103,130 @@ def test_a_campaign_pushes_to_the_app_and_retires_dead_tokens(
     # Bob's app is gone: he gets the email instead.
     assert Delivery.objects.get(campaign=campaign, customer=bob, channel="email").status == "sent"
     assert Delivery.objects.get(campaign=campaign, customer=bob, channel="push").status == "failed"
+
+
+def test_a_token_fcm_calls_invalid_retires_the_device(fcm):
+    fcm.invalid_argument["not-a-token"] = "message.token"
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message("not-a-token"))
+    assert excinfo.value.permanent and excinfo.value.invalid_address
+
+
+def test_a_malformed_message_fails_but_keeps_the_device(fcm):
+    # INVALID_ARGUMENT about anything but the token is the message's fault.
+    fcm.invalid_argument["device-1"] = "message.android.ttl"
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message("device-1"))
+    assert excinfo.value.permanent and not excinfo.value.invalid_address
+    assert "message.android.ttl" in str(excinfo.value)
+
+
+def test_invalid_argument_without_details_keeps_the_device(fcm):
+    fcm.answers["device-1"] = (400, {"error": {"code": 400, "status": "INVALID_ARGUMENT"}})
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message("device-1"))
+    assert excinfo.value.permanent and not excinfo.value.invalid_address
+
+
+def test_a_token_of_another_sender_retires_the_device(fcm):
+    fcm.answers["foreign"] = (
+        403,
+        {
+            "error": {
+                "code": 403,
+                "status": "PERMISSION_DENIED",
+                "details": [{"@type": FCM_ERROR, "errorCode": "SENDER_ID_MISMATCH"}],
+            }
+        },
+    )
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message("foreign"))
+    assert excinfo.value.permanent and excinfo.value.invalid_address
+
+
+def test_a_wrong_project_is_not_a_dead_device(fcm):
+    wrong = FcmBackend(
+        "primary",
+        api_base_url=fcm.base_url,
+        project_id="not-our-project",
+        access_token=fcm.access_token,
+        timeout=2,
+    )
+    with pytest.raises(ChannelError) as excinfo:
+        wrong.send(message())
+    assert not excinfo.value.invalid_address
+
+
+def test_an_oversized_message_fails_before_any_request_and_keeps_the_device(fcm):
+    big = OutgoingMessage(reference="ABCDEFGHJKLM", to="device-1", body="é" * 3000, subject="x")
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(big)
+    assert excinfo.value.permanent and not excinfo.value.invalid_address
+    assert "4096-byte limit" in str(excinfo.value)
+    assert fcm.requests == 0
+
+
+@pytest.mark.parametrize("letter", ["x", "é", "\\", '"', "😀"])
+def test_a_long_body_is_cut_to_fit_on_a_character_boundary(letter):
+    body = "Start " + letter * 5000
+    fitted = fit_body(subject="Data breach", body=body, reference="ABCDEFGHJKLM")
+    assert fitted.endswith("\u2026") and body.startswith(fitted[:-1])
+    size = payload_size(subject="Data breach", body=fitted, reference="ABCDEFGHJKLM")
+    assert size <= MAX_PAYLOAD_BYTES
+    longer = body[: len(fitted)] + "\u2026"
+    assert payload_size(subject="Data breach", body=longer, reference="ABCDEFGHJKLM") > (
+        MAX_PAYLOAD_BYTES
+    )
+
+
+def test_a_body_that_fits_is_kept_whole():
+    body = "Your data was exposed. Ref ABCD-EFGH-JKLM"
+    assert fit_body(subject="Data breach", body=body, reference="ABCDEFGHJKLM") == body
+
+
+def _push_campaign(incident, comms, lead, body: str | None = None) -> Campaign:
+    campaign = campaign_create(incident=incident, channels=["push", "email"], by=comms)
+    if body is not None:
+        CampaignTemplate.objects.filter(campaign=campaign, channel="push").update(body=body)
+    campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    return campaign
+
+
+def test_a_long_push_is_stored_and_sent_cut_to_fcms_limit(fcm, incident, alice, comms, lead):
+    device_register(user=alice.user, token="alice-phone", platform="android")
+    campaign = _push_campaign(incident, comms, lead, body="{reference} " + "é" * 5000)
+    dispatch.dispatch_batch(campaign.pk)
+    delivery = Delivery.objects.get(campaign=campaign, channel="push")
+    assert delivery.status == "sent"
+    [sent] = fcm.sent
+    assert sent["notification"]["body"] == delivery.body and delivery.body.endswith("\u2026")
+
+
+def test_a_message_fcm_refuses_falls_back_and_keeps_the_device(fcm, incident, alice, comms, lead):
+    device_register(user=alice.user, token="alice-phone", platform="android")
+    fcm.invalid_argument["alice-phone"] = "message.notification.body"
+    campaign = _push_campaign(incident, comms, lead)
+    for _ in range(3):
+        dispatch.dispatch_batch(campaign.pk)
+    assert Device.objects.get(user=alice.user).active
+    assert Delivery.objects.get(campaign=campaign, channel="push").status == "failed"
+    assert Delivery.objects.get(campaign=campaign, channel="email").status == "sent"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"status": "INVALID_ARGUMENT", "details": "message.token"},
+        {"status": ["NOT_FOUND"], "details": [{"@type": FCM_ERROR, "errorCode": ["UNREGISTERED"]}]},
+        {"status": "INVALID_ARGUMENT", "details": [{"@type": BAD_REQUEST, "fieldViolations": [1]}]},
+        "INVALID_ARGUMENT",
+    ],
+)
+def test_an_odd_error_answer_is_a_plain_failure(fcm, error):
+    fcm.answers["device-1"] = (400, {"error": error})
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message("device-1"))
+    assert excinfo.value.permanent and not excinfo.value.invalid_address

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from notices.ratelimit import reserve_slots
+from notices.ratelimit import Pacer, reserve_slots
 
 pytestmark = pytest.mark.django_db
 
@@ -21,3 +23,45 @@ def test_buckets_are_independent_and_zero_means_unlimited():
     unlimited = reserve_slots("c1:inapp", 3, rate=0)
     assert other[0] <= unlimited[0] + 0.05
     assert len(set(unlimited)) == 1
+
+
+SMS_ACCOUNT = ("provider:sms:primary", 10)
+
+
+def _gaps(slots: list[float]) -> list[float]:
+    ordered = sorted(slots)
+    return [b - a for a, b in itertools.pairwise(ordered)]
+
+
+def test_campaigns_sending_through_one_provider_share_its_rate(settings):
+    settings.RATE_HEADROOM = 1.0
+    first = Pacer(5, provider=SMS_ACCOUNT, campaign=("1:sms", 100)).take()
+    second = Pacer(5, provider=SMS_ACCOUNT, campaign=("2:sms", 100)).take()
+    assert len(first) == len(second) == 5
+    # One budget: ten messages at 10/s, not two campaigns at 10/s each.
+    assert all(gap >= 0.1 - 0.005 for gap in _gaps(first + second))
+    assert min(second) >= max(first) + 0.1 - 0.005
+
+
+def test_a_campaign_capped_below_its_provider_books_only_what_it_sends(settings):
+    settings.RATE_HEADROOM = 1.0
+    slow = Pacer(5, provider=SMS_ACCOUNT, campaign=("1:sms", 2))
+    first_run = slow.take()
+    assert len(first_run) == 1  # one at a time, at the campaign's pace
+    assert slow.due() >= first_run[0] + 0.5 - 0.005
+    # The provider's other 9 messages a second stay free for other senders.
+    other = Pacer(1, provider=SMS_ACCOUNT, campaign=("2:sms", 100)).take()
+    assert other[0] - first_run[0] == pytest.approx(0.1, abs=0.005)
+
+
+def test_a_run_of_a_capped_campaign_is_its_rates_headroom(settings):
+    settings.RATE_HEADROOM = 0.95
+    pacer = Pacer(500, provider=("provider:sms:primary", 1000), campaign=("1:sms", 200))
+    assert len(pacer.take()) == 10
+    assert Pacer(500, provider=SMS_ACCOUNT, campaign=("1:sms", 100)).run == 500
+
+
+def test_an_unlimited_provider_leaves_the_campaigns_cap(settings):
+    settings.RATE_HEADROOM = 1.0
+    slots = Pacer(3, provider=("provider:sms:primary", 0), campaign=("1:sms", 10)).take()
+    assert all(gap == pytest.approx(0.1, abs=0.005) for gap in _gaps(slots))

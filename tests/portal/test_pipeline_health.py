@@ -93,6 +93,8 @@ def test_the_page_shows_the_pipeline_at_a_glance(staff_client, incident, file_br
     _event(sms[1], "failed", "code 21211: invalid number")
     _event(sms[1], "failed", "falling back to email")  # bookkeeping, not an error
     _event(sms[2], "pending", "left unfinished by a worker", source="sweep")
+    # Only claimed when its worker stopped: retried, no provider asked, not in doubt.
+    _event(sms[0], "pending", "claimed by a worker that stopped before sending", source="sweep")
     email = _delivery(sending, channel="email", provider="email", status="delivered")
     _event(email, "sent", "handed to the provider")
 
