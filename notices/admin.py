@@ -58,7 +58,10 @@ class TemplateForm(forms.ModelForm):
                 data[name] = data[name].replace("\r\n", "\n")
         if data.get("body") and data.get("channel"):
             errors = validate_template(
-                data["body"], channel=data["channel"], subject=data.get("subject", "")
+                data["body"],
+                channel=data["channel"],
+                subject=data.get("subject", ""),
+                language=data.get("language"),
             )
             if errors:
                 raise ValidationError(errors)

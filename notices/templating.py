@@ -18,13 +18,14 @@ import ipaddress
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from customers.models import Channel, DataClass
+from customers.models import Channel, Customer, DataClass, Incident
 from notices.sms import UCS2, non_gsm_characters, sms_segments
 from portal.i18n import in_sentence
 
@@ -40,14 +41,24 @@ PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
-# The longest each value can be when sizing an SMS; URLs and the support phone
-# are used as configured. incident_title: Incident.title's max_length.
+# The longest each value can be: the columns it comes from. URLs and the support
+# phone are used as configured; {exposed_fields} at its longest is every data
+# class of the taxonomy, in the message's language (see ``longest_values``).
 WORST_CASE_LENGTHS = {
     "first_name": 20,
     "exposed_fields": 120,
     "reference": 14,
     "incident_title": 200,
 }
+# The real maxima: the columns the values come from.
+LONGEST = {
+    "first_name": Customer._meta.get_field("first_name").max_length,
+    "reference": 14,
+    "incident_title": Incident._meta.get_field("title").max_length,
+}
+
+# Delivery.subject, CampaignTemplate.subject and TestSend.subject are varchar(200).
+SUBJECT_MAX_LENGTH = 200
 
 # {{ and }} are literal braces; {…} is a placeholder; any other brace is unbalanced.
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -56,11 +67,15 @@ _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 # --- Validation ---------------------------------------------------------------
 
 
-def validate_template(body: str, *, channel: str, subject: str = "") -> list[str]:
+def validate_template(
+    body: str, *, channel: str, subject: str = "", language: str | None = None
+) -> list[str]:
     """Human-readable problems with a template, in the active language; empty if none.
 
-    The subject is checked like the body (placeholders, links) when given, and
-    is required for email; only the body must carry ``{reference}``.
+    The subject is checked like the body (placeholders, links, and its length
+    at the longest) when given, and is required for email; only the body must
+    carry ``{reference}``. Lengths are measured for ``language``, or for every
+    language when it is not given.
     """
     if channel not in Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
@@ -71,6 +86,8 @@ def validate_template(body: str, *, channel: str, subject: str = "") -> list[str
         subject_errors = _placeholder_errors(subject) + _link_errors(subject)
         if "\n" in subject or "\r" in subject:
             subject_errors.append(_("The subject must be a single line."))
+        if not subject_errors:
+            subject_errors += _subject_length_errors(subject, language)
         errors += [_("Subject: %(error)s") % {"error": e} for e in subject_errors]
     body_errors = _placeholder_errors(body)
     fields = _fields(body)
@@ -227,6 +244,85 @@ def _link_errors(text: str) -> list[str]:
             % {"host": shown, "hosts": ", ".join(sorted(allowed - {_SENTINEL_HOST}))}
         )
     return errors
+
+
+# --- Longest values ---------------------------------------------------------------
+
+
+def _languages(language: str | None) -> list[str]:
+    return [language] if language else [code for code, _name in settings.LANGUAGES]
+
+
+def longest_values(language: str, fields: list[str] | None = None) -> dict[str, str]:
+    """Every placeholder at its longest, for a message in ``language``.
+
+    ``{exposed_fields}`` is every data class of the taxonomy (what a customer
+    with everything exposed would get); names and titles are as long as their
+    columns allow. Only ``fields`` are worked out, when given (the taxonomy is
+    read only if ``{exposed_fields}`` is among them).
+    """
+    base = settings.PORTAL_BASE_URL
+    values = {
+        "first_name": "x" * LONGEST["first_name"],
+        "reference": "X" * LONGEST["reference"],
+        "incident_title": "x" * LONGEST["incident_title"],
+        "portal_url": base,
+        "verify_url": f"{base}/verify",
+        "support_phone": getattr(settings, "SUPPORT_PHONE", ""),
+        "exposed_fields": "",
+    }
+    if fields is None or "exposed_fields" in fields:
+        values["exposed_fields"] = exposed_fields_text(list(_label_cache.get()), language)
+    return values
+
+
+def _subject_length_errors(subject: str, language: str | None) -> list[str]:
+    fields = _fields(subject) or []
+    longest = max(
+        len(subject.format_map(longest_values(lang, fields))) for lang in _languages(language)
+    )
+    if longest <= SUBJECT_MAX_LENGTH:
+        return []
+    return [
+        _(
+            "At its longest (a %(name)d-character first name, a %(title)d-character incident "
+            "title, every data class exposed), this subject would be %(length)d characters; "
+            "the limit is %(limit)d."
+        )
+        % {
+            "name": LONGEST["first_name"],
+            "title": LONGEST["incident_title"],
+            "length": longest,
+            "limit": SUBJECT_MAX_LENGTH,
+        }
+    ]
+
+
+def _is_joining(ch: str) -> bool:
+    """A character that belongs with the one before it (accent, joiner, variant)."""
+    return (
+        unicodedata.category(ch).startswith("M")
+        or ch == "\u200d"
+        or 0xFE00 <= ord(ch) <= 0xFE0F
+        or 0x1F3FB <= ord(ch) <= 0x1F3FF  # skin tones
+    )
+
+
+def cut_text(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut before a whole character
+    (never between a letter and its accent), ending with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    while end > 0 and (_is_joining(text[end]) or text[end - 1] == "\u200d"):
+        end -= 1
+    return text[:end].rstrip() + "…"
+
+
+def render_subject(subject: str, ctx: RenderContext) -> str:
+    """The subject for one customer, never longer than its column: a last guard
+    for templates saved before their length was checked."""
+    return cut_text(render(subject, ctx), SUBJECT_MAX_LENGTH) if subject else ""
 
 
 # --- SMS length -----------------------------------------------------------------

@@ -237,3 +237,25 @@ def test_dispatchers_side_by_side_plan_a_fall_back_once(sending, audience, scrip
     details = list(sms.events.values_list("detail", flat=True))
     assert details.count("falling back to email") == 1
     assert "no other channel left" not in details
+
+
+@pytest.mark.postgres
+def test_a_subject_longer_than_its_column_does_not_break_the_batch(sending, audience):
+    """A template saved before subjects were measured (or a title made longer
+    since) renders a subject over 200 characters: cut, not a DataError that
+    would fail every message of the batch."""
+    from notices.models import CampaignTemplate
+
+    sending.incident.title = "T" * 200
+    sending.incident.save(update_fields=["title"])
+    CampaignTemplate.objects.filter(campaign=sending, channel="email").update(
+        subject="{incident_title}: {first_name}"
+    )
+    run_until_idle(sending)
+    assert all(d.status == "sent" for d in Delivery.objects.filter(campaign=sending))
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert emails.count() == 2
+    for delivery in emails:
+        assert delivery.status == "sent", delivery.last_error
+        assert len(delivery.subject) <= 200
+        assert delivery.subject.endswith("…")

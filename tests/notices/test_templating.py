@@ -515,3 +515,94 @@ def test_defaults_render_with_and_without_a_name(key):
         assert "{" not in text
         assert " ," not in text
         assert "passport" in text or "passeport" in text
+
+
+# --- Subject length ---------------------------------------------------------------
+
+
+def test_subject_limit_matches_the_columns():
+    from notices.models import CampaignTemplate, Delivery, IncidentTemplate, TestSend
+
+    for model in (Delivery, CampaignTemplate, IncidentTemplate, TestSend):
+        assert model._meta.get_field("subject").max_length == templating.SUBJECT_MAX_LENGTH
+
+
+@pytest.mark.django_db
+def test_a_subject_too_long_at_its_longest_is_refused():
+    # 100-character first name (the column's limit) + 120 characters of text.
+    subject = "Hi {first_name}, " + "a" * 116
+    [error] = errors_for(REF, channel="email", subject=subject)
+    assert "Subject:" in error and "120 characters" not in error
+    assert "the limit is 200" in error
+    assert errors_for(REF, channel="email", subject="Hi {first_name}, " + "a" * 80) == []
+
+
+@pytest.mark.django_db
+def test_a_subject_with_the_incident_title_counts_its_full_length():
+    assert errors_for(REF, channel="email", subject="{incident_title}") == []
+    [error] = errors_for(REF, channel="email", subject="Update: {incident_title}")
+    assert "208 characters" in error
+
+
+@pytest.mark.django_db
+def test_a_subject_with_every_data_class_is_measured_in_each_language():
+    assert errors_for(REF, channel="email", subject="{exposed_fields}") != []
+    DataClass.objects.all().delete()
+    DataClass.objects.create(
+        code="a", label="A" * 30, label_fr="B" * 60, sensitivity=1, explanation="-"
+    )
+    DataClass.objects.create(
+        code="b", label="C" * 30, label_fr="D" * 60, sensitivity=1, explanation="-"
+    )
+    clear_label_cache()
+    subject = "a" * 120 + "{exposed_fields}"  # 120 + 65 in English, 120 + 124 in French
+    assert errors_for(REF, channel="email", subject=subject, language="en") == []
+    [error] = errors_for(REF, channel="email", subject=subject, language="fr")
+    assert "244 characters" in error
+    assert errors_for(REF, channel="email", subject=subject) == [error]
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_subject_too_long():
+    from notices.admin import TemplateForm
+    from notices.models import CampaignTemplate
+
+    class Form(TemplateForm):
+        class Meta(TemplateForm.Meta):
+            model = CampaignTemplate
+
+    form = Form(
+        data={
+            "channel": "email",
+            "language": "en",
+            "subject": "{first_name} {first_name} {first_name}",
+            "body": REF,
+        }
+    )
+    assert not form.is_valid()
+    assert "the limit is 200" in str(form.errors)
+
+
+def test_cut_text_keeps_whole_characters():
+    assert templating.cut_text("short", 10) == "short"
+    assert templating.cut_text("abcdefghij", 10) == "abcdefghij"
+    assert templating.cut_text("abcd efghijk", 10) == "abcd efgh…"
+    # "é" written as e + combining accent is never split from its accent.
+    text = "abcdefgh" + "e\u0301" + "xyz"
+    cut = templating.cut_text(text, 10)
+    assert cut == "abcdefgh…" and len(cut) <= 10
+    # nor an emoji from its skin tone or a joined sequence
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    cut = templating.cut_text("abcdef" + family + "zzz", 10)
+    assert cut == "abcdef…"
+    assert templating.cut_text("abcdefgh   xyz", 10) == "abcdefgh…"
+
+
+@pytest.mark.django_db
+def test_a_rendered_subject_never_exceeds_the_column():
+    subject = "{incident_title} {first_name}"
+    text = templating.render_subject(subject, ctx(first_name="N" * 100, incident_title="T" * 200))
+    assert len(text) == templating.SUBJECT_MAX_LENGTH
+    assert text.endswith("…")
+    assert templating.render_subject("", ctx()) == ""
+    assert templating.render_subject("About {first_name}", ctx()) == "About Alice"
