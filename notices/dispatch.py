@@ -38,7 +38,7 @@ from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessa
 from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
 from notices.ratelimit import reserve_slots, wait_until
 from notices.references import format_reference, new_reference
-from notices.templating import RenderContext, render, render_subject
+from notices.templating import RenderContext, render, render_sms, render_subject
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -145,7 +145,7 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
             incident_title=titles.get(item.language, titles["en"]),
         )
         item.subject = render_subject(template[0], context)
-        item.body = render(template[1], context)
+        item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
     return failures
 
 
