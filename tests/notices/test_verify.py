@@ -230,3 +230,22 @@ def test_found_and_not_found_cost_the_same_queries_for_transactional_too(
     for typed in ("K7QM-3TXP-9HWC", "ZZZZZZZZZZZZ", "not a reference"):
         with django_assert_num_queries(1):
             check(client, typed)
+
+
+def test_a_push_reference_says_it_went_to_the_app(client, campaign, audience):
+    push = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["both"],
+        channel="push",
+        to="device",
+        status="sent",
+        reference=new_reference(),
+        sent_at=timezone.now(),
+    )
+    html = check(client, push.reference).content.decode()
+    assert "as a notification to our app" in html
+
+
+def test_the_home_page_names_every_channel_we_use(client):
+    html = client.get("/").content.decode()
+    assert "We text, email, notify the app and post in the portal ourselves" in html
