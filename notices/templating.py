@@ -9,6 +9,10 @@ When a customer has no first name, ``{first_name}`` and the spaces before it
 are dropped, so ``Hi {first_name},`` reads ``Hi,`` and ``Bonjour {first_name},``
 reads ``Bonjour,``: natural in both languages, where a stand-in word
 ("customer", "client") reads like a form letter. Put the name in a greeting.
+
+Lengths are checked at the longest a value can be (the columns, the taxonomy,
+a name outside GSM-7 for text messages); ``render_subject`` and ``render_sms``
+are the last guards when sending: a subject is cut, a text message made shorter.
 """
 
 from __future__ import annotations
@@ -580,9 +584,10 @@ def render(body: str, ctx: RenderContext, *, exposed_fields: str | None = None) 
 
 # --- Default templates ------------------------------------------------------------
 
-# SMS: GSM-7 only (straight apostrophes; no ê, î, ô, û, ç, â) and 2 segments at
-# the longest for a PORTAL_BASE_URL of up to 30 characters in English and 24
-# in French. Every default passes validate_template (tests check both).
+# SMS: GSM-7 only (straight apostrophes; no ê, î, ô, û, ç, â) and within
+# SMS_MAX_SEGMENTS (4) at the longest (the three longest labels of the
+# taxonomy) for a PORTAL_BASE_URL of up to 30 characters in English and 24 in
+# French. Every default passes validate_template (tests check both).
 DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
     ("sms", "en"): {
         "subject": "",
