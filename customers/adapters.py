@@ -10,6 +10,10 @@ from django.http import HttpRequest
 from customers.selectors import customer_for_user
 from customers.tasks import send_transactional_email
 from portal.observability.metrics import on_allauth_error
+from portal.transactional import message_reference_new, printed_reference, verify_url
+
+# The header the outbox and the email channel read a message's reference from.
+REFERENCE_HEADER = "X-Firsthand-Reference"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -24,9 +28,19 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().validation_error(code, *args)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Render in the request, send from a worker: no provider call in a web request."""
+        """Render in the request, send from a worker: no provider call in a web request.
+
+        Every email carries a reference that /verify vouches for once it is sent.
+        """
         request = context.get("request") or allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        reference = message_reference_new()
+        ctx = {
+            "request": request,
+            "email": email,
+            "current_site": get_current_site(request),
+            "reference": printed_reference(reference),
+            "verify_url": verify_url(),
+        }
         ctx.update(context)
         message = self.render_mail(template_prefix, email, ctx)
         payload = {
@@ -34,8 +48,9 @@ class AccountAdapter(DefaultAccountAdapter):
             "body": message.body,
             "from_email": message.from_email,
             "to": list(message.to),
-            "headers": dict(message.extra_headers),
+            "headers": {**message.extra_headers, REFERENCE_HEADER: reference},
             "alternatives": [list(a) for a in getattr(message, "alternatives", [])],
+            "reference": reference,
         }
         transaction.on_commit(lambda: send_transactional_email.delay(payload))
 

@@ -4,13 +4,20 @@ from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
 from customers.import_jobs import IMPORT_TIME_LIMIT
+from portal.transactional import transactional_message_record, transactional_message_sent
 
 
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
 )
 def send_transactional_email(message: dict) -> None:
-    """Send one transactional email (sign-in code, verification) rendered in the web request."""
+    """Send one transactional email (sign-in code, verification) rendered in the web request.
+
+    Its reference is recorded before it is sent and vouched for once sent.
+    """
+    reference = message.get("reference")
+    if reference:
+        transactional_message_record(reference=reference, channel="email", to=message["to"][0])
     email = EmailMultiAlternatives(
         subject=message["subject"],
         body=message["body"],
@@ -21,6 +28,8 @@ def send_transactional_email(message: dict) -> None:
     for content, mimetype in message.get("alternatives", []):
         email.attach_alternative(content, mimetype)
     email.send()
+    if reference:
+        transactional_message_sent(reference=reference)
 
 
 @shared_task(time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 60)

@@ -58,7 +58,10 @@ class TemplateForm(forms.ModelForm):
                 data[name] = data[name].replace("\r\n", "\n")
         if data.get("body") and data.get("channel"):
             errors = validate_template(
-                data["body"], channel=data["channel"], subject=data.get("subject", "")
+                data["body"],
+                channel=data["channel"],
+                subject=data.get("subject", ""),
+                language=data.get("language"),
             )
             if errors:
                 raise ValidationError(errors)
@@ -97,6 +100,10 @@ class CampaignForm(forms.ModelForm):
             "push_rate",
             "parallelism",
         ]
+        # The model's help text predates push; said here to spare a migration.
+        help_texts = {
+            "channel_order": _("Channels in order, separated by commas: sms, email, inapp, push.")
+        }
 
     def clean_channel_order(self) -> str:
         channels = [c.strip() for c in self.cleaned_data["channel_order"].split(",") if c.strip()]
@@ -104,7 +111,7 @@ class CampaignForm(forms.ModelForm):
             checked_channels(channels)
         except ValueError:
             raise ValidationError(
-                _("Choose from sms, email and inapp, separated by commas.")
+                _("Choose from sms, email, inapp and push, separated by commas.")
             ) from None
         if len(set(channels)) != len(channels):
             raise ValidationError(_("Name each channel once."))

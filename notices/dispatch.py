@@ -43,7 +43,7 @@ from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessa
 from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
 from notices.ratelimit import Pacer, wait_until
 from notices.references import format_reference, new_reference
-from notices.templating import RenderContext, render
+from notices.templating import RenderContext, render, render_sms, render_subject
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -150,8 +150,8 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
             language=item.language,
             incident_title=titles.get(item.language, titles["en"]),
         )
-        item.subject = render(template[0], context) if template[0] else ""
-        item.body = render(template[1], context)
+        item.subject = render_subject(template[0], context)
+        item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
         if item.channel == "push":
             # What we store is what the app shows: never over FCM's payload limit.
             item.body = push.fit_body(

@@ -15,7 +15,7 @@ from notices.audience import Audience
 from notices.models import Campaign
 from notices.references import format_reference, new_reference
 from notices.sms import SmsSegments, sms_segments
-from notices.templating import RenderContext, render
+from notices.templating import RenderContext, render, render_sms, render_subject
 
 SAMPLE_NAMES = {"en": "Alex", "fr": "Camille"}
 
@@ -64,8 +64,8 @@ def preview_message(
         or campaign.incident.title,
     )
     with translation.override(language):
-        body = render(template.body, context)
-        subject = render(template.subject, context) if template.subject else ""
+        body = (render_sms if channel == "sms" else render)(template.body, context)
+        subject = render_subject(template.subject, context)
     return Preview(
         channel=channel,
         language=language,

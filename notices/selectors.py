@@ -414,18 +414,26 @@ class VerifyAnswer:
 
 
 def verify_reference(normalised: str | None) -> VerifyAnswer:
-    """Whether we sent a message with this reference. Always one indexed lookup,
-    whatever was typed, so the answer takes as long either way; it reveals the
-    date, the channel and a hint of the recipient, nothing more."""
-    from customers.masking import mask_email
+    """Whether we sent a message with this reference: a campaign message or a
+    transactional one (a sign-in, claim or contact code). Always one statement
+    of two indexed lookups, whatever was typed, so the answer takes as long
+    either way; it reveals the date, the channel and a hint of the recipient,
+    nothing more (not what the message was, nor whose account)."""
+    from django.db.models import BooleanField, Value
 
-    row = (
-        Delivery.objects.filter(reference=normalised or "-", status__in=list(HANDED_OVER_STATUSES))
-        .values_list("channel", "sent_at", "to")
-        .first()
-    )
-    if row is None:
+    from portal.models import TransactionalMessage
+    from portal.transactional import verify_hint
+
+    reference = normalised or "-"
+    campaign = Delivery.objects.filter(
+        reference=reference, status__in=list(HANDED_OVER_STATUSES)
+    ).values_list("channel", "sent_at", "to", Value(False, output_field=BooleanField()))
+    transactional = TransactionalMessage.objects.filter(
+        reference=reference, sent_at__isnull=False
+    ).values_list("channel", "sent_at", "to_hint", Value(True, output_field=BooleanField()))
+    rows = list(campaign.union(transactional, all=True)[:1])
+    if not rows:
         return VerifyAnswer(genuine=False)
-    channel, sent_at, to = row
-    hint = {"sms": to[-2:], "email": mask_email(to)}.get(channel, "")
+    channel, sent_at, to, masked = rows[0]
+    hint = to if masked else verify_hint(channel, to)
     return VerifyAnswer(genuine=True, channel=channel, sent_at=sent_at, to_hint=hint)

@@ -15,7 +15,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notices import dispatch, planning, services
+from notices.channels.outbox import REFERENCE_HEADER
 from notices.models import Campaign, Delivery, DeliveryStatus, TestSend
+from portal.transactional import (
+    message_reference_new,
+    printed_reference,
+    transactional_message_record,
+    transactional_message_sent,
+    verify_url,
+)
 
 logger = logging.getLogger(__name__)
 Status = Campaign.Status
@@ -140,8 +148,9 @@ def publish_due_notices() -> None:
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
 )
-def send_contact_code(verification_id: int, code: str) -> None:
-    """A code to confirm a new email or phone, on the transactional queue."""
+def send_contact_code(verification_id: int, code: str, reference: str = "") -> None:
+    """A code to confirm a new email or phone, on the transactional queue,
+    with a reference /verify vouches for once it is sent."""
     from django.conf import settings
     from django.core.mail import EmailMessage
     from django.utils import translation
@@ -152,21 +161,41 @@ def send_contact_code(verification_id: int, code: str) -> None:
     from notices.models import ContactVerification
 
     verification = ContactVerification.objects.select_related("customer").get(pk=verification_id)
+    reference = reference or message_reference_new()
+    by_email = verification.kind == ContactVerification.Kind.EMAIL
     with translation.override(verification.customer.preferred_language):
         text = _(
             "Your %(site)s code is %(code)s. It confirms these as your new contact details. "
             "We will never ask you for it by phone."
         ) % {"site": settings.SITE_NAME, "code": code}
-        if verification.kind == ContactVerification.Kind.EMAIL:
-            EmailMessage(_("Confirm your email address"), text, to=[verification.value]).send()
-            return
+        text += ("\n\n" if by_email else " ") + _reference_line(reference)
+        subject = _("Confirm your email address")
+    channel = "email" if by_email else "sms"
+    transactional_message_record(reference=reference, channel=channel, to=verification.value)
+    if by_email:
+        EmailMessage(
+            subject, text, to=[verification.value], headers={REFERENCE_HEADER: reference}
+        ).send()
+        transactional_message_sent(reference=reference)
+        return
     try:
         channels.get_backend("sms", channels.choose_provider("sms")).send(
-            OutgoingMessage(reference="", to=verification.value, body=text)
+            OutgoingMessage(reference=reference, to=verification.value, body=text)
         )
     except ChannelError as exc:
         if not exc.permanent:
             raise send_contact_code.retry(exc=exc, countdown=10) from exc
+        return
+    transactional_message_sent(reference=reference)
+
+
+def _reference_line(reference: str) -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Check ref %(reference)s at %(url)s") % {
+        "reference": printed_reference(reference),
+        "url": verify_url(),
+    }
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
@@ -187,8 +216,9 @@ def resend_send(delivery_id: int) -> None:
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
 )
-def send_claim_code(customer_id: int, code: str) -> None:
-    """A claim code texted to the phone on record, on the transactional queue."""
+def send_claim_code(customer_id: int, code: str, reference: str = "") -> None:
+    """A claim code texted to the phone on record, on the transactional queue,
+    with a reference /verify vouches for once it is sent."""
     from django.utils import translation
     from django.utils.translation import gettext as _
 
@@ -197,15 +227,20 @@ def send_claim_code(customer_id: int, code: str) -> None:
     from notices.channels.base import ChannelError, OutgoingMessage
 
     customer = Customer.objects.get(pk=customer_id)
+    reference = reference or message_reference_new()
     with translation.override(customer.preferred_language):
         text = _(
             "Your %(site)s claim code is %(code)s. With your customer reference and date of "
             "birth it lets you set up your sign-in at %(url)s. We will never ask you for it."
         ) % {"site": settings.SITE_NAME, "code": code, "url": f"{settings.PORTAL_BASE_URL}/claim/"}
+        text += " " + _reference_line(reference)
+    transactional_message_record(reference=reference, channel="sms", to=customer.phone)
     try:
         channels.get_backend("sms", channels.choose_provider("sms")).send(
-            OutgoingMessage(reference="", to=customer.phone, body=text)
+            OutgoingMessage(reference=reference, to=customer.phone, body=text)
         )
     except ChannelError as exc:
         if not exc.permanent:
             raise send_claim_code.retry(exc=exc, countdown=10) from exc
+        return
+    transactional_message_sent(reference=reference)

@@ -9,22 +9,28 @@ When a customer has no first name, ``{first_name}`` and the spaces before it
 are dropped, so ``Hi {first_name},`` reads ``Hi,`` and ``Bonjour {first_name},``
 reads ``Bonjour,``: natural in both languages, where a stand-in word
 ("customer", "client") reads like a form letter. Put the name in a greeting.
+
+Lengths are checked at the longest a value can be (the columns, the taxonomy,
+a name outside GSM-7 for text messages); ``render_subject`` and ``render_sms``
+are the last guards when sending: a subject is cut, a text message made shorter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from customers.models import Channel, DataClass
+from customers.models import Channel, Customer, DataClass, Incident
 from notices.sms import UCS2, non_gsm_characters, sms_segments
 from portal.i18n import in_sentence
 
@@ -40,14 +46,17 @@ PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
-# The longest each value can be when sizing an SMS; URLs and the support phone
-# are used as configured. incident_title: Incident.title's max_length.
+# The longest each value can be: the columns it comes from. URLs and the support
+# phone are used as configured; {exposed_fields} at its longest is every data
+# class of the taxonomy, in the message's language (see ``longest_values``).
 WORST_CASE_LENGTHS = {
-    "first_name": 20,
-    "exposed_fields": 120,
+    "first_name": Customer._meta.get_field("first_name").max_length,
     "reference": 14,
-    "incident_title": 200,
+    "incident_title": Incident._meta.get_field("title").max_length,
 }
+
+# Delivery.subject, CampaignTemplate.subject and TestSend.subject are varchar(200).
+SUBJECT_MAX_LENGTH = 200
 
 # {{ and }} are literal braces; {…} is a placeholder; any other brace is unbalanced.
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -56,11 +65,15 @@ _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 # --- Validation ---------------------------------------------------------------
 
 
-def validate_template(body: str, *, channel: str, subject: str = "") -> list[str]:
+def validate_template(
+    body: str, *, channel: str, subject: str = "", language: str | None = None
+) -> list[str]:
     """Human-readable problems with a template, in the active language; empty if none.
 
-    The subject is checked like the body (placeholders, links) when given, and
-    is required for email; only the body must carry ``{reference}``.
+    The subject is checked like the body (placeholders, links, and its length
+    at the longest) when given, and is required for email; only the body must
+    carry ``{reference}``. Lengths are measured for ``language``, or for every
+    language when it is not given.
     """
     if channel not in Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
@@ -71,6 +84,8 @@ def validate_template(body: str, *, channel: str, subject: str = "") -> list[str
         subject_errors = _placeholder_errors(subject) + _link_errors(subject)
         if "\n" in subject or "\r" in subject:
             subject_errors.append(_("The subject must be a single line."))
+        if not subject_errors:
+            subject_errors += _subject_length_errors(subject, language)
         errors += [_("Subject: %(error)s") % {"error": e} for e in subject_errors]
     body_errors = _placeholder_errors(body)
     fields = _fields(body)
@@ -83,7 +98,7 @@ def validate_template(body: str, *, channel: str, subject: str = "") -> list[str
         )
     body_errors += _link_errors(body)
     if channel == Channel.SMS and not body_errors:
-        body_errors += _sms_length_errors(body)
+        body_errors += _sms_length_errors(body, language)
     return errors + body_errors
 
 
@@ -229,45 +244,217 @@ def _link_errors(text: str) -> list[str]:
     return errors
 
 
-# --- SMS length -----------------------------------------------------------------
+# --- Longest values ---------------------------------------------------------------
 
 
-def worst_case_values() -> dict[str, str]:
-    """Every placeholder at its longest, in GSM-7 characters, to size an SMS.
+def _languages(language: str | None) -> list[str]:
+    return [language] if language else [code for code, _name in settings.LANGUAGES]
 
-    Also what ``data-sms-counter`` takes, as JSON, for the live counter.
+
+def longest_values(language: str, fields: list[str] | None = None) -> dict[str, str]:
+    """Every placeholder at its longest, for a message in ``language``.
+
+    ``{exposed_fields}`` is every data class of the taxonomy (what a customer
+    with everything exposed would get); names and titles are as long as their
+    columns allow. Only ``fields`` are worked out, when given (the taxonomy is
+    read only if ``{exposed_fields}`` is among them).
     """
     base = settings.PORTAL_BASE_URL
-    values = {name: "x" * length for name, length in WORST_CASE_LENGTHS.items()}
-    values["reference"] = "X" * WORST_CASE_LENGTHS["reference"]
-    values["portal_url"] = base
-    values["verify_url"] = f"{base}/verify"
-    values["support_phone"] = getattr(settings, "SUPPORT_PHONE", "")
+    values = {
+        "first_name": "x" * WORST_CASE_LENGTHS["first_name"],
+        "reference": "X" * WORST_CASE_LENGTHS["reference"],
+        "incident_title": "x" * WORST_CASE_LENGTHS["incident_title"],
+        "portal_url": base,
+        "verify_url": f"{base}/verify",
+        "support_phone": getattr(settings, "SUPPORT_PHONE", ""),
+        "exposed_fields": "",
+    }
+    if fields is None or "exposed_fields" in fields:
+        values["exposed_fields"] = exposed_fields_text(list(_label_cache.get()), language)
     return values
 
 
-def _sms_length_errors(body: str) -> list[str]:
-    longest = body.format_map(worst_case_values())
-    result = sms_segments(longest)
+def _subject_length_errors(subject: str, language: str | None) -> list[str]:
+    fields = _fields(subject) or []
+    longest = max(
+        len(subject.format_map(longest_values(lang, fields))) for lang in _languages(language)
+    )
+    if longest <= SUBJECT_MAX_LENGTH:
+        return []
+    return [
+        _(
+            "At its longest (a %(name)d-character first name, a %(title)d-character incident "
+            "title, every data class exposed), this subject would be %(length)d characters; "
+            "the limit is %(limit)d."
+        )
+        % {
+            "name": WORST_CASE_LENGTHS["first_name"],
+            "title": WORST_CASE_LENGTHS["incident_title"],
+            "length": longest,
+            "limit": SUBJECT_MAX_LENGTH,
+        }
+    ]
+
+
+def _is_joining(ch: str) -> bool:
+    """A character that belongs with the one before it (accent, joiner, variant)."""
+    return (
+        unicodedata.category(ch).startswith("M")
+        or ch == "\u200d"
+        or 0xFE00 <= ord(ch) <= 0xFE0F
+        or 0x1F3FB <= ord(ch) <= 0x1F3FF  # skin tones
+    )
+
+
+def cut_text(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut before a whole character
+    (never between a letter and its accent), ending with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    while end > 0 and (_is_joining(text[end]) or text[end - 1] == "\u200d"):
+        end -= 1
+    return text[:end].rstrip() + "…"
+
+
+def render_subject(subject: str, ctx: RenderContext) -> str:
+    """The subject for one customer, never longer than its column: a last guard
+    for templates saved before their length was checked."""
+    return cut_text(render(subject, ctx), SUBJECT_MAX_LENGTH) if subject else ""
+
+
+# --- SMS length -----------------------------------------------------------------
+
+
+# A name or a title may hold a letter outside the GSM-7 alphabet ("ł", "ő", a
+# curly apostrophe): the whole message then goes as UCS-2, 67 characters a part.
+UCS2_STAND_IN = "\u0142"  # ł
+
+
+# A text message names at most this many exposed fields, the most sensitive,
+# then says how many more ("… and 4 other details"): the portal lists them all.
+SMS_MAX_FIELDS = 3
+
+
+def worst_case_values(language: str = "en", fields: list[str] | None = None) -> dict[str, str]:
+    """Every placeholder at its longest, to size an SMS in ``language``.
+
+    ``longest_values`` with the first name and the incident title each holding
+    a character outside GSM-7, which makes the whole message UCS-2, and the
+    exposed fields as an SMS names them at the longest: the ``SMS_MAX_FIELDS``
+    longest labels of the taxonomy, then how many more.
+    """
+    values = longest_values(language, [f for f in fields or [] if f != "exposed_fields"])
+    if fields is None or "exposed_fields" in fields:
+        words = sorted(_exposed_words(list(_label_cache.get()), language), key=len, reverse=True)
+        values["exposed_fields"] = _sms_fields(words, language)
+    for name in ("first_name", "incident_title"):
+        values[name] = UCS2_STAND_IN + values[name][1:]
+    return values
+
+
+def _sms_fields(words: list[str], language: str, keep: int = SMS_MAX_FIELDS) -> str:
+    if len(words) <= keep:
+        return _joined(words, language)
+    return _summary(words, keep, language)
+
+
+def _sms_length_errors(body: str, language: str | None) -> list[str]:
     limit = getattr(settings, "SMS_MAX_SEGMENTS", 4)
+    fields = _fields(body) or []
+    worst = None
+    for lang in _languages(language):
+        longest = body.format_map(worst_case_values(lang, fields))
+        result = sms_segments(longest)
+        if worst is None or result.segments > worst[1].segments:
+            worst = (longest, result, lang)
+    longest, result, lang = worst
     if result.segments <= limit:
         return []
     error = _(
-        "At its longest (a %(name)d-character first name, %(fields)d characters of exposed "
-        "fields), this text message would take %(segments)d SMS segments; the limit is "
-        "%(limit)d."
+        "At its longest (a %(name)d-character first name, a %(title)d-character incident "
+        "title, every data class exposed), this text message would take %(segments)d SMS "
+        "segments; the limit is %(limit)d."
     ) % {
         "name": WORST_CASE_LENGTHS["first_name"],
-        "fields": WORST_CASE_LENGTHS["exposed_fields"],
+        "title": WORST_CASE_LENGTHS["incident_title"],
         "segments": result.segments,
         "limit": limit,
     }
     if result.encoding == UCS2:
-        error += " " + _(
-            "“%(char)s” is not a GSM-7 character, so the whole message is sent as UCS-2, "
-            "which fits far fewer characters in a segment."
-        ) % {"char": non_gsm_characters(longest)[0]}
+        written = body.format_map({**worst_case_values(lang, fields), **_NAMES_AS_GSM})
+        own = non_gsm_characters(written)
+        if own:
+            error += " " + _(
+                "“%(char)s” is not a GSM-7 character, so the whole message is sent as UCS-2, "
+                "which fits far fewer characters in a segment."
+            ) % {"char": own[0]}
+        else:
+            error += " " + _(
+                "A name or title with a letter outside the GSM-7 alphabet (such as “ł”) sends "
+                "the whole message as UCS-2, which fits far fewer characters in a segment."
+            )
     return [error]
+
+
+_NAMES_AS_GSM = {
+    "first_name": "x" * WORST_CASE_LENGTHS["first_name"],
+    "incident_title": "x" * WORST_CASE_LENGTHS["incident_title"],
+}
+
+
+def sms_fits(text: str) -> bool:
+    return sms_segments(text).segments <= getattr(settings, "SMS_MAX_SEGMENTS", 4)
+
+
+# The last resort when a customer's text message would not fit even without
+# the name and with the fields summed up: short, GSM-7, and it says where the
+# whole message is.
+SHORT_SMS = {
+    "en": (
+        "News about our data breach: {portal_url} We never ask for passwords. "
+        "Ref {reference}, check it at {verify_url}"
+    ),
+    "fr": (
+        "Fuite de données chez nous : {portal_url} Jamais de mot de passe demandé. "
+        "Réf. {reference} sur {verify_url}"
+    ),
+}
+
+
+def render_sms(body: str, ctx: RenderContext) -> str:
+    """A text message for one customer that fits ``SMS_MAX_SEGMENTS``.
+
+    It names at most ``SMS_MAX_FIELDS`` exposed fields. Tried in turn until one
+    fits: as written; without the name (a name outside GSM-7 makes the whole
+    text UCS-2); naming fewer fields ("passport number and 4 other details");
+    the short form ``SHORT_SMS``. No customer is sent an over-long, costly SMS.
+    """
+    words = _exposed_words(ctx.exposed_codes, ctx.language)
+    named = _sms_fields(words, ctx.language)
+    text = render(body, ctx, exposed_fields=named)
+    if sms_fits(text):
+        return text
+    ctx = dataclasses.replace(ctx, first_name="")
+    text = render(body, ctx, exposed_fields=named)
+    if sms_fits(text):
+        return text
+    if "exposed_fields" in (_fields(body) or []):
+        for keep in range(min(len(words), SMS_MAX_FIELDS) - 1, 0, -1):
+            text = render(body, ctx, exposed_fields=_summary(words, keep, ctx.language))
+            if sms_fits(text):
+                return text
+    short = SHORT_SMS["fr" if ctx.language[:2] == "fr" else "en"]
+    return render(short, ctx)
+
+
+def _summary(words: list[str], keep: int, language: str) -> str:
+    """The first ``keep`` of ``words``, then how many more."""
+    rest, listed = len(words) - keep, ", ".join(words[:keep])
+    plural = "s" if rest > 1 else ""
+    if language[:2] == "fr":
+        return f"{listed} et {rest} autre{plural} information{plural}"
+    return f"{listed} and {rest} other detail{plural}"
 
 
 # --- Exposed fields -------------------------------------------------------------
@@ -319,6 +506,16 @@ def exposed_fields_text(codes: list[str], language: str) -> str:
     "numéro de passeport, date de naissance et numéro de téléphone". An unknown
     code reads as itself, least sensitive, rather than vanishing.
     """
+    return _joined(_exposed_words(codes, language), language)
+
+
+def _joined(words: list[str], language: str) -> str:
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + (" et " if language[:2] == "fr" else " and ") + words[-1]
+
+
+def _exposed_words(codes: list[str], language: str) -> list[str]:
     labels = _label_cache.get()
     french = language[:2] == "fr"
     entries = []
@@ -329,10 +526,7 @@ def exposed_fields_text(codes: list[str], language: str) -> str:
         else:
             words, sensitivity = known[1] if french else known[0], known[2]
         entries.append((-sensitivity, code, words))
-    words = [w for _s, _c, w in sorted(entries)]
-    if len(words) < 2:
-        return "".join(words)
-    return ", ".join(words[:-1]) + (" et " if french else " and ") + words[-1]
+    return [w for _s, _c, w in sorted(entries)]
 
 
 # --- Rendering ------------------------------------------------------------------
@@ -362,8 +556,10 @@ def _without_first_name(body: str) -> str:
     return "".join(pieces)
 
 
-def render(body: str, ctx: RenderContext) -> str:
+def render(body: str, ctx: RenderContext, *, exposed_fields: str | None = None) -> str:
     """Fill a validated template in for one customer.
+
+    ``exposed_fields`` replaces the list of the customer's exposed fields.
 
     Raises KeyError or ValueError for a template that ``validate_template`` refuses.
     """
@@ -374,7 +570,9 @@ def render(body: str, ctx: RenderContext) -> str:
     return body.format_map(
         {
             "first_name": first_name,
-            "exposed_fields": exposed_fields_text(ctx.exposed_codes, ctx.language),
+            "exposed_fields": exposed_fields_text(ctx.exposed_codes, ctx.language)
+            if exposed_fields is None
+            else exposed_fields,
             "portal_url": base,
             "verify_url": f"{base}/verify",
             "reference": ctx.reference,
@@ -386,9 +584,10 @@ def render(body: str, ctx: RenderContext) -> str:
 
 # --- Default templates ------------------------------------------------------------
 
-# SMS: GSM-7 only (straight apostrophes; no ê, î, ô, û, ç, â) and 2 segments at
-# the longest for a PORTAL_BASE_URL of up to 30 characters in English and 24
-# in French. Every default passes validate_template (tests check both).
+# SMS: GSM-7 only (straight apostrophes; no ê, î, ô, û, ç, â) and within
+# SMS_MAX_SEGMENTS (4) at the longest (the three longest labels of the
+# taxonomy) for a PORTAL_BASE_URL of up to 30 characters in English and 24 in
+# French. Every default passes validate_template (tests check both).
 DEFAULT_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
     ("sms", "en"): {
         "subject": "",

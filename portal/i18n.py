@@ -4,14 +4,22 @@ from django.conf import settings
 from django.db import models
 from django.utils import translation
 
+# Settings that texts stored in the database (steps, data classes, notices) may
+# name as ``{NAME}``: each deployment names its own identity-theft service.
+TEXT_SETTINGS = ("ID_SUPPORT_NAME", "ID_SUPPORT_PHONE", "ID_SUPPORT_URL", "SUPPORT_PHONE")
+
 
 def localized(obj: models.Model, field: str) -> str:
-    """The French twin of ``field`` (``<field>_fr``) when French is active and filled."""
+    """The French twin of ``field`` (``<field>_fr``) when French is active and
+    filled, with any ``{ID_SUPPORT_NAME}`` (see TEXT_SETTINGS) filled in."""
+    value = ""
     if translation.get_language() == "fr":
         value = getattr(obj, f"{field}_fr", "")
-        if value:
-            return value
-    return getattr(obj, field)
+    value = value or getattr(obj, field)
+    if isinstance(value, str) and "{" in value:
+        for name in TEXT_SETTINGS:
+            value = value.replace("{" + name + "}", str(getattr(settings, name, "")))
+    return value
 
 
 def localized_setting(name: str) -> str:

@@ -86,3 +86,28 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+class TransactionalMessage(models.Model):
+    """A message sent outside a campaign (a sign-in code, a claim code, a code
+    confirming a new email or phone), kept only so that "Is this message from
+    us?" can answer for its reference.
+
+    Holds no more than that page shows: the channel, when, and the recipient
+    masked as the page shows it ("21", "j•••@example.com"); not who the
+    customer is, not what the message said, not whether an account exists.
+    """
+
+    reference = models.CharField(max_length=16, unique=True)
+    channel = models.CharField(max_length=8)
+    to_hint = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once the provider took it: only then does /verify vouch for it.
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transactional message")
+        verbose_name_plural = _("transactional messages")
+
+    def __str__(self) -> str:
+        return self.reference

@@ -60,7 +60,7 @@ from notices.models import (
 )
 from notices.services.records import incident_record_take
 from portal.audit import audit, audit_purge_allowed
-from portal.models import AuditAction, AuditEntry
+from portal.models import AuditAction, AuditEntry, TransactionalMessage
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ RULES = {
     "import_files": "imports finished RETENTION_IMPORT_FILES_DAYS ago: files deleted",
     "outbox_messages": "outbox messages older than RETENTION_DELIVERY_CONTENT_DAYS: deleted",
     "test_sends": "test sends older than RETENTION_DELIVERY_CONTENT_DAYS: deleted",
+    "transactional_messages": (
+        "references of code messages older than RETENTION_DELIVERY_CONTENT_DAYS: deleted"
+    ),
     "audit_log": "audit entries older than RETENTION_AUDIT_YEARS: deleted",
     "delivery_content": "deliveries idle for RETENTION_DELIVERY_CONTENT_DAYS: text removed",
     "incident_records": "incidents closed RETENTION_MONTHS_AFTER_CLOSE ago: figures recorded",
@@ -179,6 +182,7 @@ def retention_apply(
             _import_files,
             _outbox_messages,
             _test_sends,
+            _transactional_messages,
             _audit_log,
             _delivery_content,  # before incidents: a dry run then counts the same rows
             _closed_incidents,
@@ -262,6 +266,15 @@ def _test_sends(run: _Run) -> None:
         return
     cutoff = run.now - timedelta(days=settings.RETENTION_DELIVERY_CONTENT_DAYS)
     run.apply("test_sends", TestSend.objects.filter(created_at__lt=cutoff), _deleted)
+
+
+def _transactional_messages(run: _Run) -> None:
+    # A sign-in or claim code's reference: /verify no longer vouches for it after this.
+    if not settings.RETENTION_DELIVERY_CONTENT_DAYS:
+        return
+    cutoff = run.now - timedelta(days=settings.RETENTION_DELIVERY_CONTENT_DAYS)
+    rows = TransactionalMessage.objects.filter(created_at__lt=cutoff)
+    run.apply("transactional_messages", rows, _deleted)
 
 
 def _audit_log(run: _Run) -> None:

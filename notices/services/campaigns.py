@@ -101,7 +101,9 @@ def campaign_problems(campaign: Campaign) -> list[str]:
         if (channel, "en") not in templates:
             problems.append(_("No English message for %(channel)s.") % {"channel": channel})
     for (channel, language), template in templates.items():
-        for error in validate_template(template.body, channel=channel, subject=template.subject):
+        for error in validate_template(
+            template.body, channel=channel, subject=template.subject, language=language
+        ):
             problems.append(f"{channel}/{language}: {error}")
     return problems
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
 from notices.models import ContactVerification, Device
+from portal.transactional import message_reference_new
 
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
@@ -63,7 +64,8 @@ def contact_change_start(*, customer: Customer, kind: str, value: str) -> Contac
 def _send_code(verification: ContactVerification, code: str) -> None:
     from notices import tasks
 
-    tasks.send_contact_code.delay(verification.pk, code)
+    # Drawn once, so that a retried send prints and records the same reference.
+    tasks.send_contact_code.delay(verification.pk, code, message_reference_new())
 
 
 def contact_change_confirm(*, customer: Customer, verification_id, code: str) -> Customer:

@@ -25,6 +25,7 @@ from notices.models import CampaignTemplate, Delivery, DeliveryStatus, Device
 from portal.audit import audit
 from portal.models import AuditAction
 from portal.observability.metrics import RATE_LIMIT_REFUSALS
+from portal.transactional import message_reference_new
 
 REVEALABLE = ("name", "email", "phone")
 MIN_REASON = 10
@@ -164,7 +165,9 @@ def claim_code_give(
         if send_by_sms:
             from notices import tasks
 
-            transaction.on_commit(lambda: tasks.send_claim_code.delay(customer.pk, code))
+            # Drawn once: a retried send prints and records the same reference.
+            reference = message_reference_new()
+            transaction.on_commit(lambda: tasks.send_claim_code.delay(customer.pk, code, reference))
             return None
     return code
 

@@ -23,6 +23,37 @@ REQUIRED = {
     "password_hash",
 }
 
+# The classes DOMAIN.md names (HIBP's common ones, and expired documents), by
+# the codes that carry them here.
+DOMAIN_CLASSES = {
+    "email addresses": "email",
+    "passwords": "password_hash",
+    "usernames": "username",
+    "names": "name",
+    "phone numbers": "phone",
+    "physical addresses": "address",
+    "dates of birth": "date_of_birth",
+    "genders": "gender",
+    "IP addresses": "ip_address",
+    "geographic locations": "geolocation",
+    "government-issued IDs": "government_id_number",
+    "passport numbers": "passport_number",
+    "social security numbers": "social_security_number",
+    "credit cards": "credit_card",
+    "partial credit card data": "partial_credit_card",
+    "bank account numbers": "bank_account",
+    "security questions and answers": "security_questions",
+    "auth tokens": "auth_tokens",
+    "health insurance information": "health_insurance",
+    "employers": "employer",
+    "job titles": "job_title",
+    "purchases": "purchases",
+    "driver's licence number": "drivers_licence_number",
+    "driver's licence card number": "drivers_licence_card_number",
+    "expired documents": "expired_id_document",
+    "Medicare number": "medicare_number",
+}
+
 
 def test_every_required_data_class_is_seeded_with_both_languages():
     classes = {dc.code: dc for dc in DataClass.objects.all()}
@@ -40,3 +71,65 @@ def test_every_data_class_has_a_recommended_step():
 def test_steps_are_bilingual():
     for step in Step.objects.all():
         assert step.title_fr and step.body_fr and step.title_fr != step.title
+
+
+def test_the_taxonomy_covers_the_classes_the_domain_notes_name():
+    codes = set(DataClass.objects.values_list("code", flat=True))
+    missing = {name: code for name, code in DOMAIN_CLASSES.items() if code not in codes}
+    assert missing == {}
+
+
+def test_identity_documents_are_marked_and_get_identity_theft_help():
+    for code in ("social_security_number", "government_id_number", "expired_id_document"):
+        dc = DataClass.objects.get(code=code)
+        assert dc.is_identity_document
+        assert set(dc.steps.values_list("code", flat=True)) >= {
+            "id-theft-support",
+            "credit-report-check",
+        }
+
+
+def test_labels_stay_in_the_gsm7_alphabet():
+    """One label outside it would send a whole text message as UCS-2."""
+    from notices.sms import non_gsm_characters
+
+    for dc in DataClass.objects.all():
+        assert non_gsm_characters(dc.label + dc.label_fr) == [], dc.code
+
+
+def test_the_licence_card_number_carries_the_state_rules_caveat():
+    card = DataClass.objects.get(code="drivers_licence_card_number")
+    steps = {step.code: step for step in card.steps.all()}
+    assert "licence-check-state-rules" in steps
+    replace = steps["licence-card-replace"]
+    assert "Rules differ by state" in replace.body
+    assert "both the licence number and the card number" in replace.body
+    assert "Les règles varient selon l'État" in replace.body_fr
+
+
+def test_the_identity_support_service_is_named_by_the_setting(settings):
+    from django.utils import translation
+
+    from portal.i18n import localized
+
+    texts = [
+        text
+        for step in Step.objects.all()
+        for text in (step.title, step.title_fr, step.body, step.body_fr)
+    ] + [text for dc in DataClass.objects.all() for text in (dc.explanation, dc.explanation_fr)]
+    assert not [text for text in texts if "IDCARE" in text]
+    step = Step.objects.get(code="id-theft-support")
+    assert "{ID_SUPPORT_NAME}" in step.body and "{ID_SUPPORT_NAME}" in step.body_fr
+    settings.ID_SUPPORT_NAME = "Identity Help Line"
+    assert "contact your bank and Identity Help Line, a free" in localized(step, "body")
+    with translation.override("fr"):
+        assert "contactez votre banque et Identity Help Line," in localized(step, "body")
+
+
+def test_the_dashboard_names_the_default_identity_support_service(client, alice):
+    from django.urls import reverse
+
+    client.force_login(alice.user)
+    html = client.get(reverse("customers:dashboard")).content.decode()
+    assert "contact your bank and IDCARE, a free identity-theft support service" in html
+    assert "{ID_SUPPORT_NAME}" not in html

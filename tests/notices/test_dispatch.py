@@ -359,3 +359,47 @@ def test_campaigns_and_resends_on_one_provider_share_its_rate(
     assert len(sms) == 7  # three SMS of each campaign, and the resend
     gaps = [b - a for a, b in itertools.pairwise(sms)]
     assert min(gaps) >= 1 / 20 - 0.005  # one account's 20 a second, not 20 a campaign
+
+
+@pytest.mark.postgres
+def test_a_subject_longer_than_its_column_does_not_break_the_batch(sending, audience):
+    """A template saved before subjects were measured (or a title made longer
+    since) renders a subject over 200 characters: cut, not a DataError that
+    would fail every message of the batch."""
+    from notices.models import CampaignTemplate
+
+    sending.incident.title = "T" * 200
+    sending.incident.save(update_fields=["title"])
+    CampaignTemplate.objects.filter(campaign=sending, channel="email").update(
+        subject="{incident_title}: {first_name}"
+    )
+    run_until_idle(sending)
+    assert all(d.status == "sent" for d in Delivery.objects.filter(campaign=sending))
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert emails.count() == 2
+    for delivery in emails:
+        assert delivery.status == "sent", delivery.last_error
+        assert len(delivery.subject) <= 200
+        assert delivery.subject.endswith("…")
+
+
+def test_a_text_that_would_be_too_long_is_sent_in_a_shorter_form(sending, audience, settings):
+    """A name outside GSM-7 makes the whole SMS UCS-2 (67 characters a part):
+    the name is left out rather than an over-long text sent."""
+    from customers.models import Customer
+    from notices.models import CampaignTemplate
+    from notices.sms import sms_segments
+
+    settings.SMS_MAX_SEGMENTS = 1
+    Customer.objects.filter(pk=audience["sms_only"].pk).update(first_name="Łucja")
+    CampaignTemplate.objects.filter(campaign=sending, channel="sms").update(
+        body="Hi {first_name}, news about our data breach: see the steps to take on our site. "
+        "Ref {reference}"
+    )
+    run_until_idle(sending)
+    delivery = Delivery.objects.get(campaign=sending, customer=audience["sms_only"])
+    assert delivery.status == "sent"
+    assert delivery.body.startswith("Hi, news about our data breach: see the steps")
+    assert sms_segments(delivery.body).segments == 1
+    sent = next(m for m in locmem.outbox if m.to == "+61411000001")
+    assert sent.body == delivery.body

@@ -264,16 +264,65 @@ def test_email_subject_is_one_line():
 # --- SMS length -------------------------------------------------------------------
 
 
-def test_sms_length_is_checked_at_the_longest_values(settings):
+def every_class(language: str) -> str:
+    return exposed_fields_text(list(DataClass.objects.values_list("code", flat=True)), language)
+
+
+def longest_sms_fields(language: str) -> str:
+    """The three longest labels of the taxonomy, then how many more."""
+    labels = [
+        exposed_fields_text([code], language)
+        for code in DataClass.objects.values_list("code", flat=True)
+    ]
+    top = sorted(labels, key=len, reverse=True)[:3]
+    more = len(labels) - 3
+    if language == "fr":
+        return f"{', '.join(top)} et {more} autres informations"
+    return f"{', '.join(top)} and {more} other details"
+
+
+@pytest.mark.django_db
+def test_sms_length_is_checked_with_the_longest_labels_of_the_taxonomy(settings):
+    body = "Your {exposed_fields} leaked. Ref {reference}"
+    for language in ("en", "fr"):
+        assert worst_case_values(language)["exposed_fields"] == longest_sms_fields(language)
+    # The old check assumed 120 characters, fewer than three long labels in French.
+    assert len(longest_sms_fields("fr")) > 120
     settings.SMS_MAX_SEGMENTS = 1
-    # 60 characters of text, but 20 + 120 + 14 at the longest: two segments.
-    body = "Hi {first_name}, your {exposed_fields} leaked. Ref {reference}"
-    assert len(body) < 160
     [error] = errors_for(body, channel="sms")
-    assert "2 SMS segments" in error
     assert "the limit is 1" in error
-    settings.SMS_MAX_SEGMENTS = 2
+    segments = sms_segments(body.format_map(worst_case_values("fr")))
+    assert f"{segments.segments} SMS segments" in error
+    settings.SMS_MAX_SEGMENTS = segments.segments
     assert errors_for(body, channel="sms") == []
+
+
+@pytest.mark.django_db
+def test_sms_length_is_checked_in_the_templates_language(settings):
+    for code in ("long_fr1", "long_fr2", "long_fr3"):
+        DataClass.objects.create(
+            code=code, label="X", label_fr="y" * 100, sensitivity=1, explanation="-"
+        )
+    clear_label_cache()
+    settings.SMS_MAX_SEGMENTS = 2
+    body = "{exposed_fields} " + REF
+    assert errors_for(body, channel="sms", language="en") == []
+    assert errors_for(body, channel="sms", language="fr") != []
+    assert errors_for(body, channel="sms") != []
+
+
+@pytest.mark.django_db
+def test_a_name_outside_gsm7_is_the_worst_case(settings):
+    """A first name such as "Łucja" sends the whole text as UCS-2: 67 a part."""
+    settings.SMS_MAX_SEGMENTS = 2
+    body = "Hi {first_name}, news about our data breach: {portal_url} Ref {reference}"
+    [error] = errors_for(body, channel="sms")
+    assert "3 SMS segments" in error  # 100 + 65 UCS-2 units: 3 parts of 67
+    assert "UCS-2" in error and "GSM-7 alphabet" in error
+    assert worst_case_values()["first_name"][0] == "\u0142"
+    assert len(worst_case_values()["first_name"]) == 100
+    # Without the name it is GSM-7 and fits one segment.
+    assert errors_for(body.replace("{first_name}", "there"), channel="sms") == []
 
 
 def test_sms_urls_count_at_their_real_length(settings):
@@ -283,12 +332,14 @@ def test_sms_urls_count_at_their_real_length(settings):
     assert errors_for(body + " {verify_url}", channel="sms") != []
 
 
+@pytest.mark.django_db
 def test_sms_length_error_names_the_character_forcing_ucs2(settings):
-    settings.SMS_MAX_SEGMENTS = 2
+    settings.SMS_MAX_SEGMENTS = 3
     body = "We\u2019re sorry: your {exposed_fields} leaked. {portal_url} Ref {reference}"
     [error] = errors_for(body, channel="sms")
     assert "UCS-2" in error
     assert "\u2019" in error
+    assert "\u0142" not in error
     assert errors_for(body.replace("\u2019", "'"), channel="sms") == []
 
 
@@ -301,13 +352,21 @@ def test_worst_case_incident_title_matches_the_model():
     assert WORST_CASE_LENGTHS["incident_title"] == Incident._meta.get_field("title").max_length
 
 
-def test_worst_case_values_use_the_real_urls():
-    values = worst_case_values()
-    assert values["portal_url"] == "https://firsthand.example"
-    assert values["verify_url"] == "https://firsthand.example/verify"
-    assert len(values["first_name"]) == 20
-    assert len(values["exposed_fields"]) == 120
-    assert len(values["reference"]) == len("K7QM-3TXP-9HWC")
+def test_worst_case_first_name_matches_the_model():
+    from customers.models import Customer
+
+    assert WORST_CASE_LENGTHS["first_name"] == Customer._meta.get_field("first_name").max_length
+
+
+@pytest.mark.django_db
+def test_worst_case_values_use_the_real_urls_and_taxonomy():
+    for language in ("en", "fr"):
+        values = worst_case_values(language)
+        assert values["portal_url"] == "https://firsthand.example"
+        assert values["verify_url"] == "https://firsthand.example/verify"
+        assert len(values["first_name"]) == 100
+        assert values["exposed_fields"] == longest_sms_fields(language)
+        assert len(values["reference"]) == len("K7QM-3TXP-9HWC")
 
 
 # --- Exposed fields ---------------------------------------------------------------
@@ -456,13 +515,20 @@ def test_there_is_a_default_for_every_channel_and_language():
         assert set(template) == {"subject", "body"}
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("key", ALL_KEYS)
 @pytest.mark.parametrize("base", ["http://localhost:8000", PRODUCTION_LIKE])
 def test_every_default_template_is_valid(settings, key, base):
     settings.PORTAL_BASE_URL = base
     del settings.MESSAGE_LINK_HOSTS
     template = DEFAULT_TEMPLATES[key]
-    assert validate_template(template["body"], channel=key[0], subject=template["subject"]) == []
+    for language in (key[1], None):
+        assert (
+            validate_template(
+                template["body"], channel=key[0], subject=template["subject"], language=language
+            )
+            == []
+        )
 
 
 @pytest.mark.parametrize("key", ALL_KEYS)
@@ -477,22 +543,20 @@ def test_every_default_says_what_matters(key):
         assert DEFAULT_TEMPLATES[key]["subject"]
 
 
-# The SMS defaults fit two segments at the longest up to these base-URL lengths.
+# The SMS defaults stay GSM-7 and within SMS_MAX_SEGMENTS (4) with every data
+# class of the taxonomy, up to these base-URL lengths.
 SMS_BASE_URLS = {"en": "https://alerts.firsthand.co.uk", "fr": "https://firsthand.com.au"}
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "fr"])
-def test_sms_defaults_fit_two_gsm7_segments_at_the_longest(settings, language):
+def test_sms_defaults_fit_the_limit_at_the_longest(settings, language):
     body = DEFAULT_TEMPLATES[("sms", language)]["body"]
     for base in ("http://localhost:8000", SMS_BASE_URLS[language]):
         settings.PORTAL_BASE_URL = base
-        segments = sms_segments(body.format_map(worst_case_values()))
+        segments = sms_segments(body.format_map(worst_case_values(language)))
         assert segments.encoding == "GSM-7", base
-        assert segments.segments <= 2, (base, segments)
-    assert len(SMS_BASE_URLS["en"]) == 30
-    assert len(SMS_BASE_URLS["fr"]) == 24
-    settings.PORTAL_BASE_URL = SMS_BASE_URLS[language] + "x"
-    assert sms_segments(body.format_map(worst_case_values())).segments == 3
+        assert segments.segments <= 4, (base, segments)
 
 
 @pytest.mark.django_db
@@ -515,3 +579,157 @@ def test_defaults_render_with_and_without_a_name(key):
         assert "{" not in text
         assert " ," not in text
         assert "passport" in text or "passeport" in text
+
+
+# --- Subject length ---------------------------------------------------------------
+
+
+def test_subject_limit_matches_the_columns():
+    from notices.models import CampaignTemplate, Delivery, IncidentTemplate, TestSend
+
+    for model in (Delivery, CampaignTemplate, IncidentTemplate, TestSend):
+        assert model._meta.get_field("subject").max_length == templating.SUBJECT_MAX_LENGTH
+
+
+@pytest.mark.django_db
+def test_a_subject_too_long_at_its_longest_is_refused():
+    # 100-character first name (the column's limit) + 120 characters of text.
+    subject = "Hi {first_name}, " + "a" * 116
+    [error] = errors_for(REF, channel="email", subject=subject)
+    assert "Subject:" in error and "120 characters" not in error
+    assert "the limit is 200" in error
+    assert errors_for(REF, channel="email", subject="Hi {first_name}, " + "a" * 80) == []
+
+
+@pytest.mark.django_db
+def test_a_subject_with_the_incident_title_counts_its_full_length():
+    assert errors_for(REF, channel="email", subject="{incident_title}") == []
+    [error] = errors_for(REF, channel="email", subject="Update: {incident_title}")
+    assert "208 characters" in error
+
+
+@pytest.mark.django_db
+def test_a_subject_with_every_data_class_is_measured_in_each_language():
+    assert errors_for(REF, channel="email", subject="{exposed_fields}") != []
+    DataClass.objects.all().delete()
+    DataClass.objects.create(
+        code="a", label="A" * 30, label_fr="B" * 60, sensitivity=1, explanation="-"
+    )
+    DataClass.objects.create(
+        code="b", label="C" * 30, label_fr="D" * 60, sensitivity=1, explanation="-"
+    )
+    clear_label_cache()
+    subject = "a" * 120 + "{exposed_fields}"  # 120 + 65 in English, 120 + 124 in French
+    assert errors_for(REF, channel="email", subject=subject, language="en") == []
+    [error] = errors_for(REF, channel="email", subject=subject, language="fr")
+    assert "244 characters" in error
+    assert errors_for(REF, channel="email", subject=subject) == [error]
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_subject_too_long():
+    from notices.admin import TemplateForm
+    from notices.models import CampaignTemplate
+
+    class Form(TemplateForm):
+        class Meta(TemplateForm.Meta):
+            model = CampaignTemplate
+
+    form = Form(
+        data={
+            "channel": "email",
+            "language": "en",
+            "subject": "{first_name} {first_name} {first_name}",
+            "body": REF,
+        }
+    )
+    assert not form.is_valid()
+    assert "the limit is 200" in str(form.errors)
+
+
+def test_cut_text_keeps_whole_characters():
+    assert templating.cut_text("short", 10) == "short"
+    assert templating.cut_text("abcdefghij", 10) == "abcdefghij"
+    assert templating.cut_text("abcd efghijk", 10) == "abcd efgh…"
+    # "é" written as e + combining accent is never split from its accent.
+    text = "abcdefgh" + "e\u0301" + "xyz"
+    cut = templating.cut_text(text, 10)
+    assert cut == "abcdefgh…" and len(cut) <= 10
+    # nor an emoji from its skin tone or a joined sequence
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    cut = templating.cut_text("abcdef" + family + "zzz", 10)
+    assert cut == "abcdef…"
+    assert templating.cut_text("abcdefgh   xyz", 10) == "abcdefgh…"
+
+
+@pytest.mark.django_db
+def test_a_rendered_subject_never_exceeds_the_column():
+    subject = "{incident_title} {first_name}"
+    text = templating.render_subject(subject, ctx(first_name="N" * 100, incident_title="T" * 200))
+    assert len(text) == templating.SUBJECT_MAX_LENGTH
+    assert text.endswith("…")
+    assert templating.render_subject("", ctx()) == ""
+    assert templating.render_subject("About {first_name}", ctx()) == "About Alice"
+
+
+# --- Text messages that fit -----------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestRenderSms:
+    BODY = "Hi {first_name}, our breach exposed your {exposed_fields}. {portal_url} Ref {reference}"
+    MANY = ["passport_number", "medicare_number", "drivers_licence_number", "phone", "email"]
+
+    def test_a_text_that_fits_is_as_written(self, settings):
+        text = templating.render_sms(self.BODY, ctx())
+        assert text == render(self.BODY, ctx())
+
+    def test_at_most_three_fields_are_named(self):
+        text = templating.render_sms(self.BODY, ctx(exposed_codes=self.MANY))
+        named = "passport number, driver's licence number, Medicare (health card) number"
+        assert named + " and 2 other details" in text
+        french = templating.render_sms(self.BODY, ctx(exposed_codes=self.MANY, language="fr"))
+        assert "et 2 autres informations" in french
+
+    def test_a_name_outside_gsm7_is_dropped_rather_than_sent_long(self, settings):
+        settings.SMS_MAX_SEGMENTS = 1
+        body = "Hi {first_name}, news about our data breach: {portal_url} Ref {reference}"
+        name = "\u0141ucja " + "W" * 40
+        assert sms_segments(render(body, ctx(first_name=name))).segments == 2
+        text = templating.render_sms(body, ctx(first_name=name))
+        assert text == render(body, ctx(first_name=""))
+        assert sms_segments(text).segments == 1
+        # with room for it, the name stays, UCS-2 or not
+        settings.SMS_MAX_SEGMENTS = 2
+        assert templating.render_sms(body, ctx(first_name="\u0141ucja")).startswith(
+            "Hi \u0141ucja,"
+        )
+
+    def test_fewer_fields_are_named_then_the_short_form(self, settings):
+        settings.SMS_MAX_SEGMENTS = 1
+        body = "Your {exposed_fields} leaked. " + "x" * 80 + " Ref {reference}"
+        text = templating.render_sms(body, ctx(exposed_codes=self.MANY))
+        assert "passport number and 4 other details" in text
+        assert sms_segments(text).segments == 1
+        body = "Your {exposed_fields} leaked. " + "x" * 120 + " Ref {reference}"
+        text = templating.render_sms(body, ctx(exposed_codes=self.MANY))
+        assert text == templating.SHORT_SMS["en"].format(
+            portal_url="https://firsthand.example",
+            reference="K7QM-3TXP-9HWC",
+            verify_url="https://firsthand.example/verify",
+        )
+        assert sms_segments(text).segments == 1
+        french = templating.render_sms(body, ctx(exposed_codes=self.MANY, language="fr"))
+        assert french.startswith("Fuite de données chez nous : https://firsthand.example")
+
+    @pytest.mark.parametrize("language", ["en", "fr"])
+    def test_the_short_forms_are_gsm7_and_carry_the_reference(self, language):
+        assert (
+            templating.validate_template(
+                templating.SHORT_SMS[language], channel="sms", language=language
+            )
+            == []
+        )
+        text = templating.render_sms(templating.SHORT_SMS[language], ctx(language=language))
+        assert sms_segments(text).encoding == "GSM-7"
+        assert sms_segments(text).segments == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -112,3 +114,138 @@ def test_report_needs_a_message_and_is_rate_limited(client, settings):
     codes = [client.post(reverse("notices:report"), data).status_code for _ in range(3)]
     assert codes == [302, 302, 429]
     assert SuspiciousReport.objects.count() == 2
+
+
+# --- Transactional messages: sign-in, claim and contact codes ----------------------
+
+REF_IN_TEXT = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})\b")
+
+
+def reference_in(text: str) -> str:
+    """The reference: the last code in the text (a claim code looks alike)."""
+    found = REF_IN_TEXT.findall(text)
+    assert found, text
+    return found[-1]
+
+
+def test_a_sign_in_code_email_carries_a_reference_we_vouch_for(
+    client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from portal.models import TransactionalMessage
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(email="jane.doe@example.com", first_name="Jane")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_request_login_code"), {"email": "jane.doe@example.com"})
+    (email,) = mail.outbox
+    typed = reference_in(email.body)
+    assert "http://localhost:8000/verify" in email.body or "/verify" in email.body
+    stored = TransactionalMessage.objects.get()
+    assert stored.sent_at is not None
+    assert (stored.channel, stored.to_hint) == ("email", "j•••@example.com")
+    client.cookies.clear()
+    html = check(client, typed).content.decode()
+    assert "Yes, we sent this message." in html
+    assert "an address like j•••@example.com" in html
+    # Nothing about whose account, or what the message was.
+    for secret in ("jane.doe@example.com", "Jane", "sign-in", "code"):
+        assert secret not in html.split("<form")[0].split("Is this message from us?")[-1]
+
+
+def test_a_claim_code_text_carries_a_reference_we_vouch_for(
+    client, django_capture_on_commit_callbacks
+):
+    from notices.channels import locmem
+    from notices.services import support
+    from portal.roles import SUPPORT_AGENT
+    from tests.factories import CustomerFactory
+    from tests.staff import staff_with_role
+
+    agent = staff_with_role(SUPPORT_AGENT, username="sam")
+    customer = CustomerFactory(phone="+61411000456")
+    with django_capture_on_commit_callbacks(execute=True):
+        support.claim_code_give(customer=customer, send_by_sms=True, by=agent)
+    (sms,) = locmem.outbox
+    typed = reference_in(sms.body)
+    assert sms.reference == typed.replace("-", "")
+    html = check(client, typed).content.decode()
+    assert "Yes, we sent this message." in html
+    assert "a number ending in 56" in html
+    assert "+61411000456" not in html
+
+
+@pytest.mark.parametrize("kind", ["email", "phone"])
+def test_a_contact_change_code_carries_a_reference_we_vouch_for(client, alice, kind):
+    from django.core import mail
+
+    from notices.channels import locmem
+    from notices.models import ContactVerification
+    from notices.tasks import send_contact_code
+
+    verification = ContactVerification.objects.create(
+        customer=alice,
+        kind=kind,
+        value="new@example.com" if kind == "email" else "+61411000789",
+        code_hash="-",
+        expires_at=timezone.now(),
+    )
+    send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
+    body = mail.outbox[-1].body if kind == "email" else locmem.outbox[-1].body
+    assert "123456" in body
+    assert reference_in(body) == "K7QM-3TXP-9HWC"
+    html = check(client, "K7QM-3TXP-9HWC").content.decode()
+    assert "Yes, we sent this message." in html
+    hint = "an address like n•••@example.com" if kind == "email" else "a number ending in 89"
+    assert hint in html
+
+
+def test_a_transactional_message_not_yet_sent_is_not_vouched_for(client):
+    from portal.transactional import transactional_message_record
+
+    transactional_message_record(reference="K7QM3TXP9HWC", channel="sms", to="+61411000789")
+    assert "We did not send this message." in check(client, "K7QM-3TXP-9HWC").content.decode()
+
+
+def test_a_failed_text_is_recorded_but_not_vouched_for(client, alice, settings):
+    from notices.channels import locmem
+    from notices.tasks import send_claim_code
+
+    alice.phone = "+61411000999"
+    alice.save()
+    locmem.invalid_numbers.add("+61411000999")
+    send_claim_code(alice.pk, "ABCD-EFGH-JKLM", "K7QM3TXP9HWC")
+    assert "We did not send this message." in check(client, "K7QM-3TXP-9HWC").content.decode()
+
+
+def test_found_and_not_found_cost_the_same_queries_for_transactional_too(
+    client, django_assert_num_queries
+):
+    from portal.transactional import transactional_message_record, transactional_message_sent
+
+    transactional_message_record(reference="K7QM3TXP9HWC", channel="sms", to="+61411000789")
+    transactional_message_sent(reference="K7QM3TXP9HWC")
+    check(client, "warm-up")
+    for typed in ("K7QM-3TXP-9HWC", "ZZZZZZZZZZZZ", "not a reference"):
+        with django_assert_num_queries(1):
+            check(client, typed)
+
+
+def test_a_push_reference_says_it_went_to_the_app(client, campaign, audience):
+    push = Delivery.objects.create(
+        campaign=campaign,
+        customer=audience["both"],
+        channel="push",
+        to="device",
+        status="sent",
+        reference=new_reference(),
+        sent_at=timezone.now(),
+    )
+    html = check(client, push.reference).content.decode()
+    assert "as a notification to our app" in html
+
+
+def test_the_home_page_names_every_channel_we_use(client):
+    html = client.get("/").content.decode()
+    assert "We text, email, notify the app and post in the portal ourselves" in html

@@ -33,7 +33,7 @@ from notices.models import (
     IncidentRecord,
     OutboxMessage,
 )
-from portal.models import AuditAction, AuditEntry
+from portal.models import AuditAction, AuditEntry, TransactionalMessage
 from portal.retention import RULES, months_before, retention_apply
 from portal.tasks import apply_retention
 from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory
@@ -102,6 +102,20 @@ def codes(customer, *, dead_since: timedelta) -> None:
     )
 
 
+def transactional(*, old: int, recent: int) -> None:
+    """Sign-in and claim code references, some older than the content period."""
+    from portal.transactional import message_reference_new
+
+    for i in range(old + recent):
+        row = TransactionalMessage.objects.create(
+            reference=message_reference_new(), channel="sms", to_hint="21", sent_at=timezone.now()
+        )
+        if i < old:
+            TransactionalMessage.objects.filter(pk=row.pk).update(
+                created_at=timezone.now() - timedelta(days=91)
+            )
+
+
 def reports(incident: Incident, campaign: Campaign) -> dict:
     """Every figure the incident page and the campaign page show."""
     cache.clear()
@@ -129,6 +143,7 @@ def test_a_dry_run_changes_nothing_and_counts_what_a_run_then_does(sent, audienc
     codes(audience["both"], dead_since=timedelta(days=40))
     codes(audience["sms_only"], dead_since=timedelta(days=3))  # still within its period
     old_audit_entry()
+    transactional(old=2, recent=1)
     before = list(Delivery.objects.order_by("pk").values())
     audit_entries = AuditEntry.objects.count()
 
@@ -138,6 +153,7 @@ def test_a_dry_run_changes_nothing_and_counts_what_a_run_then_does(sent, audienc
         "claim_codes": 1,
         "contact_verifications": 1,
         "outbox_messages": 3,
+        "transactional_messages": 2,
         "audit_log": 1,
         "delivery_content": 5,
     }
@@ -150,6 +166,7 @@ def test_a_dry_run_changes_nothing_and_counts_what_a_run_then_does(sent, audienc
     assert real.counts == dry.counts
     assert ClaimCode.objects.count() == ContactVerification.objects.count() == 1
     assert OutboxMessage.objects.count() == 1
+    assert TransactionalMessage.objects.count() == 1
 
 
 def test_old_message_content_goes_and_the_address_stays_masked(
