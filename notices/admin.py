@@ -98,6 +98,11 @@ class CampaignForm(forms.ModelForm):
             "parallelism",
         ]
 
+    def clean_incident(self):
+        incident = self.cleaned_data["incident"]
+        services.incident_check_active(incident)
+        return incident
+
     def clean_channel_order(self) -> str:
         channels = [c.strip() for c in self.cleaned_data["channel_order"].split(",") if c.strip()]
         try:

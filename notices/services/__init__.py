@@ -13,6 +13,7 @@ from notices.services.campaigns import (
     campaign_send,
     campaign_templates_fill,
     deliveries_mark_in_doubt,
+    incident_check_active,
     test_send_create,
 )
 from notices.services.contacts import (
@@ -51,6 +52,7 @@ __all__ = [
     "device_remove",
     "devices_deactivate",
     "direct_first_override",
+    "incident_check_active",
     "notice_problems",
     "notice_publish",
     "notice_schedule",

@@ -29,6 +29,17 @@ def _enqueue(fn, *args) -> None:
     transaction.on_commit(lambda: fn(*args))
 
 
+def incident_check_active(incident: Incident) -> None:
+    """Direct alerts are for an incident that is under way: not a draft nobody
+    has confirmed, not one that is closed."""
+    if incident.status != Incident.Status.ACTIVE:
+        raise ValidationError(
+            _("Direct alerts can only be sent about an active incident; this one is %(status)s.")
+            % {"status": incident.get_status_display().lower()},
+            code="incident_not_active",
+        )
+
+
 def campaign_create(
     *,
     incident: Incident,
@@ -39,6 +50,7 @@ def campaign_create(
     customer_status: str = "all",
 ) -> Campaign:
     """A draft campaign with the incident's default templates (or the built-in ones)."""
+    incident_check_active(incident)
     checked_channels(channels)
     if len(set(channels)) != len(channels):
         raise ValidationError(_("Name each channel once."))
@@ -93,6 +105,10 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     """What stops a campaign from being approved; empty when it is ready."""
     problems = []
     try:
+        incident_check_active(campaign.incident)
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    try:
         checked_channels(campaign.channels)
     except ValueError:
         problems.append(_("The channel order names an unknown channel."))
@@ -132,6 +148,7 @@ def campaign_send(*, campaign: Campaign, by=None, request=None) -> Campaign:
     """Start sending: planning and dispatch begin in workers, never in the request."""
     from notices import tasks
 
+    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
     updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
         status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
     )
@@ -157,6 +174,7 @@ def campaign_pause(*, campaign: Campaign, by=None, request=None) -> Campaign:
 def campaign_resume(*, campaign: Campaign, by=None, request=None) -> Campaign:
     from notices import tasks
 
+    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
         status=Status.SENDING, updated_at=timezone.now()
     ):

@@ -157,3 +157,28 @@ def test_default_template_is_added_and_changed_in_the_admin(client, comms, incid
     assert changed.status_code == 302
     template.refresh_from_db()
     assert template.body == "New text {reference}"
+
+
+def test_the_campaign_form_refuses_an_incident_that_is_not_active(client, comms, incident):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(status="closed")
+    login_staff(client, comms)
+    response = client.post(
+        reverse("admin:notices_campaign_add"),
+        {
+            "incident": incident.pk,
+            "name": "Late alert",
+            "customer_status": "all",
+            "channel_order": "sms",
+            "sms_rate": 10,
+            "email_rate": 10,
+            "push_rate": 10,
+            "parallelism": 1,
+            "templates-TOTAL_FORMS": 0,
+            "templates-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "active incident" in str(response.context["adminform"].form.errors["incident"])
+    assert not Campaign.objects.exists()

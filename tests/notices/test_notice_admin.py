@@ -28,7 +28,7 @@ def test_incident_page_shows_the_timeline(client, lead, incident, campaign, audi
     ).content.decode()
     assert "Timeline" in html and "First direct message" in html
     assert (
-        "2 of 6 affected customers (5 reachable) heard from us directly before the public notice."
+        "2 of 6 affected customers (5 reachable) heard from us directly before the public did"
         in html
     )
 

@@ -135,3 +135,16 @@ def test_publishing_moves_the_content_generation(
     with django_capture_on_commit_callbacks(execute=True):
         services.notice_publish(notice=notice, by=lead)
     assert generations.current() > before
+
+
+def test_a_public_notice_waits_when_no_affected_customer_is_reachable(make_notice, lead, incident):
+    """Nobody reachable is not 'everyone told': an incident lead must decide."""
+    notice = make_notice()
+    with pytest.raises(ValidationError, match="Direct first"):
+        services.notice_publish(notice=notice, by=lead)
+    services.direct_first_override(
+        incident=incident,
+        reason="Nobody can be reached directly; letters are in the post.",
+        by=lead,
+    )
+    assert services.notice_publish(notice=notice, by=lead).status == "published"

@@ -84,3 +84,33 @@ def test_send_needs_approval_and_lifecycle_transitions(
         services.campaign_pause(campaign=campaign)
     with pytest.raises(ValidationError):
         services.campaign_cancel(campaign=campaign)
+
+
+@pytest.mark.parametrize("status", ["draft", "closed"])
+def test_a_campaign_is_only_for_an_active_incident(incident, comms, audience, status):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(status=status)
+    incident.refresh_from_db()
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    assert not Campaign.objects.exists()
+
+
+def test_a_campaign_is_not_sent_once_its_incident_is_closed(campaign, lead):
+    from customers.models import Incident
+
+    services.campaign_approve(campaign=campaign, by=lead)
+    Incident.objects.filter(pk=campaign.incident_id).update(status="closed")
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_send(campaign=campaign, by=lead)
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_a_campaign_of_a_closed_incident_cannot_be_approved(campaign, lead):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=campaign.incident_id).update(status="closed")
+    campaign.refresh_from_db()
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_approve(campaign=campaign, by=lead)
