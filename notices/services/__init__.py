@@ -6,6 +6,7 @@ from notices.services.campaigns import (
     campaign_approve,
     campaign_cancel,
     campaign_create,
+    campaign_edited,
     campaign_finish_if_done,
     campaign_pause,
     campaign_problems,
@@ -24,8 +25,10 @@ from notices.services.contacts import (
     device_remove,
     devices_deactivate,
 )
+from notices.services.notices import CONTENT_FIELDS as NOTICE_CONTENT_FIELDS
 from notices.services.notices import (
     direct_first_override,
+    notice_edit,
     notice_problems,
     notice_publish,
     notice_schedule,
@@ -35,9 +38,11 @@ from notices.services.notices import (
 )
 
 __all__ = [
+    "NOTICE_CONTENT_FIELDS",
     "campaign_approve",
     "campaign_cancel",
     "campaign_create",
+    "campaign_edited",
     "campaign_finish_if_done",
     "campaign_pause",
     "campaign_problems",
@@ -53,6 +58,7 @@ __all__ = [
     "devices_deactivate",
     "direct_first_override",
     "incident_check_active",
+    "notice_edit",
     "notice_problems",
     "notice_publish",
     "notice_schedule",
