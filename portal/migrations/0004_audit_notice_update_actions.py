@@ -4,15 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0003_audit_retention_actions'),
+        ("portal", "0003_audit_retention_actions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('customer.view', "Opened a customer's record"), ('customer.reveal', 'Revealed personal data'), ('customer.contact_change', 'Corrected a contact detail'), ('customer.note_add', 'Noted a contact'), ('claim_code.issue', 'Issued a claim code'), ('delivery.resend', 'Resent an alert'), ('campaign.approve', 'Approved a campaign'), ('campaign.send', 'Started sending a campaign'), ('campaign.pause', 'Paused a campaign'), ('campaign.resume', 'Resumed a campaign'), ('campaign.cancel', 'Cancelled a campaign'), ('notice.publish', 'Published a notice'), ('notice.schedule', 'Scheduled a notice'), ('notice.update', 'Published an update to a notice'), ('notice.redraft', 'Edited a scheduled notice (back to draft)'), ('incident.override', 'Overrode direct first'), ('incident.close', 'Closed an incident'), ('incident.reopen', 'Reopened an incident'), ('retention.apply', 'Applied the retention policy'), ('export', 'Exported data'), ('staff.sign_in', 'Staff signed in'), ('staff.roles_change', "Changed a staff member's roles")], max_length=32, verbose_name='action'),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("customer.view", "Opened a customer's record"),
+                    ("customer.reveal", "Revealed personal data"),
+                    ("customer.contact_change", "Corrected a contact detail"),
+                    ("customer.note_add", "Noted a contact"),
+                    ("claim_code.issue", "Issued a claim code"),
+                    ("delivery.resend", "Resent an alert"),
+                    ("campaign.approve", "Approved a campaign"),
+                    ("campaign.send", "Started sending a campaign"),
+                    ("campaign.pause", "Paused a campaign"),
+                    ("campaign.resume", "Resumed a campaign"),
+                    ("campaign.cancel", "Cancelled a campaign"),
+                    ("notice.publish", "Published a notice"),
+                    ("notice.schedule", "Scheduled a notice"),
+                    ("notice.update", "Published an update to a notice"),
+                    ("notice.redraft", "Edited a scheduled notice (back to draft)"),
+                    ("incident.override", "Overrode direct first"),
+                    ("incident.close", "Closed an incident"),
+                    ("incident.reopen", "Reopened an incident"),
+                    ("retention.apply", "Applied the retention policy"),
+                    ("export", "Exported data"),
+                    ("staff.sign_in", "Staff signed in"),
+                    ("staff.roles_change", "Changed a staff member's roles"),
+                ],
+                max_length=32,
+                verbose_name="action",
+            ),
         ),
     ]
