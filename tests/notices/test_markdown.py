@@ -69,6 +69,62 @@ def test_images_from_the_portal_are_allowed():
     assert '<img src="https://portal.example.com/static/chart.png"' in html
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http:evil.example/x",  # no slashes: a browser still goes to evil.example
+        "HTTP:evil.example/x",
+        "https:/evil.example/x",
+        "hTtPs:evil.example",
+        "https:///evil.example",
+        "//evil.example/x",  # protocol-relative
+        "///evil.example/x",
+        "/\\evil.example/x",  # a backslash is a slash to a browser
+        "<java\tscript:alert(1)>",
+        "<\x01javascript:alert(1)>",
+        "jav&#x09;ascript:alert(1)",
+        "&#104;ttps://evil.example",
+        "https&#58;//evil.example",
+        "https://%65vil.example/",
+        "https://portal.example.com@evil.example/",
+        "ftp://evil.example/x",
+        "1http://evil.example",
+        "https://[::1",
+    ],
+)
+def test_link_allow_list_bypasses_are_refused(target):
+    text = f"[click]({target}) ![pixel]({target})"
+    assert disallowed_hosts(text)
+    for _tag, attributes in parse(str(render_markdown(text))):
+        assert not [value for name, value in attributes if name in ("href", "src")], attributes
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://www.oaic.gov.au/privacy",
+        "HTTPS://WWW.OAIC.GOV.AU/privacy",
+        "https://portal.example.com:443/help",
+        "/help",
+        "help/page",
+        "#what-happened",
+        "?lang=fr",
+        "mailto:privacy@portal.example.com",
+        "tel:+61400000000",
+    ],
+)
+def test_intended_links_are_kept(target):
+    assert disallowed_hosts(f"[ok]({target})") == []
+    assert "href=" in str(render_markdown(f"[ok]({target})"))
+
+
+def test_images_come_only_from_the_portal():
+    text = "![a](https://www.oaic.gov.au/logo.png) ![b](/static/chart.png)"
+    assert disallowed_hosts(text) == ["www.oaic.gov.au"]
+    html = str(render_markdown(text))
+    assert 'src="/static/chart.png"' in html and "oaic" not in html
+
+
 def test_headings_start_below_the_page_title():
     html = str(render_markdown("# What happened\n\ntext\n\n## Details"))
     assert "<h2>What happened</h2>" in html and "<h3>Details</h3>" in html and "<h1>" not in html
