@@ -503,6 +503,17 @@ class NoticeForm(forms.ModelForm):
             "body_fr": forms.Textarea(attrs={"rows": 20}),
         }
 
+    def clean(self):
+        data = super().clean()
+        # A notice of data breach says everything the regulator asks for: each
+        # required section is there, with something under its heading.
+        if data.get("kind") == Notice.Kind.BREACH:
+            for name, language in (("body", "en"), ("body_fr", "fr")):
+                if data.get(name):
+                    for problem in services.breach_section_problems(data[name], language):
+                        self.add_error(name, problem)
+        return data
+
 
 def _same(submitted, stored) -> bool:
     """A browser's CRLF and a textarea's trailing newline are not edits."""

@@ -49,12 +49,16 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
 }
 
+# The headings of a notice of data breach (California Civ. Code 1798.82, which
+# also covers GDPR Art. 34 and the Australian s 26WK statement: see DOMAIN.md),
+# in English and French. Each must be there and say something.
 REQUIRED_SECTIONS = {
     "en": [
         "What happened",
         "What information was involved",
         "What we are doing",
         "What you can do",
+        "Other important information",
         "For more information",
     ],
     "fr": [
@@ -62,6 +66,7 @@ REQUIRED_SECTIONS = {
         "Quelles informations sont concernées",
         "Ce que nous faisons",
         "Ce que vous pouvez faire",
+        "Autres informations importantes",
         "Pour plus d'informations",
     ],
 }
@@ -197,11 +202,49 @@ def headings(text: str) -> list[str]:
     ]
 
 
+_CONTENT_BLOCKS = {"fence", "code_block", "html_block"}
+
+
+def sections(text: str) -> list[tuple[str, bool]]:
+    """Each heading, and whether anything follows it (text, a list, a table…,
+    under it or under its sub-headings) before the next heading of its level."""
+    tokens = _markdown.parse(text or "")
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open" or i + 1 >= len(tokens):
+            continue
+        level, said = int(token.tag[1]), False
+        for later in range(i + 3, len(tokens)):
+            other = tokens[later]
+            if other.type == "heading_open" and int(other.tag[1]) <= level:
+                break
+            in_heading = tokens[later - 1].type == "heading_open"
+            if (other.type == "inline" and not in_heading and other.content.strip()) or (
+                other.type in _CONTENT_BLOCKS and other.content.strip()
+            ):
+                said = True
+                break
+        found.append((tokens[i + 1].content, said))
+    return found
+
+
+def _required(text: str, language: str) -> tuple[list[str], list[str]]:
+    present = [(_normal(heading), said) for heading, said in sections(text)]
+    missing, empty = [], []
+    for section in REQUIRED_SECTIONS[language]:
+        matches = [said for heading, said in present if heading.startswith(_normal(section))]
+        if not matches:
+            missing.append(section)
+        elif not any(matches):
+            empty.append(section)
+    return missing, empty
+
+
 def missing_sections(text: str, language: str) -> list[str]:
     """The regulator's sections a breach notice lacks, in the given language."""
-    present = [_normal(h) for h in headings(text)]
-    return [
-        section
-        for section in REQUIRED_SECTIONS[language]
-        if not any(h.startswith(_normal(section)) for h in present)
-    ]
+    return _required(text, language)[0]
+
+
+def empty_sections(text: str, language: str) -> list[str]:
+    """The regulator's sections that are there as a heading with nothing under it."""
+    return _required(text, language)[1]

@@ -27,6 +27,7 @@ from notices.services.contacts import (
 )
 from notices.services.notices import CONTENT_FIELDS as NOTICE_CONTENT_FIELDS
 from notices.services.notices import (
+    breach_section_problems,
     direct_first_override,
     notice_edit,
     notice_problems,
@@ -39,6 +40,7 @@ from notices.services.notices import (
 
 __all__ = [
     "NOTICE_CONTENT_FIELDS",
+    "breach_section_problems",
     "campaign_approve",
     "campaign_cancel",
     "campaign_create",

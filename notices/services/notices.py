@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notices.markdown import disallowed_hosts, missing_sections
+from notices.markdown import disallowed_hosts, empty_sections, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
 from notices.services.reviews import require_permission, require_second_person
@@ -18,17 +18,33 @@ from portal.models import AuditAction
 Status = Notice.Status
 
 
+def breach_section_problems(body: str, language: str) -> list[str]:
+    """The regulator's sections a breach notice's text lacks, or has as a bare
+    heading, each named."""
+    problems = [
+        _("The %(language)s version lacks the section “%(section)s”.")
+        % {"language": language.upper(), "section": section}
+        for section in missing_sections(body, language)
+    ]
+    problems += [
+        _(
+            "In the %(language)s version, the section “%(section)s” is empty: write what it must "
+            "tell customers under its heading."
+        )
+        % {"language": language.upper(), "section": section}
+        for section in empty_sections(body, language)
+    ]
+    return problems
+
+
 def notice_problems(notice: Notice) -> list[str]:
     """What stops publication: a breach notice needs every section the
-    regulator asks for, in both languages; links go only to allowed hosts."""
+    regulator asks for, each saying something, in both languages; links go
+    only to allowed hosts."""
     problems = []
     for language, body in (("en", notice.body), ("fr", notice.body_fr)):
         if notice.kind == Notice.Kind.BREACH:
-            for section in missing_sections(body, language):
-                problems.append(
-                    _("The %(language)s version lacks the section “%(section)s”.")
-                    % {"language": language.upper(), "section": section}
-                )
+            problems += breach_section_problems(body, language)
         for host in disallowed_hosts(body):
             problems.append(
                 _("The %(language)s version links to %(host)s, which is not an allowed host.")

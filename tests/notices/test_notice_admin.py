@@ -203,3 +203,37 @@ def test_an_update_from_the_admin_is_audited(client, lead, make_notice):
     }
     client.post(reverse("admin:notices_notice_change", args=[notice.pk]), data)
     assert AuditEntry.objects.filter(actor=lead, action="notice.update").exists()
+
+
+def test_the_notice_form_names_a_required_section_left_empty(client, comms, incident):
+    from tests.notices.conftest import BREACH_BODY, BREACH_BODY_FR
+
+    login_staff(client, comms)
+    data = {
+        "incident": incident.pk,
+        "slug": "breach-notice",
+        "kind": "breach",
+        "audience": "public",
+        "title": "Notice of data breach",
+        "title_fr": "Avis de violation de données",
+        "summary": "What happened.",
+        "summary_fr": "Ce qui s'est passé.",
+        "body": BREACH_BODY.replace(
+            "## What you can do\nSign in to see what of yours was exposed and what to do.\n",
+            "## What you can do\n\n",
+        ),
+        "body_fr": BREACH_BODY_FR.replace("## Pour plus d'informations\nAppelez-nous.\n", ""),
+        "updates-TOTAL_FORMS": 0,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+    }
+    response = client.post(reverse("admin:notices_notice_add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["body"] == [
+        "In the EN version, the section “What you can do” is empty: write what it must "
+        "tell customers under its heading."
+    ]
+    assert errors["body_fr"] == ["The FR version lacks the section “Pour plus d'informations”."]
+    assert not Notice.objects.filter(slug="breach-notice").exists()

@@ -250,3 +250,30 @@ def test_an_update_needs_the_publish_permission_and_is_audited(make_notice, lead
     entry = AuditEntry.objects.get(action="notice.update")
     assert entry.actor == lead and entry.target_id == str(notice.pk)
     assert entry.detail["update"] == update.pk
+
+
+def test_a_breach_notice_with_an_empty_section_is_not_published(make_notice, lead):
+    from tests.notices.conftest import BREACH_BODY_FR
+
+    body_fr = BREACH_BODY_FR.replace(
+        "## Ce que nous faisons\nNous avons fermé l'accès et contactons chaque client concerné.\n",
+        "## Ce que nous faisons\n",
+    )
+    notice = make_notice(audience="customers", body_fr=body_fr)
+    with pytest.raises(ValidationError) as excinfo:
+        services.notice_publish(notice=notice, by=lead)
+    assert excinfo.value.messages == [
+        "In the FR version, the section “Ce que nous faisons” is empty: write what it must "
+        "tell customers under its heading."
+    ]
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+
+
+def test_a_breach_notice_needs_other_important_information(make_notice, lead):
+    from tests.notices.conftest import BREACH_BODY
+
+    body = BREACH_BODY.replace(
+        "## Other important information\nWe will never ask for your password or a payment.\n", ""
+    )
+    with pytest.raises(ValidationError, match="Other important information"):
+        services.notice_publish(notice=make_notice(audience="customers", body=body), by=lead)
