@@ -94,7 +94,10 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
 
 def campaign_templates_fill(*, campaign: Campaign) -> int:
     """Give each channel of the campaign a message in English and French where it
-    has none: the incident's default templates, else the built-in ones."""
+    has none: the incident's default templates, else the built-in ones. Only
+    while it is a draft: what was approved is what goes out."""
+    if not Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).exists():
+        return 0
     have = set(campaign.templates.values_list("channel", "language"))
     defaults = {
         (t.channel, t.language): (t.subject, t.body)

@@ -167,3 +167,14 @@ def test_approving_and_sending_need_the_role_in_the_service(campaign, comms, lea
                 service(campaign=campaign, by=by)
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
     assert not AuditEntry.objects.filter(action__in=["campaign.send", "campaign.cancel"]).exists()
+
+
+def test_an_approved_campaign_gets_no_new_messages(campaign, lead):
+    """Saving it again in the admin must not add a message nobody approved."""
+    campaign.templates.filter(channel="sms", language="fr").delete()
+    services.campaign_approve(campaign=campaign, by=lead)
+    IncidentTemplate.objects.create(
+        incident=campaign.incident, channel="sms", language="fr", body="Nouveau. {reference}"
+    )
+    assert services.campaign_templates_fill(campaign=campaign) == 0
+    assert not campaign.templates.filter(channel="sms", language="fr").exists()
