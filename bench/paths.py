@@ -185,12 +185,18 @@ def peak_rss_of_import(path: Path, incident) -> float:
 
 
 def _campaign(run: Run, channels: list[str], **fields):
+    from django.contrib.auth.models import Group
+
     from customers.models import User
     from notices.models import Campaign
     from notices.services import campaign_approve, campaign_create
+    from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
 
+    # The services check roles: a communications author, an incident lead approver.
     author = User.objects.get_or_create(username="bench-author")[0]
+    author.groups.add(Group.objects.get(name=COMMUNICATIONS))
     approver = User.objects.get_or_create(username="bench-approver")[0]
+    approver.groups.add(Group.objects.get(name=INCIDENT_LEAD))
     campaign = campaign_create(incident=run.state["incident"], channels=channels, by=author)
     Campaign.objects.filter(pk=campaign.pk).update(**fields)
     return campaign_approve(campaign=campaign, by=approver)
@@ -251,7 +257,7 @@ def step_first_message(run: Run):
     campaign = _campaign(run, ["sms"], sms_rate=1_000_000, parallelism=2 * CORES)
     run.state["campaign"] = campaign
     started = time.monotonic()
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", "bench-approver")
     while stack.fake.summary()["total_accepted"] < 1:
         time.sleep(0.02)
     seconds = time.monotonic() - started
@@ -280,7 +286,7 @@ def step_dispatch(run: Run):
     pipeline = accepted_rate(stack, run.seconds)
     if Campaign.objects.get(pk=campaign.pk).status == "sending":
         try:
-            stack.manage("campaign", "pause", str(campaign.pk))
+            stack.manage("campaign", "pause", str(campaign.pk), "--by", "bench-approver")
         except RuntimeError:
             # It may finish between the look and the pause (small SCALE): nothing to pause.
             if Campaign.objects.get(pk=campaign.pk).status == "sending":

@@ -105,6 +105,11 @@ class CampaignForm(forms.ModelForm):
             "channel_order": _("Channels in order, separated by commas: sms, email, inapp, push.")
         }
 
+    def clean_incident(self):
+        incident = self.cleaned_data["incident"]
+        services.incident_check_active(incident)
+        return incident
+
     def clean_channel_order(self) -> str:
         channels = [c.strip() for c in self.cleaned_data["channel_order"].split(",") if c.strip()]
         try:
@@ -175,12 +180,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.created_by = request.user
+            obj.created_by = obj.edited_by = request.user
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.campaign_templates_fill(campaign=form.instance)
+        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+            # Whoever changed it cannot be the one who approves it.
+            services.campaign_edited(campaign=form.instance, by=request.user)
 
     def response_add(self, request, obj, post_url_continue=None):
         return redirect("admin:notices_campaign_review", obj.pk)
@@ -257,8 +265,9 @@ class CampaignAdmin(admin.ModelAdmin):
             else None,
             "can_approve": campaign.status == Status.DRAFT
             and user.has_perm("notices.approve_campaign")
-            and campaign.created_by_id != user.pk,
-            "is_author": campaign.created_by_id == user.pk,
+            and campaign.created_by_id is not None
+            and user.pk not in (campaign.created_by_id, campaign.edited_by_id),
+            "is_author": user.pk in (campaign.created_by_id, campaign.edited_by_id),
             "can_send": user.has_perm("notices.send_campaign"),
             "can_export": user.has_perm("notices.export_unreachable"),
             "test_sends": campaign.test_sends.order_by("-created_at")[:10],
@@ -469,7 +478,13 @@ class NoticeUpdateInline(admin.StackedInline):
 
     def has_add_permission(self, request, obj=None):
         # Updates are how a published notice changes; before that, edit the notice.
-        return obj is not None and obj.status == Notice.Status.PUBLISHED
+        # An update is published at once, so it takes the publish permission.
+        return (
+            obj is not None
+            and obj.status == Notice.Status.PUBLISHED
+            and request.user.has_perm("notices.publish_notice")
+            and super().has_add_permission(request, obj)
+        )
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -494,6 +509,17 @@ class NoticeForm(forms.ModelForm):
             "body": forms.Textarea(attrs={"rows": 20}),
             "body_fr": forms.Textarea(attrs={"rows": 20}),
         }
+
+    # A breach notice missing a required section, or with one left empty, is
+    # saved all the same (a draft is written in several sittings): its page
+    # lists what stops publication, and publishing refuses it.
+
+
+def _same(submitted, stored) -> bool:
+    """A browser's CRLF and a textarea's trailing newline are not edits."""
+    if isinstance(submitted, str) and isinstance(stored, str):
+        return submitted.replace("\r\n", "\n").strip() == stored.replace("\r\n", "\n").strip()
+    return submitted == stored
 
 
 @admin.register(Notice)
@@ -543,8 +569,37 @@ class NoticeAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            obj.created_by = obj.edited_by = request.user
+            super().save_model(request, obj, form, change)
+            return
+        # Only what really differs from the stored notice.
+        stored = Notice.objects.get(pk=obj.pk)
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.NOTICE_CONTENT_FIELDS
+            and not _same(form.cleaned_data[name], getattr(stored, name))
+        }
+        if not changes:
+            return
+        was_scheduled = stored.status == Notice.Status.SCHEDULED
+        try:
+            edited = services.notice_edit(
+                notice=obj, changes=changes, by=request.user, request=request
+            )
+        except ValidationError as exc:
+            for error in exc.messages:
+                self.message_user(request, error, messages.ERROR)
+            return
+        if was_scheduled and edited.status == Notice.Status.DRAFT:
+            self.message_user(
+                request,
+                _(
+                    "The notice was scheduled; after your edit it is a draft again, and "
+                    "another staff member must publish or schedule it."
+                ),
+                messages.WARNING,
+            )
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not NoticeUpdate:
@@ -562,10 +617,13 @@ class NoticeAdmin(admin.ModelAdmin):
                     body_fr=data.get("body_fr", ""),
                     notify_affected=data.get("notify_affected", False),
                     by=request.user,
+                    request=request,
                 )
             except ValidationError as exc:
                 for error in exc.messages:
                     self.message_user(request, error, messages.ERROR)
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
         return None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -574,6 +632,7 @@ class NoticeAdmin(admin.ModelAdmin):
         if notice is not None:
             extra["problems"] = services.notice_problems(notice)
             extra["can_publish"] = request.user.has_perm("notices.publish_notice")
+            extra["wrote_it"] = request.user.pk in (notice.created_by_id, notice.edited_by_id)
             if notice.audience == Notice.Audience.PUBLIC:
                 extra["direct_first"] = selectors.direct_first_status(notice.incident)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})

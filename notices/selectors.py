@@ -202,11 +202,12 @@ class DirectFirst:
 
     @property
     def share(self) -> float:
-        return self.handed_over / self.reachable if self.reachable else 1.0
+        # Nobody reachable is nobody told: 0%, never a vacuous 100%.
+        return self.handed_over / self.reachable if self.reachable else 0.0
 
     @property
     def met(self) -> bool:
-        return self.share >= self.threshold
+        return self.reachable > 0 and self.share >= self.threshold
 
     @property
     def allows_public_notice(self) -> bool:
@@ -271,6 +272,9 @@ class IncidentTimeline:
     first_direct_at: object | None
     threshold_reached_at: object | None
     public_notice_at: object | None
+    # When the public heard: the earlier of the announcement (press release)
+    # and the first published public notice.
+    public_heard_at: object | None
     affected: int
     reachable: int
     heard_before_public: int
@@ -306,6 +310,11 @@ def _public_notice_at(incident):
     )
 
 
+def _public_heard_at(incident, public_notice_at):
+    known = [at for at in (incident.announced_at, public_notice_at) if at is not None]
+    return min(known) if known else None
+
+
 def incident_timeline(incident) -> IncidentTimeline:
     """The incident's timeline and reach: from its record once retention has
     taken it (the per-customer rows may be gone), else counted now."""
@@ -316,7 +325,8 @@ def incident_timeline(incident) -> IncidentTimeline:
         discovered_at=incident.discovered_at,
         first_direct_at=record.first_direct_at,
         threshold_reached_at=record.threshold_reached_at,
-        public_notice_at=_public_notice_at(incident),
+        public_notice_at=(public_at := _public_notice_at(incident)),
+        public_heard_at=_public_heard_at(incident, public_at),
         affected=record.affected,
         reachable=record.reachable,
         heard_before_public=record.heard_before_public,
@@ -340,7 +350,8 @@ def incident_timeline_live(incident) -> IncidentTimeline:
     from customers.selectors import exposure_counts_by_data_class
 
     status = direct_first_status_live(incident)
-    public_at = _public_notice_at(incident)
+    notice_at = _public_notice_at(incident)
+    public_at = _public_heard_at(incident, notice_at)
     first_contact = (
         "SELECT d.customer_id, min(d.sent_at) AS first_at FROM notices_delivery d "
         "JOIN notices_campaign c ON c.id = d.campaign_id "
@@ -371,7 +382,8 @@ def incident_timeline_live(incident) -> IncidentTimeline:
         discovered_at=incident.discovered_at,
         first_direct_at=first_direct,
         threshold_reached_at=threshold_at,
-        public_notice_at=public_at,
+        public_notice_at=notice_at,
+        public_heard_at=public_at,
         affected=Exposure.objects.filter(incident=incident).count(),
         reachable=status.reachable,
         heard_before_public=heard_first,

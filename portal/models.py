@@ -27,6 +27,8 @@ class AuditAction(models.TextChoices):
     CAMPAIGN_CANCEL = "campaign.cancel", _("Cancelled a campaign")
     NOTICE_PUBLISH = "notice.publish", _("Published a notice")
     NOTICE_SCHEDULE = "notice.schedule", _("Scheduled a notice")
+    NOTICE_UPDATE = "notice.update", _("Published an update to a notice")
+    NOTICE_REDRAFT = "notice.redraft", _("Edited a scheduled notice (back to draft)")
     DIRECT_FIRST_OVERRIDE = "incident.override", _("Overrode direct first")
     INCIDENT_CLOSE = "incident.close", _("Closed an incident")
     INCIDENT_REOPEN = "incident.reopen", _("Reopened an incident")

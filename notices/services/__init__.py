@@ -6,6 +6,7 @@ from notices.services.campaigns import (
     campaign_approve,
     campaign_cancel,
     campaign_create,
+    campaign_edited,
     campaign_finish_if_done,
     campaign_pause,
     campaign_problems,
@@ -13,6 +14,7 @@ from notices.services.campaigns import (
     campaign_send,
     campaign_templates_fill,
     deliveries_mark_in_doubt,
+    incident_check_active,
     test_send_create,
 )
 from notices.services.contacts import (
@@ -23,8 +25,11 @@ from notices.services.contacts import (
     device_remove,
     devices_deactivate,
 )
+from notices.services.notices import CONTENT_FIELDS as NOTICE_CONTENT_FIELDS
 from notices.services.notices import (
+    breach_section_problems,
     direct_first_override,
+    notice_edit,
     notice_problems,
     notice_publish,
     notice_schedule,
@@ -34,9 +39,12 @@ from notices.services.notices import (
 )
 
 __all__ = [
+    "NOTICE_CONTENT_FIELDS",
+    "breach_section_problems",
     "campaign_approve",
     "campaign_cancel",
     "campaign_create",
+    "campaign_edited",
     "campaign_finish_if_done",
     "campaign_pause",
     "campaign_problems",
@@ -51,6 +59,8 @@ __all__ = [
     "device_remove",
     "devices_deactivate",
     "direct_first_override",
+    "incident_check_active",
+    "notice_edit",
     "notice_problems",
     "notice_publish",
     "notice_schedule",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from notices.models import (
     IncidentTemplate,
     TestSend,
 )
+from notices.services.reviews import require_permission, require_second_person
 from notices.templating import DEFAULT_TEMPLATES, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
@@ -29,6 +30,17 @@ def _enqueue(fn, *args) -> None:
     transaction.on_commit(lambda: fn(*args))
 
 
+def incident_check_active(incident: Incident) -> None:
+    """Direct alerts are for an incident that is under way: not a draft nobody
+    has confirmed, not one that is closed."""
+    if incident.status != Incident.Status.ACTIVE:
+        raise ValidationError(
+            _("Direct alerts can only be sent about an active incident; this one is %(status)s.")
+            % {"status": incident.get_status_display().lower()},
+            code="incident_not_active",
+        )
+
+
 def campaign_create(
     *,
     incident: Incident,
@@ -38,7 +50,12 @@ def campaign_create(
     data_classes: list[str] | None = None,
     customer_status: str = "all",
 ) -> Campaign:
-    """A draft campaign with the incident's default templates (or the built-in ones)."""
+    """A draft campaign with the incident's default templates (or the built-in ones),
+    written by ``by``: a campaign always has an author."""
+    require_permission(
+        by, "notices.add_campaign", _("Only communications staff may write a campaign.")
+    )
+    incident_check_active(incident)
     checked_channels(channels)
     if len(set(channels)) != len(channels):
         raise ValidationError(_("Name each channel once."))
@@ -54,15 +71,33 @@ def campaign_create(
             channel_order=",".join(channels),
             customer_status=customer_status,
             created_by=by,
+            edited_by=by,
         )
         campaign.data_classes.set(classes)
         campaign_templates_fill(campaign=campaign)
     return campaign
 
 
+def campaign_edited(*, campaign: Campaign, by) -> Campaign:
+    """``by`` changed what the campaign says or whom it reaches: only a draft
+    can change, and its approver must now be someone else."""
+    require_permission(
+        by, "notices.change_campaign", _("Only communications staff may edit a campaign.")
+    )
+    if not Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).update(
+        edited_by=by, updated_at=timezone.now()
+    ):
+        raise ValidationError(_("Only a draft campaign can be edited."))
+    campaign.refresh_from_db()
+    return campaign
+
+
 def campaign_templates_fill(*, campaign: Campaign) -> int:
     """Give each channel of the campaign a message in English and French where it
-    has none: the incident's default templates, else the built-in ones."""
+    has none: the incident's default templates, else the built-in ones. Only
+    while it is a draft: what was approved is what goes out."""
+    if not Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).exists():
+        return 0
     have = set(campaign.templates.values_list("channel", "language"))
     defaults = {
         (t.channel, t.language): (t.subject, t.body)
@@ -93,6 +128,10 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     """What stops a campaign from being approved; empty when it is ready."""
     problems = []
     try:
+        incident_check_active(campaign.incident)
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    try:
         checked_channels(campaign.channels)
     except ValueError:
         problems.append(_("The channel order names an unknown channel."))
@@ -109,31 +148,54 @@ def campaign_problems(campaign: Campaign) -> list[str]:
 
 
 def campaign_approve(*, campaign: Campaign, by, request=None) -> Campaign:
-    """A second person approves: never the author."""
+    """A second person approves: never the author nor whoever last edited it."""
+    require_permission(
+        by, "notices.approve_campaign", _("Only an incident lead may approve a campaign.")
+    )
+    campaign.refresh_from_db()
     if campaign.status != Status.DRAFT:
         raise ValidationError(_("Only a draft can be approved."))
-    if campaign.created_by_id is not None and campaign.created_by_id == by.pk:
-        raise PermissionDenied(_("The author of a campaign cannot approve it."))
+    require_second_person(
+        campaign,
+        by,
+        no_author=_("This campaign has no author on record, so nobody can approve it."),
+        same_person=_(
+            "You wrote or last edited this campaign: another staff member must approve it."
+        ),
+    )
     problems = campaign_problems(campaign)
     if problems:
         raise ValidationError(problems)
-    updated = Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).update(
+    # Unchanged since the checks: an edit in between needs a new approval.
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, status=Status.DRAFT, updated_at=campaign.updated_at
+    ).update(
         status=Status.APPROVED,
         approved_by=by,
         approved_at=timezone.now(),
         updated_at=timezone.now(),
     )
     if not updated:
-        raise ValidationError(_("Only a draft can be approved."))
+        raise ValidationError(_("The campaign changed while you approved it: review it again."))
     audit(AuditAction.CAMPAIGN_APPROVE, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     return campaign
 
 
-def campaign_send(*, campaign: Campaign, by=None, request=None) -> Campaign:
+def _require_sender(by) -> None:
+    require_permission(
+        by,
+        "notices.send_campaign",
+        _("Only an incident lead may start, pause, resume or cancel sending."),
+    )
+
+
+def campaign_send(*, campaign: Campaign, by, request=None) -> Campaign:
     """Start sending: planning and dispatch begin in workers, never in the request."""
+    _require_sender(by)
     from notices import tasks
 
+    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
     updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
         status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
     )
@@ -145,8 +207,9 @@ def campaign_send(*, campaign: Campaign, by=None, request=None) -> Campaign:
     return campaign
 
 
-def campaign_pause(*, campaign: Campaign, by=None, request=None) -> Campaign:
+def campaign_pause(*, campaign: Campaign, by, request=None) -> Campaign:
     """Workers stop between batches; what is in flight completes."""
+    _require_sender(by)
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
         status=Status.PAUSED, updated_at=timezone.now()
     ):
@@ -156,9 +219,11 @@ def campaign_pause(*, campaign: Campaign, by=None, request=None) -> Campaign:
     return campaign
 
 
-def campaign_resume(*, campaign: Campaign, by=None, request=None) -> Campaign:
+def campaign_resume(*, campaign: Campaign, by, request=None) -> Campaign:
+    _require_sender(by)
     from notices import tasks
 
+    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
         status=Status.SENDING, updated_at=timezone.now()
     ):
@@ -169,8 +234,9 @@ def campaign_resume(*, campaign: Campaign, by=None, request=None) -> Campaign:
     return campaign
 
 
-def campaign_cancel(*, campaign: Campaign, by=None, request=None) -> Campaign:
+def campaign_cancel(*, campaign: Campaign, by, request=None) -> Campaign:
     """Stop for good: every delivery not yet handed over is skipped (and says so)."""
+    _require_sender(by)
     cancellable = [Status.DRAFT, Status.APPROVED, Status.SENDING, Status.PAUSED]
     now = timezone.now()
     with transaction.atomic():

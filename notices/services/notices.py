@@ -7,9 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notices.markdown import disallowed_hosts, missing_sections
+from notices.markdown import disallowed_hosts, empty_sections, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
+from notices.services.reviews import require_permission, require_second_person
 from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
@@ -17,17 +18,33 @@ from portal.models import AuditAction
 Status = Notice.Status
 
 
+def breach_section_problems(body: str, language: str) -> list[str]:
+    """The regulator's sections a breach notice's text lacks, or has as a bare
+    heading, each named."""
+    problems = [
+        _("The %(language)s version lacks the section “%(section)s”.")
+        % {"language": language.upper(), "section": section}
+        for section in missing_sections(body, language)
+    ]
+    problems += [
+        _(
+            "In the %(language)s version, the section “%(section)s” is empty: write what it must "
+            "tell customers under its heading."
+        )
+        % {"language": language.upper(), "section": section}
+        for section in empty_sections(body, language)
+    ]
+    return problems
+
+
 def notice_problems(notice: Notice) -> list[str]:
     """What stops publication: a breach notice needs every section the
-    regulator asks for, in both languages; links go only to allowed hosts."""
+    regulator asks for, each saying something, in both languages; links go
+    only to allowed hosts."""
     problems = []
     for language, body in (("en", notice.body), ("fr", notice.body_fr)):
         if notice.kind == Notice.Kind.BREACH:
-            for section in missing_sections(body, language):
-                problems.append(
-                    _("The %(language)s version lacks the section “%(section)s”.")
-                    % {"language": language.upper(), "section": section}
-                )
+            problems += breach_section_problems(body, language)
         for host in disallowed_hosts(body):
             problems.append(
                 _("The %(language)s version links to %(host)s, which is not an allowed host.")
@@ -57,8 +74,32 @@ def _direct_first_guard(notice: Notice) -> str:
     }
 
 
-def notice_publish(*, notice: Notice, by=None, request=None) -> Notice:
+def _require_publisher(notice: Notice, by) -> None:
+    """Publishing or scheduling: an incident lead, never the notice's author or
+    last editor (four eyes)."""
+    require_permission(
+        by, "notices.publish_notice", _("Only an incident lead may publish or schedule a notice.")
+    )
+    require_second_person(
+        notice,
+        by,
+        no_author=_("This notice has no author on record, so nobody can publish it."),
+        same_person=_(
+            "You wrote or last edited this notice: another staff member must publish or "
+            "schedule it."
+        ),
+    )
+
+
+def notice_publish(*, notice: Notice, by, request=None) -> Notice:
     """Publish now, if the checks pass and (for a public notice) direct first allows."""
+    notice.refresh_from_db()
+    _require_publisher(notice, by)
+    return _publish(notice, by=by, request=request)
+
+
+def _publish(notice: Notice, *, by, request=None, scheduled: bool = False) -> Notice:
+    notice.refresh_from_db()
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
     problems = notice_problems(notice)
@@ -68,25 +109,44 @@ def notice_publish(*, notice: Notice, by=None, request=None) -> Notice:
     if held:
         raise ValidationError(held)
     now = timezone.now()
-    Notice.objects.filter(pk=notice.pk).exclude(status=Status.PUBLISHED).update(
+    # Exactly what was checked: an edit in between needs checking again.
+    current = Notice.objects.filter(pk=notice.pk, updated_at=notice.updated_at)
+    if scheduled:
+        current = current.filter(status=Status.SCHEDULED)
+    if not current.exclude(status=Status.PUBLISHED).update(
         status=Status.PUBLISHED, published_at=now, published_by=by, held_because="", updated_at=now
+    ):
+        raise ValidationError(_("The notice changed while you published it: review it again."))
+    audit(
+        AuditAction.NOTICE_PUBLISH,
+        actor=by,
+        target=notice,
+        detail={"scheduled_for": notice.publish_at.isoformat()} if scheduled else None,
+        request=request,
     )
-    audit(AuditAction.NOTICE_PUBLISH, actor=by, target=notice, request=request)
     generations.bump_on_commit()
     notice.refresh_from_db()
     return notice
 
 
-def notice_schedule(*, notice: Notice, at, by=None, request=None) -> Notice:
-    """Publish by itself at a time (Celery beat), once the checks pass."""
+def notice_schedule(*, notice: Notice, at, by, request=None) -> Notice:
+    """Publish by itself at a time (Celery beat), once the checks pass, in the
+    name of whoever scheduled it."""
+    notice.refresh_from_db()
+    _require_publisher(notice, by)
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
     problems = notice_problems(notice)
     if problems:
         raise ValidationError(problems)
-    Notice.objects.filter(pk=notice.pk).update(
-        status=Status.SCHEDULED, publish_at=at, held_because="", updated_at=timezone.now()
-    )
+    if not Notice.objects.filter(pk=notice.pk, updated_at=notice.updated_at).update(
+        status=Status.SCHEDULED,
+        publish_at=at,
+        scheduled_by=by,
+        held_because="",
+        updated_at=timezone.now(),
+    ):
+        raise ValidationError(_("The notice changed while you scheduled it: review it again."))
     audit(
         AuditAction.NOTICE_SCHEDULE,
         actor=by,
@@ -105,22 +165,82 @@ def notices_publish_due(now=None) -> int:
     published = 0
     for notice in Notice.objects.filter(
         status=Status.SCHEDULED, publish_at__lte=now
-    ).select_related("incident"):
+    ).select_related("incident", "scheduled_by"):
         try:
-            notice_publish(notice=notice)
+            # In the scheduler's name, who must still be allowed to publish it.
+            _require_publisher(notice, notice.scheduled_by)
+            _publish(notice, by=notice.scheduled_by, scheduled=True)
             published += 1
-        except ValidationError as exc:
-            Notice.objects.filter(pk=notice.pk).update(held_because="; ".join(exc.messages)[:300])
+        except (ValidationError, PermissionDenied) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            Notice.objects.filter(pk=notice.pk, status=Status.SCHEDULED).update(
+                held_because="; ".join(messages)[:300]
+            )
     return published
 
 
+# What an editor may change; the rest is the workflow's.
+CONTENT_FIELDS = (
+    "incident",
+    "slug",
+    "kind",
+    "audience",
+    "title",
+    "title_fr",
+    "summary",
+    "summary_fr",
+    "body",
+    "body_fr",
+)
+
+
+def notice_edit(*, notice: Notice, changes: dict, by, request=None) -> Notice:
+    """``by`` changes the notice's text. Its publisher must then be someone else
+    (four eyes), and a scheduled notice goes back to draft: what was checked and
+    scheduled is no longer what would go out. A published notice never changes:
+    corrections are dated updates."""
+    require_permission(
+        by, "notices.change_notice", _("Only communications staff may edit a notice.")
+    )
+    unknown = set(changes) - set(CONTENT_FIELDS)
+    if unknown:
+        raise ValueError(f"not content: {sorted(unknown)}")
+    with transaction.atomic():
+        current = Notice.objects.select_for_update().get(pk=notice.pk)
+        if current.status == Status.PUBLISHED:
+            raise ValidationError(
+                _("A published notice is never edited: add a dated update instead.")
+            )
+        for name, value in changes.items():
+            setattr(current, name, value)
+        current.edited_by = by
+        fields = [*changes, "edited_by", "updated_at"]
+        if current.status == Status.SCHEDULED:
+            current.status, current.publish_at, current.scheduled_by = Status.DRAFT, None, None
+            current.held_because = ""
+            fields += ["status", "publish_at", "scheduled_by", "held_because"]
+            audit(
+                AuditAction.NOTICE_REDRAFT,
+                actor=by,
+                target=current,
+                detail={"fields": sorted(changes)},
+                request=request,
+            )
+        current.save(update_fields=fields)
+    return current
+
+
 def notice_update_add(
-    *, notice: Notice, body: str, body_fr: str, notify_affected: bool = False, by=None
+    *, notice: Notice, body: str, body_fr: str, notify_affected: bool = False, by, request=None
 ) -> NoticeUpdate:
-    """A dated correction or addition to a published notice; optionally a draft
-    direct alert about it for the affected."""
+    """A dated correction or addition to a published notice, published at once:
+    so it takes the publish permission and is audited like the notice itself.
+    Optionally a draft direct alert about it for the affected."""
     from notices.services.campaigns import campaign_create
 
+    require_permission(
+        by, "notices.publish_notice", _("Only an incident lead may publish an update to a notice.")
+    )
     if notice.status != Status.PUBLISHED:
         raise ValidationError(
             _("Until the notice is published, edit it directly instead of adding an update.")
@@ -147,6 +267,14 @@ def notice_update_add(
                 % {"title": notice.title, "date": timezone.localdate().isoformat()},
             )
             update.save(update_fields=["campaign"])
+        audit(
+            AuditAction.NOTICE_UPDATE,
+            actor=by,
+            target=notice,
+            detail={"update": update.pk, "notify_affected": notify_affected},
+            request=request,
+        )
+        generations.bump_on_commit()
     return update
 
 

@@ -38,6 +38,30 @@ def _visible(notice: Notice, signed_in: bool, affected: set[int]) -> bool:
     return notice.incident_id in affected
 
 
+def publicly_told_incident_ids() -> frozenset[int]:
+    """Incidents with a published public notice: the only ones a public page may
+    name (direct first: the affected hear it from us before anyone else)."""
+    return generations.copy(
+        "notices.publicly-told",
+        settings.RECENT_NOTICES_SECONDS,
+        lambda: frozenset(
+            Notice.objects.filter(
+                audience=Notice.Audience.PUBLIC, status=Notice.Status.PUBLISHED
+            ).values_list("incident_id", flat=True)
+        ),
+    )
+
+
+@register.filter
+def told_publicly(incidents, public_page=True):
+    """On a page anyone can read, only the incidents a public notice has
+    announced; signed-in customers' pages keep them all."""
+    if not public_page:
+        return incidents
+    told = publicly_told_incident_ids()
+    return [incident for incident in incidents if incident.pk in told]
+
+
 @register.inclusion_tag("notices/_latest.html", takes_context=True)
 def latest_notices(context, customer=None, affected_incident_ids=None, count: int = 3):
     """The latest notices this reader may see. Pass the incidents that affect

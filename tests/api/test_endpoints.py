@@ -14,7 +14,9 @@ from notices.channels import locmem
 from notices.models import Delivery, Device, Notice
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
-from tests.factories import IncidentFactory, StaffFactory
+from portal.roles import COMMUNICATIONS
+from tests.factories import IncidentFactory
+from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(alice, bob, incident):
     """Messages and notices for both customers, and one for another incident."""
-    campaign = campaign_create(incident=incident, channels=["inapp"], by=StaffFactory())
+    campaign = campaign_create(
+        incident=incident, channels=["inapp"], by=staff_with_role(COMMUNICATIONS)
+    )
     refs = {}
     for customer in (alice, bob):
         delivery = Delivery.objects.create(

@@ -55,13 +55,53 @@ def test_public_pages_render_for_everyone(client, name, incident):
     assert "portal/site.css" in response.content.decode()
 
 
+def _publish_public_notice(incident, audience="public"):
+    from django.utils import timezone
+
+    from notices.models import Notice
+
+    return Notice.objects.create(
+        incident=incident,
+        slug=f"notice-{audience}",
+        audience=audience,
+        title="Notice of data breach",
+        title_fr="Avis de violation de données",
+        summary="What happened.",
+        summary_fr="Ce qui s'est passé.",
+        body="Body",
+        body_fr="Texte",
+        status="published",
+        published_at=timezone.now(),
+    )
+
+
 def test_home_answers_the_first_questions(client, incident):
+    _publish_public_notice(incident)
     html = client.get(reverse("home")).content.decode()
     assert incident.title in html and incident.summary in html
     assert reverse("customers:dashboard") in html  # check if you were affected
     assert 'action="/verify"' in html and 'method="get"' in html
     assert "never ask for your password" in html
     assert "csrfmiddlewaretoken" not in html  # cacheable for visitors
+
+
+def test_home_names_no_incident_before_its_public_notice(client, incident):
+    """Direct first: until a public notice is out, visitors read only generic words."""
+    _publish_public_notice(incident, audience="affected")  # told directly, not publicly
+    html = client.get(reverse("home")).content.decode()
+    assert incident.title not in html and incident.summary not in html
+    assert "Were you affected by a data breach?" in html
+    assert reverse("customers:dashboard") in html  # the way in stays
+
+
+def test_home_in_french_names_no_incident_before_its_public_notice(client, incident):
+    html = client.get(reverse("home"), {"lang": "fr"}).content.decode()
+    assert incident.title_fr not in html and incident.summary_fr not in html
+
+
+def test_signed_in_customers_still_see_their_incident_on_home(alice_client, incident):
+    html = alice_client.get(reverse("home")).content.decode()
+    assert incident.title in html
 
 
 def test_the_home_check_box_asks_verify_by_get(client):

@@ -10,7 +10,13 @@ from customers.models import Customer
 from notices.models import Delivery
 from tests.integration.netns import WorkerHost, require_netns
 from tests.integration.stack import Stack, wait_for
-from tests.integration.test_sending import approved_campaign, assert_exactly_once, seed, status_of
+from tests.integration.test_sending import (
+    APPROVER,
+    approved_campaign,
+    assert_exactly_once,
+    seed,
+    status_of,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -50,7 +56,7 @@ def test_a_worker_host_cut_off_mid_campaign_loses_and_duplicates_nothing(stack, 
     # Each host reaches the services only over its own link.
     assert set(host_a.relays) >= {5432, 6379} and host_a.reachable(5432)
 
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(
         lambda: (
             "campaign_dispatch" in stack.log("host-a")

@@ -17,6 +17,7 @@ from customers.models import Customer
 from notices.models import Delivery, OutboxMessage
 from tests.integration.stack import Stack, redis_url, wait_for
 from tests.integration.test_sending import (
+    APPROVER,
     approved_campaign,
     assert_exactly_once,
     request_sign_in_code,
@@ -91,7 +92,7 @@ def test_the_production_processes_send_a_campaign_and_a_sign_in_code(tmp_path, b
         campaign = approved_campaign(sms_rate=100_000)
         stack.start_production()
 
-        stack.manage("campaign", "send", str(campaign.pk))  # bulk queue
+        stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)  # bulk queue
         request_sign_in_code(stack.web_url, "jane@example.com")  # transactional queue
         wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
         wait_for(

@@ -17,8 +17,10 @@ from customers.masking import mask_value
 from customers.models import Customer, Exposure
 from notices.models import Campaign, Delivery, OutboxMessage
 from notices.services import campaign_approve, campaign_create
-from tests.factories import IncidentFactory, StaffFactory
+from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+from tests.factories import IncidentFactory
 from tests.integration.stack import Stack, wait_for
+from tests.staff import staff_with_role
 
 pytestmark = [
     pytest.mark.integration,
@@ -53,8 +55,17 @@ def seed(count: int, *, with_email: bool = False) -> None:
     )
 
 
+# The incident lead who approves, and who sends from the command line (--by).
+APPROVER = "integration-lead"
+
+
 def approved_campaign(channels=("sms",), **fields) -> Campaign:
-    author, approver = StaffFactory(), StaffFactory()
+    from customers.models import User
+
+    author = staff_with_role(COMMUNICATIONS)
+    approver = User.objects.filter(username=APPROVER).first() or staff_with_role(
+        INCIDENT_LEAD, username=APPROVER
+    )
     campaign = campaign_create(
         incident=IncidentFactory(slug="breach"), channels=list(channels), by=author
     )
@@ -91,7 +102,7 @@ def test_every_recipient_gets_exactly_one_message_despite_provider_faults(stack)
     stack.start_worker("bulk", "bulk,default,transactional,webhooks")
     stack.start_beat()
     started = time.monotonic()
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: status_of(campaign) == "completed", 300, "the campaign to complete")
     elapsed = time.monotonic() - started
 
@@ -114,7 +125,7 @@ def test_a_worker_killed_mid_campaign_loses_and_duplicates_nothing(stack):
     stack.start_web()
     first = stack.start_worker("first", "bulk,default")
     stack.start_beat()
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: stack.fake.summary()["total_accepted"] >= 2500, 120, "sending to be under way")
     stack.kill(first, signal.SIGKILL)
     in_flight = Delivery.objects.filter(campaign=campaign, status="sending").count()
@@ -135,7 +146,7 @@ def test_the_rate_limit_holds_at_the_provider_across_workers(stack):
     campaign = approved_campaign(sms_rate=40, parallelism=4)
     stack.start_worker("one", "bulk,default")
     stack.start_worker("two", "bulk,default")
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
     summary = stack.fake.summary()
     assert summary["total_accepted"] == 240
@@ -158,7 +169,7 @@ def test_a_permanent_sms_failure_falls_back_to_email(stack):
     campaign = approved_campaign(channels=("sms", "email"), sms_rate=100_000)
     stack.start_web()
     stack.start_worker("bulk", "bulk,default,webhooks")
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: status_of(campaign) == "completed", 120, "the campaign to complete")
 
     failed = Delivery.objects.filter(campaign=campaign, channel="sms", status="failed")
@@ -193,17 +204,17 @@ def test_pause_and_cancel_stop_sending_between_batches(stack):
     campaign = approved_campaign(sms_rate=40, parallelism=2)
     stack.env["DISPATCH_BATCH_SIZE"] = "5"
     stack.start_worker("bulk", "bulk,default,webhooks")
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: stack.fake.summary()["total_accepted"] >= 30, 60, "sending to start")
 
-    stack.manage("campaign", "pause", str(campaign.pk))
+    stack.manage("campaign", "pause", str(campaign.pk), "--by", APPROVER)
     paused_at = _settled_count(stack, campaign)
     time.sleep(2)
     assert stack.fake.summary()["total_accepted"] == paused_at
 
-    stack.manage("campaign", "resume", str(campaign.pk))
+    stack.manage("campaign", "resume", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: stack.fake.summary()["total_accepted"] >= paused_at + 30, 60, "resume")
-    stack.manage("campaign", "cancel", str(campaign.pk))
+    stack.manage("campaign", "cancel", str(campaign.pk), "--by", APPROVER)
     cancelled_at = _settled_count(stack, campaign)
     time.sleep(2)
     assert stack.fake.summary()["total_accepted"] == cancelled_at < 400
@@ -224,7 +235,7 @@ def test_a_sign_in_code_is_not_stuck_behind_a_campaign(stack):
     stack.start_web()
     stack.start_worker("bulk", "bulk", concurrency=1)
     stack.start_worker("fast", "transactional,default,webhooks", concurrency=1)
-    stack.manage("campaign", "send", str(campaign.pk))
+    stack.manage("campaign", "send", str(campaign.pk), "--by", APPROVER)
     wait_for(lambda: stack.fake.summary()["total_accepted"] >= 20, 60, "the campaign to be sending")
 
     request_sign_in_code(stack.web_url, "jane@example.com")

@@ -58,6 +58,8 @@ Names, dates of birth, some identity document numbers.
 We closed the access and are contacting every affected customer.
 ## What you can do
 Sign in to see what of yours was exposed and what to do.
+## Other important information
+We will never ask for your password or a payment.
 ## For more information
 Call us, or see the [regulator](https://www.oaic.gov.au).
 """
@@ -69,6 +71,8 @@ Noms, dates de naissance, numéros de pièces d'identité.
 Nous avons fermé l'accès et contactons chaque client concerné.
 ## Ce que vous pouvez faire
 Connectez-vous pour savoir ce qui vous concerne.
+## Autres informations importantes
+Nous ne vous demanderons jamais de mot de passe ni de paiement.
 ## Pour plus d'informations
 Appelez-nous.
 """

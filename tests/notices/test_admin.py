@@ -157,3 +157,76 @@ def test_default_template_is_added_and_changed_in_the_admin(client, comms, incid
     assert changed.status_code == 302
     template.refresh_from_db()
     assert template.body == "New text {reference}"
+
+
+def test_the_campaign_form_refuses_an_incident_that_is_not_active(client, comms, incident):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(status="closed")
+    login_staff(client, comms)
+    response = client.post(
+        reverse("admin:notices_campaign_add"),
+        {
+            "incident": incident.pk,
+            "name": "Late alert",
+            "customer_status": "all",
+            "channel_order": "sms",
+            "sms_rate": 10,
+            "email_rate": 10,
+            "push_rate": 10,
+            "parallelism": 1,
+            "templates-TOTAL_FORMS": 0,
+            "templates-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "active incident" in str(response.context["adminform"].form.errors["incident"])
+    assert not Campaign.objects.exists()
+
+
+def _campaign_form_data(campaign, **changes) -> dict:
+    data = {
+        "incident": campaign.incident_id,
+        "name": campaign.name,
+        "customer_status": campaign.customer_status,
+        "channel_order": campaign.channel_order,
+        "sms_rate": campaign.sms_rate,
+        "email_rate": campaign.email_rate,
+        "push_rate": campaign.push_rate,
+        "parallelism": campaign.parallelism,
+        "templates-TOTAL_FORMS": 0,
+        "templates-INITIAL_FORMS": 0,
+        "templates-MIN_NUM_FORMS": 0,
+        "templates-MAX_NUM_FORMS": 1000,
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_lead_who_edited_a_campaign_cannot_approve_it(client, lead, campaign):
+    login_staff(client, lead)
+    response = client.post(
+        reverse("admin:notices_campaign_change", args=[campaign.pk]),
+        _campaign_form_data(campaign, name="Reworded by the lead"),
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.edited_by == lead
+    page = review(client, campaign).content.decode()
+    assert "Another staff member must approve this campaign." in page
+    assert act(client, campaign, "approve").status_code == 403
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_an_approved_campaign_stays_as_approved_in_the_admin(client, comms, lead, campaign):
+    from notices import services
+
+    services.campaign_approve(campaign=campaign, by=lead)
+    login_staff(client, comms)
+    client.post(
+        reverse("admin:notices_campaign_change", args=[campaign.pk]),
+        _campaign_form_data(campaign, name="Changed after approval", channel_order="email"),
+    )
+    campaign.refresh_from_db()
+    assert campaign.name != "Changed after approval" and campaign.channel_order == "sms,email"
+    assert campaign.status == "approved" and campaign.edited_by == campaign.created_by

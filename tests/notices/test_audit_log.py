@@ -142,15 +142,17 @@ def test_publishing_and_overriding_are_audited(make_notice, lead, incident):
     assert override.reason.startswith("The press has the story")
 
 
-def test_a_scheduled_publication_by_beat_is_recorded_as_the_system(make_notice):
+def test_a_scheduled_publication_by_beat_is_recorded_in_the_schedulers_name(make_notice, lead):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    notice = make_notice(audience="all", status="scheduled", publish_at=timezone.now())
+    at = timezone.now()
+    notice = services.notice_schedule(notice=make_notice(audience="all"), at=at, by=lead)
     assert services.notices_publish_due(timezone.now() + timedelta(seconds=1)) == 1
     entry = AuditEntry.objects.get(action="notice.publish")
-    assert (entry.actor, entry.actor_label, entry.target_id) == (None, "system", str(notice.pk))
+    assert (entry.actor, entry.target_id) == (lead, str(notice.pk))
+    assert entry.detail == {"scheduled_for": at.isoformat()}
 
 
 def test_the_unreachable_export_is_audited_and_neutralises_formulas(

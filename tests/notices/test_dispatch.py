@@ -199,20 +199,20 @@ def test_a_claim_only_sweep_keeps_an_earlier_doubt(sending, audience, scripted):
 
 
 def test_pause_stops_between_batches_and_resume_continues(
-    sending, django_capture_on_commit_callbacks
+    sending, lead, django_capture_on_commit_callbacks
 ):
     dispatch.dispatch_batch(sending.pk, batch_size=2)
-    services.campaign_pause(campaign=sending)
+    services.campaign_pause(campaign=sending, by=lead)
     assert dispatch.dispatch_batch(sending.pk, batch_size=2).claimed == 0
     assert Delivery.objects.filter(campaign=sending, status="pending").count() == 3
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_resume(campaign=sending)
+        services.campaign_resume(campaign=sending, by=lead)
     assert Delivery.objects.filter(campaign=sending, status="sent").count() == 5
 
 
-def test_cancel_skips_what_is_not_sent(sending):
+def test_cancel_skips_what_is_not_sent(sending, lead):
     dispatch.dispatch_batch(sending.pk, batch_size=2)
-    services.campaign_cancel(campaign=sending)
+    services.campaign_cancel(campaign=sending, by=lead)
     assert dispatch.dispatch_batch(sending.pk, batch_size=2).claimed == 0
     skipped = Delivery.objects.filter(campaign=sending, status="skipped")
     assert skipped.count() == 3

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +30,7 @@ def test_incident_page_shows_the_timeline(client, lead, incident, campaign, audi
     ).content.decode()
     assert "Timeline" in html and "First direct message" in html
     assert (
-        "2 of 6 affected customers (5 reachable) heard from us directly before the public notice."
+        "2 of 6 affected customers (5 reachable) heard from us directly before the public did"
         in html
     )
 
@@ -96,3 +98,143 @@ def test_staff_see_suspicious_reports(client, lead):
     login_staff(client, lead)
     html = client.get(reverse("admin:notices_suspiciousreport_changelist")).content.decode()
     assert "+61400000001" in html
+
+
+def _notice_form_data(notice, **changes) -> dict:
+    data = {
+        name: getattr(notice, name if name != "incident" else "incident_id")
+        for name in (
+            "incident",
+            "slug",
+            "kind",
+            "audience",
+            "title",
+            "title_fr",
+            "summary",
+            "summary_fr",
+            "body",
+            "body_fr",
+        )
+    }
+    data.update(changes)
+    data.update(
+        {
+            "updates-TOTAL_FORMS": 0,
+            "updates-INITIAL_FORMS": 0,
+            "updates-MIN_NUM_FORMS": 0,
+            "updates-MAX_NUM_FORMS": 1000,
+        }
+    )
+    return data
+
+
+def test_editing_a_scheduled_notice_in_the_admin_needs_scheduling_again(
+    client, comms, lead, make_notice
+):
+    from notices import services
+
+    notice = make_notice(audience="customers")
+    services.notice_schedule(notice=notice, at=timezone.now() + timedelta(hours=1), by=lead)
+    login_staff(client, comms)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    response = client.post(
+        url, _notice_form_data(notice, body=notice.body + "\nMore."), follow=True
+    )
+    assert "it is a draft again" in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.status == "draft" and notice.publish_at is None
+    assert notice.body.endswith("More.") and notice.edited_by == comms
+
+
+def test_saving_a_scheduled_notice_unchanged_keeps_the_schedule(client, comms, lead, make_notice):
+    from notices import services
+
+    notice = make_notice(audience="customers")
+    services.notice_schedule(notice=notice, at=timezone.now() + timedelta(hours=1), by=lead)
+    login_staff(client, comms)
+    client.post(reverse("admin:notices_notice_change", args=[notice.pk]), _notice_form_data(notice))
+    notice.refresh_from_db()
+    assert notice.status == "scheduled" and notice.edited_by is None
+
+
+def test_a_lead_who_edited_a_notice_cannot_publish_it_from_the_admin(client, lead, make_notice):
+    notice = make_notice(audience="customers")
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    client.post(url, _notice_form_data(notice, title="Reworded by the lead"))
+    page = client.get(url).content.decode()
+    assert "another staff member must publish or schedule it" in page
+    assert reverse("admin:notices_notice_publish", args=[notice.pk]) not in page
+    response = client.post(reverse("admin:notices_notice_publish", args=[notice.pk]))
+    assert response.status_code == 403
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+
+
+def test_communications_cannot_add_an_update_to_a_published_notice(client, comms, make_notice):
+    notice = make_notice(audience="customers", status="published", published_at=timezone.now())
+    login_staff(client, comms)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    data = {
+        "updates-TOTAL_FORMS": 1,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+        "updates-0-body": "Passports too.",
+        "updates-0-body_fr": "Les passeports aussi.",
+        "updates-0-notify_affected": "",
+    }
+    client.post(url, data)
+    assert not notice.updates.exists()
+
+
+def test_an_update_from_the_admin_is_audited(client, lead, make_notice):
+    from portal.models import AuditEntry
+
+    notice = make_notice(audience="customers", status="published", published_at=timezone.now())
+    login_staff(client, lead)
+    data = {
+        "updates-TOTAL_FORMS": 1,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+        "updates-0-body": "Passports too.",
+        "updates-0-body_fr": "Les passeports aussi.",
+        "updates-0-notify_affected": "",
+    }
+    client.post(reverse("admin:notices_notice_change", args=[notice.pk]), data)
+    assert AuditEntry.objects.filter(actor=lead, action="notice.update").exists()
+
+
+def test_a_draft_with_a_required_section_left_empty_is_saved_and_names_it(client, comms, incident):
+    from tests.notices.conftest import BREACH_BODY, BREACH_BODY_FR
+
+    login_staff(client, comms)
+    data = {
+        "incident": incident.pk,
+        "slug": "breach-notice",
+        "kind": "breach",
+        "audience": "public",
+        "title": "Notice of data breach",
+        "title_fr": "Avis de violation de données",
+        "summary": "What happened.",
+        "summary_fr": "Ce qui s'est passé.",
+        "body": BREACH_BODY.replace(
+            "## What you can do\nSign in to see what of yours was exposed and what to do.\n",
+            "## What you can do\n\n",
+        ),
+        "body_fr": BREACH_BODY_FR.replace("## Pour plus d'informations\nAppelez-nous.\n", ""),
+        "updates-TOTAL_FORMS": 0,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+    }
+    response = client.post(reverse("admin:notices_notice_add"), data)
+    assert response.status_code == 302  # a draft is saved, unfinished
+    notice = Notice.objects.get(slug="breach-notice")
+    page = client.get(reverse("admin:notices_notice_change", args=[notice.pk]))
+    problems = page.context["problems"]
+    assert (
+        "In the EN version, the section “What you can do” is empty: write what it must "
+        "tell customers under its heading."
+    ) in problems
+    assert "The FR version lacks the section “Pour plus d'informations”." in problems

@@ -135,3 +135,145 @@ def test_publishing_moves_the_content_generation(
     with django_capture_on_commit_callbacks(execute=True):
         services.notice_publish(notice=notice, by=lead)
     assert generations.current() > before
+
+
+def test_a_public_notice_waits_when_no_affected_customer_is_reachable(make_notice, lead, incident):
+    """Nobody reachable is not 'everyone told': an incident lead must decide."""
+    notice = make_notice()
+    with pytest.raises(ValidationError, match="Direct first"):
+        services.notice_publish(notice=notice, by=lead)
+    services.direct_first_override(
+        incident=incident,
+        reason="Nobody can be reached directly; letters are in the post.",
+        by=lead,
+    )
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
+
+
+# --- roles and four eyes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def lead2(db):
+    from portal.roles import INCIDENT_LEAD
+    from tests.staff import staff_with_role
+
+    return staff_with_role(INCIDENT_LEAD, username="erin")
+
+
+def test_editing_a_scheduled_notice_sends_it_back_to_draft(make_notice, lead, comms):
+    from portal.models import AuditEntry
+
+    notice = make_notice(audience="customers")
+    at = timezone.now() + timedelta(hours=1)
+    services.notice_schedule(notice=notice, at=at, by=lead)
+    edited = services.notice_edit(notice=notice, changes={"title": "Notice 0, reworded"}, by=comms)
+    assert edited.status == "draft" and edited.publish_at is None
+    assert edited.scheduled_by is None and edited.edited_by == comms
+    assert edited.title == "Notice 0, reworded"
+    assert AuditEntry.objects.filter(actor=comms, action="notice.redraft").exists()
+    # Nothing goes out when the time comes: it must be scheduled again.
+    assert services.notices_publish_due(at + timedelta(minutes=1)) == 0
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+
+
+def test_a_published_notice_is_never_edited(make_notice, lead, comms):
+    notice = make_notice(audience="customers")
+    services.notice_publish(notice=notice, by=lead)
+    with pytest.raises(ValidationError, match="dated update"):
+        services.notice_edit(notice=notice, changes={"body": "Rewritten."}, by=comms)
+    assert Notice.objects.get(pk=notice.pk).body != "Rewritten."
+
+
+def test_whoever_last_edited_a_notice_cannot_publish_or_schedule_it(make_notice, lead, lead2):
+    notice = make_notice(audience="customers")  # written by comms
+    services.notice_edit(notice=notice, changes={"summary": "Shorter."}, by=lead)
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.notice_publish(notice=notice, by=lead)
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.notice_schedule(notice=notice, at=timezone.now(), by=lead)
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+    assert services.notice_publish(notice=notice, by=lead2).published_by == lead2
+
+
+def test_the_author_of_a_notice_cannot_publish_it(make_notice, lead, lead2):
+    notice = make_notice(audience="customers", created_by=lead)
+    with pytest.raises(PermissionDenied):
+        services.notice_publish(notice=notice, by=lead)
+    assert services.notice_publish(notice=notice, by=lead2).status == "published"
+
+
+def test_a_notice_without_an_author_cannot_be_published(make_notice, lead):
+    notice = make_notice(audience="customers", created_by=None)
+    with pytest.raises(PermissionDenied, match="no author"):
+        services.notice_publish(notice=notice, by=lead)
+
+
+def test_publishing_needs_a_named_user_with_the_publish_permission(make_notice, lead, comms):
+    from portal.models import AuditEntry
+
+    notice = make_notice(audience="customers", created_by=lead)
+    for by in (None, comms):
+        with pytest.raises(PermissionDenied):
+            services.notice_publish(notice=notice, by=by)
+        with pytest.raises(PermissionDenied):
+            services.notice_schedule(notice=notice, at=timezone.now(), by=by)
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+    assert not AuditEntry.objects.filter(action__startswith="notice.").exists()
+
+
+def test_a_schedule_whose_scheduler_lost_the_role_is_held(make_notice, lead):
+    notice = make_notice(audience="customers")
+    services.notice_schedule(notice=notice, at=timezone.now(), by=lead)
+    lead.groups.clear()
+    lead = type(lead).objects.get(pk=lead.pk)  # no cached permissions
+    assert services.notices_publish_due(timezone.now() + timedelta(seconds=1)) == 0
+    notice.refresh_from_db()
+    assert notice.status == "scheduled" and "incident lead" in notice.held_because
+
+
+def test_an_update_needs_the_publish_permission_and_is_audited(make_notice, lead, comms):
+    from portal.models import AuditEntry
+
+    notice = make_notice(audience="customers")
+    services.notice_publish(notice=notice, by=lead)
+    with pytest.raises(PermissionDenied):
+        services.notice_update_add(
+            notice=notice, body="Also passports.", body_fr="Aussi.", by=comms
+        )
+    with pytest.raises(PermissionDenied):
+        services.notice_update_add(notice=notice, body="Also passports.", body_fr="Aussi.", by=None)
+    assert notice.updates.count() == 0
+    update = services.notice_update_add(
+        notice=notice, body="Also passports.", body_fr="Aussi les passeports.", by=lead
+    )
+    entry = AuditEntry.objects.get(action="notice.update")
+    assert entry.actor == lead and entry.target_id == str(notice.pk)
+    assert entry.detail["update"] == update.pk
+
+
+def test_a_breach_notice_with_an_empty_section_is_not_published(make_notice, lead):
+    from tests.notices.conftest import BREACH_BODY_FR
+
+    body_fr = BREACH_BODY_FR.replace(
+        "## Ce que nous faisons\nNous avons fermé l'accès et contactons chaque client concerné.\n",
+        "## Ce que nous faisons\n",
+    )
+    notice = make_notice(audience="customers", body_fr=body_fr)
+    with pytest.raises(ValidationError) as excinfo:
+        services.notice_publish(notice=notice, by=lead)
+    assert excinfo.value.messages == [
+        "In the FR version, the section “Ce que nous faisons” is empty: write what it must "
+        "tell customers under its heading."
+    ]
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+
+
+def test_a_breach_notice_needs_other_important_information(make_notice, lead):
+    from tests.notices.conftest import BREACH_BODY
+
+    body = BREACH_BODY.replace(
+        "## Other important information\nWe will never ask for your password or a payment.\n", ""
+    )
+    with pytest.raises(ValidationError, match="Other important information"):
+        services.notice_publish(notice=make_notice(audience="customers", body=body), by=lead)

@@ -53,3 +53,98 @@ def test_messages_for_customer_lists_only_their_handed_over_messages(campaign, a
     mine = list(selectors.messages_for_customer(audience["both"]))
     assert [m.channel for m in mine] == ["sms"]
     assert list(selectors.messages_for_customer(audience["unreachable"])) == []
+
+
+def _sent(campaign, customer, at):
+    from notices.models import Delivery
+    from notices.references import new_reference
+
+    Delivery.objects.create(
+        campaign=campaign,
+        customer=customer,
+        channel="sms",
+        to=customer.phone or "+61400000000",
+        status="sent",
+        reference=new_reference(),
+        sent_at=at,
+    )
+
+
+def test_the_public_heard_at_the_announcement_when_it_came_before_the_notice(
+    incident, campaign, audience
+):
+    """Direct first counts against the earlier of the press release and the
+    first public notice."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notices.models import Notice
+
+    now = timezone.now()
+    incident.announced_at = now - timedelta(hours=2)
+    incident.save()
+    _sent(campaign, audience["sms_only"], now - timedelta(hours=3))  # before the press
+    _sent(campaign, audience["both"], now - timedelta(hours=1))  # after the press
+    Notice.objects.create(
+        incident=incident,
+        slug="public",
+        audience="public",
+        title="t",
+        title_fr="t",
+        summary="s",
+        summary_fr="s",
+        body="b",
+        body_fr="b",
+        status="published",
+        published_at=now,
+    )
+    timeline = selectors.incident_timeline_live(incident)
+    assert timeline.public_heard_at == incident.announced_at
+    assert timeline.heard_before_public == 1
+
+
+def test_the_public_heard_at_the_notice_when_it_came_before_the_announcement(
+    incident, campaign, audience
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notices.models import Notice
+
+    now = timezone.now()
+    incident.announced_at = now
+    incident.save()
+    _sent(campaign, audience["sms_only"], now - timedelta(hours=3))
+    _sent(campaign, audience["both"], now - timedelta(hours=1))
+    Notice.objects.create(
+        incident=incident,
+        slug="public",
+        audience="public",
+        title="t",
+        title_fr="t",
+        summary="s",
+        summary_fr="s",
+        body="b",
+        body_fr="b",
+        status="published",
+        published_at=now - timedelta(hours=2),
+    )
+    timeline = selectors.incident_timeline_live(incident)
+    assert timeline.public_heard_at == now - timedelta(hours=2)
+    assert timeline.heard_before_public == 1
+
+
+def test_direct_first_is_not_met_when_nobody_is_reachable(incident):
+    from customers.masking import mask_value
+    from tests.factories import CustomerFactory, ExposureFactory
+
+    ExposureFactory(
+        incident=incident,
+        customer=CustomerFactory(email="", phone=""),
+        fields={"name": mask_value("name", "A B")},
+    )
+    status = selectors.direct_first_status_live(incident)
+    assert status.reachable == 0
+    assert status.share == 0.0 and not status.met and not status.allows_public_notice

@@ -72,15 +72,109 @@ def test_send_needs_approval_and_lifecycle_transitions(
     campaign, lead, django_capture_on_commit_callbacks
 ):
     with pytest.raises(ValidationError):
-        services.campaign_send(campaign=campaign)
+        services.campaign_send(campaign=campaign, by=lead)
     services.campaign_approve(campaign=campaign, by=lead)
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_send(campaign=campaign)
+        services.campaign_send(campaign=campaign, by=lead)
     campaign.refresh_from_db()
     # Eager Celery in tests: planned and sent at once.
     assert campaign.status == "completed"
     assert campaign.deliveries.filter(status="sent").count() == 5
     with pytest.raises(ValidationError):
-        services.campaign_pause(campaign=campaign)
+        services.campaign_pause(campaign=campaign, by=lead)
     with pytest.raises(ValidationError):
-        services.campaign_cancel(campaign=campaign)
+        services.campaign_cancel(campaign=campaign, by=lead)
+
+
+@pytest.mark.parametrize("status", ["draft", "closed"])
+def test_a_campaign_is_only_for_an_active_incident(incident, comms, audience, status):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(status=status)
+    incident.refresh_from_db()
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    assert not Campaign.objects.exists()
+
+
+def test_a_campaign_is_not_sent_once_its_incident_is_closed(campaign, lead):
+    from customers.models import Incident
+
+    services.campaign_approve(campaign=campaign, by=lead)
+    Incident.objects.filter(pk=campaign.incident_id).update(status="closed")
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_send(campaign=campaign, by=lead)
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_a_campaign_of_a_closed_incident_cannot_be_approved(campaign, lead):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=campaign.incident_id).update(status="closed")
+    campaign.refresh_from_db()
+    with pytest.raises(ValidationError, match="active incident"):
+        services.campaign_approve(campaign=campaign, by=lead)
+
+
+# --- roles and four eyes ---------------------------------------------------------------
+
+
+def test_whoever_last_edited_a_campaign_cannot_approve_it(campaign, lead):
+    from portal.roles import INCIDENT_LEAD
+    from tests.staff import staff_with_role
+
+    services.campaign_edited(campaign=campaign, by=lead)  # the lead touched it
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.campaign_approve(campaign=campaign, by=lead)
+    other = staff_with_role(INCIDENT_LEAD, username="erin")
+    assert services.campaign_approve(campaign=campaign, by=other).approved_by == other
+
+
+def test_an_approved_campaign_cannot_be_edited(campaign, lead, comms):
+    services.campaign_approve(campaign=campaign, by=lead)
+    with pytest.raises(ValidationError, match="draft"):
+        services.campaign_edited(campaign=campaign, by=comms)
+
+
+def test_a_campaign_without_an_author_cannot_be_approved(campaign, lead):
+    Campaign.objects.filter(pk=campaign.pk).update(created_by=None, edited_by=None)
+    with pytest.raises(PermissionDenied, match="no author"):
+        services.campaign_approve(campaign=campaign, by=lead)
+
+
+def test_a_campaign_needs_an_author_with_the_role(incident, audience):
+    from portal.roles import SUPPORT_AGENT
+    from tests.staff import staff_with_role
+
+    for by in (None, staff_with_role(SUPPORT_AGENT)):
+        with pytest.raises(PermissionDenied):
+            services.campaign_create(incident=incident, channels=["sms"], by=by)
+    assert not Campaign.objects.exists()
+
+
+def test_approving_and_sending_need_the_role_in_the_service(campaign, comms, lead):
+    from portal.models import AuditEntry
+    from portal.roles import COMMUNICATIONS
+    from tests.staff import staff_with_role
+
+    other_comms = staff_with_role(COMMUNICATIONS, username="frank")
+    with pytest.raises(PermissionDenied):
+        services.campaign_approve(campaign=campaign, by=other_comms)
+    services.campaign_approve(campaign=campaign, by=lead)
+    for service in (services.campaign_send, services.campaign_cancel):
+        for by in (None, comms):
+            with pytest.raises(PermissionDenied):
+                service(campaign=campaign, by=by)
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+    assert not AuditEntry.objects.filter(action__in=["campaign.send", "campaign.cancel"]).exists()
+
+
+def test_an_approved_campaign_gets_no_new_messages(campaign, lead):
+    """Saving it again in the admin must not add a message nobody approved."""
+    campaign.templates.filter(channel="sms", language="fr").delete()
+    services.campaign_approve(campaign=campaign, by=lead)
+    IncidentTemplate.objects.create(
+        incident=campaign.incident, channel="sms", language="fr", body="Nouveau. {reference}"
+    )
+    assert services.campaign_templates_fill(campaign=campaign) == 0
+    assert not campaign.templates.filter(channel="sms", language="fr").exists()

@@ -38,8 +38,10 @@ from customers.models import ClaimCode
 from notices.models import Delivery
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
+from portal.roles import COMMUNICATIONS
 from tests.factories import CustomerFactory, StaffFactory
 from tests.processes import child_env
+from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +125,9 @@ def post_claim(client, data, ip="10.1.0.1"):
 @pytest.fixture
 def sent_sms(incident):
     """A text message we really sent: its reference is genuine."""
-    campaign = campaign_create(incident=incident, channels=["sms"])
+    campaign = campaign_create(
+        incident=incident, channels=["sms"], by=staff_with_role(COMMUNICATIONS)
+    )
     return Delivery.objects.create(
         campaign=campaign,
         customer=CustomerFactory(),

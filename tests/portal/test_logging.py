@@ -122,9 +122,10 @@ def test_lines_logged_by_the_send_threads_carry_the_task_id(
     campaign = services.campaign_create(
         incident=incident, channels=["sms"], by=staff_with_role(COMMUNICATIONS)
     )
-    services.campaign_approve(campaign=campaign, by=staff_with_role(INCIDENT_LEAD))
+    lead = staff_with_role(INCIDENT_LEAD)
+    services.campaign_approve(campaign=campaign, by=lead)
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_send(campaign=campaign)
+        services.campaign_send(campaign=campaign, by=lead)
     sends = [line for line in lines(json_log) if line["logger"] == "tests.sms"]
     assert len(sends) == 3
     assert all(line.get("task_id") for line in sends)

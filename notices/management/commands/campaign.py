@@ -1,10 +1,13 @@
 """The campaign lifecycle for operators and scripts.
 
-manage.py campaign create --incident SLUG --channels sms,email[,inapp]
+manage.py campaign create --incident SLUG --channels sms,email[,inapp] --by USERNAME
                           [--data-classes a,b] [--name N] [--customers current|former]
 manage.py campaign approve ID --by USERNAME
-manage.py campaign send|pause|resume|cancel ID
+manage.py campaign send|pause|resume|cancel ID --by USERNAME
 manage.py campaign status ID [--json]
+
+Every action names the staff member doing it (--by): the services check their
+permissions, exactly as in the admin, and the audit log records them.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ class Command(BaseCommand):
         )
         create.add_argument("--name", default="")
         create.add_argument("--customers", choices=["all", "current", "former"], default="all")
-        create.add_argument("--by", default="", help="username of the author")
+        create.add_argument("--by", required=True, help="username of the author")
         approve = sub.add_parser("approve")
         approve.add_argument("id", type=int)
         approve.add_argument("--by", required=True, help="username of the approver")
         for name in ("send", "pause", "resume", "cancel"):
-            sub.add_parser(name).add_argument("id", type=int)
+            action = sub.add_parser(name)
+            action.add_argument("id", type=int)
+            action.add_argument("--by", required=True, help="username of the staff member")
         status = sub.add_parser("status")
         status.add_argument("id", type=int)
         status.add_argument("--json", action="store_true")
@@ -55,9 +60,7 @@ class Command(BaseCommand):
         except Campaign.DoesNotExist:
             raise CommandError(f"No campaign {pk}.") from None
 
-    def _user(self, username: str) -> User | None:
-        if not username:
-            return None
+    def _user(self, username: str) -> User:
         try:
             return User.objects.get(username=username)
         except User.DoesNotExist:
@@ -85,21 +88,21 @@ class Command(BaseCommand):
         campaign = services.campaign_approve(campaign=self._campaign(id), by=self._user(by))
         self.stdout.write(f"Campaign {campaign.pk} approved by {by}.")
 
-    def _transition(self, service, pk: int, verb: str) -> None:
-        campaign = service(campaign=self._campaign(pk))
-        self.stdout.write(f"Campaign {campaign.pk} {verb} ({campaign.status}).")
+    def _transition(self, service, pk: int, by: str, verb: str) -> None:
+        campaign = service(campaign=self._campaign(pk), by=self._user(by))
+        self.stdout.write(f"Campaign {campaign.pk} {verb} ({campaign.status}) by {by}.")
 
-    def do_send(self, *, id, **_):
-        self._transition(services.campaign_send, id, "sending")
+    def do_send(self, *, id, by, **_):
+        self._transition(services.campaign_send, id, by, "sending")
 
-    def do_pause(self, *, id, **_):
-        self._transition(services.campaign_pause, id, "paused")
+    def do_pause(self, *, id, by, **_):
+        self._transition(services.campaign_pause, id, by, "paused")
 
-    def do_resume(self, *, id, **_):
-        self._transition(services.campaign_resume, id, "resumed")
+    def do_resume(self, *, id, by, **_):
+        self._transition(services.campaign_resume, id, by, "resumed")
 
-    def do_cancel(self, *, id, **_):
-        self._transition(services.campaign_cancel, id, "cancelled")
+    def do_cancel(self, *, id, by, **_):
+        self._transition(services.campaign_cancel, id, by, "cancelled")
 
     def do_status(self, *, id, json: bool = False, **_):
         campaign = self._campaign(id)

@@ -1,0 +1,22 @@
+"""Who may do what to a notice or a campaign: checked here, in the services, so
+the admin, the API and management commands all obey the same rules."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+
+def require_permission(by, permission: str, message: str) -> None:
+    """A named, active staff member holding ``permission``; nobody else."""
+    if by is None or not getattr(by, "is_authenticated", False) or not by.has_perm(permission):
+        raise PermissionDenied(message)
+
+
+def require_second_person(obj, by, *, no_author: str, same_person: str) -> None:
+    """Four eyes: whoever wrote or last edited it cannot approve, schedule or
+    publish it. Something with no author on record has no first pair of eyes,
+    so it waits until someone writes it."""
+    if obj.created_by_id is None:
+        raise PermissionDenied(no_author)
+    if by.pk in (obj.created_by_id, obj.edited_by_id):
+        raise PermissionDenied(same_person)
