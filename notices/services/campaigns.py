@@ -18,7 +18,7 @@ from notices.models import (
     IncidentTemplate,
     TestSend,
 )
-from notices.services.reviews import require_permission, require_second_person
+from notices.services.reviews import require_permission, require_second_person, require_seen
 from notices.templating import DEFAULT_TEMPLATES, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
@@ -147,12 +147,14 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def campaign_approve(*, campaign: Campaign, by, request=None) -> Campaign:
-    """A second person approves: never the author nor whoever last edited it."""
+def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request=None) -> Campaign:
+    """A second person approves: never the author nor whoever last edited it;
+    and, when ``seen`` (the review page's version) is given, only what they saw."""
     require_permission(
         by, "notices.approve_campaign", _("Only an incident lead may approve a campaign.")
     )
     campaign.refresh_from_db()
+    require_seen(campaign, seen, _("The campaign changed while you approved it: review it again."))
     if campaign.status != Status.DRAFT:
         raise ValidationError(_("Only a draft can be approved."))
     require_second_person(

@@ -3,7 +3,7 @@ the admin, the API and management commands all obey the same rules."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 
 def require_permission(by, permission: str, message: str) -> None:
@@ -20,3 +20,15 @@ def require_second_person(obj, by, *, no_author: str, same_person: str) -> None:
         raise PermissionDenied(no_author)
     if by.pk in (obj.created_by_id, obj.edited_by_id):
         raise PermissionDenied(same_person)
+
+
+def version(obj) -> str:
+    """What the reviewer saw: the review page posts it back with the decision."""
+    return obj.updated_at.isoformat()
+
+
+def require_seen(obj, seen: str | None, message: str) -> None:
+    """Four eyes on what was read: an edit after the reviewer opened the page
+    needs a fresh look. ``seen`` is None where no page was shown (a command)."""
+    if seen is not None and seen != version(obj):
+        raise ValidationError(message)

@@ -238,3 +238,25 @@ def test_a_draft_with_a_required_section_left_empty_is_saved_and_names_it(client
         "tell customers under its heading."
     ) in problems
     assert "The FR version lacks the section “Pour plus d'informations”." in problems
+
+
+@pytest.mark.parametrize("when", ["", "2030-01-01 09:00"])
+def test_a_lead_publishes_only_the_text_they_read(client, comms, lead, make_notice, when):
+    """The author rewording the notice after the lead opened it is not published
+    (or scheduled) on the strength of the earlier reading."""
+    import re
+
+    from notices import services
+
+    notice = make_notice(audience="customers")
+    login_staff(client, lead)
+    page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    services.notice_edit(notice=notice, changes={"summary": "Reworded"}, by=comms)
+    url = reverse("admin:notices_notice_publish", args=[notice.pk])
+    page = client.post(url, {"seen": seen, "publish_at": when}, follow=True).content.decode()
+    assert "review it again" in page
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    client.post(url, {"seen": seen, "publish_at": when})
+    assert Notice.objects.get(pk=notice.pk).status == ("scheduled" if when else "published")
