@@ -242,7 +242,9 @@ def test_a_lead_approves_only_the_campaign_they_reviewed(client, comms, lead, ca
     login_staff(client, lead)
     page = review(client, campaign).content.decode()
     seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
-    campaign.templates.filter(channel="sms").update(body="Reworded after the review. Ref {reference}")
+    campaign.templates.filter(channel="sms").update(
+        body="Reworded after the review. Ref {reference}"
+    )
     services.campaign_edited(campaign=campaign, by=comms)
     url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
     page = client.post(url, {"seen": seen}, follow=True).content.decode()
