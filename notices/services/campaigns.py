@@ -88,6 +88,9 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
         edited_by=by, updated_at=timezone.now()
     ):
         raise ValidationError(_("Only a draft campaign can be edited."))
+    # A campaign nobody wrote gets its first pair of eyes: otherwise it could
+    # never be approved.
+    Campaign.objects.filter(pk=campaign.pk, created_by=None).update(created_by=by)
     campaign.refresh_from_db()
     return campaign
 
@@ -160,7 +163,9 @@ def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request
     require_second_person(
         campaign,
         by,
-        no_author=_("This campaign has no author on record, so nobody can approve it."),
+        no_author=_(
+            "This campaign has no author on record: once a staff member edits it, another can approve it."
+        ),
         same_person=_(
             "You wrote or last edited this campaign: another staff member must approve it."
         ),

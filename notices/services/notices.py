@@ -83,7 +83,9 @@ def _require_publisher(notice: Notice, by) -> None:
     require_second_person(
         notice,
         by,
-        no_author=_("This notice has no author on record, so nobody can publish it."),
+        no_author=_(
+            "This notice has no author on record: once a staff member edits it, another can publish it."
+        ),
         same_person=_(
             "You wrote or last edited this notice: another staff member must publish or "
             "schedule it."
@@ -218,6 +220,11 @@ def notice_edit(*, notice: Notice, changes: dict, by, request=None) -> Notice:
             setattr(current, name, value)
         current.edited_by = by
         fields = [*changes, "edited_by", "updated_at"]
+        if current.created_by_id is None:
+            # A notice nobody wrote (one made outside the admin) gets its first
+            # pair of eyes here; otherwise it could never be published.
+            current.created_by = by
+            fields.append("created_by")
         if current.status == Status.SCHEDULED:
             current.status, current.publish_at, current.scheduled_by = Status.DRAFT, None, None
             current.held_because = ""

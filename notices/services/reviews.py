@@ -15,7 +15,7 @@ def require_permission(by, permission: str, message: str) -> None:
 def require_second_person(obj, by, *, no_author: str, same_person: str) -> None:
     """Four eyes: whoever wrote or last edited it cannot approve, schedule or
     publish it. Something with no author on record has no first pair of eyes,
-    so it waits until someone writes it."""
+    so it waits until someone edits it (who then becomes its author)."""
     if obj.created_by_id is None:
         raise PermissionDenied(no_author)
     if by.pk in (obj.created_by_id, obj.edited_by_id):

@@ -260,3 +260,16 @@ def test_a_lead_publishes_only_the_text_they_read(client, comms, lead, make_noti
     seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
     client.post(url, {"seen": seen, "publish_at": when})
     assert Notice.objects.get(pk=notice.pk).status == ("scheduled" if when else "published")
+
+
+def test_a_notice_with_no_author_says_why_it_cannot_be_published(client, lead, make_notice):
+    """No Publish button that can only answer 403: the page says what is wrong."""
+    notice = make_notice(audience="customers")
+    Notice.objects.filter(pk=notice.pk).update(created_by=None, edited_by=None)
+    login_staff(client, lead)
+    page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    assert (
+        "This notice has no author on record: once a staff member edits it, another can publish it."
+        in page
+    )
+    assert reverse("admin:notices_notice_publish", args=[notice.pk]) not in page

@@ -277,3 +277,11 @@ def test_a_breach_notice_needs_other_important_information(make_notice, lead):
     )
     with pytest.raises(ValidationError, match="Other important information"):
         services.notice_publish(notice=make_notice(audience="customers", body=body), by=lead)
+
+
+def test_whoever_edits_a_notice_with_no_author_becomes_its_author(make_notice, comms, lead):
+    """Otherwise it could never be published: nobody could ever be its author."""
+    notice = make_notice(audience="customers", created_by=None)
+    services.notice_edit(notice=notice, changes={"summary": "Reviewed"}, by=comms)
+    assert Notice.objects.get(pk=notice.pk).created_by == comms
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
