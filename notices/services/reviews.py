@@ -7,8 +7,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 
 def require_permission(by, permission: str, message: str) -> None:
-    """A named, active staff member holding ``permission``; nobody else."""
-    if by is None or not getattr(by, "is_authenticated", False) or not by.has_perm(permission):
+    """A named, active staff member holding ``permission``; nobody else. Staff
+    status counts as the admin does: someone whose staff flag was taken away
+    (their groups left alone) can no longer act, nor can what they scheduled."""
+    if (
+        by is None
+        or not getattr(by, "is_authenticated", False)
+        or not by.is_staff
+        or not by.has_perm(permission)
+    ):
         raise PermissionDenied(message)
 
 
