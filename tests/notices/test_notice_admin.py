@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -273,3 +274,20 @@ def test_a_notice_with_no_author_says_why_it_cannot_be_published(client, lead, m
         in page
     )
     assert reverse("admin:notices_notice_publish", args=[notice.pk]) not in page
+
+
+def test_the_timeline_shows_when_the_incident_was_announced(client, lead, incident):
+    """The public hears at the earlier of the announcement and the public
+    notice: the timeline shows both, so the count below it can be checked."""
+    from datetime import UTC, datetime
+
+    from customers.models import Incident
+
+    at = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    Incident.objects.filter(pk=incident.pk).update(announced_at=at)
+    login_staff(client, lead)
+    response = client.get(reverse("admin:customers_incident_change", args=[incident.pk]))
+    assert response.context["timeline"].public_heard_at == at
+    html = response.content.decode()
+    row = re.search(r"<tr><th scope=\"row\">Publicly announced</th><td>([^<]*)</td>", html)
+    assert row and row.group(1) != "—"
