@@ -193,9 +193,12 @@ def _campaign(run: Run, channels: list[str], **fields):
     from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
 
     # The services check roles: a communications author, an incident lead approver.
-    author = User.objects.get_or_create(username="bench-author")[0]
+    # Staff, as the services require (the admin's test of who may act).
+    author = User.objects.update_or_create(username="bench-author", defaults={"is_staff": True})[0]
     author.groups.add(Group.objects.get(name=COMMUNICATIONS))
-    approver = User.objects.get_or_create(username="bench-approver")[0]
+    approver = User.objects.update_or_create(
+        username="bench-approver", defaults={"is_staff": True}
+    )[0]
     approver.groups.add(Group.objects.get(name=INCIDENT_LEAD))
     campaign = campaign_create(incident=run.state["incident"], channels=channels, by=author)
     Campaign.objects.filter(pk=campaign.pk).update(**fields)

@@ -314,7 +314,9 @@ class CampaignAdmin(admin.ModelAdmin):
         if action == "approve":
             if not user.has_perm("notices.approve_campaign"):
                 raise PermissionDenied
-            approved = services.campaign_approve(campaign=campaign, by=user, request=request)
+            approved = services.campaign_approve(
+                campaign=campaign, by=user, seen=request.POST.get("seen"), request=request
+            )
             return approved, _("Campaign approved.")
         if not user.has_perm("notices.send_campaign"):
             raise PermissionDenied
@@ -651,13 +653,17 @@ class NoticeAdmin(admin.ModelAdmin):
         if not request.user.has_perm("notices.publish_notice"):
             raise PermissionDenied
         when = request.POST.get("publish_at", "").strip()
+        # The version of the notice the page showed: only that is published.
+        seen = request.POST.get("seen")
         try:
             if when:
                 at = forms.DateTimeField().clean(when)
-                services.notice_schedule(notice=notice, at=at, by=request.user, request=request)
+                services.notice_schedule(
+                    notice=notice, at=at, by=request.user, seen=seen, request=request
+                )
                 self.message_user(request, _("Scheduled."), messages.SUCCESS)
             else:
-                services.notice_publish(notice=notice, by=request.user, request=request)
+                services.notice_publish(notice=notice, by=request.user, seen=seen, request=request)
                 self.message_user(request, _("Published."), messages.SUCCESS)
         except ValidationError as exc:
             for error in exc.messages:

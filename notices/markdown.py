@@ -86,13 +86,14 @@ def allowed_hosts() -> set[str]:
 SITE, CONTACT, WEB, BAD = "site", "contact", "web", "bad"
 
 
-def _normalised(url: str) -> str:
+def _normalised(url: str, *, decode: bool = True) -> str:
     """The address with everything a browser ignores or reinterprets undone:
-    HTML entities and percent-escapes decoded, whitespace and control
-    characters removed (browsers drop tabs and newlines anywhere), backslashes
-    read as slashes (as browsers do for http and https). Stricter than any
-    browser: it can only make an address look more like a scheme or a host."""
-    text = unquote(html.unescape(url))
+    HTML entities (and, with ``decode``, percent-escapes) decoded, whitespace
+    and control characters removed (browsers drop tabs and newlines anywhere),
+    backslashes read as slashes (as browsers do for http and https)."""
+    text = html.unescape(url)
+    if decode:
+        text = unquote(text)
     text = "".join(
         ch for ch in text if not unicodedata.category(ch).startswith(("C", "Z")) and ch != " "
     )
@@ -101,8 +102,18 @@ def _normalised(url: str) -> str:
 
 def link_target(url: str) -> tuple[str, str]:
     """(kind, host): a page of this site (a relative address), a contact
-    (mailto:, tel:), a web address and its host, or anything else (BAD)."""
-    text = _normalised(url)
+    (mailto:, tel:), a web address and its host, or anything else (BAD).
+
+    The address is read twice, with percent-escapes decoded (a markdown
+    parser escapes a backslash or a control character the browser would have
+    acted on) and as written (a browser does not decode an escaped / ? # or \\
+    before finding the host: in ``https://allowed%2F@evil.example`` the host
+    is evil.example). Where the two readings differ, it is BAD."""
+    decoded, raw = _target(_normalised(url)), _target(_normalised(url, decode=False))
+    return decoded if decoded == raw else (BAD, "")
+
+
+def _target(text: str) -> tuple[str, str]:
     try:
         if text.startswith("//"):
             # Protocol-relative, however many slashes: another host.

@@ -18,7 +18,7 @@ from notices.models import (
     IncidentTemplate,
     TestSend,
 )
-from notices.services.reviews import require_permission, require_second_person
+from notices.services.reviews import require_permission, require_second_person, require_seen
 from notices.templating import DEFAULT_TEMPLATES, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
@@ -88,6 +88,9 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
         edited_by=by, updated_at=timezone.now()
     ):
         raise ValidationError(_("Only a draft campaign can be edited."))
+    # A campaign nobody wrote gets its first pair of eyes: otherwise it could
+    # never be approved.
+    Campaign.objects.filter(pk=campaign.pk, created_by=None).update(created_by=by)
     campaign.refresh_from_db()
     return campaign
 
@@ -147,18 +150,22 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def campaign_approve(*, campaign: Campaign, by, request=None) -> Campaign:
-    """A second person approves: never the author nor whoever last edited it."""
+def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request=None) -> Campaign:
+    """A second person approves: never the author nor whoever last edited it;
+    and, when ``seen`` (the review page's version) is given, only what they saw."""
     require_permission(
         by, "notices.approve_campaign", _("Only an incident lead may approve a campaign.")
     )
     campaign.refresh_from_db()
+    require_seen(campaign, seen, _("The campaign changed while you approved it: review it again."))
     if campaign.status != Status.DRAFT:
         raise ValidationError(_("Only a draft can be approved."))
     require_second_person(
         campaign,
         by,
-        no_author=_("This campaign has no author on record, so nobody can approve it."),
+        no_author=_(
+            "This campaign has no author on record: once a staff member edits it, another can approve it."
+        ),
         same_person=_(
             "You wrote or last edited this campaign: another staff member must approve it."
         ),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from notices.markdown import disallowed_hosts, empty_sections, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
-from notices.services.reviews import require_permission, require_second_person
+from notices.services.reviews import require_permission, require_second_person, require_seen
 from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
@@ -83,7 +83,9 @@ def _require_publisher(notice: Notice, by) -> None:
     require_second_person(
         notice,
         by,
-        no_author=_("This notice has no author on record, so nobody can publish it."),
+        no_author=_(
+            "This notice has no author on record: once a staff member edits it, another can publish it."
+        ),
         same_person=_(
             "You wrote or last edited this notice: another staff member must publish or "
             "schedule it."
@@ -91,10 +93,12 @@ def _require_publisher(notice: Notice, by) -> None:
     )
 
 
-def notice_publish(*, notice: Notice, by, request=None) -> Notice:
-    """Publish now, if the checks pass and (for a public notice) direct first allows."""
+def notice_publish(*, notice: Notice, by, seen: str | None = None, request=None) -> Notice:
+    """Publish now, if the checks pass and (for a public notice) direct first
+    allows; when ``seen`` (the page's version) is given, only what was read."""
     notice.refresh_from_db()
     _require_publisher(notice, by)
+    require_seen(notice, seen, _("The notice changed while you published it: review it again."))
     return _publish(notice, by=by, request=request)
 
 
@@ -129,11 +133,12 @@ def _publish(notice: Notice, *, by, request=None, scheduled: bool = False) -> No
     return notice
 
 
-def notice_schedule(*, notice: Notice, at, by, request=None) -> Notice:
+def notice_schedule(*, notice: Notice, at, by, seen: str | None = None, request=None) -> Notice:
     """Publish by itself at a time (Celery beat), once the checks pass, in the
-    name of whoever scheduled it."""
+    name of whoever scheduled it (and, given ``seen``, only what they read)."""
     notice.refresh_from_db()
     _require_publisher(notice, by)
+    require_seen(notice, seen, _("The notice changed while you scheduled it: review it again."))
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
     problems = notice_problems(notice)
@@ -215,6 +220,11 @@ def notice_edit(*, notice: Notice, changes: dict, by, request=None) -> Notice:
             setattr(current, name, value)
         current.edited_by = by
         fields = [*changes, "edited_by", "updated_at"]
+        if current.created_by_id is None:
+            # A notice nobody wrote (one made outside the admin) gets its first
+            # pair of eyes here; otherwise it could never be published.
+            current.created_by = by
+            fields.append("created_by")
         if current.status == Status.SCHEDULED:
             current.status, current.publish_at, current.scheduled_by = Status.DRAFT, None, None
             current.held_because = ""

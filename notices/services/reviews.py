@@ -3,20 +3,39 @@ the admin, the API and management commands all obey the same rules."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 
 def require_permission(by, permission: str, message: str) -> None:
-    """A named, active staff member holding ``permission``; nobody else."""
-    if by is None or not getattr(by, "is_authenticated", False) or not by.has_perm(permission):
+    """A named, active staff member holding ``permission``; nobody else. Staff
+    status counts as the admin does: someone whose staff flag was taken away
+    (their groups left alone) can no longer act, nor can what they scheduled."""
+    if (
+        by is None
+        or not getattr(by, "is_authenticated", False)
+        or not by.is_staff
+        or not by.has_perm(permission)
+    ):
         raise PermissionDenied(message)
 
 
 def require_second_person(obj, by, *, no_author: str, same_person: str) -> None:
     """Four eyes: whoever wrote or last edited it cannot approve, schedule or
     publish it. Something with no author on record has no first pair of eyes,
-    so it waits until someone writes it."""
+    so it waits until someone edits it (who then becomes its author)."""
     if obj.created_by_id is None:
         raise PermissionDenied(no_author)
     if by.pk in (obj.created_by_id, obj.edited_by_id):
         raise PermissionDenied(same_person)
+
+
+def version(obj) -> str:
+    """What the reviewer saw: the review page posts it back with the decision."""
+    return obj.updated_at.isoformat()
+
+
+def require_seen(obj, seen: str | None, message: str) -> None:
+    """Four eyes on what was read: an edit after the reviewer opened the page
+    needs a fresh look. ``seen`` is None where no page was shown (a command)."""
+    if seen is not None and seen != version(obj):
+        raise ValidationError(message)

@@ -230,3 +230,26 @@ def test_an_approved_campaign_stays_as_approved_in_the_admin(client, comms, lead
     campaign.refresh_from_db()
     assert campaign.name != "Changed after approval" and campaign.channel_order == "sms,email"
     assert campaign.status == "approved" and campaign.edited_by == campaign.created_by
+
+
+def test_a_lead_approves_only_the_campaign_they_reviewed(client, comms, lead, campaign):
+    """Four eyes on what was seen: an edit after the approver opened the review
+    page (here a reworded SMS) needs a fresh look, not a silent approval."""
+    import re
+
+    from notices import services
+
+    login_staff(client, lead)
+    page = review(client, campaign).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    campaign.templates.filter(channel="sms").update(
+        body="Reworded after the review. Ref {reference}"
+    )
+    services.campaign_edited(campaign=campaign, by=comms)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    page = client.post(url, {"seen": seen}, follow=True).content.decode()
+    assert "review it again" in page
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    page = client.post(url, {"seen": seen}, follow=True).content.decode()
+    assert "approved" in page and Campaign.objects.get(pk=campaign.pk).status == "approved"

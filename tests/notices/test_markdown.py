@@ -96,6 +96,14 @@ def test_images_from_the_portal_are_allowed():
         "ftp://evil.example/x",
         "1http://evil.example",
         "https://[::1",
+        # An escaped / ? # or \ does not end the authority in a browser: the
+        # host is what follows the @, whatever the escape decodes to.
+        "https://www.oaic.gov.au%2F@evil.example/",
+        "https://portal.example.com%2f@evil.example/",
+        "https://www.oaic.gov.au%3F@evil.example/",
+        "https://www.oaic.gov.au%23@evil.example/",
+        "https://www.oaic.gov.au%5C@evil.example/",
+        "https://www.oaic.gov.au&#37;2F@evil.example/",
     ],
 )
 def test_link_allow_list_bypasses_are_refused(target):

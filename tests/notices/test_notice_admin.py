@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -238,3 +239,55 @@ def test_a_draft_with_a_required_section_left_empty_is_saved_and_names_it(client
         "tell customers under its heading."
     ) in problems
     assert "The FR version lacks the section “Pour plus d'informations”." in problems
+
+
+@pytest.mark.parametrize("when", ["", "2030-01-01 09:00"])
+def test_a_lead_publishes_only_the_text_they_read(client, comms, lead, make_notice, when):
+    """The author rewording the notice after the lead opened it is not published
+    (or scheduled) on the strength of the earlier reading."""
+    import re
+
+    from notices import services
+
+    notice = make_notice(audience="customers")
+    login_staff(client, lead)
+    page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    services.notice_edit(notice=notice, changes={"summary": "Reworded"}, by=comms)
+    url = reverse("admin:notices_notice_publish", args=[notice.pk])
+    page = client.post(url, {"seen": seen, "publish_at": when}, follow=True).content.decode()
+    assert "review it again" in page
+    assert Notice.objects.get(pk=notice.pk).status == "draft"
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    client.post(url, {"seen": seen, "publish_at": when})
+    assert Notice.objects.get(pk=notice.pk).status == ("scheduled" if when else "published")
+
+
+def test_a_notice_with_no_author_says_why_it_cannot_be_published(client, lead, make_notice):
+    """No Publish button that can only answer 403: the page says what is wrong."""
+    notice = make_notice(audience="customers")
+    Notice.objects.filter(pk=notice.pk).update(created_by=None, edited_by=None)
+    login_staff(client, lead)
+    page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    assert (
+        "This notice has no author on record: once a staff member edits it, another can publish it."
+        in page
+    )
+    assert reverse("admin:notices_notice_publish", args=[notice.pk]) not in page
+
+
+def test_the_timeline_shows_when_the_incident_was_announced(client, lead, incident):
+    """The public hears at the earlier of the announcement and the public
+    notice: the timeline shows both, so the count below it can be checked."""
+    from datetime import UTC, datetime
+
+    from customers.models import Incident
+
+    at = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    Incident.objects.filter(pk=incident.pk).update(announced_at=at)
+    login_staff(client, lead)
+    response = client.get(reverse("admin:customers_incident_change", args=[incident.pk]))
+    assert response.context["timeline"].public_heard_at == at
+    html = response.content.decode()
+    row = re.search(r"<tr><th scope=\"row\">Publicly announced</th><td>([^<]*)</td>", html)
+    assert row and row.group(1) != "—"

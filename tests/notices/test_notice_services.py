@@ -277,3 +277,32 @@ def test_a_breach_notice_needs_other_important_information(make_notice, lead):
     )
     with pytest.raises(ValidationError, match="Other important information"):
         services.notice_publish(notice=make_notice(audience="customers", body=body), by=lead)
+
+
+def test_whoever_edits_a_notice_with_no_author_becomes_its_author(make_notice, comms, lead):
+    """Otherwise it could never be published: nobody could ever be its author."""
+    notice = make_notice(audience="customers", created_by=None)
+    services.notice_edit(notice=notice, changes={"summary": "Reviewed"}, by=comms)
+    assert Notice.objects.get(pk=notice.pk).created_by == comms
+    assert services.notice_publish(notice=notice, by=lead).status == "published"
+
+
+def test_a_schedule_whose_scheduler_is_no_longer_staff_is_held(make_notice, lead):
+    """Taking away staff status (the admin's usual way to let someone go, their
+    groups left as they were) stops what they scheduled, as it stops them."""
+    notice = make_notice(audience="customers")
+    services.notice_schedule(notice=notice, at=timezone.now(), by=lead)
+    type(lead).objects.filter(pk=lead.pk).update(is_staff=False)
+    assert services.notices_publish_due(timezone.now() + timedelta(seconds=1)) == 0
+    notice.refresh_from_db()
+    assert notice.status == "scheduled" and notice.held_because
+
+
+def test_someone_no_longer_staff_cannot_approve_by_command(campaign, lead):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    type(lead).objects.filter(pk=lead.pk).update(is_staff=False)
+    with pytest.raises(CommandError):
+        call_command("campaign", "approve", str(campaign.pk), "--by", lead.username)
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"

@@ -178,3 +178,10 @@ def test_an_approved_campaign_gets_no_new_messages(campaign, lead):
     )
     assert services.campaign_templates_fill(campaign=campaign) == 0
     assert not campaign.templates.filter(channel="sms", language="fr").exists()
+
+
+def test_whoever_edits_a_campaign_with_no_author_becomes_its_author(campaign, comms, lead):
+    Campaign.objects.filter(pk=campaign.pk).update(created_by=None, edited_by=None)
+    services.campaign_edited(campaign=campaign, by=comms)
+    assert Campaign.objects.get(pk=campaign.pk).created_by == comms
+    assert services.campaign_approve(campaign=campaign, by=lead).status == "approved"

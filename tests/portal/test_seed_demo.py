@@ -69,3 +69,31 @@ def test_seed_demo_has_a_former_customer_who_can_claim():
     assert former.birth_date_hash == birth_date_hash("1975-06-30")
     # Generated customers carry a date of birth too.
     assert not Customer.objects.filter(customer_ref__startswith="FH0", birth_date_hash="").exists()
+
+
+def test_the_demo_lead_can_schedule_the_draft_notice_the_demo_comms_wrote():
+    """Four eyes: the demo's draft notice has an author (comms), so the demo lead
+    can walk through publishing it; a notice with no author could never be."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notices.models import Notice
+    from notices.services import notice_schedule
+
+    seed(10)
+    draft = Notice.objects.get(status=Notice.Status.DRAFT)
+    assert draft.created_by.username == "comms"
+    scheduled = notice_schedule(
+        notice=draft, at=timezone.now() + timedelta(hours=1), by=User.objects.get(username="lead")
+    )
+    assert scheduled.status == Notice.Status.SCHEDULED
+
+
+def test_an_older_demo_gets_an_author_for_its_notices():
+    from notices.models import Notice
+
+    seed(10)
+    Notice.objects.update(created_by=None, edited_by=None)
+    seed(10)
+    assert not Notice.objects.filter(created_by=None).exists()

@@ -176,6 +176,9 @@ class Command(BaseCommand):
 
         from notices.models import Notice
 
+        # Written by the demo's communications officer, so the demo lead can
+        # publish them (four eyes: a notice with no author never can be).
+        author = User.objects.get(username="comms")
         for values in _demo_notices(incident):
             published = values["status"] == "published"
             Notice.objects.get_or_create(
@@ -184,8 +187,14 @@ class Command(BaseCommand):
                     **values,
                     "incident": incident,
                     "published_at": timezone.now() if published else None,
+                    "created_by": author,
+                    "edited_by": author,
                 },
             )
+        # A demo seeded before notices had authors.
+        Notice.objects.filter(
+            slug__in=[values["slug"] for values in _demo_notices(incident)], created_by=None
+        ).update(created_by=author, edited_by=author)
 
     def ensure_staff(self) -> None:
         from allauth.mfa.models import Authenticator
@@ -253,8 +262,11 @@ def _demo_notices(incident: Incident) -> list[dict]:
                 "## Other important information\n\nBe wary of messages that ask for passwords "
                 "or payment: we never ask for either, and every message we send carries a "
                 "reference you can check on our [Is this message from us?](/verify) page.\n\n"
-                "## For more information\n\nCall us on 1800 000 000, or read the privacy "
-                "regulator's advice at [oaic.gov.au](https://www.oaic.gov.au)."
+                # Links only to the portal: the demo runs with the default
+                # NOTICE_LINK_HOSTS, and a notice linking elsewhere cannot be published.
+                "## For more information\n\nCall us on 1800 000 000, or see our "
+                "[help and contacts](/help/) page, which also says how to reach the privacy "
+                "regulator."
             ),
             "body_fr": (
                 f"## Ce qui s'est passé\n\n{DEMO_INCIDENT['summary_fr']}\n\n"
@@ -268,9 +280,9 @@ def _demo_notices(incident: Incident) -> list[dict]:
                 "un mot de passe ou un paiement : nous ne demandons ni l'un ni l'autre, et chaque "
                 "message que nous envoyons porte une référence à vérifier sur notre page "
                 "[Ce message vient-il de nous ?](/verify).\n\n"
-                "## Pour plus d'informations\n\nAppelez-nous au 1800 000 000, ou lisez les "
-                "conseils de l'autorité de protection des données sur "
-                "[oaic.gov.au](https://www.oaic.gov.au)."
+                "## Pour plus d'informations\n\nAppelez-nous au 1800 000 000, ou consultez "
+                "notre page [aide et contacts](/help/), qui indique aussi comment joindre "
+                "l'autorité de protection des données."
             ),
         },
         {
