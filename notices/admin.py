@@ -6,7 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -590,8 +596,7 @@ class NoticeAdmin(admin.ModelAdmin):
                 notice=obj, changes=changes, by=request.user, request=request
             )
         except ValidationError as exc:
-            for error in exc.messages:
-                self.message_user(request, error, messages.ERROR)
+            self._refused(request, exc.messages)
             return
         if was_scheduled and edited.status == Notice.Status.DRAFT:
             self.message_user(
@@ -622,11 +627,21 @@ class NoticeAdmin(admin.ModelAdmin):
                     request=request,
                 )
             except ValidationError as exc:
-                for error in exc.messages:
-                    self.message_user(request, error, messages.ERROR)
+                self._refused(request, exc.messages)
             except PermissionDenied as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                self._refused(request, [str(exc)])
         return None
+
+    def _refused(self, request, errors) -> None:
+        for error in errors:
+            self.message_user(request, error, messages.ERROR)
+        request._notice_change_refused = True
+
+    def response_change(self, request, obj):
+        # A refused edit is not "changed successfully": back to the page, with the reason.
+        if getattr(request, "_notice_change_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         notice = self.get_object(request, object_id)

@@ -291,3 +291,33 @@ def test_the_timeline_shows_when_the_incident_was_announced(client, lead, incide
     html = response.content.decode()
     row = re.search(r"<tr><th scope=\"row\">Publicly announced</th><td>([^<]*)</td>", html)
     assert row and row.group(1) != "—"
+
+
+def test_a_refused_change_says_so_and_not_changed_successfully(
+    client, lead, make_notice, monkeypatch
+):
+    from django.contrib.messages import get_messages
+    from django.core.exceptions import ValidationError
+
+    from notices import services
+
+    def refuse(**kwargs):
+        raise ValidationError("Refused, for a reason the service gives.")
+
+    monkeypatch.setattr(services, "notice_update_add", refuse)
+    notice = make_notice(audience="customers", status="published", published_at=timezone.now())
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    data = {
+        "updates-TOTAL_FORMS": 1,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+        "updates-0-body": "Passports too.",
+        "updates-0-body_fr": "Les passeports aussi.",
+        "updates-0-notify_affected": "",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302 and response.url == url  # back to the notice
+    sent = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+    assert sent == [("error", "Refused, for a reason the service gives.")]
