@@ -186,9 +186,10 @@ def test_a_body_that_fits_is_kept_whole():
 
 def _push_campaign(incident, comms, lead, body: str | None = None) -> Campaign:
     campaign = campaign_create(incident=incident, channels=["push", "email"], by=comms)
-    if body is not None:
-        CampaignTemplate.objects.filter(campaign=campaign, channel="push").update(body=body)
     campaign_approve(campaign=campaign, by=lead)
+    if body is not None:
+        # As if approved before push sizes were checked at save: fit_body is the last guard.
+        CampaignTemplate.objects.filter(campaign=campaign, channel="push").update(body=body)
     Campaign.objects.filter(pk=campaign.pk).update(status="sending")
     while not plan_chunk(campaign, 100):
         pass
@@ -230,3 +231,25 @@ def test_an_odd_error_answer_is_a_plain_failure(fcm, error):
     with pytest.raises(ChannelError) as excinfo:
         backend(fcm).send(message("device-1"))
     assert excinfo.value.permanent and not excinfo.value.invalid_address
+
+
+def test_a_cut_push_keeps_its_reference_and_cuts_the_text_before_it():
+    reference = "ABCDEFGHJKLM"
+    ending = "Ref ABCD-EFGH-JKLM, check it at https://firsthand.example/verify"
+    body = "Our data breach exposed " + "é" * 3000 + ". " + ending
+    fitted = fit_body(subject="Data breach", body=body, reference=reference)
+    assert fitted.endswith("\u2026 " + ending)
+    assert fitted.startswith("Our data breach exposed é")
+    assert payload_size(subject="Data breach", body=fitted, reference=reference) <= (
+        MAX_PAYLOAD_BYTES
+    )
+
+
+def test_a_cut_push_keeps_a_reference_followed_by_long_text():
+    reference = "ABCDEFGHJKLM"
+    body = "x" * 3000 + " Ref ABCD-EFGH-JKLM " + "y" * 3000
+    fitted = fit_body(subject="Data breach", body=body, reference=reference)
+    assert "ABCD-EFGH-JKLM" in fitted
+    assert payload_size(subject="Data breach", body=fitted, reference=reference) <= (
+        MAX_PAYLOAD_BYTES
+    )
