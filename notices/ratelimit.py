@@ -55,6 +55,12 @@ def reserve_slots(key: str, count: int, rate: float) -> list[float]:
     return [first + i / rate for i in range(count)]
 
 
+def slot_delay(key: str, rate: float) -> float:
+    """Reserve one slot at ``rate`` per second; the seconds until it comes."""
+    [deadline] = reserve_slots(key, 1, rate)
+    return max(0.0, deadline - time.monotonic())
+
+
 # A sleep costs ~60 µs of timer slack however short; leaving less than this
 # early stays well inside the headroom.
 _EARLY_OK = 0.001
