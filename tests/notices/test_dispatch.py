@@ -403,3 +403,32 @@ def test_a_text_that_would_be_too_long_is_sent_in_a_shorter_form(sending, audien
     assert sms_segments(delivery.body).segments == 1
     sent = next(m for m in locmem.outbox if m.to == "+61411000001")
     assert sent.body == delivery.body
+
+
+@pytest.mark.parametrize("campaign_rate, provider_rate", [(1, 100), (100, 1)])
+def test_a_batch_sends_only_what_its_rate_allows_in_its_time_and_puts_the_rest_back(
+    sending, audience, settings, campaign_rate, provider_rate
+):
+    """A batch larger than its rate lets go in a task's time (3 SMS at 1 a second,
+    the campaign's cap or the provider's, and 1 s a batch): what cannot go in
+    time goes back to pending untouched, rather than hold the task past its time
+    limit (killed mid-batch, its rows in doubt, some never sent)."""
+    import time
+
+    settings.RATE_HEADROOM = 1.0
+    settings.DISPATCH_TASK_SECONDS = 1
+    settings.SMS_PROVIDERS = [{**p, "rate": provider_rate} for p in settings.SMS_PROVIDERS]
+    Campaign.objects.filter(pk=sending.pk).update(sms_rate=campaign_rate)
+    started = time.monotonic()
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert time.monotonic() - started < 1.8
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    sent = sms.filter(status="sent")
+    back = sms.filter(status="pending")
+    assert 1 <= sent.count() <= 2 and sent.count() + back.count() == 3
+    assert len(locmem.outbox) == sent.count() and result.sent == sent.count() + 2  # + 2 emails
+    for delivery in back:
+        assert (delivery.attempts, delivery.claimed_at, delivery.prepared_at) == (0, None, None)
+        assert not delivery.in_doubt and delivery.reference  # kept for the next attempt
+    run_until_idle(sending)
+    assert sorted(m.to for m in locmem.outbox) == sorted(sms.values_list("to", flat=True))
