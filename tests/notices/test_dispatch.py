@@ -432,3 +432,35 @@ def test_a_batch_sends_only_what_its_rate_allows_in_its_time_and_puts_the_rest_b
         assert not delivery.in_doubt and delivery.reference  # kept for the next attempt
     run_until_idle(sending)
     assert sorted(m.to for m in locmem.outbox) == sorted(sms.values_list("to", flat=True))
+
+
+def test_the_sweep_leaves_a_row_claimed_again_since_it_looked(
+    sending, audience, scripted, monkeypatch
+):
+    """Two sweeps overlap: the other has put the rows back and a worker has
+    claimed them again between this sweep's read and its update. They are that
+    worker's now: put back to pending, they would be claimed and sent twice."""
+    import contextlib
+
+    from notices.services import campaigns
+
+    dispatch.claim(sending.pk, 100)
+    _left_by_a_dead_worker(sending)
+    real_atomic = campaigns.transaction.atomic
+    fresh: list[int] = []
+
+    @contextlib.contextmanager
+    def meanwhile(*args, **kwargs):
+        monkeypatch.setattr(campaigns.transaction, "atomic", real_atomic)
+        # Whatever this sweep read by now, the rows were swept and claimed afresh.
+        Delivery.objects.filter(campaign=sending).update(status="pending", claimed_at=None)
+        fresh.extend(i.id for i in dispatch.claim(sending.pk, 100))
+        with real_atomic(*args, **kwargs):
+            yield
+
+    monkeypatch.setattr(campaigns.transaction, "atomic", meanwhile)
+    assert campaigns.deliveries_mark_in_doubt(older_than_seconds=60) == 0
+    assert set(Delivery.objects.filter(pk__in=fresh).values_list("status", flat=True)) == {
+        "sending"
+    }
+    assert not DeliveryEvent.objects.filter(source="sweep").exists()
