@@ -145,12 +145,16 @@ class FcmBackend(ChannelBackend):
             )
         payload = {"message": {"token": message.to, **_payload(**content)}}
         try:
+            token = self._access_token()
+        except Exception as exc:  # Google's token service, not FCM: nothing was sent
+            raise ChannelError(f"no access token: {exc.__class__.__name__}") from exc
+        try:
             response = self.pool.request(
                 "POST",
                 self.url,
                 body=json.dumps(payload, ensure_ascii=False).encode(),
                 headers={
-                    "Authorization": f"Bearer {self._access_token()}",
+                    "Authorization": f"Bearer {token}",
                     "Content-Type": "application/json",
                 },
             )

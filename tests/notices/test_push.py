@@ -253,3 +253,19 @@ def test_a_cut_push_keeps_a_reference_followed_by_long_text():
     assert payload_size(subject="Data breach", body=fitted, reference=reference) <= (
         MAX_PAYLOAD_BYTES
     )
+
+
+def test_no_access_token_is_a_transient_failure_before_any_request(fcm, monkeypatch):
+    """Google's token service down: nothing reached FCM, so the message is retried
+    as usual -- not left in doubt, where FCM (no lookup) would count it as sent."""
+    fcm_backend = backend(fcm)
+
+    def refresh_fails():
+        raise RuntimeError("token endpoint unreachable")
+
+    monkeypatch.setattr(fcm_backend, "_access_token", refresh_fails)
+    with pytest.raises(ChannelError) as excinfo:
+        fcm_backend.send(message())
+    error = excinfo.value
+    assert not error.permanent and not error.ambiguous and not error.invalid_address
+    assert fcm.requests == 0
