@@ -142,6 +142,10 @@ SLOT_MAX_WAIT = 2.0
 SLOT_STALE_AFTER = 1.0
 
 
+# A retry after a provider error chooses its provider (failover) and slot afresh.
+_NEW_SLOT = {"slot_at": None, "provider": ""}
+
+
 def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) -> None:
     """Take one slot of the provider account's rate, shared with every campaign.
 
@@ -221,7 +225,7 @@ def send_contact_code(
         )
     except ChannelError as exc:
         if not exc.permanent:
-            raise send_contact_code.retry(exc=exc, countdown=10) from exc
+            raise send_contact_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
         return
     transactional_message_sent(reference=reference)
 
@@ -286,6 +290,6 @@ def send_claim_code(
         )
     except ChannelError as exc:
         if not exc.permanent:
-            raise send_claim_code.retry(exc=exc, countdown=10) from exc
+            raise send_claim_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
         return
     transactional_message_sent(reference=reference)

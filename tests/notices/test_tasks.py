@@ -80,7 +80,7 @@ KINDS = ["claim", "contact", "test"]
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_code_text_takes_one_slot_of_the_providers_shared_rate(kind, alice, campaign):
-    reserve_slots(SMS_KEY, 1, 10)
+    reserve_slots(SMS_KEY, 5, 10)  # half a second booked ahead: the text waits for its slot
     before = _next_slot()
     _send(kind, alice, campaign)
     assert len(locmem.outbox) == 1
@@ -113,3 +113,18 @@ def test_an_unlimited_provider_sends_at_once(settings, alice, campaign, retries)
     _send("claim", alice, campaign)
     assert len(locmem.outbox) == 1 and retries == []
     assert channels.provider_rate("sms", "primary") == 0
+
+
+def test_a_code_text_retried_after_a_provider_error_chooses_its_provider_again(
+    alice, campaign, retries, settings
+):
+    from tests.notices import backends
+
+    backends.reset()
+    settings.SMS_PROVIDERS = [{**p, "rate": 10} for p in backends.SCRIPTED]
+    backends.script["+61411000789"] = ["transient"]
+    with pytest.raises(Retry):
+        _send("contact", alice, campaign, slot_at=time.time(), provider="primary")
+    [asked] = retries
+    assert asked["kwargs"] == {"slot_at": None, "provider": ""}
+    backends.reset()
