@@ -169,9 +169,11 @@ class FcmBackend(ChannelBackend):
     @staticmethod
     def _error(response) -> ChannelError:
         try:
-            error = json.loads(response.data or b"{}").get("error", {})
+            answer = json.loads(response.data or b"{}")
         except ValueError:
-            error = {}
+            answer = {}
+        # A proxy or gateway may answer with any JSON at all, not FCM's object.
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
         if not isinstance(error, dict):
             error = {}
         details = error.get("details")

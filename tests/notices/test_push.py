@@ -269,3 +269,13 @@ def test_no_access_token_is_a_transient_failure_before_any_request(fcm, monkeypa
     error = excinfo.value
     assert not error.permanent and not error.ambiguous and not error.invalid_address
     assert fcm.requests == 0
+
+
+@pytest.mark.parametrize("answer", [["upstream", "error"], "Bad gateway", 42])
+def test_an_error_whose_body_is_not_an_object_is_still_a_channel_error(fcm, answer):
+    """A gateway's 502 whose JSON is not an object: a plain transient error, not an
+    unexpected exception (recorded as in doubt, then counted as sent unsent)."""
+    fcm.answers["device-1"] = (502, answer)
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message())
+    assert not excinfo.value.permanent and not excinfo.value.invalid_address
