@@ -421,7 +421,7 @@ def test_a_batch_sends_only_what_its_rate_allows_in_its_time_and_puts_the_rest_b
     Campaign.objects.filter(pk=sending.pk).update(sms_rate=campaign_rate)
     started = time.monotonic()
     result = dispatch.dispatch_batch(sending.pk, batch_size=100)
-    assert time.monotonic() - started < 1.8
+    assert time.monotonic() - started < 2.5  # one booked run past its second, at most
     sms = Delivery.objects.filter(campaign=sending, channel="sms")
     sent = sms.filter(status="sent")
     back = sms.filter(status="pending")
