@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from customers.models import Customer, Exposure
@@ -239,9 +240,23 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
 
 
 def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float]) -> list[Outcome]:
+    """Send every item, however long their rates make it take (a resend)."""
+    outcomes, _unsent = send_batch_until(campaign, items, latencies, deadline=None)
+    return outcomes
+
+
+def send_batch_until(
+    campaign: Campaign, items: list[Claimed], latencies: list[float], *, deadline: float | None
+) -> tuple[list[Outcome], list[Claimed]]:
     """Send each provider account's share of the batch under its rate (shared by
     every campaign and resend) and the campaign's own cap, runs of the accounts
-    interleaved by when each may go."""
+    interleaved by when each may go.
+
+    Past ``deadline`` (a ``time.monotonic()`` time) no further run is booked:
+    what is left is returned unsent, so that a batch larger than its rates allow
+    in a task's time (a campaign capped far below its batch, a slow provider, a
+    provider booked ahead by other campaigns) does not outlive the task.
+    """
     by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
     for item in items:
         by_channel[(item.channel, item.provider)].append(item)
@@ -258,9 +273,20 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
         queues.append((pacer, channels.get_backend(channel, provider), group))
     outcomes: list[Outcome] = []
     futures = []
+    unsent: list[Claimed] = []
     while queues:
+        if deadline is not None and time.monotonic() >= deadline:
+            # Book no more runs; send those already booked (time booked and left
+            # unused is lost to every sender, and the next batch would only book
+            # again, later still).
+            unsent += [item for pacer, _b, group in queues if not pacer.booked for item in group]
+            queues = [q for q in queues if q[0].booked]
+            if not queues:
+                break
         pacer, backend, group = min(queues, key=lambda q: q[0].due())
         wait_until(pacer.due())
+        if not pacer.booked:
+            continue  # its run before has gone: book the next one, time permitting
         slots = pacer.take()
         run, group[:] = group[: len(slots)], group[len(slots) :]
         if not group:
@@ -277,7 +303,22 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
                 for item, slot in zip(run, slots, strict=True)
             ]
     outcomes += [future.result() for future in futures]
-    return outcomes
+    return outcomes, unsent
+
+
+def release_unsent(items: list[Claimed]) -> None:
+    """Put claimed and prepared deliveries that no provider was asked to send
+    back to pending, as if never claimed: their reference is kept, the attempt
+    is not counted."""
+    if not items:
+        return
+    Delivery.objects.filter(pk__in=[i.id for i in items], status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.PENDING,
+        claimed_at=None,
+        prepared_at=None,
+        attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
+    )
 
 
 # --- 4. record the outcome ---------------------------------------------------
@@ -601,6 +642,8 @@ def _latest_devices(user_ids: set[int]) -> dict[int, str]:
 def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResult:
     """Claim, render, record, send and record one batch of a sending campaign."""
     result = BatchResult()
+    # A batch hands to providers only what its rates let go within a task's time.
+    deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
     campaign = Campaign.objects.select_related("incident").get(pk=campaign_id)
     if campaign.status != Campaign.Status.SENDING:
         return result
@@ -616,7 +659,9 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         item.provider = providers[item.channel]
     failures, ready = prepare_batch(campaign, items)
 
-    outcomes = failures + send_batch(campaign, ready, result.latencies)
+    sent, unsent = send_batch_until(campaign, ready, result.latencies, deadline=deadline)
+    release_unsent(unsent)
+    outcomes = failures + sent
     statuses = record_outcomes(outcomes)
     _report_health(outcomes)
     # Counted by what was recorded: a transient error on the last attempt is a failure.

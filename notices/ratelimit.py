@@ -55,6 +55,12 @@ def reserve_slots(key: str, count: int, rate: float) -> list[float]:
     return [first + i / rate for i in range(count)]
 
 
+def slot_delay(key: str, rate: float) -> float:
+    """Reserve one slot at ``rate`` per second; the seconds until it comes."""
+    [deadline] = reserve_slots(key, 1, rate)
+    return max(0.0, deadline - time.monotonic())
+
+
 # A sleep costs ~60 µs of timer slack however short; leaving less than this
 # early stays well inside the headroom.
 _EARLY_OK = 0.001
@@ -64,6 +70,10 @@ def wait_until(deadline: float) -> None:
     delay = deadline - time.monotonic()
     if delay > _EARLY_OK:
         time.sleep(delay)
+
+
+# An uncapped run holds at most this many seconds of messages at its rate.
+RUN_SECONDS = 1.0
 
 
 class Pacer:
@@ -76,7 +86,8 @@ class Pacer:
     When the campaign's cap is the lower rate, messages go in small runs, each at
     the provider's pace once the campaign's slot for its first message has come;
     a run is as many messages as the rate's headroom, so the campaign's cap still
-    holds over any second.
+    holds over any second. Otherwise a run is at most ``RUN_SECONDS`` of messages
+    at the lower rate, so a batch can stop between runs.
     """
 
     def __init__(
@@ -87,21 +98,52 @@ class Pacer:
         self.campaign_key, self.campaign_rate = campaign
         self.capped = 0 < self.campaign_rate < self.provider_rate
         headroom = self.campaign_rate * (1 - settings.RATE_HEADROOM)
-        self.run = max(1, int(headroom)) if self.capped else max(1, count)
+        if self.capped:
+            self.run = max(1, int(headroom))
+        else:
+            # At most RUN_SECONDS of sending a run, so that a batch can stop
+            # between runs when its time is up instead of booking minutes ahead.
+            rate = min(r for r in (self.provider_rate, self.campaign_rate, float("inf")) if r > 0)
+            most = rate * settings.RATE_HEADROOM * RUN_SECONDS
+            self.run = max(1, count if rate == float("inf") else min(count, int(most)))
         self._campaign_slots: list[float] | None = None
+        # The last send of the run before: the next run waits for it, so a
+        # batch books at most one run ahead of what it is sending.
+        self._after = 0.0
+
+    @property
+    def booked(self) -> bool:
+        """Whether the next run's campaign slots are reserved (by ``due()``)."""
+        return self._campaign_slots is not None
 
     def due(self) -> float:
-        """When the next run may be handed out, as a ``time.monotonic()`` time."""
+        """When the next run may be handed out, as a ``time.monotonic()`` time.
+
+        Nothing is booked while the run before is still sending: until then the
+        answer is when that run's last message goes, and the caller asks again.
+        """
         if self._campaign_slots is None:
-            size = min(self.run, self.left)
-            self._campaign_slots = reserve_slots(self.campaign_key, size, self.campaign_rate)
-        return self._campaign_slots[0] if self._campaign_slots else time.monotonic()
+            if time.monotonic() < self._after:
+                return self._after
+            self._book()
+        first = self._campaign_slots[0] if self._campaign_slots else time.monotonic()
+        return max(first, self._after)
+
+    def _book(self) -> None:
+        size = min(self.run, self.left)
+        self._campaign_slots = reserve_slots(self.campaign_key, size, self.campaign_rate)
 
     def take(self) -> list[float]:
         """The next run's deadlines; call it once ``due()`` has come."""
-        self.due()
+        if self._campaign_slots is None:
+            self._book()
         campaign_slots, self._campaign_slots = self._campaign_slots or [], None
         self.left -= len(campaign_slots)
+        slots = self._slots(campaign_slots)
+        self._after = max([self._after, *slots[-1:]])
+        return slots
+
+    def _slots(self, campaign_slots: list[float]) -> list[float]:
         if self.provider_rate <= 0:
             return campaign_slots
         provider_slots = reserve_slots(self.provider_key, len(campaign_slots), self.provider_rate)

@@ -115,22 +115,55 @@ def deliveries_sweep() -> None:
 
 
 @shared_task(time_limit=60, soft_time_limit=50)
-def test_send(test_send_id: int) -> None:
+def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "") -> None:
     from notices import channels
     from notices.channels.base import ChannelError, OutgoingMessage
 
     test = TestSend.objects.get(pk=test_send_id)
     if test.status != "pending":
         return
+    provider = provider or channels.provider_names(test.channel)[0]
+    _provider_slot(test_send, channel=test.channel, provider=provider, slot_at=slot_at)
     message = OutgoingMessage(
         reference=test.reference, to=test.to, body=test.body, subject=test.subject
     )
     try:
-        test.provider_id = channels.get_backend(test.channel).send(message)
+        test.provider_id = channels.get_backend(test.channel, provider).send(message)
         test.status = "sent"
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
     test.save(update_fields=["provider_id", "status", "last_error"])
+
+
+# A code or a test send waits at most this long in a worker for its slot of the
+# provider account's rate; a later slot is kept, and the task retried at it.
+SLOT_MAX_WAIT = 2.0
+# A retry that runs this late after its booked slot books a new one.
+SLOT_STALE_AFTER = 1.0
+
+
+# A retry after a provider error chooses its provider (failover) and slot afresh.
+_NEW_SLOT = {"slot_at": None, "provider": ""}
+
+
+def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) -> None:
+    """Take one slot of the provider account's rate, shared with every campaign.
+
+    A slot more than ``SLOT_MAX_WAIT`` away is not waited for: the task is
+    retried at that time, carrying the slot (``slot_at``, epoch seconds) and the
+    provider it was booked at, so the retry uses it instead of queueing again.
+    """
+    from notices import channels, ratelimit
+
+    now = time.time()
+    if slot_at is None or slot_at < now - SLOT_STALE_AFTER:
+        key, rate = channels.rate_key(channel, provider), channels.provider_rate(channel, provider)
+        slot_at = now + ratelimit.slot_delay(key, rate)
+    delay = slot_at - time.time()
+    if delay > SLOT_MAX_WAIT:
+        raise task.retry(kwargs={"slot_at": slot_at, "provider": provider}, countdown=delay)
+    if delay > 0:
+        time.sleep(delay)
 
 
 @shared_task(time_limit=120, soft_time_limit=100)
@@ -148,7 +181,13 @@ def publish_due_notices() -> None:
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
 )
-def send_contact_code(verification_id: int, code: str, reference: str = "") -> None:
+def send_contact_code(
+    verification_id: int,
+    code: str,
+    reference: str = "",
+    slot_at: float | None = None,
+    provider: str = "",
+) -> None:
     """A code to confirm a new email or phone, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
     from django.conf import settings
@@ -178,13 +217,15 @@ def send_contact_code(verification_id: int, code: str, reference: str = "") -> N
         ).send()
         transactional_message_sent(reference=reference)
         return
+    provider = provider or channels.choose_provider("sms")
+    _provider_slot(send_contact_code, channel="sms", provider=provider, slot_at=slot_at)
     try:
-        channels.get_backend("sms", channels.choose_provider("sms")).send(
+        channels.get_backend("sms", provider).send(
             OutgoingMessage(reference=reference, to=verification.value, body=text)
         )
     except ChannelError as exc:
         if not exc.permanent:
-            raise send_contact_code.retry(exc=exc, countdown=10) from exc
+            raise send_contact_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
         return
     transactional_message_sent(reference=reference)
 
@@ -216,7 +257,13 @@ def resend_send(delivery_id: int) -> None:
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
 )
-def send_claim_code(customer_id: int, code: str, reference: str = "") -> None:
+def send_claim_code(
+    customer_id: int,
+    code: str,
+    reference: str = "",
+    slot_at: float | None = None,
+    provider: str = "",
+) -> None:
     """A claim code texted to the phone on record, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
     from django.utils import translation
@@ -235,12 +282,14 @@ def send_claim_code(customer_id: int, code: str, reference: str = "") -> None:
         ) % {"site": settings.SITE_NAME, "code": code, "url": f"{settings.PORTAL_BASE_URL}/claim/"}
         text += " " + _reference_line(reference)
     transactional_message_record(reference=reference, channel="sms", to=customer.phone)
+    provider = provider or channels.choose_provider("sms")
+    _provider_slot(send_claim_code, channel="sms", provider=provider, slot_at=slot_at)
     try:
-        channels.get_backend("sms", channels.choose_provider("sms")).send(
+        channels.get_backend("sms", provider).send(
             OutgoingMessage(reference=reference, to=customer.phone, body=text)
         )
     except ChannelError as exc:
         if not exc.permanent:
-            raise send_claim_code.retry(exc=exc, countdown=10) from exc
+            raise send_claim_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
         return
     transactional_message_sent(reference=reference)

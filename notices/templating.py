@@ -99,6 +99,8 @@ def validate_template(
     body_errors += _link_errors(body)
     if channel == Channel.SMS and not body_errors:
         body_errors += _sms_length_errors(body, language)
+    if channel == Channel.PUSH and not body_errors and not errors:
+        body_errors += _push_size_errors(body, subject, language)
     return errors + body_errors
 
 
@@ -455,6 +457,48 @@ def _summary(words: list[str], keep: int, language: str) -> str:
     if language[:2] == "fr":
         return f"{listed} et {rest} autre{plural} information{plural}"
     return f"{listed} and {rest} other detail{plural}"
+
+
+# --- Push size ------------------------------------------------------------------
+
+# A letter of four bytes in UTF-8 (an emoji): a name or a title can be all of them.
+PUSH_STAND_IN = "\U0001f600"
+
+
+def _push_size_errors(body: str, subject: str, language: str | None) -> list[str]:
+    """The push message's payload at its longest against FCM's limit, measured
+    as it is sent (UTF-8 JSON, the subject cut to its column), so that
+    ``fit_body`` never has to cut it at send time."""
+    from notices.channels.push import MAX_PAYLOAD_BYTES, payload_size
+    from notices.references import LENGTH
+
+    fields = (_fields(body) or []) + (_fields(subject) or [])
+    largest = 0
+    for lang in _languages(language):
+        values = longest_values(lang, fields)
+        for name in ("first_name", "incident_title"):
+            values[name] = PUSH_STAND_IN * len(values[name])
+        size = payload_size(
+            subject=cut_text(subject.format_map(values), SUBJECT_MAX_LENGTH),
+            body=body.format_map(values),
+            reference="X" * LENGTH,
+        )
+        largest = max(largest, size)
+    if largest <= MAX_PAYLOAD_BYTES:
+        return []
+    return [
+        _(
+            "At its longest (a %(name)d-character first name, a %(title)d-character incident "
+            "title, every data class exposed), this push notification would be %(size)d bytes; "
+            "the limit is %(limit)d bytes."
+        )
+        % {
+            "name": WORST_CASE_LENGTHS["first_name"],
+            "title": WORST_CASE_LENGTHS["incident_title"],
+            "size": largest,
+            "limit": MAX_PAYLOAD_BYTES,
+        }
+    ]
 
 
 # --- Exposed fields -------------------------------------------------------------

@@ -393,7 +393,7 @@ DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1)
 PLANNING_CHUNK = env_int("PLANNING_CHUNK", 50_000, minimum=100)
 PLANNING_FIRST_CHUNK = env_int("PLANNING_FIRST_CHUNK", 2_000, minimum=1)
 # Pace at this share of each rate (provider's, campaign's) so late sends never exceed it.
-RATE_HEADROOM = env_float("RATE_HEADROOM", 0.95, minimum=0.1)
+RATE_HEADROOM = env_float("RATE_HEADROOM", 0.95, minimum=0.1, maximum=1.0)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 DELIVERY_RETRY_BASE = env_float("DELIVERY_RETRY_BASE", 5.0, minimum=0.0)
 DELIVERY_RETRY_MAX = env_float("DELIVERY_RETRY_MAX", 600.0, minimum=0.0)

@@ -24,6 +24,7 @@ from urllib3.exceptions import (
 )
 
 from notices.channels.base import ChannelBackend, ChannelError, OutgoingMessage
+from notices.references import format_reference
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
@@ -46,19 +47,44 @@ def payload_size(*, subject: str, body: str, reference: str) -> int:
 
 
 def fit_body(*, subject: str, body: str, reference: str) -> str:
-    """``body``, cut on a character boundary and ended with an ellipsis if the
-    message would otherwise be over FCM's payload limit."""
-    if payload_size(subject=subject, body=body, reference=reference) <= MAX_PAYLOAD_BYTES:
+    """``body``, cut on a character boundary and marked with an ellipsis if the
+    message would otherwise be over FCM's payload limit.
+
+    The printed reference and what follows it ("Ref ABCD-EFGH-JKLM, check it at
+    …/verify") are kept: the text before them is cut. Only if they do not fit
+    on their own is the end cut, still keeping the reference itself.
+    """
+
+    def fits(text: str) -> bool:
+        return payload_size(subject=subject, body=text, reference=reference) <= MAX_PAYLOAD_BYTES
+
+    if fits(body):
         return body
-    low, high = 0, len(body)  # the longest prefix that fits lies in [low, high)
+    printed = format_reference(reference) if reference else ""
+    at = body.rfind(printed) if printed else -1
+    if at > 0:
+        # Keep the words that introduce it ("Ref", "This message's reference is").
+        before = body[max(0, at - 60) : at]
+        start = max(before.rfind(". "), before.rfind("\n"))
+        at = at - len(before) + start + (2 if before[start] == "." else 1) if start >= 0 else at
+    if at <= 0:
+        return _cut_end(body, fits)
+    head, tail = body[:at].rstrip(), ELLIPSIS + " " + body[at:]
+    if fits(tail):
+        return _cut_end(head, lambda cut: fits(cut + " " + body[at:]))[:-1].rstrip() + tail
+    return ELLIPSIS + " " + _cut_end(body[at:], lambda cut: fits(ELLIPSIS + " " + cut))
+
+
+def _cut_end(text: str, fits) -> str:
+    """The longest start of ``text`` ended with an ellipsis that ``fits``."""
+    low, high = 0, len(text)  # the longest prefix that fits lies in [low, high)
     while low < high - 1:
         middle = (low + high) // 2
-        cut = body[:middle].rstrip() + ELLIPSIS
-        if payload_size(subject=subject, body=cut, reference=reference) <= MAX_PAYLOAD_BYTES:
+        if fits(text[:middle].rstrip() + ELLIPSIS):
             low = middle
         else:
             high = middle
-    return body[:low].rstrip() + ELLIPSIS if low else ""
+    return text[:low].rstrip() + ELLIPSIS if low else ""
 
 
 class FcmBackend(ChannelBackend):
@@ -119,12 +145,16 @@ class FcmBackend(ChannelBackend):
             )
         payload = {"message": {"token": message.to, **_payload(**content)}}
         try:
+            token = self._access_token()
+        except Exception as exc:  # Google's token service, not FCM: nothing was sent
+            raise ChannelError(f"no access token: {exc.__class__.__name__}") from exc
+        try:
             response = self.pool.request(
                 "POST",
                 self.url,
                 body=json.dumps(payload, ensure_ascii=False).encode(),
                 headers={
-                    "Authorization": f"Bearer {self._access_token()}",
+                    "Authorization": f"Bearer {token}",
                     "Content-Type": "application/json",
                 },
             )
@@ -139,9 +169,11 @@ class FcmBackend(ChannelBackend):
     @staticmethod
     def _error(response) -> ChannelError:
         try:
-            error = json.loads(response.data or b"{}").get("error", {})
+            answer = json.loads(response.data or b"{}")
         except ValueError:
-            error = {}
+            answer = {}
+        # A proxy or gateway may answer with any JSON at all, not FCM's object.
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
         if not isinstance(error, dict):
             error = {}
         details = error.get("details")

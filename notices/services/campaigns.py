@@ -301,18 +301,20 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
     and are simply retried (an in-doubt flag from an earlier attempt is kept)."""
     now = timezone.now()
     cutoff = now - timezone.timedelta(seconds=older_than_seconds)
-    rows = list(
-        Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).values_list(
-            "id", "prepared_at"
-        )[:limit]
-    )
-    if not rows:
-        return 0
-    prepared = [i for i, prepared_at in rows if prepared_at is not None]
-    claimed_only = [i for i, prepared_at in rows if prepared_at is None]
-    sending = Delivery.objects.filter(status=DeliveryStatus.SENDING)
+    # Read and changed in one transaction, the rows locked: a row another sweep
+    # has put back and a worker claimed again meanwhile is that worker's.
+    sending = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
     back = {"status": DeliveryStatus.PENDING, "claimed_at": None, "prepared_at": None}
     with transaction.atomic():
+        rows = list(
+            sending.select_for_update(skip_locked=True, no_key=True).values_list(
+                "id", "prepared_at"
+            )[:limit]
+        )
+        if not rows:
+            return 0
+        prepared = [i for i, prepared_at in rows if prepared_at is not None]
+        claimed_only = [i for i, prepared_at in rows if prepared_at is None]
         changed = sending.filter(pk__in=prepared, prepared_at__isnull=False).update(
             **back, in_doubt=True, updated_at=now
         )

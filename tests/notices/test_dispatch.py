@@ -403,3 +403,64 @@ def test_a_text_that_would_be_too_long_is_sent_in_a_shorter_form(sending, audien
     assert sms_segments(delivery.body).segments == 1
     sent = next(m for m in locmem.outbox if m.to == "+61411000001")
     assert sent.body == delivery.body
+
+
+@pytest.mark.parametrize("campaign_rate, provider_rate", [(1, 100), (100, 1)])
+def test_a_batch_sends_only_what_its_rate_allows_in_its_time_and_puts_the_rest_back(
+    sending, audience, settings, campaign_rate, provider_rate
+):
+    """A batch larger than its rate lets go in a task's time (3 SMS at 1 a second,
+    the campaign's cap or the provider's, and 1 s a batch): what cannot go in
+    time goes back to pending untouched, rather than hold the task past its time
+    limit (killed mid-batch, its rows in doubt, some never sent)."""
+    import time
+
+    settings.RATE_HEADROOM = 1.0
+    settings.DISPATCH_TASK_SECONDS = 1
+    settings.SMS_PROVIDERS = [{**p, "rate": provider_rate} for p in settings.SMS_PROVIDERS]
+    Campaign.objects.filter(pk=sending.pk).update(sms_rate=campaign_rate)
+    started = time.monotonic()
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert time.monotonic() - started < 2.5  # one booked run past its second, at most
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    sent = sms.filter(status="sent")
+    back = sms.filter(status="pending")
+    assert 1 <= sent.count() <= 2 and sent.count() + back.count() == 3
+    assert len(locmem.outbox) == sent.count() and result.sent == sent.count() + 2  # + 2 emails
+    for delivery in back:
+        assert (delivery.attempts, delivery.claimed_at, delivery.prepared_at) == (0, None, None)
+        assert not delivery.in_doubt and delivery.reference  # kept for the next attempt
+    run_until_idle(sending)
+    assert sorted(m.to for m in locmem.outbox) == sorted(sms.values_list("to", flat=True))
+
+
+def test_the_sweep_leaves_a_row_claimed_again_since_it_looked(
+    sending, audience, scripted, monkeypatch
+):
+    """Two sweeps overlap: the other has put the rows back and a worker has
+    claimed them again between this sweep's read and its update. They are that
+    worker's now: put back to pending, they would be claimed and sent twice."""
+    import contextlib
+
+    from notices.services import campaigns
+
+    dispatch.claim(sending.pk, 100)
+    _left_by_a_dead_worker(sending)
+    real_atomic = campaigns.transaction.atomic
+    fresh: list[int] = []
+
+    @contextlib.contextmanager
+    def meanwhile(*args, **kwargs):
+        monkeypatch.setattr(campaigns.transaction, "atomic", real_atomic)
+        # Whatever this sweep read by now, the rows were swept and claimed afresh.
+        Delivery.objects.filter(campaign=sending).update(status="pending", claimed_at=None)
+        fresh.extend(i.id for i in dispatch.claim(sending.pk, 100))
+        with real_atomic(*args, **kwargs):
+            yield
+
+    monkeypatch.setattr(campaigns.transaction, "atomic", meanwhile)
+    assert campaigns.deliveries_mark_in_doubt(older_than_seconds=60) == 0
+    assert set(Delivery.objects.filter(pk__in=fresh).values_list("status", flat=True)) == {
+        "sending"
+    }
+    assert not DeliveryEvent.objects.filter(source="sweep").exists()

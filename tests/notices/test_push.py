@@ -186,9 +186,10 @@ def test_a_body_that_fits_is_kept_whole():
 
 def _push_campaign(incident, comms, lead, body: str | None = None) -> Campaign:
     campaign = campaign_create(incident=incident, channels=["push", "email"], by=comms)
-    if body is not None:
-        CampaignTemplate.objects.filter(campaign=campaign, channel="push").update(body=body)
     campaign_approve(campaign=campaign, by=lead)
+    if body is not None:
+        # As if approved before push sizes were checked at save: fit_body is the last guard.
+        CampaignTemplate.objects.filter(campaign=campaign, channel="push").update(body=body)
     Campaign.objects.filter(pk=campaign.pk).update(status="sending")
     while not plan_chunk(campaign, 100):
         pass
@@ -230,3 +231,51 @@ def test_an_odd_error_answer_is_a_plain_failure(fcm, error):
     with pytest.raises(ChannelError) as excinfo:
         backend(fcm).send(message("device-1"))
     assert excinfo.value.permanent and not excinfo.value.invalid_address
+
+
+def test_a_cut_push_keeps_its_reference_and_cuts_the_text_before_it():
+    reference = "ABCDEFGHJKLM"
+    ending = "Ref ABCD-EFGH-JKLM, check it at https://firsthand.example/verify"
+    body = "Our data breach exposed " + "é" * 3000 + ". " + ending
+    fitted = fit_body(subject="Data breach", body=body, reference=reference)
+    assert fitted.endswith("\u2026 " + ending)
+    assert fitted.startswith("Our data breach exposed é")
+    assert payload_size(subject="Data breach", body=fitted, reference=reference) <= (
+        MAX_PAYLOAD_BYTES
+    )
+
+
+def test_a_cut_push_keeps_a_reference_followed_by_long_text():
+    reference = "ABCDEFGHJKLM"
+    body = "x" * 3000 + " Ref ABCD-EFGH-JKLM " + "y" * 3000
+    fitted = fit_body(subject="Data breach", body=body, reference=reference)
+    assert "ABCD-EFGH-JKLM" in fitted
+    assert payload_size(subject="Data breach", body=fitted, reference=reference) <= (
+        MAX_PAYLOAD_BYTES
+    )
+
+
+def test_no_access_token_is_a_transient_failure_before_any_request(fcm, monkeypatch):
+    """Google's token service down: nothing reached FCM, so the message is retried
+    as usual -- not left in doubt, where FCM (no lookup) would count it as sent."""
+    fcm_backend = backend(fcm)
+
+    def refresh_fails():
+        raise RuntimeError("token endpoint unreachable")
+
+    monkeypatch.setattr(fcm_backend, "_access_token", refresh_fails)
+    with pytest.raises(ChannelError) as excinfo:
+        fcm_backend.send(message())
+    error = excinfo.value
+    assert not error.permanent and not error.ambiguous and not error.invalid_address
+    assert fcm.requests == 0
+
+
+@pytest.mark.parametrize("answer", [["upstream", "error"], "Bad gateway", 42])
+def test_an_error_whose_body_is_not_an_object_is_still_a_channel_error(fcm, answer):
+    """A gateway's 502 whose JSON is not an object: a plain transient error, not an
+    unexpected exception (recorded as in doubt, then counted as sent unsent)."""
+    fcm.answers["device-1"] = (502, answer)
+    with pytest.raises(ChannelError) as excinfo:
+        backend(fcm).send(message())
+    assert not excinfo.value.permanent and not excinfo.value.invalid_address

@@ -58,10 +58,30 @@ def test_a_run_of_a_capped_campaign_is_its_rates_headroom(settings):
     settings.RATE_HEADROOM = 0.95
     pacer = Pacer(500, provider=("provider:sms:primary", 1000), campaign=("1:sms", 200))
     assert len(pacer.take()) == 10
-    assert Pacer(500, provider=SMS_ACCOUNT, campaign=("1:sms", 100)).run == 500
+
+
+def test_an_uncapped_run_is_a_second_of_messages_at_the_lower_rate(settings):
+    settings.RATE_HEADROOM = 0.95
+    # Booked a second at a time, so that a batch can stop between runs.
+    assert Pacer(500, provider=SMS_ACCOUNT, campaign=("1:sms", 100)).run == 9
+    assert Pacer(500, provider=("provider:email:email", 0), campaign=("1:email", 20)).run == 19
+    assert Pacer(5, provider=SMS_ACCOUNT, campaign=("1:sms", 100)).run == 5
+    assert Pacer(500, provider=("provider:inapp:inapp", 0), campaign=("1:inapp", 0)).run == 500
 
 
 def test_an_unlimited_provider_leaves_the_campaigns_cap(settings):
     settings.RATE_HEADROOM = 1.0
     slots = Pacer(3, provider=("provider:sms:primary", 0), campaign=("1:sms", 10)).take()
     assert all(gap == pytest.approx(0.1, abs=0.005) for gap in _gaps(slots))
+
+
+def test_a_run_is_booked_only_once_the_one_before_is_nearly_sent(settings):
+    settings.RATE_HEADROOM = 1.0
+    # A slow provider under a campaign allowed more: runs of one message.
+    pacer = Pacer(200, provider=("provider:sms:slow", 1), campaign=("1:sms", 100))
+    first = pacer.take()
+    second = pacer.take()
+    assert second[0] == pytest.approx(first[-1] + 1, abs=0.01)
+    # The third is not booked (nor due) before the second's slot: a batch whose
+    # time is up stops there instead of having booked 200 seconds ahead.
+    assert pacer.due() >= second[-1] - 0.001 and not pacer.booked

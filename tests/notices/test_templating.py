@@ -343,9 +343,9 @@ def test_sms_length_error_names_the_character_forcing_ucs2(settings):
     assert errors_for(body.replace("\u2019", "'"), channel="sms") == []
 
 
-def test_only_sms_is_sized(settings):
+def test_inapp_is_not_sized(settings):
     settings.SMS_MAX_SEGMENTS = 1
-    assert errors_for("{exposed_fields} " * 5 + REF, channel="push") == []
+    assert errors_for("{exposed_fields} " * 5 + REF, channel="inapp") == []
 
 
 def test_worst_case_incident_title_matches_the_model():
@@ -733,3 +733,26 @@ class TestRenderSms:
         text = templating.render_sms(templating.SHORT_SMS[language], ctx(language=language))
         assert sms_segments(text).encoding == "GSM-7"
         assert sms_segments(text).segments == 1
+
+
+@pytest.mark.django_db
+def test_a_push_too_big_at_its_longest_is_refused_at_save():
+    # 700 "é" are 1,400 bytes; a 200-character title of 4-byte letters is 800 more.
+    text = "é" * 700 + " {incident_title} {incident_title} {incident_title} {incident_title} " + REF
+    [error] = errors_for(text, channel="push", subject="Data breach")
+    assert "4096" in error and "bytes" in error
+    assert errors_for("é" * 700 + " {incident_title} " + REF, channel="push") == []
+
+
+@pytest.mark.django_db
+def test_a_push_subject_counts_towards_its_size():
+    body = "a" * 3600 + " " + REF
+    assert errors_for(body, channel="push", subject="Data breach") == []
+    assert errors_for(body, channel="push", subject="{first_name} {incident_title}") != []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_default_push_templates_fit_at_their_longest(language):
+    template = DEFAULT_TEMPLATES[("push", language)]
+    assert errors_for(template["body"], channel="push", subject=template["subject"]) == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_french, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_french, env_int, env_list, env_str
 
 
 def test_env_bool_accepts_the_usual_spellings(monkeypatch):
@@ -47,3 +47,19 @@ def test_a_french_twin_defaults_only_while_the_english_text_does(monkeypatch):
     assert env_french("FH_HOURS", "De 8 h à 20 h") == ""  # French pages show the English
     monkeypatch.setenv("FH_HOURS_FR", "De 9 h à 17 h")
     assert env_french("FH_HOURS", "De 8 h à 20 h") == "De 9 h à 17 h"
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1e999"])
+def test_env_float_refuses_what_is_not_a_finite_number(monkeypatch, raw):
+    # A rate of "nan" compares false with everything: no limit would hold.
+    monkeypatch.setenv("FH_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="FH_RATE"):
+        env_float("FH_RATE", 1.0, minimum=0.0)
+
+
+def test_env_float_has_a_maximum(monkeypatch):
+    monkeypatch.setenv("FH_SHARE", "1.5")
+    with pytest.raises(ImproperlyConfigured, match=r"at most 1\.0"):
+        env_float("FH_SHARE", 0.95, minimum=0.1, maximum=1.0)
+    monkeypatch.setenv("FH_SHARE", "1")
+    assert env_float("FH_SHARE", 0.95, minimum=0.1, maximum=1.0) == 1.0

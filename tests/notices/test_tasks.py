@@ -1,0 +1,130 @@
+"""Tasks that call a provider outside a campaign take a slot of its account's rate."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.exceptions import Retry
+
+from notices import channels, tasks
+from notices.channels import locmem
+from notices.models import ContactVerification, RateBucket
+from notices.models import TestSend as _TestSendModel
+from notices.ratelimit import reserve_slots
+
+pytestmark = pytest.mark.django_db
+
+SMS_KEY = "provider:sms:primary"
+
+
+@pytest.fixture(autouse=True)
+def _sms_rate(settings):
+    settings.RATE_HEADROOM = 1.0
+    settings.SMS_PROVIDERS = [{**p, "rate": 10} for p in settings.SMS_PROVIDERS]
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def retries(monkeypatch):
+    """What each task asked to be retried with, instead of a broker."""
+    asked = []
+
+    def fake(task):
+        def retry(*, args=None, kwargs=None, countdown=None, exc=None, **options):
+            asked.append({"task": task.name, "kwargs": kwargs or {}, "countdown": countdown})
+            raise Retry(exc=exc, when=countdown)
+
+        return retry
+
+    for task in (tasks.send_claim_code, tasks.send_contact_code, tasks.test_send):
+        monkeypatch.setattr(task, "retry", fake(task))
+    return asked
+
+
+def _next_slot() -> float:
+    return RateBucket.objects.get(key=SMS_KEY).next_slot
+
+
+def _phone_verification(alice) -> ContactVerification:
+    from django.utils import timezone
+
+    return ContactVerification.objects.create(
+        customer=alice, kind="phone", value="+61411000789", code_hash="-", expires_at=timezone.now()
+    )
+
+
+def _test_send(campaign) -> _TestSendModel:
+    return _TestSendModel.objects.create(
+        campaign=campaign,
+        channel="sms",
+        language="en",
+        to="+61411000123",
+        body="Test",
+        reference="K7QM3TXP9HWC",
+        requested_by=campaign.created_by,
+    )
+
+
+def _send(name, alice, campaign, **kwargs):
+    if name == "claim":
+        tasks.send_claim_code(alice.pk, "ABCD-EFGH-JKLM", "K7QM3TXP9HWC", **kwargs)
+    elif name == "contact":
+        tasks.send_contact_code(_phone_verification(alice).pk, "123456", "K7QM3TXP9HWC", **kwargs)
+    else:
+        tasks.test_send(_test_send(campaign).pk, **kwargs)
+
+
+KINDS = ["claim", "contact", "test"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_code_text_takes_one_slot_of_the_providers_shared_rate(kind, alice, campaign):
+    reserve_slots(SMS_KEY, 5, 10)  # half a second booked ahead: the text waits for its slot
+    before = _next_slot()
+    _send(kind, alice, campaign)
+    assert len(locmem.outbox) == 1
+    assert _next_slot() == pytest.approx(before + 0.1, abs=0.01)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_code_text_with_no_slot_soon_is_retried_at_its_slot(kind, alice, campaign, retries):
+    reserve_slots(SMS_KEY, 300, 10)  # the account is booked 30 s ahead by a campaign
+    with pytest.raises(Retry):
+        _send(kind, alice, campaign)
+    assert locmem.outbox == []
+    [asked] = retries
+    assert 25 < asked["countdown"] < 35
+    assert asked["kwargs"]["slot_at"] == pytest.approx(time.time() + asked["countdown"], abs=1)
+    assert asked["kwargs"]["provider"] == "primary"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_retried_code_text_uses_the_slot_it_booked(kind, alice, campaign, retries):
+    reserve_slots(SMS_KEY, 300, 10)
+    booked = _next_slot()
+    _send(kind, alice, campaign, slot_at=time.time() + 0.2, provider="primary")
+    assert len(locmem.outbox) == 1 and retries == []
+    assert _next_slot() == booked  # no second slot taken
+
+
+def test_an_unlimited_provider_sends_at_once(settings, alice, campaign, retries):
+    settings.SMS_PROVIDERS = [{**p, "rate": 0} for p in settings.SMS_PROVIDERS]
+    _send("claim", alice, campaign)
+    assert len(locmem.outbox) == 1 and retries == []
+    assert channels.provider_rate("sms", "primary") == 0
+
+
+def test_a_code_text_retried_after_a_provider_error_chooses_its_provider_again(
+    alice, campaign, retries, settings
+):
+    from tests.notices import backends
+
+    backends.reset()
+    settings.SMS_PROVIDERS = [{**p, "rate": 10} for p in backends.SCRIPTED]
+    backends.script["+61411000789"] = ["transient"]
+    with pytest.raises(Retry):
+        _send("contact", alice, campaign, slot_at=time.time(), provider="primary")
+    [asked] = retries
+    assert asked["kwargs"] == {"slot_at": None, "provider": ""}
+    backends.reset()
