@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
@@ -7,8 +8,14 @@ from customers.import_jobs import IMPORT_TIME_LIMIT
 from portal.transactional import transactional_message_record, transactional_message_sent
 
 
+# A provider that throttles (429) or fails (5xx) during a sign-in storm must
+# not lose the code: retried with back-off, as a network error is.
 @shared_task(
-    time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+    time_limit=60,
+    soft_time_limit=50,
+    autoretry_for=(OSError, AnymailAPIError),
+    retry_backoff=True,
+    max_retries=5,
 )
 def send_transactional_email(message: dict) -> None:
     """Send one transactional email (sign-in code, verification) rendered in the web request.
