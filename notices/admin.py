@@ -501,18 +501,7 @@ class NoticeUpdateInline(admin.StackedInline):
 class NoticeForm(forms.ModelForm):
     class Meta:
         model = Notice
-        fields = [
-            "incident",
-            "slug",
-            "kind",
-            "audience",
-            "title",
-            "title_fr",
-            "summary",
-            "summary_fr",
-            "body",
-            "body_fr",
-        ]
+        fields = list(services.NOTICE_CONTENT_FIELDS)  # the workflow's fields are not the form's
         widgets = {
             "body": forms.Textarea(attrs={"rows": 20}),
             "body_fr": forms.Textarea(attrs={"rows": 20}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
+from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.conf import settings
 from django.db.models import Q
@@ -178,8 +179,14 @@ def publish_due_notices() -> None:
     services.notices_publish_due()
 
 
+# OSError: the network or SMTP; AnymailAPIError: an email provider's refusal
+# or throttling. Either way the customer is waiting for this code: retried.
 @shared_task(
-    time_limit=60, soft_time_limit=50, autoretry_for=(OSError,), retry_backoff=True, max_retries=3
+    time_limit=60,
+    soft_time_limit=50,
+    autoretry_for=(OSError, AnymailAPIError),
+    retry_backoff=True,
+    max_retries=3,
 )
 def send_contact_code(
     verification_id: int,

@@ -80,3 +80,19 @@ def test_on_postgresql_guesses_sent_at_once_get_no_more_than_the_tries(alice, mo
     verification.refresh_from_db()
     assert verification.attempts == contacts.MAX_ATTEMPTS
     assert len(checked) == contacts.MAX_ATTEMPTS
+
+
+def test_a_throttled_code_email_is_retried_not_lost(alice, settings):
+    from django.core import mail
+
+    from notices.tasks import send_contact_code
+    from tests.customers import test_transactional_email as throttled
+
+    verification = start(alice)
+    mail.outbox.clear()
+    settings.EMAIL_BACKEND = "tests.customers.test_transactional_email.ThrottledOnceBackend"
+    throttled.failures_left[:] = [1]
+    # As a worker runs it: a retry runs again at once here (eager), not after its back-off.
+    send_contact_code.apply(args=(verification.pk, "123456"), throw=False)
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+    assert throttled.failures_left == []
