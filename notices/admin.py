@@ -537,18 +537,7 @@ class NoticeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     inlines = [NoticeUpdateInline]
     change_form_template = "admin/notices/notice/change_form.html"
-    content_fields = [
-        "incident",
-        "slug",
-        "kind",
-        "audience",
-        "title",
-        "title_fr",
-        "summary",
-        "summary_fr",
-        "body",
-        "body_fr",
-    ]
+    content_fields = list(services.NOTICE_CONTENT_FIELDS)
 
     def get_readonly_fields(self, request, obj=None):
         state = ["status", "publish_at", "published_at", "published_by", "held_because"]
