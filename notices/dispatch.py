@@ -174,14 +174,13 @@ def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcom
         ready = [i for i in items if i.id not in failed_ids]
         try:
             with transaction.atomic():
+                # From here on a provider call may start: a dead worker's row is in
+                # doubt (prepared_at), in the same statement as what it will send.
                 _bulk_update(
                     ready,
                     ["reference", "subject", "body", "provider"],
                     lambda i: [i.reference, i.subject, i.body, i.provider],
-                )
-                # From here on a provider call may start: a dead worker's row is in doubt.
-                Delivery.objects.filter(pk__in=[i.id for i in ready]).update(
-                    prepared_at=timezone.now()
+                    also={"prepared_at": timezone.now()},
                 )
             return failures, ready
         except IntegrityError:
@@ -505,20 +504,26 @@ def _columns(row: _Row) -> tuple:
     )
 
 
-def _bulk_update(items: list[Claimed], columns: list[str], values) -> None:
-    """Set ``columns`` of many deliveries in one statement (PostgreSQL) or one
-    prepared statement run many times (SQLite)."""
+def _bulk_update(
+    items: list[Claimed], columns: list[str], values, also: dict | None = None
+) -> None:
+    """Set ``columns`` of many deliveries (and the ``also`` columns to one value
+    each) in one statement (PostgreSQL) or one prepared statement run many
+    times (SQLite)."""
     if not items:
         return
+    also = also or {}
+    constants = "".join(f", {col} = %s" for col in also)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sets = ", ".join(f"{col} = v.{col}" for col in columns)
             arrays = ", ".join(["%s::text[]"] * len(columns))
             cursor.execute(
-                f"UPDATE notices_delivery d SET {sets} "
+                f"UPDATE notices_delivery d SET {sets}{constants} "
                 f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
                 "WHERE d.id = v.id",
                 [
+                    *also.values(),
                     [i.id for i in items],
                     *(list(col) for col in zip(*(values(i) for i in items), strict=True)),
                 ],
@@ -526,8 +531,8 @@ def _bulk_update(items: list[Claimed], columns: list[str], values) -> None:
         else:
             sets = ", ".join(f"{col} = %s" for col in columns)
             cursor.executemany(
-                f"UPDATE notices_delivery SET {sets} WHERE id = %s",
-                [[*values(i), i.id] for i in items],
+                f"UPDATE notices_delivery SET {sets}{constants} WHERE id = %s",
+                [[*values(i), *also.values(), i.id] for i in items],
             )
 
 
