@@ -187,19 +187,57 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = obj.edited_by = request.user
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        # The admin saves inside one transaction: the row stays locked until the
+        # templates are saved too, so an approval lands before the edit (which is
+        # then refused) or after it (and is refused as out of date). Only the
+        # fields edited are written: a whole-row save would write back a status,
+        # an approval or a worker's progress made since this request read it.
+        current = Campaign.objects.select_for_update().get(pk=obj.pk)
+        request._campaign_editable = current.status == Status.DRAFT
+        if not request._campaign_editable:
+            if form.has_changed():
+                self._refused(request, _("Only a draft campaign can be edited."))
+            return
+        fields = [
+            name
+            for name in form.changed_data
+            if name in self.edit_fields and not obj._meta.get_field(name).many_to_many
+        ]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
 
     def save_related(self, request, form, formsets, change):
+        if change and not getattr(request, "_campaign_editable", True):
+            if any(fs.has_changed() for fs in formsets):
+                self._refused(request, _("Only a draft campaign can be edited."))
+            for formset in formsets:
+                formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
         super().save_related(request, form, formsets, change)
         services.campaign_templates_fill(campaign=form.instance)
         if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
             # Whoever changed it cannot be the one who approves it.
             services.campaign_edited(campaign=form.instance, by=request.user)
 
+    def _refused(self, request, error) -> None:
+        if not getattr(request, "_campaign_change_refused", False):
+            self.message_user(request, error, messages.ERROR)
+        request._campaign_change_refused = True
+
+    def log_change(self, request, obj, message):
+        # A refused edit changed nothing: the history must not say it did.
+        if getattr(request, "_campaign_editable", True):
+            return super().log_change(request, obj, message)
+        return None
+
     def response_add(self, request, obj, post_url_continue=None):
         return redirect("admin:notices_campaign_review", obj.pk)
 
     def response_change(self, request, obj):
+        if getattr(request, "_campaign_change_refused", False):
+            return HttpResponseRedirect(request.path)
         if "_continue" in request.POST:
             return super().response_change(request, obj)
         return redirect("admin:notices_campaign_review", obj.pk)

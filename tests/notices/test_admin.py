@@ -232,6 +232,92 @@ def test_an_approved_campaign_stays_as_approved_in_the_admin(client, comms, lead
     assert campaign.status == "approved" and campaign.edited_by == campaign.created_by
 
 
+def _changed_after_the_admin_read_it(monkeypatch, change):
+    """The admin reads the campaign, then (before it saves) ``change`` happens
+    elsewhere: an approval, a worker's progress."""
+    from notices.admin import CampaignAdmin
+
+    read = CampaignAdmin.get_object
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = read(self, request, object_id, from_field)
+        if request.method == "POST":
+            change()
+        return obj
+
+    monkeypatch.setattr(CampaignAdmin, "get_object", get_object)
+
+
+def test_saving_a_sending_campaign_in_the_admin_never_writes_back_what_workers_changed(
+    client, lead, campaign, monkeypatch
+):
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    campaign.refresh_from_db()
+    _changed_after_the_admin_read_it(
+        monkeypatch,
+        lambda: Campaign.objects.filter(pk=campaign.pk).update(
+            status="completed", planning_done=True
+        ),
+    )
+    login_staff(client, lead)
+    response = client.post(
+        reverse("admin:notices_campaign_change", args=[campaign.pk]),
+        _campaign_form_data(campaign),
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.planning_done) == ("completed", True)
+
+
+def test_an_edit_that_meets_an_approval_is_refused_not_saved_over_it(
+    client, comms, lead, campaign, monkeypatch
+):
+    from notices import services
+
+    _changed_after_the_admin_read_it(
+        monkeypatch, lambda: services.campaign_approve(campaign=campaign, by=lead)
+    )
+    login_staff(client, comms)
+    template = campaign.templates.get(channel="sms", language="en")
+    data = _campaign_form_data(campaign, name="Reworded as it was approved")
+    data.update(
+        {
+            "templates-TOTAL_FORMS": 1,
+            "templates-INITIAL_FORMS": 1,
+            "templates-0-id": template.pk,
+            "templates-0-campaign": campaign.pk,
+            "templates-0-channel": "sms",
+            "templates-0-language": "en",
+            "templates-0-subject": "",
+            "templates-0-body": "Reworded as it was approved. Ref {reference}",
+        }
+    )
+    url = reverse("admin:notices_campaign_change", args=[campaign.pk])
+    response = client.post(url, data, follow=True)
+    assert response.redirect_chain[-1][0] == url
+    assert "Only a draft campaign can be edited." in response.content.decode()
+    campaign.refresh_from_db()
+    template.refresh_from_db()
+    # What the lead approved is what stays, and it stays approved.
+    assert campaign.status == "approved" and campaign.approved_by == lead
+    assert campaign.name != "Reworded as it was approved"
+    assert "Reworded" not in template.body and campaign.edited_by == comms
+
+
+def test_a_draft_edit_writes_only_the_fields_changed(client, comms, lead, campaign, monkeypatch):
+    _changed_after_the_admin_read_it(
+        monkeypatch,
+        lambda: Campaign.objects.filter(pk=campaign.pk).update(sms_rate=7),
+    )
+    login_staff(client, lead)
+    client.post(
+        reverse("admin:notices_campaign_change", args=[campaign.pk]),
+        _campaign_form_data(campaign, name="Renamed"),
+    )
+    campaign.refresh_from_db()
+    assert campaign.name == "Renamed" and campaign.sms_rate == 7 and campaign.edited_by == lead
+
+
 def test_a_lead_approves_only_the_campaign_they_reviewed(client, comms, lead, campaign):
     """Four eyes on what was seen: an edit after the approver opened the review
     page (here a reworded SMS) needs a fresh look, not a silent approval."""
