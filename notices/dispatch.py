@@ -18,7 +18,11 @@ A worker that dies between 2 and 4 leaves rows in ``sending`` with
 first asks the provider whether it has a message with that reference, and only
 sends if it has not. One that dies between 1 and 2 (claimed, ``prepared_at``
 still NULL) cannot have called a provider: the sweep just puts it back to
-``pending``.
+``pending``. One that only stalled that long finds, when it wakes, that the
+rows are no longer in its claim (``claimed_at``): it prepares and sends only
+those still its own. The dispatch task's hard time limit (300 s, enforced by
+the prefork pool's parent) ends a worker stalled longer than that, so a claim
+older than ``DELIVERY_IN_DOUBT_AFTER`` (300 s by default) has no live sender.
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ class Claimed:
     provider: str = ""
     subject: str = ""
     body: str = ""
+    # The claim's time: whether the row is still this worker's when it prepares.
+    claimed_at: datetime | None = None
 
 
 @dataclass
@@ -108,7 +114,7 @@ def claim(campaign_id: int, limit: int) -> list[Claimed]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [now, now, campaign_id, now, limit])
         rows = cursor.fetchall()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    return sorted((Claimed(*row, claimed_at=now) for row in rows), key=lambda c: c.id)
 
 
 # --- 2. render and record before sending ---------------------------------------
@@ -176,13 +182,11 @@ def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcom
             with transaction.atomic():
                 # From here on a provider call may start: a dead worker's row is in
                 # doubt (prepared_at), in the same statement as what it will send.
-                _bulk_update(
-                    ready,
-                    ["reference", "subject", "body", "provider"],
-                    lambda i: [i.reference, i.subject, i.body, i.provider],
-                    also={"prepared_at": timezone.now()},
-                )
-            return failures, ready
+                mine = _prepare_rows(ready)
+            # A worker that stalled past DELIVERY_IN_DOUBT_AFTER after claiming may
+            # find a row the sweep put back and another worker claimed: that
+            # worker sends it, not this one.
+            return failures, [i for i in ready if i.id in mine]
         except IntegrityError:
             for item in items:
                 item.reference = item.stored_reference
@@ -504,36 +508,43 @@ def _columns(row: _Row) -> tuple:
     )
 
 
-def _bulk_update(
-    items: list[Claimed], columns: list[str], values, also: dict | None = None
-) -> None:
-    """Set ``columns`` of many deliveries (and the ``also`` columns to one value
-    each) in one statement (PostgreSQL) or one prepared statement run many
-    times (SQLite)."""
+def _prepare_rows(items: list[Claimed]) -> set[int]:
+    """Store what each item will send and mark it prepared, only where the row is
+    still in this claim (sending, with this claim's time); returns those ids."""
     if not items:
-        return
-    also = also or {}
-    constants = "".join(f", {col} = %s" for col in also)
+        return set()
+    prepared_at = timezone.now()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sets = ", ".join(f"{col} = v.{col}" for col in columns)
-            arrays = ", ".join(["%s::text[]"] * len(columns))
             cursor.execute(
-                f"UPDATE notices_delivery d SET {sets}{constants} "
-                f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
-                "WHERE d.id = v.id",
+                "UPDATE notices_delivery d SET reference = v.reference, subject = v.subject, "
+                "body = v.body, provider = v.provider, prepared_at = %s "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                "%s::timestamptz[]) AS v(id, reference, subject, body, provider, claimed_at) "
+                "WHERE d.id = v.id AND d.status = 'sending' AND d.claimed_at = v.claimed_at "
+                "RETURNING d.id",
                 [
-                    *also.values(),
+                    prepared_at,
                     [i.id for i in items],
-                    *(list(col) for col in zip(*(values(i) for i in items), strict=True)),
+                    [i.reference for i in items],
+                    [i.subject for i in items],
+                    [i.body for i in items],
+                    [i.provider for i in items],
+                    [i.claimed_at for i in items],
                 ],
             )
-        else:
-            sets = ", ".join(f"{col} = %s" for col in columns)
-            cursor.executemany(
-                f"UPDATE notices_delivery SET {sets}{constants} WHERE id = %s",
-                [[*values(i), *also.values(), i.id] for i in items],
+            return {row[0] for row in cursor.fetchall()}
+        mine = set()
+        for i in items:
+            cursor.execute(
+                "UPDATE notices_delivery SET reference = %s, subject = %s, body = %s, "
+                "provider = %s, prepared_at = %s "
+                "WHERE id = %s AND status = 'sending' AND claimed_at = %s",
+                [i.reference, i.subject, i.body, i.provider, prepared_at, i.id, i.claimed_at],
             )
+            if cursor.rowcount:
+                mine.add(i.id)
+        return mine
 
 
 # --- fall-back --------------------------------------------------------------
@@ -708,7 +719,7 @@ def claim_one(delivery_id: int) -> list[Claimed]:
             """,
             [now, now, delivery_id, now],
         )
-        return [Claimed(*row) for row in cursor.fetchall()]
+        return [Claimed(*row, claimed_at=now) for row in cursor.fetchall()]
 
 
 def send_resend(delivery_id: int) -> Outcome | None:

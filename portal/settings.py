@@ -397,7 +397,8 @@ RATE_HEADROOM = env_float("RATE_HEADROOM", 0.95, minimum=0.1, maximum=1.0)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 DELIVERY_RETRY_BASE = env_float("DELIVERY_RETRY_BASE", 5.0, minimum=0.0)
 DELIVERY_RETRY_MAX = env_float("DELIVERY_RETRY_MAX", 600.0, minimum=0.0)
-# A delivery claimed longer ago than this was left by a dead worker.
+# A delivery claimed longer ago than this was left by a dead worker. Keep it at or
+# above the dispatch task's hard time limit (300 s), which ends a stalled one.
 DELIVERY_IN_DOUBT_AFTER = env_int("DELIVERY_IN_DOUBT_AFTER", 300, minimum=5)
 
 # --- Data retention (portal/retention.py) --------------------------------------

@@ -184,6 +184,42 @@ def test_worker_killed_after_preparing_is_in_doubt_then_looked_up(sending, audie
     assert len(scripted.accepted) == 3  # not found at the provider: sent, once each
 
 
+def test_a_worker_that_stalled_after_claiming_leaves_swept_rows_to_their_new_claimant(
+    sending, audience, scripted
+):
+    """A worker claims, then stalls past DELIVERY_IN_DOUBT_AFTER; the sweep puts its
+    rows back and another worker claims them. When the first wakes it must neither
+    overwrite the second's render nor send: each customer gets one message."""
+    stalled = dispatch.claim(sending.pk, 100)
+    for item in stalled:
+        item.provider = "primary"
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    run_until_idle(sending)
+    sent = {d.pk: (d.reference, d.body) for d in Delivery.objects.filter(campaign=sending)}
+    assert len(scripted.accepted) == 3
+
+    failures, ready = dispatch.prepare_batch(sending, stalled)
+    assert (failures, ready) == ([], [])
+    assert dispatch.send_batch(sending, ready, []) == []
+    assert len(scripted.accepted) == 3
+    after = {d.pk: (d.reference, d.body) for d in Delivery.objects.filter(campaign=sending)}
+    assert after == sent
+
+
+def test_a_stalled_worker_keeps_the_rows_still_its_own(sending, audience, scripted):
+    items = dispatch.claim(sending.pk, 100)
+    for item in items:
+        item.provider = "primary"
+    taken = items[0]
+    # Only one row was swept and claimed again meanwhile.
+    Delivery.objects.filter(pk=taken.id).update(claimed_at=timezone.now() + timedelta(seconds=1))
+    failures, ready = dispatch.prepare_batch(sending, items)
+    assert failures == [] and sorted(i.id for i in ready) == sorted(i.id for i in items[1:])
+    prepared = Delivery.objects.filter(campaign=sending, prepared_at__isnull=False)
+    assert sorted(prepared.values_list("pk", flat=True)) == sorted(i.id for i in ready)
+
+
 def test_a_claim_only_sweep_keeps_an_earlier_doubt(sending, audience, scripted):
     # An earlier attempt's answer was lost; the next worker died right after claiming.
     scripted.script["+61411000001"] = ["lost"]
