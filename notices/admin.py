@@ -39,6 +39,7 @@ from notices.models import (
     TestSend,
 )
 from notices.previews import preview_message
+from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import validate_template
 from portal.audit import audit
 from portal.csv_export import csv_download
@@ -188,6 +189,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = obj.edited_by = request.user
             super().save_model(request, obj, form, change)
+            editor_add(obj, request.user)
             return
         # The admin saves inside one transaction: the row stays locked until the
         # templates are saved too, so an approval lands before the edit (which is
@@ -293,6 +295,7 @@ class CampaignAdmin(admin.ModelAdmin):
             except LookupError:
                 continue
         user = request.user
+        is_author = wrote_or_edited(campaign, user)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -310,8 +313,8 @@ class CampaignAdmin(admin.ModelAdmin):
             "can_approve": campaign.status == Status.DRAFT
             and user.has_perm("notices.approve_campaign")
             and campaign.created_by_id is not None
-            and user.pk not in (campaign.created_by_id, campaign.edited_by_id),
-            "is_author": user.pk in (campaign.created_by_id, campaign.edited_by_id),
+            and not is_author,
+            "is_author": is_author,
             "can_send": user.has_perm("notices.send_campaign"),
             "can_export": user.has_perm("notices.export_unreachable"),
             "test_sends": campaign.test_sends.order_by("-created_at")[:10],
@@ -595,6 +598,7 @@ class NoticeAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = obj.edited_by = request.user
             super().save_model(request, obj, form, change)
+            editor_add(obj, request.user)
             return
         # Only what really differs from the stored notice.
         stored = Notice.objects.get(pk=obj.pk)
@@ -665,7 +669,7 @@ class NoticeAdmin(admin.ModelAdmin):
         if notice is not None:
             extra["problems"] = services.notice_problems(notice)
             extra["can_publish"] = request.user.has_perm("notices.publish_notice")
-            extra["wrote_it"] = request.user.pk in (notice.created_by_id, notice.edited_by_id)
+            extra["wrote_it"] = wrote_or_edited(notice, request.user)
             if notice.audience == Notice.Audience.PUBLIC:
                 extra["direct_first"] = selectors.direct_first_status(notice.incident)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})

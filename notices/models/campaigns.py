@@ -60,6 +60,8 @@ class Campaign(models.Model):
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Everyone who wrote or changed it: none of them approves it.
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

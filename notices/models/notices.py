@@ -49,6 +49,8 @@ class Notice(models.Model):
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Everyone who wrote or changed its text: none of them publishes or schedules it.
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     # Who scheduled it: the scheduler publishes it in their name.
     scheduled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -18,7 +18,12 @@ from notices.models import (
     IncidentTemplate,
     TestSend,
 )
-from notices.services.reviews import require_permission, require_second_person, require_seen
+from notices.services.reviews import (
+    editor_add,
+    require_permission,
+    require_second_person,
+    require_seen,
+)
 from notices.templating import DEFAULT_TEMPLATES, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
@@ -74,6 +79,7 @@ def campaign_create(
             edited_by=by,
         )
         campaign.data_classes.set(classes)
+        editor_add(campaign, by)
         campaign_templates_fill(campaign=campaign)
     return campaign
 
@@ -88,6 +94,7 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
         edited_by=by, updated_at=timezone.now()
     ):
         raise ValidationError(_("Only a draft campaign can be edited."))
+    editor_add(campaign, by)
     # A campaign nobody wrote gets its first pair of eyes: otherwise it could
     # never be approved.
     Campaign.objects.filter(pk=campaign.pk, created_by=None).update(created_by=by)
@@ -151,7 +158,7 @@ def campaign_problems(campaign: Campaign) -> list[str]:
 
 
 def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request=None) -> Campaign:
-    """A second person approves: never the author nor whoever last edited it;
+    """A second person approves: never the author nor anyone who edited it;
     and, when ``seen`` (the review page's version) is given, only what they saw."""
     require_permission(
         by, "notices.approve_campaign", _("Only an incident lead may approve a campaign.")
@@ -166,9 +173,7 @@ def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request
         no_author=_(
             "This campaign has no author on record: once a staff member edits it, another can approve it."
         ),
-        same_person=_(
-            "You wrote or last edited this campaign: another staff member must approve it."
-        ),
+        same_person=_("You wrote or edited this campaign: another staff member must approve it."),
     )
     problems = campaign_problems(campaign)
     if problems:

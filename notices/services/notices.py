@@ -10,7 +10,12 @@ from django.utils.translation import gettext as _
 from notices.markdown import disallowed_hosts, empty_sections, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
-from notices.services.reviews import require_permission, require_second_person, require_seen
+from notices.services.reviews import (
+    editor_add,
+    require_permission,
+    require_second_person,
+    require_seen,
+)
 from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
@@ -87,8 +92,7 @@ def _require_publisher(notice: Notice, by) -> None:
             "This notice has no author on record: once a staff member edits it, another can publish it."
         ),
         same_person=_(
-            "You wrote or last edited this notice: another staff member must publish or "
-            "schedule it."
+            "You wrote or edited this notice: another staff member must publish or schedule it."
         ),
     )
 
@@ -237,6 +241,7 @@ def notice_edit(*, notice: Notice, changes: dict, by, request=None) -> Notice:
                 request=request,
             )
         current.save(update_fields=fields)
+        editor_add(current, by)
     return current
 
 

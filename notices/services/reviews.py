@@ -19,13 +19,29 @@ def require_permission(by, permission: str, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def editor_add(obj, by) -> None:
+    """``by`` wrote or changed ``obj`` (a notice or a campaign)."""
+    if by is not None and by.pk is not None:
+        obj.editors.add(by)
+
+
+def wrote_or_edited(obj, user) -> bool:
+    """Whether ``user`` wrote ``obj`` or changed it at any time, not only last."""
+    if user.pk is None:
+        return False
+    if user.pk in (obj.created_by_id, obj.edited_by_id):
+        return True
+    return obj.editors.filter(pk=user.pk).exists()
+
+
 def require_second_person(obj, by, *, no_author: str, same_person: str) -> None:
-    """Four eyes: whoever wrote or last edited it cannot approve, schedule or
-    publish it. Something with no author on record has no first pair of eyes,
-    so it waits until someone edits it (who then becomes its author)."""
+    """Four eyes: whoever wrote or edited it, at any time, cannot approve,
+    schedule or publish it (an edit by someone else since does not make their
+    own text reviewed). Something with no author on record has no first pair
+    of eyes, so it waits until someone edits it (who then becomes its author)."""
     if obj.created_by_id is None:
         raise PermissionDenied(no_author)
-    if by.pk in (obj.created_by_id, obj.edited_by_id):
+    if wrote_or_edited(obj, by):
         raise PermissionDenied(same_person)
 
 

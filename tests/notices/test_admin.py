@@ -339,3 +339,16 @@ def test_a_lead_approves_only_the_campaign_they_reviewed(client, comms, lead, ca
     seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
     page = client.post(url, {"seen": seen}, follow=True).content.decode()
     assert "approved" in page and Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_the_review_page_tells_an_earlier_editor_someone_else_must_approve(
+    client, comms, lead, campaign
+):
+    from notices import services
+
+    services.campaign_edited(campaign=campaign, by=lead)
+    services.campaign_edited(campaign=campaign, by=comms)
+    login_staff(client, lead)
+    page = review(client, campaign).content.decode()
+    assert "Another staff member must approve this campaign." in page
+    assert reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"]) not in page

@@ -196,6 +196,19 @@ def test_whoever_last_edited_a_notice_cannot_publish_or_schedule_it(make_notice,
     assert services.notice_publish(notice=notice, by=lead2).published_by == lead2
 
 
+def test_an_earlier_editor_of_a_notice_cannot_publish_it_after_a_later_edit(
+    make_notice, comms, lead, lead2
+):
+    notice = make_notice(audience="customers")  # written by comms
+    services.notice_edit(notice=notice, changes={"summary": "The lead's wording."}, by=lead)
+    services.notice_edit(notice=notice, changes={"title": "Retitled"}, by=comms)
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.notice_publish(notice=notice, by=lead)
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.notice_schedule(notice=notice, at=timezone.now(), by=lead)
+    assert services.notice_publish(notice=notice, by=lead2).published_by == lead2
+
+
 def test_the_author_of_a_notice_cannot_publish_it(make_notice, lead, lead2):
     notice = make_notice(audience="customers", created_by=lead)
     with pytest.raises(PermissionDenied):

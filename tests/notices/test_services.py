@@ -130,6 +130,23 @@ def test_whoever_last_edited_a_campaign_cannot_approve_it(campaign, lead):
     assert services.campaign_approve(campaign=campaign, by=other).approved_by == other
 
 
+def test_an_earlier_editor_cannot_approve_once_someone_else_edited_after_them(
+    campaign, comms, lead
+):
+    """Four eyes: the lead's own wording is not reviewed because a colleague
+    touched the campaign after them."""
+    from portal.roles import COMMUNICATIONS, INCIDENT_LEAD
+    from tests.staff import staff_with_role
+
+    services.campaign_edited(campaign=campaign, by=lead)
+    services.campaign_edited(campaign=campaign, by=staff_with_role(COMMUNICATIONS, username="fay"))
+    with pytest.raises(PermissionDenied, match="another staff member"):
+        services.campaign_approve(campaign=campaign, by=lead)
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    other = staff_with_role(INCIDENT_LEAD, username="erin")
+    assert services.campaign_approve(campaign=campaign, by=other).approved_by == other
+
+
 def test_an_approved_campaign_cannot_be_edited(campaign, lead, comms):
     services.campaign_approve(campaign=campaign, by=lead)
     with pytest.raises(ValidationError, match="draft"):
@@ -185,3 +202,15 @@ def test_whoever_edits_a_campaign_with_no_author_becomes_its_author(campaign, co
     services.campaign_edited(campaign=campaign, by=comms)
     assert Campaign.objects.get(pk=campaign.pk).created_by == comms
     assert services.campaign_approve(campaign=campaign, by=lead).status == "approved"
+
+
+def test_the_editors_migration_records_each_author_and_last_editor(campaign, comms, lead):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("notices.migrations.0012_editors")
+    Campaign.objects.filter(pk=campaign.pk).update(edited_by=lead)
+    campaign.editors.clear()
+    migration.editors_from_authors(apps, None)
+    assert set(campaign.editors.all()) == {comms, lead}
