@@ -8,8 +8,9 @@
   setting (``{ID_SUPPORT_NAME}`` in the stored text, filled in when shown by
   ``portal.i18n.localized``), not written into the text.
 
-Existing codes and ids stay as they are; reversing restores the earlier texts
-and removes only what this migration added.
+Existing codes and ids stay as they are, and so does a text staff have
+rewritten. Reversing restores the earlier texts and removes only what this
+migration added, unchanged and unused since.
 """
 
 from django.db import migrations
@@ -262,12 +263,19 @@ REWORDED = {
 
 
 def _reword(apps, which: int) -> None:
+    """Each step's text as version ``which``, where it still reads as the other
+    version: a text staff have rewritten since is theirs."""
     Step = apps.get_model("customers", "Step")
     for code, versions in REWORDED.items():
         title, title_fr, body, body_fr = versions[which]
-        Step.objects.filter(code=code).update(
-            title=title, title_fr=title_fr, body=body, body_fr=body_fr
-        )
+        was_title, was_title_fr, was_body, was_body_fr = versions[1 - which]
+        Step.objects.filter(
+            code=code,
+            title=was_title,
+            title_fr=was_title_fr,
+            body=was_body,
+            body_fr=was_body_fr,
+        ).update(title=title, title_fr=title_fr, body=body, body_fr=body_fr)
 
 
 def forwards(apps, schema_editor):
@@ -313,8 +321,41 @@ def backwards(apps, schema_editor):
     licence_card = DataClass.objects.filter(code="drivers_licence_card_number")
     for step in Step.objects.filter(code="licence-check-state-rules"):
         step.data_classes.remove(*licence_card)
-    Step.objects.filter(code__in=[s[0] for s in NEW_STEPS]).delete()
-    DataClass.objects.filter(code__in=[c[0] for c in NEW_CLASSES]).delete()
+    # Only what this migration made, as it made it, and nothing uses: a class
+    # staff had created first or have reworded, one an import or a campaign
+    # names, a step customers have ticked (deleting it would delete their
+    # progress), all stay.
+    StepProgress = apps.get_model("customers", "StepProgress")
+    Exposure = apps.get_model("customers", "Exposure")
+    ticked = StepProgress.objects.values("step_id")
+    for code, _priority, _classes, link, title, title_fr, body, body_fr in NEW_STEPS:
+        Step.objects.filter(
+            code=code, link_url=link, title=title, title_fr=title_fr, body=body, body_fr=body_fr
+        ).exclude(pk__in=ticked).delete()
+    for code, _sensitivity, _identity, label, label_fr, explanation, explanation_fr in NEW_CLASSES:
+        untouched = DataClass.objects.filter(
+            code=code,
+            label=label,
+            label_fr=label_fr,
+            explanation=explanation,
+            explanation_fr=explanation_fr,
+        ).first()
+        if untouched is None or Exposure.objects.filter(fields__has_key=code).exists():
+            continue
+        if not _named_elsewhere(untouched):
+            untouched.delete()
+
+
+def _named_elsewhere(data_class) -> bool:
+    """Whether any row other than a step names the class (a campaign's audience)."""
+    for relation in data_class._meta.related_objects:
+        model = relation.related_model
+        # A many-to-many's own table is asked through the relation itself.
+        if model._meta.model_name == "step" or model._meta.auto_created:
+            continue
+        if model._base_manager.filter(**{relation.field.name: data_class}).exists():
+            return True
+    return False
 
 
 class Migration(migrations.Migration):

@@ -133,3 +133,51 @@ def test_the_dashboard_names_the_default_identity_support_service(client, alice)
     html = client.get(reverse("customers:dashboard")).content.decode()
     assert "contact your bank and IDCARE, a free identity-theft support service" in html
     assert "{ID_SUPPORT_NAME}" not in html
+
+
+def _taxonomy_migration():
+    import importlib
+
+    return importlib.import_module("customers.migrations.0009_taxonomy_domain_classes")
+
+
+def test_reversing_the_taxonomy_migration_keeps_what_is_used_or_was_changed(incident):
+    """Only what the migration added, unchanged and unused, goes: deleting a step
+    a customer ticked would delete their progress, and a class an import or a
+    campaign names would leave them pointing at nothing."""
+    from django.apps import apps
+    from django.utils import timezone
+
+    from customers.models import StepProgress
+    from notices.services import campaign_create
+    from portal.roles import COMMUNICATIONS
+    from tests.factories import CustomerFactory, ExposureFactory
+    from tests.staff import staff_with_role
+
+    lead = staff_with_role(COMMUNICATIONS, username="carol")
+
+    customer = CustomerFactory()
+    ExposureFactory(customer=customer, incident=incident, fields={"username": "j•••"})
+    campaign = campaign_create(
+        incident=incident, channels=["sms"], by=lead, data_classes=["gender"]
+    )
+    DataClass.objects.filter(code="employer").update(label="Employer (as staff wrote it)")
+    StepProgress.objects.create(
+        customer=customer, step=Step.objects.get(code="card-cancel"), done_at=timezone.now()
+    )
+    support = Step.objects.get(code="id-theft-support")
+    licence = Step.objects.get(code="licence-card-replace")
+    Step.objects.filter(pk=support.pk).update(title="Our own wording")
+
+    _taxonomy_migration().backwards(apps, None)
+
+    codes = set(DataClass.objects.values_list("code", flat=True))
+    assert {"username", "gender", "employer"} <= codes
+    assert not {"ip_address", "job_title", "purchases"} & codes
+    assert campaign.data_classes.filter(code="gender").exists()
+    steps = set(Step.objects.values_list("code", flat=True))
+    assert "card-cancel" in steps and "sessions-sign-out" not in steps
+    support.refresh_from_db()
+    licence.refresh_from_db()
+    assert support.title == "Our own wording"
+    assert licence.title == _taxonomy_migration().REWORDED["licence-card-replace"][0][0]
