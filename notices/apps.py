@@ -13,6 +13,7 @@ class NoticesConfig(AppConfig):
         # views, which announce each event with a signal.
         from anymail.signals import tracking
 
+        from notices import checks  # noqa: F401 (registers the system checks)
         from notices.receipts import anymail_tracking_received
 
         tracking.connect(anymail_tracking_received, dispatch_uid="notices-anymail-tracking")

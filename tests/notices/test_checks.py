@@ -1,0 +1,23 @@
+"""System checks on the sending settings."""
+
+from __future__ import annotations
+
+from notices.checks import short_sms_fits
+
+
+def test_the_short_text_message_fits_with_the_default_settings():
+    assert short_sms_fits() == []
+
+
+def test_too_few_segments_for_the_short_text_message_is_an_error(settings):
+    settings.PORTAL_BASE_URL = "https://breach-support.example-telco.com.au"
+    assert short_sms_fits() == []
+    settings.SMS_MAX_SEGMENTS = 1
+    errors = short_sms_fits()
+    assert {e.id for e in errors} == {"notices.E001"} and len(errors) == 2
+    assert "SMS_MAX_SEGMENTS is 1" in errors[0].msg
+
+
+def test_a_very_long_portal_address_is_an_error(settings):
+    settings.PORTAL_BASE_URL = "https://" + "breach-notice." * 40 + "example.com"
+    assert [e.id for e in short_sms_fits()] == ["notices.E001", "notices.E001"]
