@@ -274,6 +274,7 @@ def send_batch_until(
             campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
         )
         queues.append((pacer, channels.get_backend(channel, provider), group))
+    backends = [backend for _pacer, backend, _group in queues]
     outcomes: list[Outcome] = []
     futures = []
     unsent: list[Claimed] = []
@@ -306,6 +307,8 @@ def send_batch_until(
                 for item, slot in zip(run, slots, strict=True)
             ]
     outcomes += [future.result() for future in futures]
+    for backend in backends:
+        backend.close()
     return outcomes, unsent
 
 

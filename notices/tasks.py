@@ -128,11 +128,14 @@ def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "
     message = OutgoingMessage(
         reference=test.reference, to=test.to, body=test.body, subject=test.subject
     )
+    backend = channels.get_backend(test.channel, provider)
     try:
-        test.provider_id = channels.get_backend(test.channel, provider).send(message)
+        test.provider_id = backend.send(message)
         test.status = "sent"
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
+    finally:
+        backend.close()
     test.save(update_fields=["provider_id", "status", "last_error"])
 
 

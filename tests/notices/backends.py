@@ -60,3 +60,35 @@ FAILOVER = [
     {"name": "primary", "backend": "tests.notices.backends.DownSmsBackend"},
     {"name": "backup", "backend": "tests.notices.backends.ScriptedSmsBackend"},
 ]
+
+
+class CountingEmailBackend:
+    """Django's locmem email backend that counts its connections; ``failures``
+    are raised by the next sends, in turn."""
+
+    made = opened = closed = 0
+    failures: list[Exception] = []
+
+    def __new__(cls, *args, **kwargs):
+        from django.core.mail.backends.locmem import EmailBackend
+
+        class Counting(EmailBackend):
+            def open(self):
+                CountingEmailBackend.opened += 1
+                return True
+
+            def close(self):
+                CountingEmailBackend.closed += 1
+
+            def send_messages(self, messages):
+                if CountingEmailBackend.failures:
+                    raise CountingEmailBackend.failures.pop(0)
+                return super().send_messages(messages)
+
+        cls.made += 1
+        return Counting(*args, **kwargs)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.made = cls.opened = cls.closed = 0
+        cls.failures = []

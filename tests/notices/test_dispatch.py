@@ -500,3 +500,32 @@ def test_the_sweep_leaves_a_row_claimed_again_since_it_looked(
         "sending"
     }
     assert not DeliveryEvent.objects.filter(source="sweep").exists()
+
+
+@pytest.fixture
+def counting_email(settings):
+    backends.CountingEmailBackend.reset()
+    settings.EMAIL_BACKEND = "tests.notices.backends.CountingEmailBackend"
+    yield backends.CountingEmailBackend
+    backends.CountingEmailBackend.reset()
+
+
+def test_a_batch_sends_its_emails_over_one_connection_and_closes_it(
+    sending, audience, counting_email
+):
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
+    assert (counting_email.made, counting_email.opened, counting_email.closed) == (1, 1, 1)
+
+
+def test_a_broken_email_connection_is_replaced_for_the_next_message(
+    sending, audience, counting_email
+):
+    import smtplib
+
+    counting_email.failures = [smtplib.SMTPServerDisconnected("gone")]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert len(mail.outbox) == 1  # the other one is retried later, after a lookup
+    assert (counting_email.made, counting_email.opened, counting_email.closed) == (2, 2, 2)
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert sorted(d.status for d in emails) == ["pending", "sent"]
