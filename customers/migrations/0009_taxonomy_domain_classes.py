@@ -342,20 +342,23 @@ def backwards(apps, schema_editor):
         ).first()
         if untouched is None or Exposure.objects.filter(fields__has_key=code).exists():
             continue
-        if not _named_elsewhere(untouched):
+        if not _in_a_campaign(untouched, schema_editor):
             untouched.delete()
 
 
-def _named_elsewhere(data_class) -> bool:
-    """Whether any row other than a step names the class (a campaign's audience)."""
-    for relation in data_class._meta.related_objects:
-        model = relation.related_model
-        # A many-to-many's own table is asked through the relation itself.
-        if model._meta.model_name == "step" or model._meta.auto_created:
-            continue
-        if model._base_manager.filter(**{relation.field.name: data_class}).exists():
-            return True
-    return False
+def _in_a_campaign(data_class, schema_editor) -> bool:
+    """Whether a campaign's audience names the class. Campaigns live in
+    ``notices``, which depends on ``customers`` (never the reverse), so they are
+    not among this migration's models: their table is asked directly."""
+    connection = schema_editor.connection
+    if "notices_campaign_data_classes" not in connection.introspection.table_names():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM notices_campaign_data_classes WHERE dataclass_id = %s LIMIT 1",
+            [data_class.pk],
+        )
+        return cursor.fetchone() is not None
 
 
 class Migration(migrations.Migration):
