@@ -191,12 +191,13 @@ class CampaignAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             editor_add(obj, request.user)
             return
-        # The admin saves inside one transaction: the row stays locked until the
+        # The admin saves inside one transaction: the row stays locked (against
+        # other updates; rows that refer to it can still be added) until the
         # templates are saved too, so an approval lands before the edit (which is
         # then refused) or after it (and is refused as out of date). Only the
         # fields edited are written: a whole-row save would write back a status,
         # an approval or a worker's progress made since this request read it.
-        current = Campaign.objects.select_for_update().get(pk=obj.pk)
+        current = Campaign.objects.select_for_update(no_key=True).get(pk=obj.pk)
         request._campaign_editable = current.status == Status.DRAFT
         if not request._campaign_editable:
             if form.has_changed():

@@ -30,3 +30,26 @@ def short_sms_fits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.compatibility)
+def in_doubt_after_outlives_a_dispatch_task(
+    app_configs=None, **kwargs
+) -> list[checks.CheckMessage]:
+    """The sweep takes a claim older than DELIVERY_IN_DOUBT_AFTER for a dead
+    worker's. The dispatch task's hard time limit is what ends a stalled one: a
+    shorter wait could put rows back while their worker may still send them."""
+    from notices.tasks import campaign_dispatch, resend_send
+
+    longest = max(campaign_dispatch.time_limit, resend_send.time_limit)
+    if longest <= settings.DELIVERY_IN_DOUBT_AFTER:
+        return []
+    return [
+        checks.Warning(
+            f"DELIVERY_IN_DOUBT_AFTER is {settings.DELIVERY_IN_DOUBT_AFTER} s, shorter than the "
+            f"dispatch task's hard time limit ({longest} s).",
+            hint="A worker that stalls (rather than dies) could then send a message the sweep "
+            "has handed to another worker. Keep it at or above the time limit.",
+            id="notices.W001",
+        )
+    ]

@@ -185,8 +185,8 @@ def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcom
                 mine = _prepare_rows(ready)
             # A worker that stalled past DELIVERY_IN_DOUBT_AFTER after claiming may
             # find a row the sweep put back and another worker claimed: that
-            # worker sends it, not this one.
-            return failures, [i for i in ready if i.id in mine]
+            # worker sends it (or records its failure), not this one.
+            return _still_claimed(failures), [i for i in ready if i.id in mine]
         except IntegrityError:
             for item in items:
                 item.reference = item.stored_reference
@@ -511,6 +511,18 @@ def _columns(row: _Row) -> tuple:
     )
 
 
+def _still_claimed(failures: list[Outcome]) -> list[Outcome]:
+    """The failures whose rows are still in this worker's claim."""
+    if not failures:
+        return failures
+    claims = {(o.item.id, o.item.claimed_at) for o in failures}
+    rows = Delivery.objects.filter(
+        pk__in=[o.item.id for o in failures], status=DeliveryStatus.SENDING
+    ).values_list("id", "claimed_at")
+    mine = {pk for pk, claimed_at in rows if (pk, claimed_at) in claims}
+    return [o for o in failures if o.item.id in mine]
+
+
 def _prepare_rows(items: list[Claimed]) -> set[int]:
     """Store what each item will send and mark it prepared, only where the row is
     still in this claim (sending, with this claim's time); returns those ids."""
@@ -738,4 +750,4 @@ def send_resend(delivery_id: int) -> Outcome | None:
     outcomes = failures + send_batch(campaign, ready, [])
     record_outcomes(outcomes, fallback=False)
     _report_health(outcomes)
-    return outcomes[0]
+    return outcomes[0] if outcomes else None  # None: no longer this worker's to send

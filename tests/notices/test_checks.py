@@ -21,3 +21,12 @@ def test_too_few_segments_for_the_short_text_message_is_an_error(settings):
 def test_a_very_long_portal_address_is_an_error(settings):
     settings.PORTAL_BASE_URL = "https://" + "breach-notice." * 40 + "example.com"
     assert [e.id for e in short_sms_fits()] == ["notices.E001", "notices.E001"]
+
+
+def test_a_sweep_sooner_than_a_dispatch_task_can_run_is_a_warning(settings):
+    from notices.checks import in_doubt_after_outlives_a_dispatch_task
+
+    assert in_doubt_after_outlives_a_dispatch_task() == []
+    settings.DELIVERY_IN_DOUBT_AFTER = 60
+    [warning] = in_doubt_after_outlives_a_dispatch_task()
+    assert warning.id == "notices.W001" and "300 s" in warning.msg

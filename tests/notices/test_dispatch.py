@@ -220,6 +220,20 @@ def test_a_stalled_worker_keeps_the_rows_still_its_own(sending, audience, script
     assert sorted(prepared.values_list("pk", flat=True)) == sorted(i.id for i in ready)
 
 
+def test_a_stalled_worker_records_no_failure_for_a_row_claimed_again(sending, audience, scripted):
+    from notices.models import CampaignTemplate
+
+    CampaignTemplate.objects.filter(campaign=sending, channel="sms").delete()
+    items = [i for i in dispatch.claim(sending.pk, 100) if i.channel == "sms"]
+    for item in items:
+        item.provider = "primary"
+    taken = items[0]
+    Delivery.objects.filter(pk=taken.id).update(claimed_at=timezone.now() + timedelta(seconds=1))
+    failures, ready = dispatch.prepare_batch(sending, items)
+    assert ready == []
+    assert sorted(o.item.id for o in failures) == sorted(i.id for i in items[1:])
+
+
 def test_a_claim_only_sweep_keeps_an_earlier_doubt(sending, audience, scripted):
     # An earlier attempt's answer was lost; the next worker died right after claiming.
     scripted.script["+61411000001"] = ["lost"]
