@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import threading
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
@@ -22,31 +23,55 @@ except ImportError:  # pragma: no cover - anymail is a dependency
     AnymailAPIError = AnymailRecipientsRefused = ()  # type: ignore[misc,assignment]
 
 
+# Email backends that talk to a server: each sending thread gets its own
+# connection, so a batch's emails go out in parallel as text messages do. The
+# others (the demo outbox, locmem in tests) write in this process, in order.
+NETWORK_BACKENDS = ("django.core.mail.backends.smtp.", "anymail.")
+
+
 class EmailChannel(ChannelBackend):
     channel = "email"
-    # One SMTP connection cannot be shared between threads.
-    thread_safe = False
 
     def __init__(self, name: str = "default", **options) -> None:
         super().__init__(name, **options)
-        # One connection for every message of a batch: Django's email opens and
-        # closes one per message otherwise, a TCP and TLS handshake each time
-        # (SMTP) or a new HTTP session (an ESP through anymail).
-        self._connection = None
+        # One connection per thread for every message of a batch: Django's email
+        # opens and closes one per message otherwise, a TCP and TLS handshake
+        # each time (SMTP) or a new HTTP session (an ESP through anymail). An
+        # SMTP connection cannot be shared between threads.
+        self._local = threading.local()
+        self._connections: list = []
+        self._connections_lock = threading.Lock()
+
+    @property
+    def thread_safe(self) -> bool:
+        return settings.EMAIL_BACKEND.startswith(NETWORK_BACKENDS)
 
     def _opened(self):
-        if self._connection is None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
             connection = mail.get_connection()
             connection.open()
-            self._connection = connection
-        return self._connection
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def _drop(self) -> None:
+        """Close this thread's connection: the next message opens a fresh one."""
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._connections_lock:
+                self._connections.remove(connection)
+            _close(connection)
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            # A connection already broken has nothing left to release.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.close()
+        """Every thread's connection, once the batch's sends have all returned."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        self._local = threading.local()
+        for connection in connections:
+            _close(connection)
 
     def send(self, message: OutgoingMessage) -> str:
         domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
@@ -68,10 +93,10 @@ class EmailChannel(ChannelBackend):
                 f"recipient refused: {exc.__class__.__name__}", permanent=True
             ) from exc
         except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
-            self.close()  # the next message opens a fresh connection
+            self._drop()
             raise ChannelError(f"no answer: {exc.__class__.__name__}", ambiguous=True) from exc
         except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
-            self.close()
+            self._drop()
             raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
         status = getattr(email, "anymail_status", None)
         if status is not None:
@@ -91,3 +116,9 @@ class EmailChannel(ChannelBackend):
                     return sent.extra_headers.get("Message-ID", message.reference)
             return None
         raise LookupUnsupported(backend)
+
+
+def _close(connection) -> None:
+    # A connection already broken has nothing left to release.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.close()

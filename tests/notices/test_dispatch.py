@@ -543,3 +543,51 @@ def test_a_broken_email_connection_is_replaced_for_the_next_message(
     assert (counting_email.made, counting_email.opened, counting_email.closed) == (2, 2, 2)
     emails = Delivery.objects.filter(campaign=sending, channel="email")
     assert sorted(d.status for d in emails) == ["pending", "sent"]
+
+
+def test_emails_go_out_in_parallel_over_smtp_each_thread_on_its_own_connection(
+    sending, audience, settings
+):
+    import smtplib
+
+    from notices.channels.email import EmailChannel
+    from tests.notices.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    assert EmailChannel().thread_safe
+    # Each send waits for the other to be under way too: sent one after the
+    # other, the first would wait in vain and fail.
+    both_sending = threading.Barrier(2, timeout=10)
+    real_sendmail = smtplib.SMTP.sendmail
+
+    def sendmail_alongside_the_other(self, *args, **kwargs):
+        both_sending.wait()
+        return real_sendmail(self, *args, **kwargs)
+
+    smtplib.SMTP.sendmail = sendmail_alongside_the_other
+    try:
+        dispatch.dispatch_batch(sending.pk, batch_size=100)
+    finally:
+        smtplib.SMTP.sendmail = real_sendmail
+        sink.stop()
+    assert sorted(sink.recipients) == ["e1@example.com", "p1@example.com"]
+    # One connection per sending thread, each closed when the batch ended.
+    assert sink.connections == 2 and sink.quits == 2
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {d.status for d in emails} == {"sent"}
+
+
+def test_in_process_email_backends_send_in_order_on_the_batch_thread(settings):
+    from notices.channels.email import EmailChannel
+
+    for backend in (
+        "notices.channels.outbox.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+    ):
+        settings.EMAIL_BACKEND = backend
+        assert not EmailChannel().thread_safe
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    assert EmailChannel().thread_safe

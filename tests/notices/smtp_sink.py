@@ -1,0 +1,67 @@
+"""A minimal SMTP server on loopback that keeps what it is sent, for tests of
+the email channel over a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SmtpSink:
+    port: int = 0
+    recipients: list[str] = field(default_factory=list)
+    connections: int = 0
+    quits: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _server: asyncio.AbstractServer | None = None
+
+    async def _handle(self, reader, writer) -> None:
+        self.connections += 1
+        writer.write(b"220 sink\r\n")
+        in_data = False
+        while line := await reader.readline():
+            if in_data:
+                if line == b".\r\n":
+                    in_data = False
+                    writer.write(b"250 queued\r\n")
+                continue
+            command = line[:4].upper()
+            if command == b"EHLO":
+                writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+            elif command == b"RCPT":
+                self.recipients.append(line.split(b"<", 1)[1].split(b">", 1)[0].decode())
+                writer.write(b"250 ok\r\n")
+            elif command == b"DATA":
+                in_data = True
+                writer.write(b"354 go on\r\n")
+            elif command == b"QUIT":
+                self.quits += 1
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        writer.close()
+
+    def start(self) -> SmtpSink:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._handle, "127.0.0.1", 0)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
