@@ -5,6 +5,7 @@ from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
 from customers.import_jobs import IMPORT_TIME_LIMIT
+from portal import send_slots
 from portal.transactional import transactional_message_record, transactional_message_sent
 
 
@@ -17,14 +18,19 @@ from portal.transactional import transactional_message_record, transactional_mes
     retry_backoff=True,
     max_retries=5,
 )
-def send_transactional_email(message: dict) -> None:
+def send_transactional_email(
+    message: dict, slot_at: float | None = None, provider: str = ""
+) -> None:
     """Send one transactional email (sign-in code, verification) rendered in the web request.
 
-    Its reference is recorded before it is sent and vouched for once sent.
+    Its reference is recorded before it is sent and vouched for once sent. It
+    takes a slot of the email provider's rate, shared with campaigns: on the
+    day of a breach a campaign must not use up the rate and get codes refused.
     """
     reference = message.get("reference")
     if reference:
         transactional_message_record(reference=reference, channel="email", to=message["to"][0])
+    send_slots.take(send_transactional_email, channel="email", slot_at=slot_at, provider=provider)
     email = EmailMultiAlternatives(
         subject=message["subject"],
         body=message["body"],

@@ -18,6 +18,13 @@ class NoticesConfig(AppConfig):
 
         tracking.connect(anymail_tracking_received, dispatch_uid="notices-anymail-tracking")
 
+        # Sign-in code emails (customers) take their slot of the email provider's
+        # rate from the buckets kept here, shared with campaigns.
+        from notices.tasks import provider_slot_take
+        from portal import send_slots
+
+        send_slots.provide(provider_slot_take)
+
         # Notices show on customer pages built from per-process copies (portal/generations.py).
         from django.db.models.signals import post_delete, post_save
 

@@ -150,6 +150,21 @@ SLOT_STALE_AFTER = 1.0
 _NEW_SLOT = {"slot_at": None, "provider": ""}
 
 
+def provider_slot_take(
+    task, *, channel: str, slot_at: float | None = None, provider: str = ""
+) -> None:
+    """A slot of the channel's provider account (the one booked, on a retry;
+    else the first whose circuit is closed), for ``portal.send_slots``."""
+    from notices import channels
+
+    _provider_slot(
+        task,
+        channel=channel,
+        provider=provider or channels.choose_provider(channel),
+        slot_at=slot_at,
+    )
+
+
 def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) -> None:
     """Take one slot of the provider account's rate, shared with every campaign.
 
@@ -222,6 +237,7 @@ def send_contact_code(
     channel = "email" if by_email else "sms"
     transactional_message_record(reference=reference, channel=channel, to=verification.value)
     if by_email:
+        provider_slot_take(send_contact_code, channel="email", slot_at=slot_at, provider=provider)
         EmailMessage(
             subject, text, to=[verification.value], headers={REFERENCE_HEADER: reference}
         ).send()

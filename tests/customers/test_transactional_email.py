@@ -37,3 +37,63 @@ def test_a_throttled_send_is_retried_not_lost(settings):
     send_transactional_email.apply(args=(message,), throw=False)
     assert [m.to for m in mail.outbox] == [["jane@example.com"]]
     assert failures_left == []
+
+
+# --- the email provider's rate, shared with campaigns ---------------------------
+
+EMAIL_KEY = "provider:email:email"
+MESSAGE = {
+    "subject": "Your sign-in code",
+    "body": "123456",
+    "from_email": "alerts@example.com",
+    "to": ["jane@example.com"],
+    "reference": "K7QM3TXP9HWC",
+}
+
+
+@pytest.fixture
+def email_rate(settings):
+    settings.RATE_HEADROOM = 1.0
+    settings.EMAIL_RATE = 10
+
+
+def _next_slot() -> float:
+    from notices.models import RateBucket
+
+    return RateBucket.objects.get(key=EMAIL_KEY).next_slot
+
+
+def test_a_sign_in_code_email_takes_a_slot_of_the_email_providers_rate(email_rate):
+    from notices.ratelimit import reserve_slots
+
+    reserve_slots(EMAIL_KEY, 3, 10)  # a campaign booked 0.3 s ahead: the code waits its turn
+    before = _next_slot()
+    send_transactional_email(MESSAGE)
+    assert [m.to for m in mail.outbox] == [["jane@example.com"]]
+    assert _next_slot() == pytest.approx(before + 0.1, abs=0.01)
+
+
+def test_a_code_email_with_no_slot_soon_is_retried_at_its_slot(email_rate, monkeypatch):
+    import time
+
+    from celery.exceptions import Retry
+
+    from notices.ratelimit import reserve_slots
+
+    asked = []
+
+    def retry(*, kwargs=None, countdown=None, **options):
+        asked.append((kwargs, countdown))
+        raise Retry(when=countdown)
+
+    monkeypatch.setattr(send_transactional_email, "retry", retry)
+    reserve_slots(EMAIL_KEY, 300, 10)  # 30 s booked ahead by a campaign
+    with pytest.raises(Retry):
+        send_transactional_email(MESSAGE)
+    assert mail.outbox == []
+    [(kwargs, countdown)] = asked
+    assert 25 < countdown < 35 and kwargs["provider"] == "email"
+    booked = _next_slot()
+    # The retry, at its slot, sends without booking another.
+    send_transactional_email(MESSAGE, slot_at=time.time() + 0.1, provider="email")
+    assert len(mail.outbox) == 1 and _next_slot() == booked

@@ -108,6 +108,26 @@ def test_a_retried_code_text_uses_the_slot_it_booked(kind, alice, campaign, retr
     assert _next_slot() == booked  # no second slot taken
 
 
+def test_a_contact_code_email_takes_a_slot_of_the_email_providers_rate(settings, alice):
+    from django.core import mail
+    from django.utils import timezone
+
+    settings.EMAIL_RATE = 10
+    reserve_slots("provider:email:email", 3, 10)
+    before = RateBucket.objects.get(key="provider:email:email").next_slot
+    verification = ContactVerification.objects.create(
+        customer=alice,
+        kind="email",
+        value="new@example.com",
+        code_hash="-",
+        expires_at=timezone.now(),
+    )
+    tasks.send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+    after = RateBucket.objects.get(key="provider:email:email").next_slot
+    assert after == pytest.approx(before + 0.1, abs=0.01)
+
+
 def test_an_unlimited_provider_sends_at_once(settings, alice, campaign, retries):
     settings.SMS_PROVIDERS = [{**p, "rate": 0} for p in settings.SMS_PROVIDERS]
     _send("claim", alice, campaign)
