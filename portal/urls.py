@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import views as customer_views
-from customers.headless import CustomerRequestLoginCodeView
+from customers.headless import CheckedResetPasswordView, CustomerRequestLoginCodeView
 from portal.health import healthz, livez
 from portal.observability.exposition import metrics_view
 from portal.prerender import prerendered
@@ -38,6 +38,10 @@ urlpatterns = [
     path(
         "_allauth/app/v1/auth/code/request",
         CustomerRequestLoginCodeView.as_api_view(client="app"),
+    ),
+    path(
+        "_allauth/app/v1/auth/password/reset",
+        CheckedResetPasswordView.as_api_view(client="app"),
     ),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("portal.api_urls")),
