@@ -1,6 +1,6 @@
 """allauth's headless API for the app, with the customer records as the only
-source of logins (as on the web: see customers.forms), and a password-reset key
-checked for its user part before allauth reads it."""
+source of logins (as on the web: see customers.forms), a password-reset key
+checked for its user part before allauth reads it, and no phone management."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from allauth.headless.account.inputs import (
 )
 from allauth.headless.account.views import RequestLoginCodeView, ResetPasswordView
 from allauth.headless.internal.restkit.response import ErrorResponse
+from django.http import Http404, HttpRequest
 
 from customers.services import customer_login_ensure
 
@@ -66,3 +67,11 @@ class CheckedResetPasswordView(ResetPasswordView):
             if not key.is_valid():
                 return ErrorResponse(request, input=key)
         return super().get(request, *args, **kwargs)
+
+
+def phone_not_managed(request: HttpRequest, *args, **kwargs):
+    """allauth mounts account/phone whatever the login methods. Here a phone is a
+    contact detail the app changes through /api/v1/me/contact, and allauth's view,
+    with no phone in the account adapter, was a 500: NotImplementedError signed in,
+    AttributeError signed out (PUT, PATCH, DELETE). Not found, like any other path."""
+    raise Http404

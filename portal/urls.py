@@ -6,7 +6,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import views as customer_views
-from customers.headless import CheckedResetPasswordView, CustomerRequestLoginCodeView
+from customers.headless import (
+    CheckedResetPasswordView,
+    CustomerRequestLoginCodeView,
+    phone_not_managed,
+)
 from portal.health import healthz, livez
 from portal.observability.exposition import metrics_view
 from portal.prerender import prerendered
@@ -39,10 +43,12 @@ urlpatterns = [
         "_allauth/app/v1/auth/code/request",
         CustomerRequestLoginCodeView.as_api_view(client="app"),
     ),
+    # A reset key must name a user before allauth reads it; phones are not managed here.
     path(
         "_allauth/app/v1/auth/password/reset",
         CheckedResetPasswordView.as_api_view(client="app"),
     ),
+    path("_allauth/app/v1/account/phone", phone_not_managed),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -171,3 +171,11 @@ def test_a_reset_key_from_a_link_still_resets(api, alice):
     assert response.status_code in (200, 401)  # reset; signed in or not, as configured
     alice.user.refresh_from_db()
     assert alice.user.check_password("a-new-long-passphrase")
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_phone_management_is_not_mounted(api, alice_api, method):
+    # allauth's view, without a phone in the account adapter, was a 500 both ways.
+    for client in (api, alice_api):
+        response = getattr(client, method)(f"{BASE}/account/phone", {}, format="json")
+        assert response.status_code == 404
