@@ -53,10 +53,14 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script (CSP).
+    # GET only: DRF's OPTIONS answer has no template for the page's HTML renderer
+    # (TemplateDoesNotExist, a 500); any other method is a 405.
     path(
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(
-            url_name="schema", template_name="portal/swagger_ui.html"
+            url_name="schema",
+            template_name="portal/swagger_ui.html",
+            http_method_names=["get", "head"],
         ),
         name="api-docs",
     ),
