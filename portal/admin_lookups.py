@@ -52,6 +52,13 @@ class FilterLookupsOnly(ModelAdmin):
         except OverflowError as exc:
             raise IncorrectLookupParameters(exc) from exc
 
+    def get_search_results(self, request, queryset, search_term):
+        # The list's search box refuses a NUL itself; the autocomplete's `term`
+        # (admin/autocomplete/?term=%00) reached the query: a DataError on PostgreSQL.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
     def response_action(self, request, queryset):
         # Django filters pk__in on the ticked boxes' values as posted: one that is
         # not a key (`_selected_action=abc`, a ValueError) or out of the column's

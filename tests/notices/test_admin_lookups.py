@@ -97,3 +97,15 @@ def test_an_action_on_ticked_boxes_that_are_not_keys_is_refused(client, ticked):
     assert Group.objects.count() == groups
     page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="fr")
     assert "sélectionnez-les à nouveau" in page.content.decode()
+
+
+def test_an_autocomplete_term_with_a_nul_finds_nothing(client, alice):
+    # It reached the search query: a DataError and a 500 on PostgreSQL.
+    from tests.factories import StaffFactory
+
+    login_staff(client, StaffFactory(is_superuser=True))
+    params = {"app_label": "customers", "model_name": "customer", "field_name": "user"}
+    response = client.get(reverse("admin:autocomplete"), {**params, "term": "ali\x00"})
+    assert response.status_code == 200 and response.json()["results"] == []
+    response = client.get(reverse("admin:autocomplete"), {**params, "term": "alice"})
+    assert response.status_code == 200 and response.json()["results"]
