@@ -10,10 +10,14 @@ list filters and date hierarchy make, plus the raw-id pop-ups' own.
 
 from __future__ import annotations
 
-from django.contrib.admin import ModelAdmin, widgets
+from django.contrib import messages
+from django.contrib.admin import ModelAdmin, helpers, widgets
 from django.contrib.admin.filters import ListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.translation import gettext as _
 
 # What the admin's own filters put in a URL after a field's path.
 FILTER_LOOKUPS = frozenset(
@@ -47,6 +51,39 @@ class FilterLookupsOnly(ModelAdmin):
             return super().get_changelist_instance(request)
         except OverflowError as exc:
             raise IncorrectLookupParameters(exc) from exc
+
+    def get_search_results(self, request, queryset, search_term):
+        # The list's search box refuses a NUL itself; the autocomplete's `term`
+        # (admin/autocomplete/?term=%00) reached the query: a DataError on PostgreSQL.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def response_action(self, request, queryset):
+        # Django filters pk__in on the ticked boxes' values as posted: one that is
+        # not a key (`_selected_action=abc`, a ValueError) or out of the column's
+        # range, or with a NUL (a DataError on PostgreSQL), was a 500.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(self._is_a_key(value) for value in selected):
+            self.message_user(
+                request, _("The items selected are not valid: select them again."), messages.ERROR
+            )
+            return None
+        return super().response_action(request, queryset)
+
+    def _is_a_key(self, value: str) -> bool:
+        pk = self.model._meta.pk
+        if "\x00" in value:
+            return False
+        try:
+            key = pk.to_python(value)
+        except ValidationError:
+            return False
+        if isinstance(key, int):
+            connection = connections[router.db_for_read(self.model)]
+            low, high = connection.ops.integer_field_range(pk.get_internal_type())
+            return (low is None or key >= low) and (high is None or key <= high)
+        return True
 
     def _filtered_paths(self, request) -> list[str]:
         paths = []

@@ -1,9 +1,11 @@
 """JSON request bodies nested so deeply that parsing them recurses past Python's
-limit: a 400, not a RecursionError and a 500 (a 10 KB body is enough)."""
+limit, or with a number longer than Python converts (4,300 digits): a 400, not a
+RecursionError or a ValueError and a 500 (a 10 KB body is enough)."""
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from itertools import accumulate
 
@@ -14,6 +16,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 TOO_DEEP = _("The JSON in the request is nested too deeply.")
+TOO_LONG_NUMBER = _("A number in the request's JSON has too many digits.")
 
 # Far deeper than any body the app sends (a passkey's is 4 levels), far shallower
 # than the recursion limit wherever allauth happens to parse it.
@@ -23,6 +26,10 @@ HEADLESS_PREFIX = "/_allauth/"
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# json.loads() turns a run of digits into an int, and Python refuses (ValueError,
+# not the JSONDecodeError allauth catches) past sys.get_int_max_str_digits().
+_MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_LONG_DIGITS = re.compile(rf"\d{{{_MAX_DIGITS + 1},}}")
 
 
 def json_depth(text: str) -> int:
@@ -31,6 +38,11 @@ def json_depth(text: str) -> int:
     means nothing, but the parser refuses that text anyway."""
     brackets = _BRACKET.findall(_STRING.sub("", text))
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def has_too_long_number(text: str) -> bool:
+    """A run of digits, outside strings, longer than json.loads() converts."""
+    return bool(_LONG_DIGITS.search(_STRING.sub("", text)))
 
 
 class JSONParser(parsers.JSONParser):
@@ -43,10 +55,20 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(TOO_DEEP) from None
 
 
+def _headless_bad_request(message) -> JsonResponse:
+    # allauth's error shape: {"status", "errors": [{"message", "code"}]}
+    response = JsonResponse(
+        {"status": 400, "errors": [{"message": str(message), "code": "invalid"}]}, status=400
+    )
+    add_never_cache_headers(response)
+    return response
+
+
 def headless_json_depth(get_response: Callable[[HttpRequest], HttpResponse]):
     """allauth's headless views json.loads() every body that is not a GET's and
     catch only decoding errors. Counting the depth before they run is exact where
-    catching a RecursionError here would not be: the view parses deeper in the stack."""
+    catching a RecursionError here would not be: the view parses deeper in the stack.
+    A number too long for int() is a ValueError they do not catch either."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         if request.path.startswith(HEADLESS_PREFIX) and request.method != "GET":
@@ -55,13 +77,9 @@ def headless_json_depth(get_response: Callable[[HttpRequest], HttpResponse]):
             except UnicodeDecodeError:
                 text = ""  # allauth answers 400 itself
             if json_depth(text) > MAX_DEPTH:
-                # allauth's error shape: {"status", "errors": [{"message", "code"}]}
-                response = JsonResponse(
-                    {"status": 400, "errors": [{"message": str(TOO_DEEP), "code": "invalid"}]},
-                    status=400,
-                )
-                add_never_cache_headers(response)
-                return response
+                return _headless_bad_request(TOO_DEEP)
+            if has_too_long_number(text):
+                return _headless_bad_request(TOO_LONG_NUMBER)
         return get_response(request)
 
     return middleware

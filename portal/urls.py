@@ -6,7 +6,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import views as customer_views
-from customers.headless import CustomerRequestLoginCodeView
+from customers.headless import (
+    CheckedResetPasswordView,
+    CustomerRequestLoginCodeView,
+    phone_not_managed,
+)
 from portal.health import healthz, livez
 from portal.observability.exposition import metrics_view
 from portal.prerender import prerendered
@@ -39,14 +43,24 @@ urlpatterns = [
         "_allauth/app/v1/auth/code/request",
         CustomerRequestLoginCodeView.as_api_view(client="app"),
     ),
+    # A reset key must name a user before allauth reads it; phones are not managed here.
+    path(
+        "_allauth/app/v1/auth/password/reset",
+        CheckedResetPasswordView.as_api_view(client="app"),
+    ),
+    path("_allauth/app/v1/account/phone", phone_not_managed),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script (CSP).
+    # GET only: DRF's OPTIONS answer has no template for the page's HTML renderer
+    # (TemplateDoesNotExist, a 500); any other method is a 405.
     path(
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(
-            url_name="schema", template_name="portal/swagger_ui.html"
+            url_name="schema",
+            template_name="portal/swagger_ui.html",
+            http_method_names=["get", "head"],
         ),
         name="api-docs",
     ),

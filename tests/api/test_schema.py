@@ -33,6 +33,13 @@ def test_docs_page_and_schema_are_served(client):
     assert b"cdn.jsdelivr" not in page.content
 
 
+@pytest.mark.parametrize("method", ["options", "post", "put", "delete"])
+def test_docs_page_answers_other_methods_with_a_405(client, method):
+    # OPTIONS rendered DRF's metadata with the page's template renderer and no
+    # template: TemplateDoesNotExist and a 500.
+    assert getattr(client, method)("/api/docs/").status_code == 405
+
+
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 

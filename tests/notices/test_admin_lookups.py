@@ -76,3 +76,36 @@ def test_every_admin_on_the_site_is_restricted_allauths_included():
     assert admin.site._registry
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, FilterLookupsOnly), model
+
+
+@pytest.mark.parametrize("ticked", ["abc", "1\x00", "9223372036854775808", "-9223372036854775809"])
+def test_an_action_on_ticked_boxes_that_are_not_keys_is_refused(client, ticked):
+    # Django filtered pk__in on them as posted: a ValueError (or, on PostgreSQL,
+    # a DataError) and a 500.
+    from django.contrib.auth.models import Group
+
+    from tests.factories import StaffFactory
+
+    login_staff(client, StaffFactory(is_superuser=True))
+    groups = Group.objects.count()
+    response = client.post(
+        reverse("admin:auth_group_changelist"),
+        {"action": "delete_selected", "_selected_action": [ticked], "index": "0"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 302
+    assert Group.objects.count() == groups
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="fr")
+    assert "sélectionnez-les à nouveau" in page.content.decode()
+
+
+def test_an_autocomplete_term_with_a_nul_finds_nothing(client, alice):
+    # It reached the search query: a DataError and a 500 on PostgreSQL.
+    from tests.factories import StaffFactory
+
+    login_staff(client, StaffFactory(is_superuser=True))
+    params = {"app_label": "customers", "model_name": "customer", "field_name": "user"}
+    response = client.get(reverse("admin:autocomplete"), {**params, "term": "ali\x00"})
+    assert response.status_code == 200 and response.json()["results"] == []
+    response = client.get(reverse("admin:autocomplete"), {**params, "term": "alice"})
+    assert response.status_code == 200 and response.json()["results"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.json_bodies import json_depth
+from portal.json_bodies import has_too_long_number, json_depth
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,30 @@ def test_headless_answers_too_deep_in_the_readers_language(client):
     )
     assert response.status_code == 400
     assert "imbriqué" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "text, too_long",
+    [
+        ("1" * 4300, False),
+        ("1" * 4301, True),
+        ('{"code": -' + "9" * 5000 + "}", True),
+        ('{"code": "' + "9" * 5000 + '"}', False),
+    ],
+)
+def test_has_too_long_number_looks_outside_strings(text, too_long):
+    assert has_too_long_number(text) is too_long
+
+
+@pytest.mark.django_db
+def test_headless_answers_a_number_too_long_for_python_with_a_400(client):
+    # json.loads() raises a plain ValueError (not the JSONDecodeError allauth
+    # catches) for an integer past 4,300 digits: a 500 without the check.
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        '{"email": "a@example.com", "password": ' + "1" * 5000 + "}",
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert "trop de chiffres" in response.json()["errors"][0]["message"]
