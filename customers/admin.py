@@ -169,6 +169,8 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["username", "email", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["=username", "=email"]
+    # Pages of the list and of the autocomplete in a stable order (an index).
+    ordering = ["username"]
     filter_horizontal = ["groups", "user_permissions"]
     exclude = ["password"]
     readonly_fields = ["last_login", "date_joined"]
