@@ -99,16 +99,32 @@ def _clear_cache():
     yield
 
 
+def _inside_an_event_loop() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _close_connections_after_a_transactional_test(request):
     """Set up first, so torn down last: after pytest-django's flush. Once the
-    browser tests have started Playwright's sync API, that flush runs in another
-    context than the session's, with its own connection, which nothing else
-    closes (PostgreSQL then refuses to drop the test database at the end)."""
+    browser tests have started Playwright's sync API, its event loop runs in
+    this thread until the session ends, and Django keeps connections per
+    asyncio context there: every test's own (and such a flush's) is one that
+    nothing else closes, and PostgreSQL would refuse to drop the test database
+    at the end ("being accessed by other users")."""
     yield
     marker = request.node.get_closest_marker("django_db")
     in_transaction_mode = marker is not None and marker.kwargs.get("transaction", False)
-    if in_transaction_mode or {"transactional_db", "live_server"} & set(request.fixturenames):
+    if (
+        in_transaction_mode
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+        or _inside_an_event_loop()
+    ):
         from django.db import connections
 
         connections.close_all()

@@ -62,17 +62,6 @@ def _database_before_the_browser(django_db_setup, django_db_blocker):
         connections.close_all()
 
 
-@pytest.fixture(autouse=True)
-def _close_connections_after_each_test(django_db_blocker):
-    """The same, for what a test opens while the browser runs: closed here, in
-    the test's own context, where the teardown at the end would not find it."""
-    yield
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        connections.close_all()
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
