@@ -94,6 +94,27 @@ class RedactFilter(logging.Filter):
         return True
 
 
+# Where allauth's headless API is mounted (portal/urls.py).
+HEADLESS_PREFIX = "/_allauth/"
+
+
+class SignInFlowFilter(logging.Filter):
+    """On ``django.request``: drop the warning for allauth headless's 401s.
+
+    The app's sign-in answers 401 at every step until it is done (the pending
+    flow, with its session token), and so does asking whether one is signed in:
+    that is the protocol, not a failure. On breach day it would be a warning
+    per sign-in, burying the ones that matter. A wrong code is a 400, too many
+    tries a 429: both are still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) != 401:
+            return True
+        request = getattr(record, "request", None)
+        return not getattr(request, "path", "").startswith(HEADLESS_PREFIX)
+
+
 class JsonFormatter(_JsonFormatter):
     """One JSON object a line: timestamp, level, logger, message, request_id or
     task_id, then any extra fields (the HTTP request object excepted)."""
@@ -122,6 +143,7 @@ def logging_config(*, fmt: str, level: str) -> dict:
         "filters": {
             "context": {"()": "portal.observability.logs.ContextFilter"},
             "redact": {"()": "portal.observability.logs.RedactFilter"},
+            "sign_in_flow": {"()": "portal.observability.logs.SignInFlowFilter"},
         },
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -137,6 +159,7 @@ def logging_config(*, fmt: str, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            "django.request": {"filters": ["sign_in_flow"]},
             # At DEBUG it logs whole template contexts.
             "django.template": {"level": "INFO"},
         },

@@ -310,3 +310,30 @@ def test_sql_logged_at_debug_is_redacted_on_output(json_log, everything_at_debug
     output = json_log.getvalue()
     assert "django.db.backends" in output
     assert "alice@example.com" not in output
+
+
+# --- what is not worth a warning ---------------------------------------------------
+
+
+def test_the_apps_sign_in_steps_answering_401_log_nothing(client, json_log):
+    """allauth headless answers 401 until a sign-in is done: one warning per
+    sign-in on breach day would bury the warnings that matter."""
+    CustomerFactory(email="kai@example.com")
+    response = client.post(
+        "/_allauth/app/v1/auth/code/request",
+        {"email": "kai@example.com"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401  # a pending flow: the protocol's answer
+    assert client.get("/_allauth/app/v1/auth/session").status_code == 401
+    assert [line for line in lines(json_log) if line["logger"] == "django.request"] == []
+
+
+def test_a_wrong_code_and_other_refusals_are_still_logged(client, json_log):
+    client.post(
+        "/_allauth/app/v1/auth/code/confirm", {"code": "nope"}, content_type="application/json"
+    )
+    client.get("/api/v1/exposures")  # the API's own 401
+    client.get("/no-such-page")
+    logged = [line for line in lines(json_log) if line["logger"] == "django.request"]
+    assert [line["status_code"] for line in logged] == [409, 401, 404]
