@@ -330,10 +330,22 @@ def test_the_apps_sign_in_steps_answering_401_log_nothing(client, json_log):
 
 
 def test_a_wrong_code_and_other_refusals_are_still_logged(client, json_log):
+    CustomerFactory(email="kai@example.com")
+    pending = client.post(
+        "/_allauth/app/v1/auth/code/request",
+        {"email": "kai@example.com"},
+        content_type="application/json",
+    )
     client.post(
+        "/_allauth/app/v1/auth/code/confirm",
+        {"code": "WRONG-CODE"},
+        content_type="application/json",
+        HTTP_X_SESSION_TOKEN=pending.json()["meta"]["session_token"],
+    )
+    client.post(  # no sign-in pending
         "/_allauth/app/v1/auth/code/confirm", {"code": "nope"}, content_type="application/json"
     )
     client.get("/api/v1/exposures")  # the API's own 401
     client.get("/no-such-page")
     logged = [line for line in lines(json_log) if line["logger"] == "django.request"]
-    assert [line["status_code"] for line in logged] == [409, 401, 404]
+    assert [line["status_code"] for line in logged] == [400, 409, 401, 404]
