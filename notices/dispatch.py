@@ -31,6 +31,7 @@ import random
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -248,35 +249,12 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
     return outcomes
 
 
-def send_batch_until(
-    campaign: Campaign, items: list[Claimed], latencies: list[float], *, deadline: float | None
-) -> tuple[list[Outcome], list[Claimed]]:
-    """Send each provider account's share of the batch under its rate (shared by
-    every campaign and resend) and the campaign's own cap, runs of the accounts
-    interleaved by when each may go.
-
-    Past ``deadline`` (a ``time.monotonic()`` time) no further run is booked:
-    what is left is returned unsent, so that a batch larger than its rates allow
-    in a task's time (a campaign capped far below its batch, a slow provider, a
-    provider booked ahead by other campaigns) does not outlive the task.
-    """
-    by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
-    for item in items:
-        by_channel[(item.channel, item.provider)].append(item)
-    queues = []
-    for (channel, provider), group in by_channel.items():
-        pacer = Pacer(
-            len(group),
-            provider=(
-                channels.rate_key(channel, provider),
-                channels.provider_rate(channel, provider),
-            ),
-            campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
-        )
-        queues.append((pacer, channels.get_backend(channel, provider), group))
-    backends = [backend for _pacer, backend, _group in queues]
-    outcomes: list[Outcome] = []
-    futures = []
+def _send_in_runs(
+    queues: list, deadline: float | None, latencies: list[float], outcomes: list, futures: list
+) -> list[Claimed]:
+    """Send each queue's items in the runs its pacer books (on the sending threads
+    when its backend allows), adding to ``outcomes`` and ``futures``; returns
+    what was left unsent at ``deadline``."""
     unsent: list[Claimed] = []
     while queues:
         if deadline is not None and time.monotonic() >= deadline:
@@ -306,9 +284,47 @@ def send_batch_until(
                 deliver_one(backend, item, slot, latencies)
                 for item, slot in zip(run, slots, strict=True)
             ]
-    outcomes += [future.result() for future in futures]
-    for backend in backends:
-        backend.close()
+    return unsent
+
+
+def send_batch_until(
+    campaign: Campaign, items: list[Claimed], latencies: list[float], *, deadline: float | None
+) -> tuple[list[Outcome], list[Claimed]]:
+    """Send each provider account's share of the batch under its rate (shared by
+    every campaign and resend) and the campaign's own cap, runs of the accounts
+    interleaved by when each may go.
+
+    Past ``deadline`` (a ``time.monotonic()`` time) no further run is booked:
+    what is left is returned unsent, so that a batch larger than its rates allow
+    in a task's time (a campaign capped far below its batch, a slow provider, a
+    provider booked ahead by other campaigns) does not outlive the task.
+    """
+    by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+    for item in items:
+        by_channel[(item.channel, item.provider)].append(item)
+    queues = []
+    for (channel, provider), group in by_channel.items():
+        pacer = Pacer(
+            len(group),
+            provider=(
+                channels.rate_key(channel, provider),
+                channels.provider_rate(channel, provider),
+            ),
+            campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
+        )
+        queues.append((pacer, channels.get_backend(channel, provider), group))
+    backends = [backend for _pacer, backend, _group in queues]
+    outcomes: list[Outcome] = []
+    futures: list = []
+    try:
+        unsent = _send_in_runs(queues, deadline, latencies, outcomes, futures)
+        outcomes += [future.result() for future in futures]
+    finally:
+        # A send still under way (the loop above raised) keeps its connection
+        # until it returns; then the batch's connections are released.
+        futures_wait(futures)
+        for backend in backends:
+            backend.end_batch()
     return outcomes, unsent
 
 

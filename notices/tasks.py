@@ -135,7 +135,7 @@ def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
     finally:
-        backend.close()
+        backend.end_batch()
     test.save(update_fields=["provider_id", "status", "last_error"])
 
 

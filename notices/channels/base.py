@@ -70,5 +70,9 @@ class ChannelBackend:
         or None. Raises LookupUnsupported when the provider cannot be asked."""
         raise LookupUnsupported
 
+    def end_batch(self) -> None:
+        """Release what was held for one batch's sends (the email channel's
+        connections); a provider's shared connection pool stays open."""
+
     def close(self) -> None:
         """Release connections."""

@@ -51,7 +51,9 @@ class EmailChannel(ChannelBackend):
         if connection is None:
             connection = mail.get_connection()
             connection.open()
+            _watch_data(connection, self._local)
             self._local.connection = connection
+            self._local.sent = 0
             with self._connections_lock:
                 self._connections.append(connection)
         return connection
@@ -65,7 +67,7 @@ class EmailChannel(ChannelBackend):
                 self._connections.remove(connection)
             _close(connection)
 
-    def close(self) -> None:
+    def end_batch(self) -> None:
         """Every thread's connection, once the batch's sends have all returned."""
         with self._connections_lock:
             connections, self._connections = self._connections, []
@@ -85,25 +87,45 @@ class EmailChannel(ChannelBackend):
         )
         # ESPs (anymail) carry metadata into their delivery webhooks.
         email.metadata = {"reference": message.reference}  # type: ignore[attr-defined]
-        try:
-            email.connection = self._opened()
-            email.send()
-        except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
-            raise ChannelError(
-                f"recipient refused: {exc.__class__.__name__}", permanent=True
-            ) from exc
-        except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
-            self._drop()
-            raise ChannelError(f"no answer: {exc.__class__.__name__}", ambiguous=True) from exc
-        except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
-            self._drop()
-            raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
+        self._send(email)
         status = getattr(email, "anymail_status", None)
         if status is not None:
             if status.status and status.status <= {"rejected", "invalid"}:
                 raise ChannelError(f"rejected by the provider: {status.status}", permanent=True)
             return status.message_id or message_id
         return message_id
+
+    def _send(self, email: EmailMessage) -> None:
+        for last_try in (False, True):
+            reused, self._local.data_started = False, False
+            try:
+                email.connection = self._opened()
+                reused = self._local.sent > 0
+                if not self._local.watched:
+                    self._local.data_started = None
+                email.send()
+            except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
+                raise ChannelError(
+                    f"recipient refused: {exc.__class__.__name__}", permanent=True
+                ) from exc
+            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+                self._drop()
+                if self._local.data_started is not False:
+                    # The server may have taken the message before its answer was
+                    # lost (through an ESP we cannot tell): in doubt, not resent blindly.
+                    raise ChannelError(
+                        f"no answer: {exc.__class__.__name__}", ambiguous=True
+                    ) from exc
+                if reused and not last_try:
+                    # A kept connection the server has since closed (idle, or its
+                    # limit of messages a connection): nothing was taken, send again.
+                    continue
+                raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
+            except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
+                self._drop()
+                raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
+            self._local.sent += 1
+            return
 
     def lookup(self, message: OutgoingMessage) -> str | None:
         backend = settings.EMAIL_BACKEND
@@ -116,6 +138,23 @@ class EmailChannel(ChannelBackend):
                     return sent.extra_headers.get("Message-ID", message.reference)
             return None
         raise LookupUnsupported(backend)
+
+
+def _watch_data(connection, local: threading.local) -> None:
+    """On an SMTP connection, note when a message's data starts to go out: a
+    connection lost before that point leaves nothing with the server. Through
+    any other backend, it cannot be told."""
+    smtp = getattr(connection, "connection", None)
+    local.watched = isinstance(smtp, smtplib.SMTP)
+    if not local.watched:
+        return
+    data = smtp.data
+
+    def watched(msg):
+        local.data_started = True
+        return data(msg)
+
+    smtp.data = watched
 
 
 def _close(connection) -> None:

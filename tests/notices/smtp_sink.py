@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 
 @dataclass
 class SmtpSink:
+    # What a real server may do: close a connection after so many messages
+    # (0: never), at the next MAIL command (a connection it had closed while
+    # idle), or once a message's data is in, before it answers.
+    messages_per_connection: int = 0
+    hang_up_at_mail: bool = False
+    hang_up_after_data: bool = False
     port: int = 0
     recipients: list[str] = field(default_factory=list)
+    messages: int = 0
     connections: int = 0
     quits: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
@@ -20,14 +27,23 @@ class SmtpSink:
     async def _handle(self, reader, writer) -> None:
         self.connections += 1
         writer.write(b"220 sink\r\n")
-        in_data = False
+        in_data, taken = False, 0
         while line := await reader.readline():
             if in_data:
                 if line == b".\r\n":
                     in_data = False
+                    self.messages += 1
+                    taken += 1
+                    if self.hang_up_after_data:
+                        break
                     writer.write(b"250 queued\r\n")
+                    await writer.drain()
+                    if taken == self.messages_per_connection:
+                        break
                 continue
             command = line[:4].upper()
+            if command == b"MAIL" and self.hang_up_at_mail:
+                break
             if command == b"EHLO":
                 writer.write(b"250-sink\r\n250 8BITMIME\r\n")
             elif command == b"RCPT":

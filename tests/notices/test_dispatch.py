@@ -545,6 +545,37 @@ def test_a_broken_email_connection_is_replaced_for_the_next_message(
     assert sorted(d.status for d in emails) == ["pending", "sent"]
 
 
+def test_a_batch_leaves_a_providers_shared_connection_pool_open(
+    sending, audience, scripted, monkeypatch
+):
+    """Only what a batch opened for itself is released at its end: closing the
+    SMS provider's pool would cost every batch new TLS connections."""
+    released = []
+    monkeypatch.setattr(
+        backends.ScriptedSmsBackend, "close", lambda self: released.append("close"), raising=False
+    )
+    monkeypatch.setattr(
+        backends.ScriptedSmsBackend, "end_batch", lambda self: released.append("end_batch")
+    )
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert released == ["end_batch"]
+
+
+def test_a_batch_that_fails_midway_still_releases_its_email_connections(
+    sending, audience, counting_email, monkeypatch
+):
+    real_send_in_runs = dispatch._send_in_runs
+
+    def sent_then_failed(*args):
+        real_send_in_runs(*args)
+        raise RuntimeError("the rate store went away")
+
+    monkeypatch.setattr(dispatch, "_send_in_runs", sent_then_failed)
+    with pytest.raises(RuntimeError):
+        dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert (counting_email.opened, counting_email.closed) == (1, 1)
+
+
 def test_emails_go_out_in_parallel_over_smtp_each_thread_on_its_own_connection(
     sending, audience, settings
 ):

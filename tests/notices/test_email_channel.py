@@ -1,0 +1,96 @@
+"""The email channel over a real SMTP connection on loopback: a connection kept
+for a batch that the server has closed loses no message, and only an answer
+lost after the message's data went out leaves a send in doubt."""
+
+from __future__ import annotations
+
+import pytest
+
+from notices.channels.base import ChannelError, OutgoingMessage
+from notices.channels.email import EmailChannel
+from tests.notices.smtp_sink import SmtpSink
+
+
+def message(n: int) -> OutgoingMessage:
+    return OutgoingMessage(
+        reference=f"REF{n:04d}", to=f"c{n}@example.com", body="Your data…", subject="Notice"
+    )
+
+
+@pytest.fixture
+def sink(settings):
+    sink = SmtpSink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+
+    def started(**behaviour) -> SmtpSink:
+        for name, value in behaviour.items():
+            setattr(sink, name, value)
+        sink.start()
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        return sink
+
+    yield started
+    sink.stop()
+
+
+def test_a_batch_keeps_one_connection(sink):
+    server = sink()
+    channel = EmailChannel()
+    for n in range(3):
+        channel.send(message(n))
+    channel.end_batch()
+    assert (server.messages, server.connections, server.quits) == (3, 1, 1)
+
+
+def test_a_kept_connection_the_server_has_closed_is_replaced_and_nothing_is_lost(sink):
+    """A server that closes a connection after each message (its limit, or an
+    idle timeout): the next message finds it gone before sending anything, and
+    goes out on a new connection, not into doubt."""
+    server = sink(messages_per_connection=1)
+    channel = EmailChannel()
+    for n in range(3):
+        channel.send(message(n))
+    channel.end_batch()
+    assert server.recipients == ["c0@example.com", "c1@example.com", "c2@example.com"]
+    assert (server.messages, server.connections) == (3, 3)
+
+
+def test_a_connection_lost_before_the_data_is_a_plain_failure_retried_later(sink):
+    server = sink(hang_up_at_mail=True)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert not refused.value.ambiguous and not refused.value.permanent
+    assert server.messages == 0
+
+
+def test_only_one_new_connection_is_tried_for_a_message(sink):
+    server = sink(messages_per_connection=1)
+    channel = EmailChannel()
+    channel.send(message(0))
+    server.hang_up_at_mail = True  # the new connection fails the same way
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert not refused.value.ambiguous
+    assert (server.messages, server.connections) == (1, 2)
+
+
+def test_an_answer_lost_once_the_data_went_out_leaves_the_send_in_doubt(sink):
+    """The server may have the message: resending blindly could send it twice."""
+    server = sink(hang_up_after_data=True)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as lost:
+        channel.send(message(1))
+    assert lost.value.ambiguous
+    assert (server.messages, server.connections) == (1, 1)
+
+
+def test_an_unreachable_server_is_a_plain_failure(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with pytest.raises(ChannelError) as refused:
+        EmailChannel().send(message(1))
+    assert not refused.value.ambiguous
