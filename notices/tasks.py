@@ -180,9 +180,26 @@ def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) 
         slot_at = now + ratelimit.slot_delay(key, rate)
     delay = slot_at - time.time()
     if delay > SLOT_MAX_WAIT:
-        raise task.retry(kwargs={"slot_at": slot_at, "provider": provider}, countdown=delay)
+        raise _retry_at_slot(task, slot_at=slot_at, provider=provider, countdown=delay)
     if delay > 0:
         time.sleep(delay)
+
+
+def _retry_at_slot(task, *, slot_at: float, provider: str, countdown: float):
+    """Retry at the booked slot without spending one of the task's retries.
+
+    Its limit is for provider errors: waiting for the rate is not one, and on
+    breach day, counted, a few waits would use them up and drop a code unsent.
+    """
+    request = task.request
+    request.retries -= 1  # retry() counts it back
+    try:
+        return task.retry(
+            kwargs={**(request.kwargs or {}), "slot_at": slot_at, "provider": provider},
+            countdown=countdown,
+        )
+    finally:
+        request.retries += 1
 
 
 @shared_task(time_limit=120, soft_time_limit=100)

@@ -97,3 +97,34 @@ def test_a_code_email_with_no_slot_soon_is_retried_at_its_slot(email_rate, monke
     # The retry, at its slot, sends without booking another.
     send_transactional_email(MESSAGE, slot_at=time.time() + 0.1, provider="email")
     assert len(mail.outbox) == 1 and _next_slot() == booked
+
+
+def test_waiting_for_a_slot_spends_none_of_the_retries_kept_for_provider_errors(
+    email_rate, monkeypatch
+):
+    """At its last retry (after provider errors, or earlier waits), a code that
+    must wait for the rate is sent at its slot, not dropped: the retry the
+    worker queues keeps the count of retries as it was."""
+    from celery.canvas import Signature
+    from celery.exceptions import Retry
+
+    from notices.ratelimit import reserve_slots
+
+    queued = []
+    monkeypatch.setattr(Signature, "apply_async", lambda sig, *a, **k: queued.append(sig))
+    reserve_slots(EMAIL_KEY, 300, 10)  # 30 s booked ahead by a campaign
+    last = send_transactional_email.max_retries
+    # As a worker runs it (not eagerly): the retry goes to the broker.
+    send_transactional_email.push_request(
+        retries=last, args=[MESSAGE], kwargs={}, called_directly=False, is_eager=False
+    )
+    try:
+        with pytest.raises(Retry):
+            send_transactional_email.run(MESSAGE)
+    finally:
+        send_transactional_email.pop_request()
+    assert mail.outbox == []
+    [retry] = queued
+    assert retry.options["retries"] == last
+    assert 25 < retry.options["countdown"] < 35
+    assert retry.args == (MESSAGE,) and retry.kwargs["provider"] == "email"
