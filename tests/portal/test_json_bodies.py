@@ -15,6 +15,10 @@ from portal.json_bodies import has_too_long_number, json_depth
         ('{"a": "quote \\" then [[[["}', 1),
         ("[[], [], [[]]]", 3),
         ("[" * 5000 + "]" * 5000, 5000),
+        # An unterminated string runs to the end: taken in one pass, not tried
+        # again from each quote in it (quadratic: 20,000 escaped quotes took 13 s).
+        ('[["unterminated [[[', 2),
+        ('{"x": "' + '\\"' * 20000 + "[[[", 1),
     ],
 )
 def test_json_depth_counts_nesting_outside_strings(text, depth):
