@@ -7,6 +7,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.http import HttpRequest
 
+from customers.models import Language
 from customers.selectors import customer_for_user
 from customers.tasks import send_transactional_email
 from portal.observability.metrics import on_allauth_error
@@ -57,8 +58,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def post_login(self, request: HttpRequest, user, **kwargs):
         response = super().post_login(request, user, **kwargs)
         customer = customer_for_user(user)
-        if customer is not None and hasattr(response, "set_cookie"):
-            # Remember the customer's language across devices.
+        chosen_here = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in Language.values
+        if customer is not None and hasattr(response, "set_cookie") and not chosen_here:
+            # The customer's language follows them to a new device; a language
+            # chosen on this one (the switch, a ?lang= link) is kept, not undone
+            # by signing in.
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
                 customer.preferred_language,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -149,3 +150,18 @@ def test_sign_in_sets_the_customers_language(client, alice):
         {"login": "alice@example.com", "password": "correct-horse-battery"},
     )
     assert client.cookies["django_language"].value == "fr"
+
+
+def test_a_language_chosen_on_this_device_is_kept_when_signing_in(client, alice):
+    """A French reader who switched the site to French before signing in stays in
+    French, whatever language (often only the import's default) the record has."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    response = client.post(
+        reverse("account_login"),
+        {"login": "alice@example.com", "password": "correct-horse-battery"},
+        follow=True,
+    )
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    assert response.wsgi_request.LANGUAGE_CODE == "fr"
+    alice.refresh_from_db()
+    assert alice.preferred_language == "en"  # the record is changed only by the switch
