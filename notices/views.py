@@ -59,6 +59,8 @@ def notice_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "public_page": notice.audience == Notice.Audience.PUBLIC
             and not request.user.is_authenticated,
             "canonical": f"{request.build_absolute_uri(notice.get_absolute_url())}?lang={language}",
+            # A link to a notice for customers only is a 404 to whoever it is passed to.
+            "shareable": notice.audience == Notice.Audience.PUBLIC,
         },
     )
 

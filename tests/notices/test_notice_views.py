@@ -72,6 +72,19 @@ def test_notice_page_has_previews_dates_share_and_french(client, make_notice, in
     assert '<html lang="fr">' in french
 
 
+@pytest.mark.parametrize("audience", ["customers", "affected"])
+def test_a_notice_for_customers_only_offers_no_link_to_pass_on(
+    client, make_notice, alice, audience
+):
+    """Whoever the link is passed to would find a 404 (not signed in, or not affected)."""
+    notice = published(make_notice(audience=audience))
+    client.force_login(alice.user)
+    response = client.get(notice.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "data-share" not in html and "Pass it on" not in html
+
+
 def test_titles_are_escaped_everywhere(client, make_notice):
     notice = published(
         make_notice(title='<script>alert("x")</script>', summary='"><img src=x onerror=alert(1)>')
