@@ -20,7 +20,7 @@ from customers.selectors import customer_for_user
 from notices import selectors, services
 from notices.markdown import render_markdown
 from notices.models import ContactVerification, Delivery, Device, Notice
-from notices.references import format_reference, normalise_reference
+from notices.references import MALFORMED, format_reference, normalise_reference
 from portal.api import (
     SLUG_PATTERN,
     NewestFirstCursor,
@@ -328,7 +328,16 @@ class DeviceDetailView(APIView):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
-    reference = StrictCharField(max_length=40)
+    reference = StrictCharField(
+        max_length=40, help_text="Twelve letters and digits; spaces and dashes are ignored."
+    )
+
+    def validate_reference(self, value: str) -> str:
+        """The stored form; a malformed one is a 400, as on the web page."""
+        reference = normalise_reference(value)
+        if reference is None:
+            raise serializers.ValidationError(MALFORMED, code="malformed")
+        return reference
 
 
 class VerifyAnswerSerializer(serializers.Serializer):
@@ -374,9 +383,7 @@ class VerifyView(APIView):
             from rest_framework.exceptions import Throttled
 
             raise Throttled
-        answer = selectors.verify_reference(
-            normalise_reference(serializer.validated_data["reference"])
-        )
+        answer = selectors.verify_reference(serializer.validated_data["reference"])
         return Response(
             {
                 "genuine": answer.genuine,

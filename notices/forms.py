@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.forms import SixDigitCodeField
 from customers.models import Language
 from notices.models import SuspiciousReport
+from notices.references import MALFORMED, normalise_reference
 
 
 class VerifyForm(forms.Form):
@@ -17,6 +18,12 @@ class VerifyForm(forms.Form):
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
         ),
     )
+
+    def clean_reference(self) -> str:
+        reference = normalise_reference(self.cleaned_data["reference"])
+        if reference is None:
+            raise forms.ValidationError(MALFORMED, code="malformed")
+        return reference
 
 
 class SuspiciousReportForm(forms.ModelForm):

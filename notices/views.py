@@ -18,7 +18,6 @@ from notices import selectors, services
 from notices.forms import SuspiciousReportForm, VerifyForm
 from notices.markdown import render_markdown
 from notices.models import Notice, OutboxMessage
-from notices.references import normalise_reference
 from portal.i18n import localized
 from portal.public_pages import cached_for_visitors, public_language
 from portal.ratelimits import limited
@@ -124,7 +123,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                 request, "notices/verify.html", {"form": form, "limited": True}, status=429
             )
         if form.is_valid():
-            answer = selectors.verify_reference(normalise_reference(form.cleaned_data["reference"]))
+            answer = selectors.verify_reference(form.cleaned_data["reference"])
         else:
             status = 400
     return render(request, "notices/verify.html", {"form": form, "answer": answer}, status=status)

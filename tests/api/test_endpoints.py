@@ -252,6 +252,9 @@ def test_verify_is_public_and_answers_like_the_web_page(api, world, alice):
     assert genuine.status_code == 200 and genuine.json()["genuine"] is True
     fake = api.post("/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, format="json")
     assert fake.json() == {"genuine": False, "channel": "", "sent_at": None, "to_hint": ""}
+    typo = api.post("/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZ"}, format="json")
+    assert typo.status_code == 400
+    assert "twelve letters and digits" in str(typo.json())
 
 
 def test_verify_is_throttled(api, settings):
