@@ -126,6 +126,18 @@ def step_progress_set(*, customer: Customer, step: Step, done: bool) -> None:
         StepProgress.objects.filter(customer=customer, step=step).delete()
 
 
+def customer_email_proved(*, user_id: int, email: str) -> None:
+    """The customer signed in with a code sent to this address (allauth has just
+    verified it): the address on their record is now one they proved."""
+    Customer.objects.filter(user_id=user_id, email__iexact=email, email_verified=False).update(
+        email_verified=True, updated_at=timezone.now()
+    )
+
+
+def on_email_confirmed(sender, request, email_address, **kwargs) -> None:
+    customer_email_proved(user_id=email_address.user_id, email=email_address.email)
+
+
 def customer_language_set(*, customer: Customer, language: str) -> None:
     Customer.objects.filter(pk=customer.pk).update(
         preferred_language=language, updated_at=timezone.now()

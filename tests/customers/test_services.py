@@ -141,3 +141,20 @@ def test_on_postgresql_concurrent_first_sign_ins_share_one_login(records):
     assert len(found) == 8 and {u.pk for u in found} == {User.objects.get().pk}
     linked = [c.pk for c in customers if Customer.objects.get(pk=c.pk).user_id]
     assert linked == [customers[0].pk]
+
+
+def test_an_address_proved_by_a_code_is_marked_on_that_record_only(db):
+    from customers.services import customer_email_proved
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    mine = CustomerFactory(user=user, email="jane@example.com", email_verified=False)
+    other = CustomerFactory(email="jane@example.com", email_verified=False)  # not her login
+    moved = CustomerFactory(user=UserFactory(), email="new@example.com", email_verified=False)
+    customer_email_proved(user_id=user.pk, email="Jane@Example.com")
+    customer_email_proved(user_id=moved.user_id, email="old@example.com")  # no longer on record
+    assert [c.email_verified for c in (mine, other, moved) if not c.refresh_from_db()] == [
+        True,
+        False,
+        False,
+    ]
