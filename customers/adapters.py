@@ -72,3 +72,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 httponly=True,
             )
         return response
+
+
+def user_display(user) -> str:
+    return user.email or user.get_username()

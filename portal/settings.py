@@ -483,6 +483,9 @@ LOGIN_REDIRECT_URL = "customers:dashboard"
 ACCOUNT_ADAPTER = "customers.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"request_login_code": "customers.forms.CustomerRequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
+# How allauth names the person ("Successfully signed in as …"): their address,
+# not the internal username a customer's login gets.
+ACCOUNT_USER_DISPLAY = "customers.adapters.user_display"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True

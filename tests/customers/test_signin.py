@@ -44,7 +44,12 @@ def test_customer_on_record_signs_in_by_code(client, incident, django_capture_on
     assert customer.user.emailaddress_set.get().verified
     # The code went to the address on record: the record shows it proved.
     assert customer.email_verified
-    assert client.get(reverse("customers:dashboard")).status_code == 200
+    page = client.get(reverse("customers:dashboard"))
+    assert page.status_code == 200
+    # Named by their address, not by the login's internal username.
+    said = [str(m) for m in page.context["messages"]]
+    assert "Successfully signed in as jane@example.com." in said
+    assert customer.user.username not in page.content.decode()
 
 
 def test_unknown_email_gets_the_same_answer_and_no_mail(client, django_capture_on_commit_callbacks):
