@@ -60,9 +60,10 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(client, django_capture_o
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     assert [m.to for m in mail.outbox] == [["jane@example.com"]]
     assert not User.objects.filter(email="nobody@example.com").exists()
-    # The confirm page reads the same for both.
+    # The confirm page reads the same for both, and claims no code was sent.
     page = client.get(CONFIRM).content.decode()
     assert "nobody@example.com" in page
+    assert "has been sent" not in page and "If nobody@example.com is on our records" in page
 
 
 def test_an_email_a_support_agent_entered_cannot_sign_in_to_the_record(
@@ -172,3 +173,12 @@ def test_a_language_chosen_on_this_device_is_kept_when_signing_in(client, alice)
     assert response.wsgi_request.LANGUAGE_CODE == "fr"
     alice.refresh_from_db()
     assert alice.preferred_language == "en"  # the record is changed only by the switch
+
+
+def test_confirming_who_you_are_by_code_is_labelled_in_the_readers_language(client, alice):
+    client.force_login(alice.user)
+    page = client.get(reverse("account_request_reauthentication_code"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Envoyer le code à" in html and "Recipient" not in html
+    assert 'for="id_recipient"' in html  # the label names its field
