@@ -42,7 +42,9 @@ def test_messages_page_needs_a_login(client):
 def test_pending_messages_are_not_shown(client, alice, campaign):
     Delivery.objects.create(campaign=campaign, customer=alice, channel="sms", status="pending")
     client.force_login(alice.user)
-    assert "not sent you any messages" in client.get(reverse("notices:messages")).content.decode()
+    html = client.get(reverse("notices:messages")).content.decode()
+    # Only alerts are listed: a customer who got sign-in codes must not read "no messages".
+    assert "We have not sent you any alerts. Sign-in and confirmation codes are not" in html
 
 
 def test_outbox_is_not_for_customers(client, alice):
