@@ -104,6 +104,22 @@ def test_signed_in_customers_still_see_their_incident_on_home(alice_client, inci
     assert incident.title in html
 
 
+def test_signed_in_home_points_to_their_status_and_their_notices(alice_client, incident):
+    """Not "sign in to see…" to someone signed in, and the notices for customers
+    that their dashboard lists, not an empty heading."""
+    notice = _publish_public_notice(incident, audience="customers")
+    html = alice_client.get(reverse("home")).content.decode()
+    assert "See your status" in html and "Sign in to see" not in html
+    assert "Claim your record" not in html
+    assert notice.get_absolute_url() in html
+
+
+def test_home_says_when_no_notice_is_out_yet(client):
+    html = client.get(reverse("home")).content.decode()
+    assert "Nothing has been published yet." in html
+    assert "Sign in to see" in html
+
+
 def test_the_home_check_box_asks_verify_by_get(client):
     response = client.get(reverse("notices:verify"), {"reference": "AAAA-BBBB-CCCC"})
     assert response.status_code == 200
