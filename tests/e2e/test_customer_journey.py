@@ -145,7 +145,7 @@ def test_customer_signs_in_reads_acts_checks_a_message_and_switches_to_french(
         "Ces données vous concernant ont été exposées"
     )
     expect(page.locator(".progress-text")).to_contain_text(
-        re.compile(r"Actions recommandées effectuées : 1 sur \d+")
+        re.compile(r"Actions recommandées effectuées\s: 1 sur \d+")
     )
     expect(page.get_by_role("button", name=re.compile(r"^Marquer comme non fait"))).to_have_count(1)
     alice.refresh_from_db()

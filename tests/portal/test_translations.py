@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,23 @@ def test_every_message_is_translated_to_french():
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
     assert not untranslated, f"untranslated: {untranslated}"
     assert not fuzzy, f"fuzzy: {fuzzy}"
+
+
+def test_french_pages_keep_their_punctuation_on_the_line():
+    """A no-break space before : ? ! ; and inside « » (French typography), so a
+    "?" never starts a line on its own. Only in strings of the HTML pages: a
+    text message built in Python would turn into UCS-2 (fewer characters a
+    segment) for one U+202F."""
+    po = polib.pofile(str(PO))
+    loose = re.compile(r" [?!;]| :(\s|$|<)|« | »")
+    bad = [
+        e.msgstr
+        for e in po
+        if e.occurrences
+        and all(path.endswith(".html") for path, _line in e.occurrences)
+        and loose.search(e.msgstr)
+    ]
+    assert not bad, bad
 
 
 def test_compiled_catalogue_matches_the_source():
