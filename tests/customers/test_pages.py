@@ -139,6 +139,9 @@ def test_help_in_french_names_hours_and_regulator_in_french(client, settings):
     assert settings.SUPPORT_HOURS_FR in html and settings.SUPPORT_HOURS not in html
     assert "Commissariat australien à l&#x27;information" in html
     assert settings.REGULATOR_NAME not in html
+    # Names that start with a vowel or carry their own brackets read right.
+    assert f"Site web\u00a0: {settings.ID_SUPPORT_NAME}" in html
+    assert "Le site de IDCARE" not in html and "(OAIC))" not in html
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = client.get(reverse("notices:help")).content.decode()
     assert settings.SUPPORT_HOURS in html and settings.REGULATOR_NAME in html
