@@ -279,7 +279,7 @@ def _demo_notices(incident: Incident) -> list[dict]:
                 "## Autres informations importantes\n\nMéfiez-vous des messages qui demandent "
                 "un mot de passe ou un paiement : nous ne demandons ni l'un ni l'autre, et chaque "
                 "message que nous envoyons porte une référence à vérifier sur notre page "
-                "[Ce message vient-il de nous ?](/verify).\n\n"
+                "[Ce message vient-il de nous\u202f?](/verify)\n\n"
                 "## Pour plus d'informations\n\nAppelez-nous au 1800 000 000, ou consultez "
                 "notre page [aide et contacts](/help/), qui indique aussi comment joindre "
                 "l'autorité de protection des données."
@@ -297,6 +297,6 @@ def _demo_notices(incident: Incident) -> list[dict]:
             "body": "We will never ask for a password, a code or a payment. Check any message "
             "on the [Is this message from us?](/verify) page.",
             "body_fr": "Nous ne vous demanderons jamais de mot de passe, de code ni de paiement. "
-            "Vérifiez tout message sur la page [Ce message vient-il de nous ?](/verify).",
+            "Vérifiez tout message sur notre page [Ce message vient-il de nous\u202f?](/verify)",
         },
     ]
