@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Language
 from customers.selectors import customer_for_user
@@ -17,10 +18,35 @@ from portal.transactional import message_reference_new, printed_reference, verif
 REFERENCE_HEADER = "X-Firsthand-Reference"
 
 
+CODE_SPENT = _(
+    "That code no longer works: it was entered wrongly too many times. Ask for a new code below."
+)
+
+
+def _on_the_code_page(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name == "account_confirm_login_code"
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Logins come only from our customer records (see customer_login_ensure).
         return False
+
+    def add_message(
+        self,
+        request,
+        level,
+        message_template=None,
+        message_context=None,
+        extra_tags="",
+        message=None,
+    ) -> None:
+        if message == self.error_messages["too_many_login_attempts"] and _on_the_code_page(request):
+            # allauth says "too many failed login attempts, try again later": here
+            # only this code is spent, and a new one can be asked for at once.
+            message = CODE_SPENT
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
 
     def validation_error(self, code, *args):
         # Wrong passwords and codes, and allauth's own sign-in limits, counted

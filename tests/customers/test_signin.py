@@ -102,6 +102,19 @@ def test_wrong_codes_are_limited(client, django_capture_on_commit_callbacks):
     assert response.status_code in (200, 302)
 
 
+def test_a_code_spent_by_wrong_tries_says_so_and_that_a_new_one_can_be_asked(
+    client, django_capture_on_commit_callbacks
+):
+    CustomerFactory(email="jane@example.com")
+    request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+    for _ in range(2):
+        client.post(CONFIRM, {"code": "WRONG-CODE"})
+    page = client.post(CONFIRM, {"code": "WRONG-CODE"}, follow=True, HTTP_ACCEPT_LANGUAGE="fr")
+    assert page.redirect_chain[-1][0] == REQUEST
+    html = page.content.decode()
+    assert "Ce code ne fonctionne plus" in html and "réessayer ultérieurement" not in html
+
+
 def test_code_requests_are_rate_limited_per_email(client, django_capture_on_commit_callbacks):
     CustomerFactory(email="jane@example.com")
     for _ in range(3):
