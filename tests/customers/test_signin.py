@@ -195,3 +195,11 @@ def test_confirming_who_you_are_by_code_is_labelled_in_the_readers_language(clie
     html = page.content.decode()
     assert "Envoyer le code à" in html and "Recipient" not in html
     assert 'for="id_recipient"' in html  # the label names its field
+
+
+def test_the_password_page_offers_a_reset_once_after_the_form(client):
+    html = client.get(reverse("account_login")).content.decode()
+    assert html.count("Forgot your password?") == 1
+    # Not between the email and password fields (it was allauth's help text too).
+    assert html.index("Forgot your password?") > html.index('type="submit"')
+    assert "id_password_helptext" not in html  # no empty help for screen readers either
