@@ -160,6 +160,16 @@ def test_the_dashboard_says_when_it_was_last_updated(alice_client):
     assert "Last updated:" in html and "<time datetime=" in html
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_times_shown_name_their_zone(alice_client, settings, language):
+    """A customer in Perth reading a Sydney time must be able to tell."""
+    settings.TIME_ZONE = "Australia/Sydney"
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    shown = re.search(r"<time datetime=[^>]*>([^<]*)</time>", html).group(1)
+    assert re.search(r"\bAE[SD]T$", shown), shown
+
+
 # --- preferences --------------------------------------------------------------------
 
 
@@ -340,11 +350,12 @@ def test_the_error_summary_puts_french_spacing_before_its_colons(client, setting
     html = client.post(reverse("customers:claim"), {"email": "not-an-email"}).content.decode()
     summary = re.search(r'<div class="banner banner-error error-summary".*?</div>', html, re.S)
     links = re.findall(r'<li><a href="#id_\w+">([^<]*)</a></li>', summary.group(0))
-    assert links and all(" : " in text for text in links), links
+    # A no-break space: the colon never starts a line on its own.
+    assert links and all("\u00a0: " in text for text in links), links
 
 
 def test_step_buttons_name_their_step_with_french_spacing(alice_client, settings):
     alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
-    assert 'Marquer comme fait<span class="visually-hidden"> : ' in html
+    assert 'Marquer comme fait<span class="visually-hidden">\u00a0: ' in html
     assert '<span class="visually-hidden">: ' not in html

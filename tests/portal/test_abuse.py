@@ -241,21 +241,38 @@ def test_claim_failures_are_identical_whatever_was_wrong(client, claimant):
     assert len(set(queries.values())) == 1, queries
 
 
-def test_verify_unknown_and_malformed_references_get_the_same_answer(client, sent_sms):
+def _near(reference: str) -> str:
+    """Well formed, one symbol off a genuine reference."""
+    return reference[:-1] + ("3" if reference.endswith("2") else "2")
+
+
+def test_verify_unknown_references_get_the_same_answer_however_near_a_genuine_one(client, sent_sms):
+    """What we sent cannot be found by trying: an unknown reference one symbol off
+    a genuine one reads as any other unknown one. Only what cannot be a reference
+    at all (its form is public, on every message) is told what one looks like."""
+    near = format_reference(_near(sent_sms.reference))
     unknown = client.post(VERIFY, {"reference": "ZZZZ-ZZZZ-ZZZZ"})
-    malformed = client.post(VERIFY, {"reference": "not a reference!"})
-    assert unknown.status_code == malformed.status_code == 200
-    assert page(unknown, "ZZZZ-ZZZZ-ZZZZ") == page(malformed, "not a reference!")
+    close = client.post(VERIFY, {"reference": near})
+    assert unknown.status_code == close.status_code == 200
+    assert page(unknown, "ZZZZ-ZZZZ-ZZZZ") == page(close, near)
     assert "We did not send this message." in unknown.content.decode()
+    malformed = client.post(VERIFY, {"reference": "not a reference!"})
+    assert malformed.status_code == 400
+    assert "We did not send" not in malformed.content.decode()
+    assert "Yes, we sent" not in malformed.content.decode()
 
 
-def test_verify_api_unknown_and_malformed_references_get_the_same_answer(sent_sms):
+def test_verify_api_unknown_references_get_the_same_answer_however_near_a_genuine_one(
+    sent_sms,
+):
     api = APIClient()
     unknown = api.post(VERIFY_API, {"reference": "ZZZZ-ZZZZ-ZZZZ"}, format="json")
-    malformed = api.post(VERIFY_API, {"reference": "not a reference!"}, format="json")
-    assert unknown.status_code == malformed.status_code == 200
-    assert unknown.json() == malformed.json()
+    close = api.post(VERIFY_API, {"reference": _near(sent_sms.reference)}, format="json")
+    assert unknown.status_code == close.status_code == 200
+    assert unknown.json() == close.json()
     assert unknown.json()["genuine"] is False
+    malformed = api.post(VERIFY_API, {"reference": "not a reference!"}, format="json")
+    assert malformed.status_code == 400 and "genuine" not in malformed.json()
 
 
 # --- 2. brute force: sign-in ----------------------------------------------------------
