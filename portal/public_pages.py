@@ -6,6 +6,8 @@ from functools import wraps
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -75,6 +77,7 @@ def cached_for_visitors(view):
             request.user.is_authenticated
             or request.method != "GET"
             or not set(request.GET) <= CACHED_PARAMETERS
+            or _has_flash_messages(request)
         ):
             return view(request, *args, **kwargs)
         page = request.GET.get("page", "")
@@ -89,3 +92,14 @@ def cached_for_visitors(view):
         return response
 
     return wrapper
+
+
+def _has_flash_messages(request: HttpRequest) -> bool:
+    """A visitor with a message waiting ("You have signed out.") gets the page
+    rendered, with it: the shared copy has none, and the message would surface
+    later on another page. Read without loading a session that is not there."""
+    if CookieStorage.cookie_name in request.COOKIES:
+        return True
+    return settings.SESSION_COOKIE_NAME in request.COOKIES and bool(
+        request.session.get(SessionStorage.session_key)
+    )

@@ -62,3 +62,23 @@ def test_signed_in_readers_switch_with_the_form_that_remembers_it(alice_client):
     html = alice_client.get(reverse("notices:index")).content.decode()
     assert f'action="{reverse("customers:set_language")}"' in html
     assert 'class="language-switch"><a' not in html
+
+
+def test_signing_out_says_so_on_the_cached_home_page(client, alice):
+    client.get(reverse("home"))  # the shared copy exists
+    client.force_login(alice.user)
+    page = client.post(reverse("account_logout"), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("home")
+    assert "You have signed out." in page.content.decode()
+    # Shown once: the next visit gets the shared copy again, with no message.
+    assert "You have signed out." not in client.get(reverse("home")).content.decode()
+
+
+def test_a_visitors_message_never_reaches_the_shared_copy(client, alice):
+    from django.test import Client
+
+    client.force_login(alice.user)
+    client.post(reverse("account_logout"))
+    client.get(reverse("home"))  # shown to them, rendered for them alone
+    other = Client().get(reverse("home")).content.decode()
+    assert "You have signed out." not in other
