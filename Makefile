@@ -22,6 +22,8 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
 
 # The demo: SQLite, a file-system Celery broker, outbox channels. One Ctrl-C stops all.
 run: export DEBUG := $(or $(DEBUG),1)
+# Links in the demo's messages point at the port it runs on.
+run: export PORTAL_BASE_URL := $(or $(PORTAL_BASE_URL),http://localhost:$(PORT))
 run: $(VENV)/.base-installed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
