@@ -161,6 +161,7 @@ def test_password_reset_answers_the_same_for_unknown_emails(
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert mail.outbox[0].subject == "Reset your password"  # not allauth's "Password Reset Email"
 
 
 def test_sign_in_sets_the_customers_language(client, alice):
