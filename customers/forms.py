@@ -31,7 +31,9 @@ class ClaimForm(forms.Form):
         label=_("Date of birth"),
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        help_text=_("For example 14/03/1987."),
+        # The browser's date field shows its own order (month first in some):
+        # an example that names the month reads right beside any of them.
+        help_text=_("Day, month and year, for example 14 March 1987."),
     )
     claim_code = forms.CharField(
         label=_("Claim code"),

@@ -326,3 +326,12 @@ def test_the_form_validates_without_a_500(client):
     html = response.content.decode()
     assert 'class="banner banner-error error-summary"' in html
     assert client.get(reverse("customers:claim_confirm")).status_code == 302
+
+
+def test_the_birth_date_example_names_its_month_beside_any_browsers_date_field(client):
+    """A date field shows the browser's order (06/30/1975 in some): "14/03/1987"
+    beside it read as a contradiction, a named month reads right with any."""
+    html = client.get(reverse("customers:claim")).content.decode()
+    assert "14 March 1987" in html and "14/03/1987" not in html
+    french = client.get(reverse("customers:claim"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "14 mars 1987" in french
