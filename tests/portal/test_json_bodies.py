@@ -19,6 +19,7 @@ from portal.json_bodies import has_too_long_number, json_depth
         # again from each quote in it (quadratic: 20,000 escaped quotes took 13 s).
         ('[["unterminated [[[', 2),
         ('{"x": "' + '\\"' * 20000 + "[[[", 1),
+        ('{"x": "' + '\\"' * 20000 + "[[[\\", 1),  # and a lone backslash last
     ],
 )
 def test_json_depth_counts_nesting_outside_strings(text, depth):
