@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Language
 from customers.selectors import customer_for_user
+from customers.services import customer_language_set
 from customers.tasks import send_transactional_email
+from portal.i18n import LANGUAGE_CHOSEN_COOKIE
 from portal.observability.metrics import on_allauth_error
 from portal.transactional import message_reference_new, printed_reference, verify_url
 
@@ -84,19 +86,27 @@ class AccountAdapter(DefaultAccountAdapter):
     def post_login(self, request: HttpRequest, user, **kwargs):
         response = super().post_login(request, user, **kwargs)
         customer = customer_for_user(user)
-        chosen_here = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in Language.values
-        if customer is not None and hasattr(response, "set_cookie") and not chosen_here:
-            # The customer's language follows them to a new device; a language
-            # chosen on this one (the switch, a ?lang= link) is kept, not undone
-            # by signing in.
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                customer.preferred_language,
-                max_age=365 * 24 * 3600,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-            )
+        if customer is None or not hasattr(response, "set_cookie"):
+            return response
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if request.COOKIES.get(LANGUAGE_CHOSEN_COOKIE) and chosen in Language.values:
+            # Picked on this device before signing in: kept, and remembered on
+            # the record (their messages too), as the switch does signed in.
+            if chosen != customer.preferred_language:
+                customer_language_set(customer=customer, language=chosen)
+            language = chosen
+        else:
+            # The customer's language follows them to any device.
+            language = customer.preferred_language
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+        )
+        response.delete_cookie(LANGUAGE_CHOSEN_COOKIE, samesite="Lax")
         return response
 
 

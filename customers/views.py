@@ -18,6 +18,7 @@ from customers import claims, selectors, services
 from customers.dashboard_page import content_stamp, dashboard_response
 from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
+from portal.i18n import mark_language_chosen
 from portal.public_pages import cached_for_visitors
 
 
@@ -66,6 +67,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for_user(request.user)
     if customer is not None and language in Language.values:
         services.customer_language_set(customer=customer, language=language)
+    elif customer is None:
+        mark_language_chosen(response)  # kept when they sign in here
     return response
 
 

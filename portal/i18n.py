@@ -4,6 +4,24 @@ from django.conf import settings
 from django.db import models
 from django.utils import translation
 
+# Set by the language switch for a visitor not signed in: signing in then keeps
+# that choice (and saves it on their record) rather than the record's language.
+# Signing in clears it, so the next person to sign in on a shared device, or the
+# same person after choosing elsewhere, gets their record's language.
+LANGUAGE_CHOSEN_COOKIE = "fh_language_chosen"
+
+
+def mark_language_chosen(response) -> None:
+    response.set_cookie(
+        LANGUAGE_CHOSEN_COOKIE,
+        "1",
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 # Settings that texts stored in the database (steps, data classes, notices) may
 # name as ``{NAME}``: each deployment names its own identity-theft service.
 TEXT_SETTINGS = ("ID_SUPPORT_NAME", "ID_SUPPORT_PHONE", "ID_SUPPORT_URL", "SUPPORT_PHONE")

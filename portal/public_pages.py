@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from portal.i18n import mark_language_chosen
+
 PUBLIC_PAGE_SECONDS = 60
 CACHED_PARAMETERS = {"lang", "page"}
 
@@ -54,6 +56,7 @@ def switch_language(request: HttpRequest, language: str) -> HttpResponse:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
+    mark_language_chosen(response)  # links are for visitors not signed in
     return response
 
 

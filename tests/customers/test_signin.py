@@ -174,19 +174,55 @@ def test_sign_in_sets_the_customers_language(client, alice):
     assert client.cookies["django_language"].value == "fr"
 
 
-def test_a_language_chosen_on_this_device_is_kept_when_signing_in(client, alice):
-    """A French reader who switched the site to French before signing in stays in
-    French, whatever language (often only the import's default) the record has."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
-    response = client.post(
+def sign_in(client):
+    return client.post(
         reverse("account_login"),
         {"login": "alice@example.com", "password": "correct-horse-battery"},
         follow=True,
     )
+
+
+def test_a_language_chosen_before_signing_in_is_kept_and_remembered(client, alice):
+    """A French reader who switched the site to French, then signed in, stays in
+    French, whatever language (often only the import's default) the record had;
+    the record takes the choice, so their messages come in French too."""
+    client.get(reverse("switch_language", args=["fr"]))
+    response = sign_in(client)
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
     assert response.wsgi_request.LANGUAGE_CODE == "fr"
     alice.refresh_from_db()
-    assert alice.preferred_language == "en"  # the record is changed only by the switch
+    assert alice.preferred_language == "fr"
+
+
+def test_the_records_language_follows_the_customer_to_a_device_used_before(alice):
+    """The language a sign-in wrote on this device is not a choice made here:
+    a choice made since on another device wins at the next sign-in."""
+    from django.test import Client
+
+    laptop, phone = Client(), Client()
+    sign_in(laptop)
+    laptop.post(reverse("account_logout"))
+    sign_in(phone)
+    phone.post(reverse("customers:set_language"), {"language": "fr", "next": "/"})
+    sign_in(laptop)
+    assert laptop.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+
+
+def test_the_next_person_on_a_shared_device_gets_their_own_language(client, alice):
+    from tests.factories import UserFactory
+
+    bob = CustomerFactory(user=UserFactory(email="bob@example.com"), email="bob@example.com")
+    bob.preferred_language = "fr"
+    bob.save()
+    sign_in(client)
+    client.post(reverse("account_logout"))
+    client.post(
+        reverse("account_login"),
+        {"login": "bob@example.com", "password": "correct-horse-battery"},
+    )
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    alice.refresh_from_db()
+    assert alice.preferred_language == "en"
 
 
 def test_confirming_who_you_are_by_code_is_labelled_in_the_readers_language(client, alice):
