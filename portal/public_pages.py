@@ -90,7 +90,7 @@ def cached_for_visitors(view):
             content, content_type = cached
             return HttpResponse(content, content_type=content_type)
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.cookies:
+        if response.status_code == 200 and not response.cookies and not _messages_touched(request):
             cache.set(key, (response.content, response["Content-Type"]), PUBLIC_PAGE_SECONDS)
         return response
 
@@ -106,3 +106,11 @@ def _has_flash_messages(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME in request.COOKIES and bool(
         request.session.get(SessionStorage.session_key)
     )
+
+
+def _messages_touched(request: HttpRequest) -> bool:
+    """Whether this rendering showed or queued a flash message: then it is this
+    visitor's alone, never the shared copy (the cookies that would say so are
+    set later, by the middleware)."""
+    storage = getattr(request, "_messages", None)
+    return storage is not None and (storage.used or len(storage) > 0)

@@ -82,3 +82,27 @@ def test_a_visitors_message_never_reaches_the_shared_copy(client, alice):
     client.get(reverse("home"))  # shown to them, rendered for them alone
     other = Client().get(reverse("home")).content.decode()
     assert "You have signed out." not in other
+
+
+def test_a_page_that_queues_a_message_is_not_stored_as_the_shared_copy(rf):
+    from django.contrib import messages
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.cache import SessionStore
+    from django.core.cache import cache
+    from django.http import HttpResponse
+
+    from portal.public_pages import cached_for_visitors
+
+    @cached_for_visitors
+    def page(request):
+        messages.info(request, "Only for you.")
+        return HttpResponse("rendered")
+
+    request = rf.get("/some-public-page/")
+    request.user, request.session = AnonymousUser(), SessionStore()
+    request._messages = FallbackStorage(request)
+    key = "public-page:en:/some-public-page/:"  # portal.public_pages.cached_for_visitors
+    cache.delete(key)
+    assert page(request).content == b"rendered"
+    assert cache.get(key) is None
