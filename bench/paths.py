@@ -637,7 +637,10 @@ def locust(run: Run, user_class: str, env: dict, users: int = 128) -> tuple[floa
             if row["Type"] == "FLOW":
                 ok = int(row["Request Count"]) - int(row["Failure Count"])
                 return ok / run.seconds, ok, int(row["Failure Count"])
-    raise RuntimeError(f"locust ran no {user_class} flow")
+    # No flow finished in the run (a machine busy enough that the first slow
+    # password hashes outlast it): a figure of 0, said so, not a failed bench.
+    print(f"  locust: no {user_class} flow finished in {run.seconds:.0f} s")
+    return 0.0, 0, 0
 
 
 def step_signin(run: Run):
@@ -679,7 +682,9 @@ def step_signin(run: Run):
     settle()
     code_rate, code_ok, code_failed = locust(run, "CodeSignIn", env)
     app_rate, app_ok, app_failed = locust(run, "AppCodeSignIn", env)
-    password_rate, password_ok, password_failed = locust(run, "PasswordSignIn", env)
+    # Fewer users: each sign-in is a deliberately slow hash, and 16 keep every
+    # request thread busy; 128 at once left none finished in a busy minute.
+    password_rate, password_ok, password_failed = locust(run, "PasswordSignIn", env, users=16)
     yield Row(
         "6 sign-in by code (web)",
         "sign-ins/s",
