@@ -12,7 +12,7 @@ from customers.models import Language
 from customers.selectors import customer_for_user
 from customers.services import customer_language_set
 from customers.tasks import send_transactional_email
-from portal.i18n import LANGUAGE_CHOSEN_COOKIE
+from portal.i18n import LANGUAGE_CHOSEN_COOKIE, set_language_cookie
 from portal.observability.metrics import on_allauth_error
 from portal.transactional import message_reference_new, printed_reference, verify_url
 
@@ -98,14 +98,7 @@ class AccountAdapter(DefaultAccountAdapter):
         else:
             # The customer's language follows them to any device.
             language = customer.preferred_language
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=365 * 24 * 3600,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-        )
+        set_language_cookie(response, language)
         response.delete_cookie(LANGUAGE_CHOSEN_COOKIE, samesite="Lax")
         return response
 

@@ -23,6 +23,7 @@ from customers.services import customer_preferences_update
 from notices import services
 from notices.forms import ContactChangeForm, ContactConfirmForm, PreferencesForm
 from notices.models import ContactVerification, Device
+from portal.i18n import set_language_cookie
 
 PENDING_KEY = "notices.contact_pending"  # kind → verification public id
 
@@ -83,14 +84,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             translation.activate(language)
             messages.success(request, _("Your preferences are saved."))
             response = redirect("notices:preferences")
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=365 * 24 * 3600,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-            )
+            set_language_cookie(response, language)
             return response
         status = 400
 

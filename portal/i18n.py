@@ -11,6 +11,18 @@ from django.utils import translation
 LANGUAGE_CHOSEN_COOKIE = "fh_language_chosen"
 
 
+def set_language_cookie(response, language: str) -> None:
+    """The customer's language on this device, for a year (signing in, preferences)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+    )
+
+
 def mark_language_chosen(response) -> None:
     response.set_cookie(
         LANGUAGE_CHOSEN_COOKIE,
