@@ -26,13 +26,12 @@ from portal.public_pages import cached_for_visitors
 def home(request: HttpRequest) -> HttpResponse:
     """What happened, the way in, the latest notices, and how we contact people."""
     incidents = list(selectors.active_incidents()[:3])
-    signed_in = request.user.is_authenticated
     return render(
         request,
         "customers/home.html",
         {
             "incidents": incidents,
-            "public_page": not signed_in,
+            "public_page": not request.user.is_authenticated,
             # A signed-in customer's latest notices include those for customers.
             "customer": selectors.customer_for_user(request.user),
         },

@@ -15,13 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from portal.observability.logs import HEADLESS_PREFIX
+
 TOO_DEEP = _("The JSON in the request is nested too deeply.")
 TOO_LONG_NUMBER = _("A number in the request's JSON has too many digits.")
 
 # Far deeper than any body the app sends (a passkey's is 4 levels), far shallower
 # than the recursion limit wherever allauth happens to parse it.
 MAX_DEPTH = 64
-HEADLESS_PREFIX = "/_allauth/"
 
 # A string, or an unterminated one up to the end (a lone backslash last
 # included), in one pass: possessive, and it always matches once started, so

@@ -94,7 +94,9 @@ class RedactFilter(logging.Filter):
         return True
 
 
-# Where allauth's headless API is mounted (portal/urls.py).
+# Where allauth's headless API is mounted (portal/urls.py); also read by
+# portal.json_bodies. Kept here: settings import this module, which must not
+# import Django REST framework.
 HEADLESS_PREFIX = "/_allauth/"
 
 
