@@ -73,6 +73,3 @@ class ChannelBackend:
     def end_batch(self) -> None:
         """Release what was held for one batch's sends (the email channel's
         connections); a provider's shared connection pool stays open."""
-
-    def close(self) -> None:
-        """Release connections."""

@@ -90,9 +90,6 @@ class TwilioBackend(ChannelBackend):
                 return item["sid"]
         return None
 
-    def close(self) -> None:
-        self.pool.clear()
-
     def _request(self, method: str, url: str, body: str | None = None, lookup: bool = False):
         try:
             return self.pool.request(method, url, body=body, headers=self.headers)
