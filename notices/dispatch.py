@@ -275,10 +275,14 @@ def _send_in_runs(
             queues = [q for q in queues if q[0] is not pacer]
         if backend.thread_safe:
             # Each send runs in a copy of this task's context: its log lines keep the task id.
-            futures += [
-                _executor().submit(copy_context().run, deliver_one, backend, item, slot, latencies)
-                for item, slot in zip(run, slots, strict=True)
-            ]
+            # Appended one by one: if a submit raises, those already under way are
+            # still in ``futures``, for the caller to wait on before releasing connections.
+            for item, slot in zip(run, slots, strict=True):
+                futures.append(
+                    _executor().submit(
+                        copy_context().run, deliver_one, backend, item, slot, latencies
+                    )
+                )
         else:
             outcomes += [
                 deliver_one(backend, item, slot, latencies)

@@ -622,3 +622,40 @@ def test_in_process_email_backends_send_in_order_on_the_batch_thread(settings):
         assert not EmailChannel().thread_safe
     settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
     assert EmailChannel().thread_safe
+
+
+def test_a_batch_whose_queueing_fails_midway_waits_for_the_sends_under_way(
+    sending, audience, scripted, monkeypatch
+):
+    """The sends already queued keep their connections until they return: the
+    batch releases them only after, even when queueing the next send raised."""
+    first_started, let_it_finish = threading.Event(), threading.Event()
+    events = []
+    real_send = backends.ScriptedSmsBackend.send
+
+    def slow_first_send(self, message):
+        if not first_started.is_set():
+            first_started.set()
+            let_it_finish.wait(10)
+            events.append("first send returned")
+        return real_send(self, message)
+
+    real_executor = dispatch._executor()
+    submitted = itertools.count()
+
+    class FailsOnSecondSubmit:
+        def submit(self, *args):
+            if next(submitted) == 1:
+                first_started.wait(10)
+                threading.Timer(0.2, let_it_finish.set).start()
+                raise RuntimeError("can't start new thread")
+            return real_executor.submit(*args)
+
+    monkeypatch.setattr(backends.ScriptedSmsBackend, "send", slow_first_send)
+    monkeypatch.setattr(
+        backends.ScriptedSmsBackend, "end_batch", lambda self: events.append("end_batch")
+    )
+    monkeypatch.setattr(dispatch, "_executor", FailsOnSecondSubmit)
+    with pytest.raises(RuntimeError):
+        dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert events == ["first send returned", "end_batch"]
