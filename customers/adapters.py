@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
@@ -8,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from customers.claims import EMAIL_CODE_SECONDS
 from customers.models import Language
 from customers.selectors import customer_for_user
 from customers.services import customer_language_set
@@ -19,6 +22,13 @@ from portal.transactional import message_reference_new, printed_reference, verif
 # The header the outbox and the email channel read a message's reference from.
 REFERENCE_HEADER = "X-Firsthand-Reference"
 
+
+# How long the code each of these emails carries works: sent any later, the
+# email would arrive useless (see send_transactional_email).
+CODE_LIFETIME = {
+    "account/email/login_code": settings.ACCOUNT_LOGIN_BY_CODE_TIMEOUT,
+    "account/email/claim_code": EMAIL_CODE_SECONDS,
+}
 
 CODE_SPENT = _(
     "That code no longer works: it was entered wrongly too many times. Ask for a new code below."
@@ -81,6 +91,8 @@ class AccountAdapter(DefaultAccountAdapter):
             "alternatives": [list(a) for a in getattr(message, "alternatives", [])],
             "reference": reference,
         }
+        if lifetime := CODE_LIFETIME.get(template_prefix):
+            payload["useful_until"] = time.time() + lifetime
         transaction.on_commit(lambda: send_transactional_email.delay(payload))
 
     def post_login(self, request: HttpRequest, user, **kwargs):

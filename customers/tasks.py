@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
@@ -7,6 +9,8 @@ from django.core.mail import EmailMultiAlternatives
 from customers.import_jobs import IMPORT_TIME_LIMIT
 from portal import send_slots
 from portal.transactional import transactional_message_record, transactional_message_sent
+
+logger = logging.getLogger(__name__)
 
 
 # A provider that throttles (429) or fails (5xx) during a sign-in storm must
@@ -30,7 +34,17 @@ def send_transactional_email(
     reference = message.get("reference")
     if reference:
         transactional_message_record(reference=reference, channel="email", to=message["to"][0])
-    send_slots.take(send_transactional_email, channel="email", slot_at=slot_at, provider=provider)
+    try:
+        send_slots.take(
+            send_transactional_email,
+            channel="email",
+            slot_at=slot_at,
+            provider=provider,
+            useful_until=message.get("useful_until"),
+        )
+    except send_slots.SlotAfterExpiry as exc:
+        logger.warning("email %s not sent, it would arrive expired: %s", reference, exc)
+        return
     email = EmailMultiAlternatives(
         subject=message["subject"],
         body=message["body"],

@@ -18,6 +18,7 @@ from django.utils import timezone
 from notices import dispatch, planning, services
 from notices.channels.outbox import REFERENCE_HEADER
 from notices.models import Campaign, Delivery, DeliveryStatus, TestSend
+from portal import send_slots
 from portal.transactional import (
     message_reference_new,
     printed_reference,
@@ -151,7 +152,12 @@ _NEW_SLOT = {"slot_at": None, "provider": ""}
 
 
 def provider_slot_take(
-    task, *, channel: str, slot_at: float | None = None, provider: str = ""
+    task,
+    *,
+    channel: str,
+    slot_at: float | None = None,
+    provider: str = "",
+    useful_until: float | None = None,
 ) -> None:
     """A slot of the channel's provider account (the one booked, on a retry;
     else the first whose circuit is closed), for ``portal.send_slots``."""
@@ -162,15 +168,26 @@ def provider_slot_take(
         channel=channel,
         provider=provider or channels.choose_provider(channel),
         slot_at=slot_at,
+        useful_until=useful_until,
     )
 
 
-def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) -> None:
+def _provider_slot(
+    task,
+    *,
+    channel: str,
+    provider: str,
+    slot_at: float | None,
+    useful_until: float | None = None,
+) -> None:
     """Take one slot of the provider account's rate, shared with every campaign.
 
     A slot more than ``SLOT_MAX_WAIT`` away is not waited for: the task is
     retried at that time, carrying the slot (``slot_at``, epoch seconds) and the
     provider it was booked at, so the retry uses it instead of queueing again.
+    A slot at or after ``useful_until`` raises ``SlotAfterExpiry``: a retry that
+    ran late books again, and under a lasting backlog a code would otherwise be
+    retried until long after it expired, and then arrive useless.
     """
     from notices import channels, ratelimit
 
@@ -178,6 +195,10 @@ def _provider_slot(task, *, channel: str, provider: str, slot_at: float | None) 
     if slot_at is None or slot_at < now - SLOT_STALE_AFTER:
         key, rate = channels.rate_key(channel, provider), channels.provider_rate(channel, provider)
         slot_at = now + ratelimit.slot_delay(key, rate)
+    if useful_until is not None and slot_at >= useful_until:
+        raise send_slots.SlotAfterExpiry(
+            f"{channel} slot at {slot_at:.0f}, of use until {useful_until:.0f}"
+        )
     delay = slot_at - time.time()
     if delay > SLOT_MAX_WAIT:
         raise _retry_at_slot(task, slot_at=slot_at, provider=provider, countdown=delay)
@@ -253,15 +274,24 @@ def send_contact_code(
         subject = _("Confirm your email address")
     channel = "email" if by_email else "sms"
     transactional_message_record(reference=reference, channel=channel, to=verification.value)
+    provider = provider or channels.choose_provider(channel)
+    try:
+        _provider_slot(
+            send_contact_code,
+            channel=channel,
+            provider=provider,
+            slot_at=slot_at,
+            useful_until=verification.expires_at.timestamp(),
+        )
+    except send_slots.SlotAfterExpiry as exc:
+        logger.warning("contact code %s not sent, it would arrive expired: %s", reference, exc)
+        return
     if by_email:
-        provider_slot_take(send_contact_code, channel="email", slot_at=slot_at, provider=provider)
         EmailMessage(
             subject, text, to=[verification.value], headers={REFERENCE_HEADER: reference}
         ).send()
         transactional_message_sent(reference=reference)
         return
-    provider = provider or channels.choose_provider("sms")
-    _provider_slot(send_contact_code, channel="sms", provider=provider, slot_at=slot_at)
     try:
         channels.get_backend("sms", provider).send(
             OutgoingMessage(reference=reference, to=verification.value, body=text)

@@ -128,3 +128,44 @@ def test_waiting_for_a_slot_spends_none_of_the_retries_kept_for_provider_errors(
     assert retry.options["retries"] == last
     assert 25 < retry.options["countdown"] < 35
     assert retry.args == (MESSAGE,) and retry.kwargs["provider"] == "email"
+
+
+def test_a_code_email_whose_slot_comes_after_the_code_expires_is_dropped(
+    email_rate, monkeypatch, caplog
+):
+    """A retry that ran late books a new slot: under a lasting backlog the code
+    would be retried until long after it expired, then arrive useless."""
+    import time
+
+    from notices.ratelimit import reserve_slots
+
+    monkeypatch.setattr(
+        send_transactional_email, "retry", lambda **kw: pytest.fail(f"retried: {kw!r}")
+    )
+    reserve_slots(EMAIL_KEY, 300, 10)  # 30 s booked ahead by a campaign
+    stale = time.time() - 5  # the slot its last retry booked, run late
+    send_transactional_email(
+        {**MESSAGE, "useful_until": time.time() + 10}, slot_at=stale, provider="email"
+    )
+    assert mail.outbox == []
+    assert "K7QM3TXP9HWC not sent, it would arrive expired" in caplog.text
+
+
+def test_sign_in_code_emails_say_until_when_they_are_of_use(client, settings, monkeypatch):
+    """The adapter stamps a code email with its code's expiry; other emails
+    (a password reset link lasts days) are sent however late."""
+    import time
+
+    from customers import adapters
+    from tests.factories import CustomerFactory
+
+    queued = []
+    monkeypatch.setattr(adapters.send_transactional_email, "delay", queued.append)
+    CustomerFactory(email="jane@example.com")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("django.db.transaction.on_commit", lambda fn, *a, **k: fn())
+        response = client.post("/accounts/login/code/", {"email": "jane@example.com"})
+    assert response.status_code == 302
+    [payload] = queued
+    expected = time.time() + settings.ACCOUNT_LOGIN_BY_CODE_TIMEOUT
+    assert payload["useful_until"] == pytest.approx(expected, abs=5)

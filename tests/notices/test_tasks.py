@@ -46,11 +46,17 @@ def _next_slot() -> float:
     return RateBucket.objects.get(key=SMS_KEY).next_slot
 
 
-def _phone_verification(alice) -> ContactVerification:
+def _verification(alice, kind="phone", value="+61411000789", lifetime=600):
+    from datetime import timedelta
+
     from django.utils import timezone
 
     return ContactVerification.objects.create(
-        customer=alice, kind="phone", value="+61411000789", code_hash="-", expires_at=timezone.now()
+        customer=alice,
+        kind=kind,
+        value=value,
+        code_hash="-",
+        expires_at=timezone.now() + timedelta(seconds=lifetime),
     )
 
 
@@ -70,7 +76,7 @@ def _send(name, alice, campaign, **kwargs):
     if name == "claim":
         tasks.send_claim_code(alice.pk, "ABCD-EFGH-JKLM", "K7QM3TXP9HWC", **kwargs)
     elif name == "contact":
-        tasks.send_contact_code(_phone_verification(alice).pk, "123456", "K7QM3TXP9HWC", **kwargs)
+        tasks.send_contact_code(_verification(alice).pk, "123456", "K7QM3TXP9HWC", **kwargs)
     else:
         tasks.test_send(_test_send(campaign).pk, **kwargs)
 
@@ -110,22 +116,32 @@ def test_a_retried_code_text_uses_the_slot_it_booked(kind, alice, campaign, retr
 
 def test_a_contact_code_email_takes_a_slot_of_the_email_providers_rate(settings, alice):
     from django.core import mail
-    from django.utils import timezone
 
     settings.EMAIL_RATE = 10
     reserve_slots("provider:email:email", 3, 10)
     before = RateBucket.objects.get(key="provider:email:email").next_slot
-    verification = ContactVerification.objects.create(
-        customer=alice,
-        kind="email",
-        value="new@example.com",
-        code_hash="-",
-        expires_at=timezone.now(),
-    )
+    verification = _verification(alice, "email", "new@example.com")
     tasks.send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
     assert [m.to for m in mail.outbox] == [["new@example.com"]]
     after = RateBucket.objects.get(key="provider:email:email").next_slot
     assert after == pytest.approx(before + 0.1, abs=0.01)
+
+
+@pytest.mark.parametrize("kind", ["phone", "email"])
+def test_a_contact_code_whose_slot_comes_after_it_expires_is_dropped_not_retried(
+    kind, settings, alice, retries, caplog
+):
+    """Under a lasting backlog a late retry books again, and again: a code
+    that would arrive expired is not sent, nor retried until long after."""
+    from django.core import mail
+
+    settings.EMAIL_RATE = 10
+    reserve_slots("provider:email:email" if kind == "email" else SMS_KEY, 300, 10)  # 30 s ahead
+    value = "new@example.com" if kind == "email" else "+61411000789"
+    verification = _verification(alice, kind, value, lifetime=10)
+    tasks.send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
+    assert locmem.outbox == [] and mail.outbox == [] and retries == []
+    assert "K7QM3TXP9HWC not sent, it would arrive expired" in caplog.text
 
 
 def test_an_unlimited_provider_sends_at_once(settings, alice, campaign, retries):

@@ -4,6 +4,7 @@ cannot be a reference is a form error (most often a typo), at no query."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -208,7 +209,7 @@ def test_a_contact_change_code_carries_a_reference_we_vouch_for(client, alice, k
         kind=kind,
         value="new@example.com" if kind == "email" else "+61411000789",
         code_hash="-",
-        expires_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(minutes=10),
     )
     send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
     body = mail.outbox[-1].body if kind == "email" else locmem.outbox[-1].body
