@@ -128,6 +128,27 @@ def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_comm
     assert alice.email == "new@example.com" and alice.user.email == "new@example.com"
 
 
+def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
+    alice_api, alice, bob, django_capture_on_commit_callbacks
+):
+    # A shared family inbox: Alice proves she reads it, but it is Bob's sign-in.
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": bob.user.email}, format="json"
+        )
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    response = alice_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": started.json()["verification_id"], "code": code},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"].startswith("Cette adresse e-mail sert")
+    alice.refresh_from_db()
+    assert alice.email != bob.user.email and alice.user.email != bob.user.email
+
+
 def test_new_phone_code_goes_by_sms_and_attempts_are_limited(
     alice_api, alice, django_capture_on_commit_callbacks
 ):
