@@ -15,7 +15,7 @@ from notices.models import Delivery, Device, Notice
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
 from portal.roles import COMMUNICATIONS
-from tests.factories import IncidentFactory
+from tests.factories import ExposureFactory, IncidentFactory
 from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +205,16 @@ def test_steps_done_and_undone_only_for_my_fields(alice_api):
     assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
     assert alice_api.delete("/api/v1/steps/passport-decide-replace/done").status_code == 204
     assert alice_api.put("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+
+
+def test_a_step_for_a_field_exposed_only_in_an_unannounced_incident_is_404(alice_api, alice):
+    # A draft incident is not shown to customers: ticking its steps must not
+    # tell them what of theirs it holds.
+    draft = IncidentFactory(slug="not-yet-announced", status="draft")
+    ExposureFactory(incident=draft, customer=alice, fields={"drivers_licence_number": "•••• 312"})
+    assert alice_api.put("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+    assert alice_api.delete("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+    assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
 
 
 def test_incidents_say_whether_i_was_affected(alice_api, world):
