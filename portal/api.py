@@ -128,7 +128,7 @@ def query_slug(request, name: str) -> str | None:
         return None
     if len(values) > 1 or not slug_re.match(values[0]):
         raise exceptions.ValidationError(
-            {name: ["A slug: letters, digits, hyphens and underscores."]}
+            {name: [_("A slug: letters, digits, hyphens and underscores.")]}
         )
     return values[0]
 

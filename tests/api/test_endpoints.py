@@ -337,6 +337,10 @@ def test_error_messages_in_the_readers_language(api, alice_api):
     assert size["fields"]["page_size"] == ["Un nombre entier de 1 à 100."]
     channel = alice_api.get("/api/v1/messages?channel=fax").json()["error"]
     assert channel["fields"]["channel"] == ["L'une de ces valeurs : sms, email, inapp, push."]
+    incident = api.get("/api/v1/notices?incident=not+a+slug").json()["error"]
+    assert incident["fields"]["incident"] == [
+        "Un slug : lettres, chiffres, traits d'union et tirets bas."
+    ]
     missing = api.get("/api/v1/no-such-endpoint")
     assert missing.status_code == 404
     assert missing.json()["error"] == {"code": "not_found", "message": "Introuvable."}
