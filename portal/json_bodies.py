@@ -1,6 +1,7 @@
 """JSON request bodies nested so deeply that parsing them recurses past Python's
 limit, or with a number longer than Python converts (4,300 digits): a 400, not a
-RecursionError or a ValueError and a 500 (a 10 KB body is enough)."""
+RecursionError or a ValueError and a 500 (a 10 KB body is enough). And allauth's
+empty 400 for a body that is not a JSON object gets a message."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from portal.observability.logs import HEADLESS_PREFIX
 
 TOO_DEEP = _("The JSON in the request is nested too deeply.")
 TOO_LONG_NUMBER = _("A number in the request's JSON has too many digits.")
+NOT_AN_OBJECT = _("The request's body must be a JSON object, in UTF-8.")
 
 # Far deeper than any body the app sends (a passkey's is 4 levels), far shallower
 # than the recursion limit wherever allauth happens to parse it.
@@ -98,6 +100,12 @@ def headless_json_depth(get_response: Callable[[HttpRequest], HttpResponse]):
                 return _headless_bad_request(TOO_DEEP)
             if _has_long_digits(unquoted):
                 return _headless_bad_request(TOO_LONG_NUMBER)
+            response = get_response(request)
+            if response.status_code == 400 and not response.content:
+                # allauth's answer to a body that is not UTF-8, not JSON or not an
+                # object: a bare 400 that tells the app nothing.
+                return _headless_bad_request(NOT_AN_OBJECT)
+            return response
         return get_response(request)
 
     return middleware

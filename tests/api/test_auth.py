@@ -57,6 +57,26 @@ def test_json_nested_too_deeply_is_a_400_in_allauths_shape(api, path):
         }
 
 
+@pytest.mark.parametrize("body", [b'{"email": "\xff@example.com"}', b"email=a@b.c", b"[]", b"1"])
+def test_a_body_that_is_not_a_json_object_is_a_400_that_says_so(api, body):
+    response = api.post(
+        f"{BASE}/auth/code/request",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "errors": [
+            {
+                "message": "Le corps de la requête doit être un objet JSON, en UTF-8.",
+                "code": "invalid",
+            }
+        ],
+    }
+
+
 def test_sign_in_by_password_then_out(api, alice):
     response = api.post(
         f"{BASE}/auth/login",
