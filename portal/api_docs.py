@@ -32,6 +32,11 @@ ERRORS = {
     429: _error("Too many requests: wait and try again."),
 }
 PUBLIC_ERRORS = {k: v for k, v in ERRORS.items() if k != 401}
+# Open to all, and to a signed-in app: a token sent that no longer works is a 401.
+OPTIONAL_AUTH_ERRORS = {
+    **ERRORS,
+    401: _error("An X-Session-Token that is no longer valid: sign in again, or send none."),
+}
 
 
 class SessionTokenScheme(OpenApiAuthenticationExtension):
