@@ -61,6 +61,7 @@ def api_exception_handler(exc, context):
 
 # A positive id that fits a bigint: longer would overflow the database's integer.
 _ID = re.compile(r"[0-9]{1,18}")
+_PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
 
 class NewestFirstCursor(CursorPagination):
@@ -76,7 +77,8 @@ class NewestFirstCursor(CursorPagination):
             return self.page_size
         if (
             len(values) > 1
-            or not values[0].isdigit()
+            # Not isdigit(): it takes "²", which int() refuses (a 500).
+            or not _PAGE_SIZE.fullmatch(values[0])
             or not 1 <= int(values[0]) <= self.max_page_size
         ):
             message = _("A whole number from 1 to %(maximum)d.") % {"maximum": self.max_page_size}

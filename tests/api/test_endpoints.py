@@ -242,6 +242,16 @@ def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, wor
     assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
 
 
+# Superscript two and Arabic-Indic one are digits to str.isdigit(); int() refuses the
+# first and takes the second.
+@pytest.mark.parametrize("size", ["²", "\u0661", "0", "101", "-1", "1.5", " 5", "9" * 30])
+@pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v1/notices"])
+def test_a_page_size_that_is_not_1_to_100_in_ascii_digits_is_a_400(alice_api, world, path, size):
+    response = alice_api.get(path, {"page_size": size})
+    assert response.status_code == 400, response.content
+    assert "page_size" in response.json()["error"]["fields"]
+
+
 def test_notices_public_for_everyone_and_mine_when_signed_in(api, alice_api, world):
     public = [n["slug"] for n in api.get("/api/v1/notices").json()["results"]]
     assert public == ["public-one"]
