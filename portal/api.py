@@ -149,6 +149,19 @@ def etag_response(request, data, status_code: int = 200) -> Response:
     return response
 
 
+# A key the serializer does not take is an error, not dropped in silence: an app
+# that sends {"email": …} to a preferences change must not get a 200. (A comment,
+# not a docstring: the schema would show it as the request body's description.)
+class NoUnknownFields:
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                message = _("Not something this request can change.")
+                raise exceptions.ValidationError({key: [message] for key in unknown})
+        return super().to_internal_value(data)
+
+
 class StrictCharField(serializers.CharField):
     """A string and nothing else: DRF would turn 123 into "123"."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -47,3 +50,14 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-Session-Token"}
+
+
+class NoUnknownFieldsScheme(OpenApiSerializerExtension):
+    """Bodies that refuse keys they do not take say so (portal.api.NoUnknownFields)."""
+
+    target_class = "portal.api.NoUnknownFields"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}

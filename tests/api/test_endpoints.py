@@ -105,6 +105,21 @@ def test_me_is_masked_and_preferences_change(alice_api, alice):
     )
 
 
+def test_a_change_to_something_preferences_do_not_hold_is_a_400(alice_api, alice):
+    response = alice_api.patch(
+        "/api/v1/me",
+        {"email": "new@example.com", "preferred_language": "fr"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "email": ["Ce champ ne peut pas être modifié par cette requête."]
+    }
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com" and alice.preferred_language == "en"
+
+
 def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         started = alice_api.post(
