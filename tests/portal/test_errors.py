@@ -93,3 +93,16 @@ def test_api_paths_keep_the_json_error_shape():
     broken = client.get("/api/v1/broken")
     assert broken.status_code == 500 and broken.json()["error"]["code"] == "server_error"
     assert broken.json()["error"]["message"] == "Un problème est survenu de notre côté."
+
+
+def test_headless_paths_answer_in_allauths_json_shape():
+    client = client_in("fr")
+    for path in ("/_allauth/app/v1/no-such-endpoint", "/_allauth/app/v1/account/phone"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
+        assert missing.json() == {
+            "status": 404,
+            "errors": [{"message": "Introuvable.", "code": "not_found"}],
+        }
+    broken = client.get("/_allauth/app/v1/broken")
+    assert broken.status_code == 500 and broken.json()["errors"][0]["code"] == "server_error"

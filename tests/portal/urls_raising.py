@@ -23,5 +23,6 @@ urlpatterns = [
     path("forbidden/", forbidden),
     path("broken/", broken),
     path("api/v1/broken", broken),
+    path("_allauth/app/v1/broken", broken),
     *site_urlpatterns,
 ]
