@@ -373,6 +373,23 @@ def test_error_messages_in_the_readers_language(api, alice_api):
     assert api.get("/api/v1/no-such-endpoint").json()["error"]["message"] == "Not found."
 
 
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"{", "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 2)."),
+        (b'{"a": "\xff"}', "Le corps de la requête n'est pas de l'UTF-8 valide."),
+        (b'{"a": NaN}', "Le JSON de la requête contient une valeur que JSON n'autorise pas."),
+        (b'{"a": ' + b"9" * 5000 + b"}", "Un nombre du JSON de la requête a trop de chiffres."),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_400_in_the_readers_language(alice_api, body, message):
+    response = alice_api.patch(
+        "/api/v1/me", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "parse_error", "message": message}
+
+
 DEEP = "[" * 5000 + "]" * 5000
 
 
