@@ -95,7 +95,7 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
         # from it which addresses have a login. It would be a second login's address
         # (a unique one): an IntegrityError, and a 500.
         raise ValidationError(
-            _("That email address signs in to another account. Choose another one.")
+            _("That email address is already used by another login: choose another.")
         )
     now = timezone.now()
     with transaction.atomic():

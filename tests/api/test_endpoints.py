@@ -159,7 +159,9 @@ def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
         HTTP_ACCEPT_LANGUAGE="fr",
     )
     assert response.status_code == 400, response.content
-    assert response.json()["error"]["message"].startswith("Cette adresse e-mail sert")
+    assert response.json()["error"]["message"] == (
+        "Cette adresse e-mail est déjà utilisée par un autre identifiant : choisissez-en une autre."
+    )
     alice.refresh_from_db()
     assert alice.email != bob.user.email and alice.user.email != bob.user.email
 
