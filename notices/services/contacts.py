@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
@@ -88,15 +88,21 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
     expected = _code_hash(str(verification.public_id), (code or "").strip())
     if not hmac.compare_digest(expected, verification.code_hash):
         raise ValidationError(wrong)
+    taken = _("That email address is already used by another login: choose another.")
     if verification.kind == ContactVerification.Kind.EMAIL and _another_login_uses(
         customer, verification.value
     ):
         # Said only now that the code proved they read that inbox: no one learns
         # from it which addresses have a login. It would be a second login's address
         # (a unique one): an IntegrityError, and a 500.
-        raise ValidationError(
-            _("That email address is already used by another login: choose another.")
-        )
+        raise ValidationError(taken)
+    try:
+        return _contact_change_apply(customer, verification)
+    except IntegrityError:  # another login took it since the check above
+        raise ValidationError(taken) from None
+
+
+def _contact_change_apply(customer: Customer, verification: ContactVerification) -> Customer:
     now = timezone.now()
     with transaction.atomic():
         verification.confirmed_at = now

@@ -166,6 +166,28 @@ def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
     assert alice.email != bob.user.email and alice.user.email != bob.user.email
 
 
+def test_an_address_another_login_takes_while_confirming_is_a_400_not_a_500(
+    alice_api, alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    from notices.services import contacts
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": bob.user.email}, format="json"
+        )
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    # Bob's login took the address between the check and the write.
+    monkeypatch.setattr(contacts, "_another_login_uses", lambda customer, email: False)
+    response = alice_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": started.json()["verification_id"], "code": code},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    alice.refresh_from_db()
+    assert alice.email != bob.user.email and alice.user.email != bob.user.email
+
+
 def test_new_phone_code_goes_by_sms_and_attempts_are_limited(
     alice_api, alice, django_capture_on_commit_callbacks
 ):
