@@ -188,6 +188,17 @@ def test_an_address_another_login_takes_while_confirming_is_a_400_not_a_500(
     assert alice.email != bob.user.email and alice.user.email != bob.user.email
 
 
+def test_an_email_that_lower_case_makes_too_long_is_a_400(alice_api):
+    # 254 characters as sent, 264 in lower case: PostgreSQL refused it (a 500).
+    domain = "\u0130" * 10 + ".com"
+    value = "a" * (254 - len(domain) - 1) + "@" + domain
+    response = alice_api.post(
+        "/api/v1/me/contact", {"kind": "email", "value": value}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"] == "Enter a valid email address."
+
+
 def test_new_phone_code_goes_by_sms_and_attempts_are_limited(
     alice_api, alice, django_capture_on_commit_callbacks
 ):
