@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from customers import selectors, services
 from customers.masking import mask_email, mask_phone
 from customers.models import Channel, Customer, Language, Sensitivity
-from portal.api import StrictChoiceField, etag_response
+from portal.api import NoUnknownFields, StrictChoiceField, etag_response
 from portal.api_docs import ERRORS
 from portal.i18n import localized
 
@@ -64,7 +64,7 @@ class MeSerializer(serializers.Serializer):
         }
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(NoUnknownFields, serializers.Serializer):
     preferred_language = StrictChoiceField(choices=Language.choices, required=False)
     preferred_channel = StrictChoiceField(
         choices=[("", "none"), *Channel.choices], allow_blank=True, required=False

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+# RFC 5321's limit, and our columns' (Customer.email, ContactVerification.value).
+MAX_EMAIL_LENGTH = 254
+
 
 def normalise_email(value: str, *, strict: bool = True) -> str:
     email = (value or "").strip().lower()
@@ -16,6 +19,10 @@ def normalise_email(value: str, *, strict: bool = True) -> str:
             validate_email(email)
         except ValidationError:
             raise ValidationError(_("Enter a valid email address."), code="invalid_email") from None
+        # lower() can lengthen it ("İ" is two characters in lower case): a field
+        # checked at 254 before could be longer here, and PostgreSQL refuses it.
+        if len(email) > MAX_EMAIL_LENGTH:
+            raise ValidationError(_("Enter a valid email address."), code="invalid_email")
     return email
 
 

@@ -253,8 +253,12 @@ def _statuses(exposures: list[Exposure], done: set[int]) -> list[IncidentStatus]
 
 
 def step_for_customer(customer: Customer, step_code: str) -> Step | None:
-    """A step that applies to one of this customer's exposed fields, else None."""
+    """A step that applies to one of this customer's exposed fields, else None.
+    Only incidents customers see count: a draft's would tell them what it holds."""
     codes: set[str] = set()
-    for fields in Exposure.objects.filter(customer=customer).values_list("fields", flat=True):
+    exposures = Exposure.objects.filter(customer=customer).exclude(
+        incident__status=Incident.Status.DRAFT
+    )
+    for fields in exposures.values_list("fields", flat=True):
         codes.update(fields)
     return Step.objects.filter(code=step_code, data_classes__code__in=codes).distinct().first()

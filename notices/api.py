@@ -31,7 +31,7 @@ from portal.api import (
     query_choice,
     query_slug,
 )
-from portal.api_docs import ERRORS, PUBLIC_ERRORS
+from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
 
@@ -228,7 +228,7 @@ class NoticeListView(generics.ListAPIView):
                 "incident", str, description="An incident's slug.", pattern=SLUG_PATTERN
             )
         ],
-        responses={200: NoticeSummarySerializer(many=True), **PUBLIC_ERRORS},
+        responses={200: NoticeSummarySerializer(many=True), **OPTIONAL_AUTH_ERRORS},
         tags=["notices"],
         auth=[{"SessionToken": []}, {}],
     )
@@ -250,7 +250,7 @@ class NoticeDetailView(APIView):
         responses={
             200: NoticeDetailSerializer,
             304: OpenApiResponse(description="Not modified"),
-            **PUBLIC_ERRORS,
+            **OPTIONAL_AUTH_ERRORS,
         },
         tags=["notices"],
         auth=[{"SessionToken": []}, {}],
@@ -405,7 +405,7 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
-        responses={200: HealthSerializer, 503: HealthSerializer},
+        responses={200: HealthSerializer, 503: HealthSerializer, 429: ERRORS[429]},
         tags=["health"],
         auth=[{}],
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -32,6 +35,11 @@ ERRORS = {
     429: _error("Too many requests: wait and try again."),
 }
 PUBLIC_ERRORS = {k: v for k, v in ERRORS.items() if k != 401}
+# Open to all, and to a signed-in app: a token sent that no longer works is a 401.
+OPTIONAL_AUTH_ERRORS = {
+    **ERRORS,
+    401: _error("An X-Session-Token that is no longer valid: sign in again, or send none."),
+}
 
 
 class SessionTokenScheme(OpenApiAuthenticationExtension):
@@ -42,3 +50,14 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-Session-Token"}
+
+
+class NoUnknownFieldsScheme(OpenApiSerializerExtension):
+    """Bodies that refuse keys they do not take say so (portal.api.NoUnknownFields)."""
+
+    target_class = "portal.api.NoUnknownFields"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}

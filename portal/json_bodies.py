@@ -1,9 +1,11 @@
 """JSON request bodies nested so deeply that parsing them recurses past Python's
 limit, or with a number longer than Python converts (4,300 digits): a 400, not a
-RecursionError or a ValueError and a 500 (a 10 KB body is enough)."""
+RecursionError or a ValueError and a 500 (a 10 KB body is enough). And allauth's
+empty 400 for a body that is not a JSON object gets a message."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -19,6 +21,11 @@ from portal.observability.logs import HEADLESS_PREFIX
 
 TOO_DEEP = _("The JSON in the request is nested too deeply.")
 TOO_LONG_NUMBER = _("A number in the request's JSON has too many digits.")
+NOT_AN_OBJECT = _("The request's body must be a JSON object, in UTF-8.")
+NOT_UTF8 = _("The request's body is not valid UTF-8.")
+NOT_JSON = _("The request's body is not valid JSON (line %(line)d, column %(column)d).")
+# NaN and Infinity, which JSON does not have.
+NOT_JSON_VALUE = _("The request's JSON has a value JSON does not allow.")
 
 # Far deeper than any body the app sends (a passkey's is 4 levels), far shallower
 # than the recursion limit wherever allauth happens to parse it.
@@ -63,13 +70,28 @@ def _has_long_digits(unquoted: str) -> bool:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's parser catches ValueError only; a RecursionError would be a 500."""
+    """DRF's parser catches ValueError only; a RecursionError would be a 500. Its
+    message is Python's, in English whatever the reader's language: ours say
+    what is wrong, translated."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError(TOO_DEEP) from None
+        except ParseError as exc:
+            raise ParseError(_parse_error_message(exc.__context__)) from None
+
+
+def _parse_error_message(cause) -> str:
+    # DRF raises its ParseError while handling the ValueError that says why.
+    if isinstance(cause, UnicodeDecodeError):
+        return NOT_UTF8
+    if isinstance(cause, json.JSONDecodeError):
+        return NOT_JSON % {"line": cause.lineno, "column": cause.colno}
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return TOO_LONG_NUMBER
+    return NOT_JSON_VALUE
 
 
 def _headless_bad_request(message) -> JsonResponse:
@@ -98,6 +120,12 @@ def headless_json_depth(get_response: Callable[[HttpRequest], HttpResponse]):
                 return _headless_bad_request(TOO_DEEP)
             if _has_long_digits(unquoted):
                 return _headless_bad_request(TOO_LONG_NUMBER)
+            response = get_response(request)
+            if response.status_code == 400 and not response.content:
+                # allauth's answer to a body that is not UTF-8, not JSON or not an
+                # object: a bare 400 that tells the app nothing.
+                return _headless_bad_request(NOT_AN_OBJECT)
+            return response
         return get_response(request)
 
     return middleware

@@ -491,6 +491,11 @@ ACCOUNT_USER_DISPLAY = "customers.adapters.user_display"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+# One address per login, the one on the customer's record: it changes only through
+# the contact flow (a code to the new address). allauth's "add an email" left an
+# unverified second address on someone's login, and a code request for that
+# address then signed its real owner in to that login.
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600

@@ -9,14 +9,14 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.models import Customer, User
 from customers.normalise import normalise_email, normalise_phone
 from notices.models import ContactVerification, Device
 from portal.transactional import message_reference_new
@@ -88,6 +88,21 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
     expected = _code_hash(str(verification.public_id), (code or "").strip())
     if not hmac.compare_digest(expected, verification.code_hash):
         raise ValidationError(wrong)
+    taken = _("That email address is already used by another login: choose another.")
+    if verification.kind == ContactVerification.Kind.EMAIL and _another_login_uses(
+        customer, verification.value
+    ):
+        # Said only now that the code proved they read that inbox: no one learns
+        # from it which addresses have a login. It would be a second login's address
+        # (a unique one): an IntegrityError, and a 500.
+        raise ValidationError(taken)
+    try:
+        return _contact_change_apply(customer, verification)
+    except IntegrityError:  # another login took it since the check above
+        raise ValidationError(taken) from None
+
+
+def _contact_change_apply(customer: Customer, verification: ContactVerification) -> Customer:
     now = timezone.now()
     with transaction.atomic():
         verification.confirmed_at = now
@@ -104,6 +119,15 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
         customer.updated_at = now
         customer.save(update_fields=[*fields, "updated_at"])
     return customer
+
+
+def _another_login_uses(customer: Customer, email: str) -> bool:
+    if not customer.user_id:
+        return False
+    return (
+        EmailAddress.objects.filter(email__iexact=email).exclude(user_id=customer.user_id).exists()
+        or User.objects.filter(email__iexact=email).exclude(pk=customer.user_id).exists()
+    )
 
 
 def _move_login_email(customer: Customer, email: str) -> None:

@@ -7,6 +7,7 @@ import re
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core import mail
+from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory
 
@@ -54,6 +55,26 @@ def test_json_nested_too_deeply_is_a_400_in_allauths_shape(api, path):
                 {"message": "The JSON in the request is nested too deeply.", "code": "invalid"}
             ],
         }
+
+
+@pytest.mark.parametrize("body", [b'{"email": "\xff@example.com"}', b"email=a@b.c", b"[]", b"1"])
+def test_a_body_that_is_not_a_json_object_is_a_400_that_says_so(api, body):
+    response = api.post(
+        f"{BASE}/auth/code/request",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "errors": [
+            {
+                "message": "Le corps de la requête doit être un objet JSON, en UTF-8.",
+                "code": "invalid",
+            }
+        ],
+    }
 
 
 def test_sign_in_by_password_then_out(api, alice):
@@ -179,3 +200,24 @@ def test_phone_management_is_not_mounted(api, alice_api, method):
     for client in (api, alice_api):
         response = getattr(client, method)(f"{BASE}/account/phone", {}, format="json")
         assert response.status_code == 404
+
+
+def test_a_second_address_cannot_be_added_to_a_login(
+    alice_api, alice, incident, django_capture_on_commit_callbacks
+):
+    # Added (unverified) to Alice's login, another customer's address would make
+    # a sign-in code asked for by its owner sign them in as Alice.
+    owner = CustomerFactory(email="owner@example.com", first_name="Owen")
+    added = alice_api.post(f"{BASE}/account/email", {"email": owner.email}, format="json")
+    assert added.status_code == 400
+    assert [e["email"] for e in alice_api.get(f"{BASE}/account/email").json()["data"]] == [
+        alice.email
+    ]
+    api = APIClient()
+    with django_capture_on_commit_callbacks(execute=True):
+        pending = api.post(f"{BASE}/auth/code/request", {"email": owner.email}, format="json")
+    api.credentials(HTTP_X_SESSION_TOKEN=pending.json()["meta"]["session_token"])
+    response = api.post(f"{BASE}/auth/code/confirm", {"code": code_from_mail()}, format="json")
+    assert response.status_code == 200
+    api.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    assert api.get("/api/v1/me").json()["first_name"] == "Owen"

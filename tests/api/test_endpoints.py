@@ -15,7 +15,7 @@ from notices.models import Delivery, Device, Notice
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
 from portal.roles import COMMUNICATIONS
-from tests.factories import IncidentFactory
+from tests.factories import ExposureFactory, IncidentFactory
 from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +105,21 @@ def test_me_is_masked_and_preferences_change(alice_api, alice):
     )
 
 
+def test_a_change_to_something_preferences_do_not_hold_is_a_400(alice_api, alice):
+    response = alice_api.patch(
+        "/api/v1/me",
+        {"email": "new@example.com", "preferred_language": "fr"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "email": ["Ce champ ne peut pas être modifié par cette requête."]
+    }
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com" and alice.preferred_language == "en"
+
+
 def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         started = alice_api.post(
@@ -126,6 +141,62 @@ def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_comm
     assert right.status_code == 200 and right.json()["email"] == "n•••@example.com"
     alice.refresh_from_db()
     assert alice.email == "new@example.com" and alice.user.email == "new@example.com"
+
+
+def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
+    alice_api, alice, bob, django_capture_on_commit_callbacks
+):
+    # A shared family inbox: Alice proves she reads it, but it is Bob's sign-in.
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": bob.user.email}, format="json"
+        )
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    response = alice_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": started.json()["verification_id"], "code": code},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"] == (
+        "Cette adresse e-mail est déjà utilisée par un autre identifiant : choisissez-en une autre."
+    )
+    alice.refresh_from_db()
+    assert alice.email != bob.user.email and alice.user.email != bob.user.email
+
+
+def test_an_address_another_login_takes_while_confirming_is_a_400_not_a_500(
+    alice_api, alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    from notices.services import contacts
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = alice_api.post(
+            "/api/v1/me/contact", {"kind": "email", "value": bob.user.email}, format="json"
+        )
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    # Bob's login took the address between the check and the write.
+    monkeypatch.setattr(contacts, "_another_login_uses", lambda customer, email: False)
+    response = alice_api.post(
+        "/api/v1/me/contact/confirm",
+        {"verification_id": started.json()["verification_id"], "code": code},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    alice.refresh_from_db()
+    assert alice.email != bob.user.email and alice.user.email != bob.user.email
+
+
+def test_an_email_that_lower_case_makes_too_long_is_a_400(alice_api):
+    # 254 characters as sent, 264 in lower case: PostgreSQL refused it (a 500).
+    domain = "\u0130" * 10 + ".com"
+    value = "a" * (254 - len(domain) - 1) + "@" + domain
+    response = alice_api.post(
+        "/api/v1/me/contact", {"kind": "email", "value": value}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"] == "Enter a valid email address."
 
 
 def test_new_phone_code_goes_by_sms_and_attempts_are_limited(
@@ -186,6 +257,16 @@ def test_steps_done_and_undone_only_for_my_fields(alice_api):
     assert alice_api.put("/api/v1/steps/licence-check-state-rules/done").status_code == 404
 
 
+def test_a_step_for_a_field_exposed_only_in_an_unannounced_incident_is_404(alice_api, alice):
+    # A draft incident is not shown to customers: ticking its steps must not
+    # tell them what of theirs it holds.
+    draft = IncidentFactory(slug="not-yet-announced", status="draft")
+    ExposureFactory(incident=draft, customer=alice, fields={"drivers_licence_number": "•••• 312"})
+    assert alice_api.put("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+    assert alice_api.delete("/api/v1/steps/licence-check-state-rules/done").status_code == 404
+    assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
+
+
 def test_incidents_say_whether_i_was_affected(alice_api, world):
     incidents = {i["slug"]: i["affected"] for i in alice_api.get("/api/v1/incidents").json()}
     assert incidents == {"customer-data-breach": True, "other-incident": False}
@@ -209,6 +290,16 @@ def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, wor
         assert response.json()["error"]["message"] == "Invalid cursor"
     good = base64.b64encode(b"p=1").decode()
     assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
+
+
+# Superscript two and Arabic-Indic one are digits to str.isdigit(); int() refuses the
+# first and takes the second.
+@pytest.mark.parametrize("size", ["²", "\u0661", "0", "101", "-1", "1.5", " 5", "9" * 30])
+@pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v1/notices"])
+def test_a_page_size_that_is_not_1_to_100_in_ascii_digits_is_a_400(alice_api, world, path, size):
+    response = alice_api.get(path, {"page_size": size})
+    assert response.status_code == 400, response.content
+    assert "page_size" in response.json()["error"]["fields"]
 
 
 def test_notices_public_for_everyone_and_mine_when_signed_in(api, alice_api, world):
@@ -306,11 +397,32 @@ def test_error_messages_in_the_readers_language(api, alice_api):
     assert size["fields"]["page_size"] == ["Un nombre entier de 1 à 100."]
     channel = alice_api.get("/api/v1/messages?channel=fax").json()["error"]
     assert channel["fields"]["channel"] == ["L'une de ces valeurs : sms, email, inapp, push."]
+    incident = api.get("/api/v1/notices?incident=not+a+slug").json()["error"]
+    assert incident["fields"]["incident"] == [
+        "Un slug : lettres, chiffres, traits d'union et tirets bas."
+    ]
     missing = api.get("/api/v1/no-such-endpoint")
     assert missing.status_code == 404
     assert missing.json()["error"] == {"code": "not_found", "message": "Introuvable."}
     api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert api.get("/api/v1/no-such-endpoint").json()["error"]["message"] == "Not found."
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"{", "Le corps de la requête n'est pas du JSON valide (ligne 1, colonne 2)."),
+        (b'{"a": "\xff"}', "Le corps de la requête n'est pas de l'UTF-8 valide."),
+        (b'{"a": NaN}', "Le JSON de la requête contient une valeur que JSON n'autorise pas."),
+        (b'{"a": ' + b"9" * 5000 + b"}", "Un nombre du JSON de la requête a trop de chiffres."),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_400_in_the_readers_language(alice_api, body, message):
+    response = alice_api.patch(
+        "/api/v1/me", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "parse_error", "message": message}
 
 
 DEEP = "[" * 5000 + "]" * 5000

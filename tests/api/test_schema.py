@@ -72,3 +72,27 @@ def keep_the_test_connection():
 )
 def test_api_conforms_to_its_schema(case, token):
     case.call_and_validate(headers={"X-Session-Token": token})
+
+
+def _documented(path: str, method: str) -> set[int]:
+    import yaml
+
+    operation = yaml.safe_load(SCHEMA_FILE.read_text())["paths"][path][method]
+    return {int(code) for code in operation["responses"]}
+
+
+@pytest.mark.django_db
+def test_answers_the_generated_cases_do_not_reach_are_documented(client, monkeypatch):
+    # Schemathesis always sends a valid token and never hits a rate limit.
+    for url, path in [
+        ("/api/v1/notices", "/api/v1/notices"),
+        ("/api/v1/notices/some-notice", "/api/v1/notices/{slug}"),
+    ]:
+        expired = client.get(url, HTTP_X_SESSION_TOKEN="expired")
+        assert expired.status_code in _documented(path, "get")
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "1/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    answers = {client.get("/api/v1/health").status_code for _ in range(2)}
+    assert answers == {200, 429} and answers <= _documented("/api/v1/health", "get")

@@ -3,6 +3,7 @@ language; the API keeps its JSON error shape."""
 
 from __future__ import annotations
 
+import json
 from html import unescape
 
 import pytest
@@ -93,3 +94,36 @@ def test_api_paths_keep_the_json_error_shape():
     broken = client.get("/api/v1/broken")
     assert broken.status_code == 500 and broken.json()["error"]["code"] == "server_error"
     assert broken.json()["error"]["message"] == "Un problème est survenu de notre côté."
+
+
+def test_headless_paths_answer_in_allauths_json_shape():
+    client = client_in("fr")
+    for path in ("/_allauth/app/v1/no-such-endpoint", "/_allauth/app/v1/account/phone"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
+        assert missing.json() == {
+            "status": 404,
+            "errors": [{"message": "Introuvable.", "code": "not_found"}],
+        }
+    broken = client.get("/_allauth/app/v1/broken")
+    assert broken.status_code == 500 and broken.json()["errors"][0]["code"] == "server_error"
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/verify", {"error": {"code": "invalid", "message": "TOO_BIG"}}),
+        (
+            "/_allauth/app/v1/auth/login",
+            {"status": 400, "errors": [{"message": "TOO_BIG", "code": "invalid"}]},
+        ),
+    ],
+)
+def test_a_body_over_the_upload_limit_is_a_json_400(settings, path, body):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client_in("fr").post(
+        path, '{"pad": "' + "x" * 2000 + '"}', content_type="application/json"
+    )
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    message = "La requête a été refusée : elle est trop volumineuse ou mal formée."
+    assert response.json() == json.loads(json.dumps(body).replace("TOO_BIG", message))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from portal.urls import handler404, handler500
+from portal.urls import handler400, handler404, handler500
 from portal.urls import urlpatterns as site_urlpatterns
 
-__all__ = ["handler404", "handler500", "urlpatterns"]
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]
 
 
 def forbidden(request):
@@ -23,5 +23,6 @@ urlpatterns = [
     path("forbidden/", forbidden),
     path("broken/", broken),
     path("api/v1/broken", broken),
+    path("_allauth/app/v1/broken", broken),
     *site_urlpatterns,
 ]
