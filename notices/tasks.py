@@ -253,13 +253,9 @@ def send_contact_code(
 ) -> None:
     """A code to confirm a new email or phone, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
-    from django.conf import settings
-    from django.core.mail import EmailMessage
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    from notices import channels
-    from notices.channels.base import ChannelError, OutgoingMessage
     from notices.models import ContactVerification
 
     verification = ContactVerification.objects.select_related("customer").get(pk=verification_id)
@@ -272,34 +268,116 @@ def send_contact_code(
         ) % {"site": settings.SITE_NAME, "code": code}
         text += ("\n\n" if by_email else " ") + _reference_line(reference)
         subject = _("Confirm your email address")
-    channel = "email" if by_email else "sms"
-    transactional_message_record(reference=reference, channel=channel, to=verification.value)
+    _send_direct(
+        send_contact_code,
+        channel="email" if by_email else "sms",
+        to=verification.value,
+        subject=subject,
+        text=text,
+        reference=reference,
+        slot_at=slot_at,
+        provider=provider,
+        useful_until=verification.expires_at.timestamp(),
+    )
+
+
+@shared_task(
+    time_limit=60,
+    soft_time_limit=50,
+    autoretry_for=(OSError, AnymailAPIError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def send_contact_changed(
+    customer_id: int,
+    kind: str,
+    old_value: str,
+    reference: str = "",
+    slot_at: float | None = None,
+    provider: str = "",
+) -> None:
+    """Tell the email or phone a customer's record no longer has that it was
+    replaced: whoever changed it with a stolen session or phone is noticed by
+    the one they took it from. The message names neither the old nor the new
+    detail."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from customers.models import Customer
+
+    customer = Customer.objects.get(pk=customer_id)
+    reference = reference or message_reference_new()
+    by_email = kind == "email"
+    with translation.override(customer.preferred_language):
+        if by_email:
+            text = _(
+                "The email address on your %(site)s record has just been changed, and "
+                "this address no longer signs you in or receives our alerts."
+            )
+        else:
+            text = _(
+                "The phone number on your %(site)s record has just been changed, and "
+                "this number no longer receives our alerts."
+            )
+        text = (text + " " + _("If you did not change it, contact us now: %(url)s")) % {
+            "site": settings.SITE_NAME,
+            "url": f"{settings.PORTAL_BASE_URL}/help/",
+        }
+        text += ("\n\n" if by_email else " ") + _reference_line(reference)
+        subject = _("Your email address was changed")
+    _send_direct(
+        send_contact_changed,
+        channel="email" if by_email else "sms",
+        to=old_value,
+        subject=subject,
+        text=text,
+        reference=reference,
+        slot_at=slot_at,
+        provider=provider,
+    )
+
+
+def _send_direct(
+    task,
+    *,
+    channel: str,
+    to: str,
+    subject: str,
+    text: str,
+    reference: str,
+    slot_at: float | None,
+    provider: str,
+    useful_until: float | None = None,
+) -> None:
+    """Record one message's reference, take its provider slot and send it by
+    email or text; /verify vouches for it once sent. A text the provider
+    refuses for now is retried (the task's positional arguments kept), on a
+    provider and slot chosen again."""
+    from django.core.mail import EmailMessage
+
+    from notices import channels
+    from notices.channels.base import ChannelError, OutgoingMessage
+
+    transactional_message_record(reference=reference, channel=channel, to=to)
     provider = provider or channels.choose_provider(channel)
     try:
         _provider_slot(
-            send_contact_code,
-            channel=channel,
-            provider=provider,
-            slot_at=slot_at,
-            useful_until=verification.expires_at.timestamp(),
+            task, channel=channel, provider=provider, slot_at=slot_at, useful_until=useful_until
         )
     except send_slots.SlotAfterExpiry as exc:
-        logger.warning("contact code %s not sent, it would arrive expired: %s", reference, exc)
+        logger.warning("message %s not sent, it would arrive expired: %s", reference, exc)
         return
-    if by_email:
-        EmailMessage(
-            subject, text, to=[verification.value], headers={REFERENCE_HEADER: reference}
-        ).send()
-        transactional_message_sent(reference=reference)
-        return
-    try:
-        channels.get_backend("sms", provider).send(
-            OutgoingMessage(reference=reference, to=verification.value, body=text)
-        )
-    except ChannelError as exc:
-        if not exc.permanent:
-            raise send_contact_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
-        return
+    if channel == "email":
+        EmailMessage(subject, text, to=[to], headers={REFERENCE_HEADER: reference}).send()
+    else:
+        try:
+            channels.get_backend("sms", provider).send(
+                OutgoingMessage(reference=reference, to=to, body=text)
+            )
+        except ChannelError as exc:
+            if not exc.permanent:
+                raise task.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
+            return
     transactional_message_sent(reference=reference)
 
 

@@ -252,6 +252,7 @@ CELERY_TASK_ROUTES = {
     "notices.tasks.drain_receipts": {"queue": "webhooks"},
     "notices.tasks.publish_due_notices": {"queue": "default"},
     "notices.tasks.send_contact_code": {"queue": "transactional"},
+    "notices.tasks.send_contact_changed": {"queue": "transactional"},
     # Housekeeping, in short slices (portal/tasks.py) so the sweep never waits long.
     "portal.tasks.apply_retention": {"queue": "default"},
 }

@@ -104,6 +104,8 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
 
 def _contact_change_apply(customer: Customer, verification: ContactVerification) -> Customer:
     now = timezone.now()
+    kind = verification.kind
+    old = customer.email if kind == ContactVerification.Kind.EMAIL else customer.phone
     with transaction.atomic():
         verification.confirmed_at = now
         verification.save(update_fields=["confirmed_at"])
@@ -118,7 +120,15 @@ def _contact_change_apply(customer: Customer, verification: ContactVerification)
             fields = ["phone", "phone_verified"]
         customer.updated_at = now
         customer.save(update_fields=[*fields, "updated_at"])
+        if old:
+            transaction.on_commit(lambda: _tell_the_old_contact(customer, kind, old))
     return customer
+
+
+def _tell_the_old_contact(customer: Customer, kind: str, old: str) -> None:
+    from notices import tasks
+
+    tasks.send_contact_changed.delay(customer.pk, kind, old, message_reference_new())
 
 
 def _another_login_uses(customer: Customer, email: str) -> bool:

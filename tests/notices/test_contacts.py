@@ -96,3 +96,69 @@ def test_a_throttled_code_email_is_retried_not_lost(alice, settings):
     send_contact_code.apply(args=(verification.pk, "123456"), throw=False)
     assert [m.to for m in mail.outbox] == [["new@example.com"]]
     assert throttled.failures_left == []
+
+
+# --- the old email or phone is told it was replaced --------------------------------
+
+
+def _change(customer, kind, value, monkeypatch, capture):
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    with capture(execute=True):
+        verification = contacts.contact_change_start(customer=customer, kind=kind, value=value)
+    with capture(execute=True):
+        contacts.contact_change_confirm(
+            customer=customer, verification_id=verification.public_id, code="123456"
+        )
+
+
+def test_an_email_change_is_told_to_the_old_address_which_the_message_does_not_name(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A stolen session could move the login to the thief's inbox: the address
+    it is taken from hears of it, with a reference /verify vouches for."""
+    from django.core import mail
+
+    from portal.models import TransactionalMessage
+
+    old = alice.email
+    _change(alice, "email", "new@example.com", monkeypatch, django_capture_on_commit_callbacks)
+    [code, notice] = mail.outbox
+    assert code.to == ["new@example.com"] and notice.to == [old]
+    assert "has just been changed" in notice.body and "/help/" in notice.body
+    assert "new@example.com" not in notice.body and old not in notice.body
+    reference = notice.extra_headers["X-Firsthand-Reference"]
+    assert TransactionalMessage.objects.get(reference=reference).sent_at is not None
+
+
+def test_a_phone_change_is_texted_to_the_old_number(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from notices.channels import locmem
+
+    locmem.outbox.clear()
+    old = alice.phone
+    _change(alice, "phone", "+61411000999", monkeypatch, django_capture_on_commit_callbacks)
+    assert [m.to for m in locmem.outbox] == ["+61411000999", old]
+    text = locmem.outbox[-1].body
+    assert "phone number on your" in text
+    assert text.encode("ascii", "ignore").decode() == text  # plain GSM-7: one segment rate
+
+
+def test_a_first_email_tells_no_one(alice, monkeypatch, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    alice.email = ""
+    alice.save(update_fields=["email"])
+    _change(alice, "email", "new@example.com", monkeypatch, django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+
+
+def test_the_notice_is_in_the_customers_language(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    alice.preferred_language = "fr"
+    alice.save(update_fields=["preferred_language"])
+    _change(alice, "email", "new@example.com", monkeypatch, django_capture_on_commit_callbacks)
+    assert "L'adresse e-mail de votre dossier" in mail.outbox[-1].body

@@ -141,7 +141,7 @@ def test_a_contact_code_whose_slot_comes_after_it_expires_is_dropped_not_retried
     verification = _verification(alice, kind, value, lifetime=10)
     tasks.send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
     assert locmem.outbox == [] and mail.outbox == [] and retries == []
-    assert "K7QM3TXP9HWC not sent, it would arrive expired" in caplog.text
+    assert "message K7QM3TXP9HWC not sent, it would arrive expired" in caplog.text
 
 
 def test_an_unlimited_provider_sends_at_once(settings, alice, campaign, retries):
