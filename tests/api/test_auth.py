@@ -221,3 +221,18 @@ def test_a_second_address_cannot_be_added_to_a_login(
     assert response.status_code == 200
     api.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
     assert api.get("/api/v1/me").json()["first_name"] == "Owen"
+
+
+def test_a_password_change_ends_the_apps_other_sessions(alice, alice_api, client):
+    """A token taken from the app stops working once the customer changes their
+    password elsewhere; the session that changed it stays signed in."""
+    assert alice_api.get("/api/v1/me").status_code == 200
+    client.force_login(alice.user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    new = "a-Very-long-pass-9183"
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": "correct-horse-battery", "password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    assert alice_api.get("/api/v1/me").status_code == 401
+    assert client.get("/dashboard/").status_code == 200
