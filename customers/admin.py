@@ -349,3 +349,6 @@ class ContactNoteAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     list_select_related = ["customer", "author"]
     search_fields = ["=customer__customer_ref"]
+    # A note is personal data: read on the customer's page, where opening it is
+    # audited, not here, where nothing would record who read it.
+    exclude = ["text"]

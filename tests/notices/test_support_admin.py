@@ -275,3 +275,22 @@ def test_unknown_actions_and_gets_are_refused(agent_client, alice):
     assert agent_client.get(url).status_code == 405
     missing = reverse("admin:customers_customer_change", args=[999999])
     assert agent_client.get(missing).status_code == 404
+
+
+@pytest.mark.parametrize("role", [SUPPORT_AGENT, AUDITOR])
+def test_a_note_is_read_only_on_the_audited_customer_page(client, agent, alice, role):
+    note = ContactNote.objects.create(
+        customer=alice, text="Moved to 12 Quiet Street last week", author=agent
+    )
+    viewer = agent if role == SUPPORT_AGENT else staff_with_role(AUDITOR, username="ann")
+    login_staff(client, viewer)
+    before = AuditEntry.objects.count()
+
+    response = client.get(reverse("admin:customers_contactnote_change", args=[note.pk]))
+
+    assert response.status_code == 200
+    assert "Quiet Street" not in response.content.decode()
+    assert AuditEntry.objects.count() == before
+    page = client.get(reverse("admin:customers_customer_change", args=[alice.pk]))
+    assert "Quiet Street" in page.content.decode()
+    assert AuditEntry.objects.filter(action="customer.view", actor=viewer).exists()
