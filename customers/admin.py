@@ -66,6 +66,8 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["is_current", "preferred_channel", "preferred_language"]
     search_fields = ["customer_ref"]  # replaced by get_search_results below
     search_help_text = _("Customer reference (or its beginning), or a whole email or phone number.")
+    # Millions of rows: sorted only by an indexed column (portal/admin_lookups.py).
+    sortable_by = ["customer_ref"]
     raw_id_fields = ["user"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -148,6 +150,7 @@ class ExposureAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "incident"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__customer_ref"]
+    sortable_by = []  # millions of rows, newest first (by key) only
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
@@ -162,6 +165,7 @@ class StepProgressAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "step"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__customer_ref"]
+    sortable_by = []  # millions of rows, newest first (by key) only
 
 
 @admin.register(User)
@@ -338,6 +342,10 @@ class ClaimCodeAdmin(ReadOnlyAdmin):
     list_filter = ["via"]
     list_select_related = ["customer", "issued_by"]
     search_fields = ["=customer__customer_ref"]
+    # A letter's code for every customer without a login: millions of rows, and
+    # created_at (the model's order) has no index. The key is as new.
+    ordering = ["-pk"]
+    sortable_by = []
     exclude = ["code_hash"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False

@@ -465,6 +465,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel", "in_doubt"]
     list_select_related = ["campaign", "customer"]
     search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]
+    sortable_by = []  # millions of rows, newest first (by key) only
     raw_id_fields = ["campaign", "customer"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False

@@ -67,6 +67,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["=target_label", "=actor_label"]
     search_help_text = _("Exact customer reference or staff email.")
     date_hierarchy = "created_at"
+    sortable_by = ["created_at"]  # the only indexed column
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     change_list_template = "admin/portal/auditentry/change_list.html"
