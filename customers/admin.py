@@ -166,6 +166,8 @@ class StepProgressAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer"]
     search_fields = ["=customer__customer_ref"]
     sortable_by = []  # millions of rows, newest first (by key) only
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
 @admin.register(User)
@@ -360,3 +362,5 @@ class ContactNoteAdmin(ReadOnlyAdmin):
     # A note is personal data: read on the customer's page, where opening it is
     # audited, not here, where nothing would record who read it.
     exclude = ["text"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False

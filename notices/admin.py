@@ -714,6 +714,9 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
     list_filter = ["reviewed", "channel"]
     search_fields = ["=reference", "sender"]
     readonly_fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
+    # A public form fills it: no count of the whole table on every page.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     actions = ["mark_reviewed"]
 
     def has_add_permission(self, request):

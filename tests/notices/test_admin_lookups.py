@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notices.models import Delivery
 from portal.admin_lookups import FilterLookupsOnly
 from portal.models import AuditEntry
+from portal.paginators import EstimatedCountPaginator
 from portal.roles import AUDITOR
 from tests.factories import CustomerFactory, ExposureFactory
 from tests.staff import login_staff, staff_with_role
@@ -137,3 +140,17 @@ def test_a_list_of_millions_sorts_only_by_an_indexed_column(client, name, orderi
             assert response.status_code == 200, (name, column)
             used = set(map(str, response.context["cl"].queryset.query.order_by))
             assert used <= orderings, (name, column, used)
+
+
+@pytest.mark.parametrize(
+    "name", ["customers_stepprogress", "customers_contactnote", "notices_suspiciousreport"]
+)
+def test_a_big_list_counts_its_rows_once_and_by_estimate(client, name):
+    # Each page counted the whole table twice (the page links and "N total").
+    login_staff(client, staff_with_role(AUDITOR, username="root", is_superuser=True))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(f"admin:{name}_changelist"))
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1, counts
+    assert isinstance(response.context["cl"].paginator, EstimatedCountPaginator)
