@@ -201,8 +201,15 @@ class ImportJobForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == ImportJob.Kind.EXPOSURES and not data.get("incident"):
+        incident = data.get("incident")
+        if data.get("kind") == ImportJob.Kind.EXPOSURES and not incident:
             self.add_error("incident", _("Exposures belong to an incident: choose one."))
+        elif data.get("kind") == ImportJob.Kind.EXPOSURES and incident.closed_at is not None:
+            # Retention counts from the closing and may have frozen its figures and
+            # deleted its exposures already: new ones would be neither counted nor kept.
+            self.add_error(
+                "incident", _("This incident is closed: reopen it before importing exposures.")
+            )
         return data
 
 

@@ -175,3 +175,23 @@ def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(
 def test_the_import_sweep_is_scheduled(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert any(entry["task"] == "customers.tasks.import_jobs_sweep" for entry in schedule.values())
+
+
+def test_exposures_are_not_imported_into_a_closed_incident(
+    admin_client, incident, django_capture_on_commit_callbacks
+):
+    from customers.services import incident_close
+
+    CustomerFactory(customer_ref="UP0001")
+    incident_close(incident=incident, by=None)
+    response = upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\nUP0001,passport_number=PA1\n",
+        django_capture_on_commit_callbacks,
+        kind="exposures",
+        incident=incident.pk,
+    )
+    assert "reopen it before importing" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    assert not Exposure.objects.exists()
