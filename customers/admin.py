@@ -180,6 +180,21 @@ class UserAdmin(admin.ModelAdmin):
     filter_horizontal = ["groups", "user_permissions"]
     exclude = ["password"]
     readonly_fields = ["last_login", "date_joined"]
+    # Groups and permissions are audited as they change (portal/staff_auth.py).
+    role_flags = ("is_superuser", "is_staff", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        flags = {name: getattr(obj, name) for name in self.role_flags if name in form.changed_data}
+        if flags:
+            audit(
+                AuditAction.ROLES_CHANGE,
+                actor=request.user,
+                target=obj,
+                target_label=obj.get_username(),
+                detail={"change": "flags", **flags},
+                request=request,
+            )
 
 
 class ImportJobForm(forms.ModelForm):

@@ -29,6 +29,10 @@ class PortalConfig(AppConfig):
         user_logged_in.connect(metrics.on_user_logged_in)
         request_finished.connect(middleware.end_request)
         m2m_changed.connect(staff_auth.on_groups_changed, sender=get_user_model().groups.through)
+        m2m_changed.connect(
+            staff_auth.on_user_permissions_changed,
+            sender=get_user_model().user_permissions.through,
+        )
 
 
 def _content_migrated(**_signal) -> None:

@@ -194,3 +194,24 @@ def on_groups_changed(sender, instance, action, pk_set, **kwargs) -> None:
         detail={"change": action.removeprefix("post_"), "groups": names},
         request=request if actor is not None else None,
     )
+
+
+def on_user_permissions_changed(sender, instance, action, pk_set, **kwargs) -> None:
+    """A permission given to one person is a role change too (the admin offers it)."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    from allauth.core import context
+    from django.contrib.auth.models import Permission
+
+    request = context.request
+    actor = getattr(request, "user", None)
+    perms = Permission.objects.filter(pk__in=pk_set or []).select_related("content_type")
+    names = sorted(f"{p.content_type.app_label}.{p.codename}" for p in perms)
+    audit(
+        AuditAction.ROLES_CHANGE,
+        actor=actor,
+        target=instance,
+        target_label=instance.get_username(),
+        detail={"change": action.removeprefix("post_"), "permissions": names},
+        request=request if actor is not None else None,
+    )

@@ -293,3 +293,31 @@ def test_the_lists_filters_read_nothing_of_the_whole_log(client, alice, campaign
     listed = client.get(url, {"target_type__exact": "campaign"}).context["cl"].result_list
     assert [e.target_type for e in listed] == ["campaign"]
     assert client.get(url, {"created_at__year": "2026"}).status_code == 200
+
+
+def test_making_someone_superuser_or_giving_a_permission_is_audited(client, alice):
+    from django.contrib.auth.models import Permission
+
+    root = staff_with_role(INCIDENT_LEAD, username="root", is_superuser=True)
+    login_staff(client, root)
+    target = alice.user
+    reveal = Permission.objects.get(codename="reveal_customer_data")
+    response = client.post(
+        reverse("admin:customers_user_change", args=[target.pk]),
+        {
+            "username": target.username,
+            "email": target.email,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "user_permissions": [reveal.pk],
+        },
+    )
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.is_superuser and target.user_permissions.filter(pk=reveal.pk).exists()
+    entries = AuditEntry.objects.filter(action="staff.roles_change", target_label=target.username)
+    details = sorted((e.detail for e in entries), key=lambda d: sorted(d))
+    assert {"change": "flags", "is_staff": True, "is_superuser": True} in details
+    assert {"change": "add", "permissions": ["customers.reveal_customer_data"]} in details
+    assert all(e.actor == root for e in entries)
