@@ -321,3 +321,21 @@ def test_making_someone_superuser_or_giving_a_permission_is_audited(client, alic
     assert {"change": "flags", "is_staff": True, "is_superuser": True} in details
     assert {"change": "add", "permissions": ["customers.reveal_customer_data"]} in details
     assert all(e.actor == root for e in entries)
+
+
+def test_a_role_change_from_the_groups_side_is_audited_per_person(alice, bob):
+    # group.user_set.add(...) sends the signal with the group as its instance:
+    # the receiver took it for a user (AttributeError: no get_username).
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=SUPPORT_AGENT)
+    group.user_set.add(alice.user, bob.user)
+    group.user_set.remove(bob.user)
+    group.user_set.clear()
+    entries = AuditEntry.objects.filter(action="staff.roles_change").order_by("id")
+    assert [(e.target_label, e.detail) for e in entries] == [
+        ("alice", {"change": "add", "groups": [SUPPORT_AGENT]}),
+        ("bob", {"change": "add", "groups": [SUPPORT_AGENT]}),
+        ("bob", {"change": "remove", "groups": [SUPPORT_AGENT]}),
+        ("alice", {"change": "clear", "groups": [SUPPORT_AGENT]}),
+    ]
