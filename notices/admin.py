@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -22,7 +23,7 @@ from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
 from customers.masking import mask_email, mask_phone
-from customers.models import DataClass, Incident
+from customers.models import Customer, DataClass, Incident
 from notices import selectors, services
 from notices.audience import checked_channels
 from notices.models import (
@@ -39,6 +40,7 @@ from notices.models import (
     TestSend,
 )
 from notices.previews import preview_message
+from notices.references import normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import validate_template
 from portal.audit import audit
@@ -464,7 +466,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["reference", "campaign", "customer", "channel", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "in_doubt"]
     list_select_related = ["campaign", "customer"]
-    search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]
+    search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]  # see below
+    search_help_text = _("A message reference, a provider's message id or a customer reference.")
     sortable_by = []  # millions of rows, newest first (by key) only
     raw_id_fields = ["campaign", "customer"]
     paginator = EstimatedCountPaginator
@@ -477,6 +480,18 @@ class DeliveryAdmin(admin.ModelAdmin):
         *(f.name for f in Delivery._meta.fields if f.name not in ("to", "body")),
         "masked_to",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A reference as the message prints it (K7QM-3TXP-9HWC, any case) is
+        # stored bare: an exact match on the text typed found nothing.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        query = Q(provider_id=term) | Q(customer__in=Customer.objects.filter(customer_ref=term))
+        reference = normalise_reference(term)
+        if reference:
+            query |= Q(reference=reference)
+        return queryset.filter(query), False
 
     def has_add_permission(self, request):
         return False

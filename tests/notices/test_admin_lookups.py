@@ -174,3 +174,29 @@ def test_a_filtered_big_list_counts_up_to_a_limit_and_serves_no_deep_page(client
     deep = client.get(url, {"is_current__exact": "1", "p": "3"})
     assert deep.status_code == 302 and deep["Location"].endswith("?e=1")
     assert client.get(url, {"p": "3"})["Location"].endswith("?e=1")
+
+
+def test_a_delivery_is_found_by_its_reference_as_the_message_prints_it(
+    auditor_client, campaign, audience
+):
+    customer = audience["email_only"]
+    delivery = Delivery.objects.create(
+        campaign=campaign,
+        customer=customer,
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="K7QM3TXP9HWC",
+        provider_id="SM123",
+    )
+    url = reverse("admin:notices_delivery_changelist")
+    for term in [
+        "K7QM-3TXP-9HWC",
+        "k7qm 3txp 9hwc",
+        "K7QM3TXP9HWC",
+        "SM123",
+        customer.customer_ref,
+    ]:
+        listed = auditor_client.get(url, {"q": term}).context["cl"].result_list
+        assert list(listed) == [delivery], term
+    assert not auditor_client.get(url, {"q": "K7QM-3TXP-9HWD"}).context["cl"].result_list
