@@ -132,6 +132,11 @@ class DataClassAdmin(admin.ModelAdmin):
     list_filter = ["sensitivity", "is_identity_document"]
     search_fields = ["code", "label"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Exposures name their fields by code, and segments find them by it: a
+        # renamed code would drop every exposure of the class from both.
+        return ["code"] if obj is not None else []
+
 
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
