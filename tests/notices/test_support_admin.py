@@ -294,3 +294,31 @@ def test_a_note_is_read_only_on_the_audited_customer_page(client, agent, alice, 
     page = client.get(reverse("admin:customers_customer_change", args=[alice.pk]))
     assert "Quiet Street" in page.content.decode()
     assert AuditEntry.objects.filter(action="customer.view", actor=viewer).exists()
+
+
+def test_a_providers_error_and_the_subject_show_no_contact_or_name(agent_client, alice, campaign):
+    from notices.models import DeliveryEvent
+
+    error = "HTTP 400 code 21211: The 'To' number +61412345321 is not a valid phone number."
+    delivery = Delivery.objects.create(
+        campaign=campaign,
+        customer=alice,
+        channel="sms",
+        to="+61412345321",
+        status="failed",
+        subject="Alice, about the breach",
+        last_error=error,
+        reference="K7QM3TXP9HWC",
+    )
+    DeliveryEvent.objects.create(
+        delivery=delivery, source="dispatch", status="failed", detail=error
+    )
+    pages = [
+        agent_client.get(reverse("admin:notices_delivery_change", args=[delivery.pk])),
+        agent_client.get(reverse("admin:customers_customer_change", args=[alice.pk])),
+    ]
+    for page in pages:
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "412345321" not in html and "Alice," not in html
+        assert "code 21211: The &#x27;To&#x27; number •••• ••• 321" in html
