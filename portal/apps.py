@@ -10,6 +10,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from allauth.mfa.signals import authenticator_added
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
@@ -32,6 +33,9 @@ class PortalConfig(AppConfig):
         m2m_changed.connect(
             staff_auth.on_user_permissions_changed,
             sender=get_user_model().user_permissions.through,
+        )
+        m2m_changed.connect(
+            staff_auth.on_group_permissions_changed, sender=Group.permissions.through
         )
 
 

@@ -199,6 +199,38 @@ def on_user_permissions_changed(sender, instance, action, pk_set, reverse=False,
     )
 
 
+def on_group_permissions_changed(sender, instance, action, pk_set, reverse=False, **kwargs) -> None:
+    """What a role may do, changed in the admin's group pages (roles.py is the
+    source; a migration runs sync_roles), changes every holder's access at once."""
+    from django.contrib.auth.models import Group, Permission
+
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    from allauth.core import context
+
+    request = context.request
+    actor = getattr(request, "user", None)
+    if reverse:  # permission.group_set.add(...)
+        groups = list(Group.objects.filter(pk__in=pk_set or []).order_by("pk"))
+        changes = [(group, [instance]) for group in groups]
+    else:
+        perms = Permission.objects.filter(pk__in=pk_set or []).select_related("content_type")
+        changes = [(instance, list(perms))]
+    for group, perms in changes:
+        audit(
+            AuditAction.ROLES_CHANGE,
+            actor=actor,
+            target=group,
+            target_label=group.name,
+            detail={
+                "change": action.removeprefix("post_"),
+                "role": group.name,
+                "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in perms),
+            },
+            request=request if actor is not None else None,
+        )
+
+
 def _audit_role_change(instance, action, pk_set, reverse, roles, key, name) -> None:
     """One entry per person changed. From the role's side (``group.user_set.add``)
     the instance is the role and the keys are people's; a clear names nobody

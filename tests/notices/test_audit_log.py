@@ -339,3 +339,25 @@ def test_a_role_change_from_the_groups_side_is_audited_per_person(alice, bob):
         ("bob", {"change": "remove", "groups": [SUPPORT_AGENT]}),
         ("alice", {"change": "clear", "groups": [SUPPORT_AGENT]}),
     ]
+
+
+def test_a_change_to_what_a_role_may_do_is_audited(client):
+    from django.contrib.auth.models import Group, Permission
+
+    root = staff_with_role(INCIDENT_LEAD, username="root", is_superuser=True)
+    login_staff(client, root)
+    support = Group.objects.get(name=SUPPORT_AGENT)
+    export = Permission.objects.get(codename="export_auditentry")
+    perms = [*support.permissions.values_list("pk", flat=True), export.pk]
+    response = client.post(
+        reverse("admin:auth_group_change", args=[support.pk]),
+        {"name": support.name, "permissions": perms},
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="staff.roles_change", target_type="group")
+    assert entry.actor == root and entry.target_label == SUPPORT_AGENT
+    assert entry.detail == {
+        "change": "add",
+        "role": SUPPORT_AGENT,
+        "permissions": ["portal.export_auditentry"],
+    }
