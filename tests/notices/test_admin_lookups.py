@@ -120,6 +120,7 @@ def test_an_autocomplete_term_with_a_nul_finds_nothing(client, alice):
     ("name", "orderings"),
     [
         ("customers_customer", {"customer_ref", "-customer_ref", "-pk"}),
+        ("customers_user", {"username", "-username"}),
         ("customers_exposure", {"-pk"}),
         ("customers_stepprogress", {"-pk"}),
         ("customers_claimcode", {"-pk"}),
@@ -144,7 +145,13 @@ def test_a_list_of_millions_sorts_only_by_an_indexed_column(client, name, orderi
 
 
 @pytest.mark.parametrize(
-    "name", ["customers_stepprogress", "customers_contactnote", "notices_suspiciousreport"]
+    "name",
+    [
+        "customers_stepprogress",
+        "customers_contactnote",
+        "notices_suspiciousreport",
+        "customers_user",
+    ],
 )
 def test_a_big_list_counts_its_rows_once_and_by_estimate(client, name):
     # Each page counted the whole table twice (the page links and "N total").
