@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from customers.import_jobs import import_job_create, import_job_progress
+from customers.import_jobs import import_job_create, import_job_delete, import_job_progress
 from customers.masking import mask_email, mask_name, mask_phone
 from customers.models import (
     ClaimCode,
@@ -285,6 +285,13 @@ class ImportJobAdmin(admin.ModelAdmin):
             and obj.status != ImportJob.Status.RUNNING
             and super().has_delete_permission(request, obj)
         )
+
+    def delete_model(self, request, obj):
+        import_job_delete(job=obj)
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            import_job_delete(job=job)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -195,3 +195,27 @@ def test_exposures_are_not_imported_into_a_closed_incident(
     assert "reopen it before importing" in response.content.decode()
     assert not ImportJob.objects.exists()
     assert not Exposure.objects.exists()
+
+
+def test_deleting_a_job_deletes_its_files(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    # The row gone, the uploaded CSV (raw personal data) stayed on disk, where
+    # the retention policy, which walks the jobs, would never find it.
+    upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\nNOPE,email=x@y.z\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    files = [settings.MEDIA_ROOT / job.file.name, settings.MEDIA_ROOT / job.report.name]
+    assert job.report and all(path.exists() for path in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:customers_importjob_delete", args=[job.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not ImportJob.objects.exists()
+    assert not any(path.exists() for path in files)
