@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
-from customers.masking import mask_contacts_in, mask_email, mask_phone
+from customers.masking import mask_contacts_in, mask_email, mask_phone, masked_contacts_only
 from customers.models import Customer, DataClass, Incident
 from notices import selectors, services
 from notices.audience import checked_channels
@@ -751,6 +751,23 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def _replies(self, request) -> bool:
+        # Support answers the reporter; the roles that only read see the contact masked.
+        return request.user.has_perm("notices.change_suspiciousreport")
+
+    def get_fields(self, request, obj=None):
+        fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
+        if not self._replies(request):
+            fields[fields.index("contact")] = "masked_contact"
+        return [*fields, "reviewed"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "masked_contact"]
+
+    @admin.display(description=_("how we can reach you (optional)"))
+    def masked_contact(self, obj: SuspiciousReport) -> str:
+        return masked_contacts_only(obj.contact) if obj.contact else "—"
 
     @admin.action(description=_("Mark as reviewed"), permissions=["change"])
     def mark_reviewed(self, request, queryset):
