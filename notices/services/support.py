@@ -21,7 +21,7 @@ from customers.masking import mask_email, mask_name, mask_phone
 from customers.models import ClaimCode, ContactNote, Customer
 from customers.normalise import normalise_email, normalise_phone
 from notices.audience import address, reachable
-from notices.models import CampaignTemplate, Delivery, DeliveryStatus, Device
+from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryStatus, Device
 from portal.audit import audit
 from portal.models import AuditAction
 from portal.observability.metrics import RATE_LIMIT_REFUSALS
@@ -184,7 +184,7 @@ def latest_alert(customer: Customer) -> Delivery | None:
 
 def resend_channels(customer: Customer, latest: Delivery | None) -> list[str]:
     """Channels the latest alert has a message for and the customer can be reached on."""
-    if latest is None:
+    if latest is None or latest.campaign.status == Campaign.Status.CANCELLED:
         return []
     device = _device_token(customer)
     written = set(
@@ -222,6 +222,9 @@ def alert_resend(
     latest = latest_alert(customer)
     if latest is None:
         raise ValidationError(_("We have sent this customer no alert yet."))
+    if latest.campaign.status == Campaign.Status.CANCELLED:
+        # Cancelled: withdrawn, often for what it said; nobody is sent it again.
+        raise ValidationError(_("The latest alert's campaign was cancelled: it is not resent."))
     if channel not in resend_channels(customer, latest):
         raise ValidationError(_("The latest alert cannot be sent on that channel."))
     if request is not None and is_ratelimited(

@@ -322,3 +322,30 @@ def test_a_providers_error_and_the_subject_show_no_contact_or_name(agent_client,
         assert page.status_code == 200
         assert "412345321" not in html and "Alice," not in html
         assert "code 21211: The &#x27;To&#x27; number •••• ••• 321" in html
+
+
+def test_a_cancelled_campaigns_alert_is_not_resent(
+    agent_client, agent, campaign, lead, customer, django_capture_on_commit_callbacks
+):
+    from django.core.exceptions import ValidationError
+
+    from notices.services import support
+
+    # Cancelled before it reached this customer (their delivery skipped): a
+    # resend sent the withdrawn message all the same.
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    services.campaign_cancel(campaign=campaign, by=lead)
+    assert Delivery.objects.get(customer=customer).status == "skipped"
+    locmem.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(agent_client, customer, "resend", channel="sms")
+    assert response.status_code == 200
+    assert not Delivery.objects.filter(customer=customer, resent_by__isnull=False).exists()
+    assert not locmem.outbox
+    assert not entries("delivery.resend")
+    assert page(agent_client, customer).context["can_resend"] is False
+    with pytest.raises(ValidationError, match="cancelled"):
+        support.alert_resend(customer=customer, channel="sms", by=agent)
