@@ -184,7 +184,11 @@ def latest_alert(customer: Customer) -> Delivery | None:
 
 def resend_channels(customer: Customer, latest: Delivery | None) -> list[str]:
     """Channels the latest alert has a message for and the customer can be reached on."""
-    if latest is None or latest.campaign.status == Campaign.Status.CANCELLED:
+    if (
+        latest is None
+        or latest.campaign.status == Campaign.Status.CANCELLED
+        or latest.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    ):
         return []
     device = _device_token(customer)
     written = set(
@@ -225,6 +229,9 @@ def alert_resend(
     if latest.campaign.status == Campaign.Status.CANCELLED:
         # Cancelled: withdrawn, often for what it said; nobody is sent it again.
         raise ValidationError(_("The latest alert's campaign was cancelled: it is not resent."))
+    if latest.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        # The campaign has yet to reach them: a resend now would be a second copy.
+        raise ValidationError(_("The latest alert is still on its way to this customer."))
     if channel not in resend_channels(customer, latest):
         raise ValidationError(_("The latest alert cannot be sent on that channel."))
     if request is not None and is_ratelimited(

@@ -349,3 +349,22 @@ def test_a_cancelled_campaigns_alert_is_not_resent(
     assert page(agent_client, customer).context["can_resend"] is False
     with pytest.raises(ValidationError, match="cancelled"):
         support.alert_resend(customer=customer, channel="sms", by=agent)
+
+
+def test_an_alert_still_on_its_way_is_not_resent(agent, campaign, lead, customer):
+    # Planned but not yet sent: a resend went out at once, and the campaign's
+    # own copy followed.
+    from django.core.exceptions import ValidationError
+
+    from notices.services import support
+
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    latest = support.latest_alert(customer)
+    assert latest.status == "pending"
+    assert support.resend_channels(customer, latest) == []
+    with pytest.raises(ValidationError, match="on its way"):
+        support.alert_resend(customer=customer, channel="sms", by=agent)
+    assert not Delivery.objects.filter(customer=customer, resent_by__isnull=False).exists()
