@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -71,6 +73,21 @@ class AuditEntryAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     change_list_template = "admin/portal/auditentry/change_list.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        # By key, through the log's indexes (target, actor): an exact match on
+        # its label columns, which have none, read the whole log.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        customers = apps.get_model("customers.Customer").objects.filter(
+            customer_ref__in={term, term.upper()}
+        )
+        ids = [str(pk) for pk in customers.values_list("pk", flat=True)[:10]]
+        # Logins' emails are stored lower-cased (customers.models.User).
+        staff = apps.get_model(settings.AUTH_USER_MODEL).objects.filter(email=term.lower())
+        query = Q(target_type="customer", target_id__in=ids) | Q(actor__in=staff)
+        return queryset.filter(query), False
 
     def has_add_permission(self, request):
         return False

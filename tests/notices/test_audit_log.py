@@ -361,3 +361,32 @@ def test_a_change_to_what_a_role_may_do_is_audited(client):
         "role": SUPPORT_AGENT,
         "permissions": ["portal.export_auditentry"],
     }
+
+
+def test_the_log_is_searched_by_its_indexes_not_its_label_columns(client, alice, bob):
+    # "=target_label" / "=actor_label" (no index) read every entry of the log.
+    auditor = staff_with_role(AUDITOR, username="audrey", email="audrey@firsthand.test")
+    agent = staff_with_role(SUPPORT_AGENT, username="sam", email="sam@firsthand.test")
+    audit(AuditAction.CUSTOMER_VIEW, actor=agent, target=alice)
+    audit(AuditAction.CUSTOMER_VIEW, actor=agent, target=bob)
+    audit(AuditAction.CUSTOMER_VIEW, actor=auditor, target=bob)
+    login_staff(client, auditor)
+    url = reverse("admin:portal_auditentry_changelist")
+
+    def found(term):
+        with CaptureQueriesContext(connection) as queries:
+            listed = client.get(url, {"q": term}).context["cl"].result_list
+        log_reads = [q["sql"] for q in queries if 'FROM "portal_auditentry"' in q["sql"]]
+        assert not [sql for sql in log_reads if "_label" in sql.split("WHERE", 1)[-1]]
+        return {(e.actor_label, e.target_label) for e in listed if e.action == "customer.view"}
+
+    assert found(alice.customer_ref) == {("sam@firsthand.test", alice.customer_ref)}
+    assert found(bob.customer_ref.lower()) == {
+        ("sam@firsthand.test", bob.customer_ref),
+        ("audrey@firsthand.test", bob.customer_ref),
+    }
+    assert found("SAM@firsthand.test") == {
+        ("sam@firsthand.test", alice.customer_ref),
+        ("sam@firsthand.test", bob.customer_ref),
+    }
+    assert found("nobody@example.com") == set()
