@@ -8,6 +8,8 @@ talks an agent into a new email cannot sign in with it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -28,6 +30,7 @@ from portal.observability.metrics import RATE_LIMIT_REFUSALS
 from portal.transactional import message_reference_new
 
 REVEALABLE = ("name", "email", "phone")
+CLAIM_SMS_SECONDS = 60
 MIN_REASON = 10
 
 
@@ -154,6 +157,15 @@ def claim_code_give(
         raise ValidationError(_("There is no phone number on record to text the code to."))
     via = ClaimCode.Via.SMS if send_by_sms else ClaimCode.Via.SUPPORT
     with transaction.atomic():
+        if send_by_sms:
+            # A second click would text a second code and withdraw the first:
+            # one text a customer a minute (the row lock orders two clicks).
+            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+            since = timezone.now() - timedelta(seconds=CLAIM_SMS_SECONDS)
+            if ClaimCode.objects.filter(customer=customer, via=via, created_at__gte=since).exists():
+                raise ValidationError(
+                    _("A claim code was just texted to this customer: wait a minute.")
+                )
         code = claims.claim_code_issue(customer=customer, via=via, by=by)
         audit(
             AuditAction.CLAIM_CODE_ISSUE,

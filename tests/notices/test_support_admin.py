@@ -368,3 +368,17 @@ def test_an_alert_still_on_its_way_is_not_resent(agent, campaign, lead, customer
     with pytest.raises(ValidationError, match="on its way"):
         support.alert_resend(customer=customer, channel="sms", by=agent)
     assert not Delivery.objects.filter(customer=customer, resent_by__isnull=False).exists()
+
+
+def test_a_claim_code_text_clicked_twice_sends_one_code(
+    agent_client, alice, django_capture_on_commit_callbacks
+):
+    # Two texts, and the first code withdrawn by the second: whichever the
+    # customer read first was likely the dead one.
+    with django_capture_on_commit_callbacks(execute=True):
+        act(agent_client, alice, "claim-code", send="sms")
+        again = act(agent_client, alice, "claim-code", send="sms")
+    assert "just texted" in again.content.decode()
+    assert len(locmem.outbox) == 1
+    assert ClaimCode.objects.filter(customer=alice).count() == 1
+    assert len(entries("claim_code.issue")) == 1
