@@ -400,5 +400,8 @@ class ContactNoteAdmin(ReadOnlyAdmin):
     # A note is personal data: read on the customer's page, where opening it is
     # audited, not here, where nothing would record who read it.
     exclude = ["text"]
+    # The model's order (created_at) has no index; the key is as new.
+    ordering = ["-pk"]
+    sortable_by = []
     paginator = EstimatedCountPaginator
     show_full_result_count = False

@@ -124,6 +124,7 @@ def test_an_autocomplete_term_with_a_nul_finds_nothing(client, alice):
         ("customers_exposure", {"-pk"}),
         ("customers_stepprogress", {"-pk"}),
         ("customers_claimcode", {"-pk"}),
+        ("customers_contactnote", {"-pk"}),
         ("notices_delivery", {"-pk"}),
         ("portal_auditentry", {"created_at", "-created_at", "-id", "-pk"}),
     ],
