@@ -272,12 +272,18 @@ class ImportJobAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["kind", "incident", "file", "skip_invalid"]
-        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+        return ["kind", "incident", "file_name", "skip_invalid", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+        return ["kind", "incident", "file_name", "skip_invalid", *self.readonly_fields]
+
+    @admin.display(description=_("CSV file"))
+    def file_name(self, obj: ImportJob) -> str:
+        # Its name only: Django would link the upload (raw personal data) at a
+        # media URL, which nothing may serve.
+        return obj.file.name.rsplit("/", 1)[-1] if obj.file else "—"
 
     def has_delete_permission(self, request, obj=None):
         return (

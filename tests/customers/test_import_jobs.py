@@ -219,3 +219,19 @@ def test_deleting_a_job_deletes_its_files(
     assert response.status_code == 302
     assert not ImportJob.objects.exists()
     assert not any(path.exists() for path in files)
+
+
+def test_a_jobs_page_names_its_upload_without_linking_to_it(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0001,a@example.com\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
+    assert job.file.name.encode() not in html
+    assert b"c.csv" in html
