@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from customers.import_jobs import import_job_create, import_job_progress
+from customers.import_jobs import import_job_create, import_job_delete, import_job_progress
 from customers.masking import mask_email, mask_name, mask_phone
 from customers.models import (
     ClaimCode,
@@ -66,6 +66,8 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["is_current", "preferred_channel", "preferred_language"]
     search_fields = ["customer_ref"]  # replaced by get_search_results below
     search_help_text = _("Customer reference (or its beginning), or a whole email or phone number.")
+    # Millions of rows: sorted only by an indexed column (portal/admin_lookups.py).
+    sortable_by = ["customer_ref"]
     raw_id_fields = ["user"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -130,6 +132,11 @@ class DataClassAdmin(admin.ModelAdmin):
     list_filter = ["sensitivity", "is_identity_document"]
     search_fields = ["code", "label"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Exposures name their fields by code, and segments find them by it: a
+        # renamed code would drop every exposure of the class from both.
+        return ["code"] if obj is not None else []
+
 
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
@@ -148,6 +155,7 @@ class ExposureAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "incident"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__customer_ref"]
+    sortable_by = []  # millions of rows, newest first (by key) only
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
@@ -162,6 +170,9 @@ class StepProgressAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "step"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__customer_ref"]
+    sortable_by = []  # millions of rows, newest first (by key) only
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
 @admin.register(User)
@@ -171,9 +182,28 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ["=username", "=email"]
     # Pages of the list and of the autocomplete in a stable order (an index).
     ordering = ["username"]
+    # A login for every customer who signs in: millions of rows.
+    sortable_by = ["username"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     filter_horizontal = ["groups", "user_permissions"]
     exclude = ["password"]
     readonly_fields = ["last_login", "date_joined"]
+    # Groups and permissions are audited as they change (portal/staff_auth.py).
+    role_flags = ("is_superuser", "is_staff", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        flags = {name: getattr(obj, name) for name in self.role_flags if name in form.changed_data}
+        if flags:
+            audit(
+                AuditAction.ROLES_CHANGE,
+                actor=request.user,
+                target=obj,
+                target_label=obj.get_username(),
+                detail={"change": "flags", **flags},
+                request=request,
+            )
 
 
 class ImportJobForm(forms.ModelForm):
@@ -195,8 +225,15 @@ class ImportJobForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == ImportJob.Kind.EXPOSURES and not data.get("incident"):
+        incident = data.get("incident")
+        if data.get("kind") == ImportJob.Kind.EXPOSURES and not incident:
             self.add_error("incident", _("Exposures belong to an incident: choose one."))
+        elif data.get("kind") == ImportJob.Kind.EXPOSURES and incident.closed_at is not None:
+            # Retention counts from the closing and may have frozen its figures and
+            # deleted its exposures already: new ones would be neither counted nor kept.
+            self.add_error(
+                "incident", _("This incident is closed: reopen it before importing exposures.")
+            )
         return data
 
 
@@ -235,12 +272,18 @@ class ImportJobAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["kind", "incident", "file", "skip_invalid"]
-        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+        return ["kind", "incident", "file_name", "skip_invalid", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["kind", "incident", "file", "skip_invalid", *self.readonly_fields]
+        return ["kind", "incident", "file_name", "skip_invalid", *self.readonly_fields]
+
+    @admin.display(description=_("CSV file"))
+    def file_name(self, obj: ImportJob) -> str:
+        # Its name only: Django would link the upload (raw personal data) at a
+        # media URL, which nothing may serve.
+        return obj.file.name.rsplit("/", 1)[-1] if obj.file else "—"
 
     def has_delete_permission(self, request, obj=None):
         return (
@@ -248,6 +291,13 @@ class ImportJobAdmin(admin.ModelAdmin):
             and obj.status != ImportJob.Status.RUNNING
             and super().has_delete_permission(request, obj)
         )
+
+    def delete_model(self, request, obj):
+        import_job_delete(job=obj)
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            import_job_delete(job=job)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -338,6 +388,10 @@ class ClaimCodeAdmin(ReadOnlyAdmin):
     list_filter = ["via"]
     list_select_related = ["customer", "issued_by"]
     search_fields = ["=customer__customer_ref"]
+    # A letter's code for every customer without a login: millions of rows, and
+    # created_at (the model's order) has no index. The key is as new.
+    ordering = ["-pk"]
+    sortable_by = []
     exclude = ["code_hash"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -349,3 +403,11 @@ class ContactNoteAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     list_select_related = ["customer", "author"]
     search_fields = ["=customer__customer_ref"]
+    # A note is personal data: read on the customer's page, where opening it is
+    # audited, not here, where nothing would record who read it.
+    exclude = ["text"]
+    # The model's order (created_at) has no index; the key is as new.
+    ordering = ["-pk"]
+    sortable_by = []
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False

@@ -49,6 +49,21 @@ def import_job_create(*, kind: str, file, incident=None, skip_invalid: bool, by)
     return job
 
 
+def import_job_delete(*, job: ImportJob) -> None:
+    """Delete a finished job and its files: once its row is gone, nothing (the
+    retention policy included) would ever find the uploaded CSV again."""
+    files = [stored.name for stored in (job.file, job.report) if stored]
+    storage, pk = job.file.storage, job.pk
+    job.delete()
+    cache.delete(_PROGRESS.format(pk))
+
+    def remove() -> None:
+        for name in files:
+            storage.delete(name)  # a file already gone is fine
+
+    transaction.on_commit(remove)
+
+
 def import_job_run(job_id: int) -> None:
     """Claim the job (a redelivered task finds it taken) and run it."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(

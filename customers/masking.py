@@ -29,6 +29,27 @@ def mask_phone(phone: str) -> str:
     return f"{DOT * 4} {DOT * 3} {digits[-3:]}"
 
 
+# A phone number (6 digits or more, spaced or not) or an email address inside a
+# provider's error text ("The 'To' number +61412345678 is not a valid …").
+_PHONE_IN_TEXT = re.compile(r"\+?\d(?:[\s.-]?\d){5,}")
+_EMAIL_IN_TEXT = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+")
+
+
+def mask_contacts_in(text: str) -> str:
+    """Free text with any phone number or email address in it masked."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text or "")
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+
+
+def masked_contacts_only(text: str) -> str:
+    """Only the phone numbers and email addresses found in free text, masked;
+    the rest (a name, a note) is left out."""
+    found = [mask_email(m) for m in _EMAIL_IN_TEXT.findall(text or "")]
+    rest = _EMAIL_IN_TEXT.sub(" ", text or "")
+    found += [mask_phone(m) for m in _PHONE_IN_TEXT.findall(rest)]
+    return ", ".join(found) or DOT * 3
+
+
 def mask_tail(value: str, keep: int = 4) -> str:
     """Identity numbers: ``PA1234821`` → ``•••• 4821``; short values are fully hidden."""
     compact = re.sub(r"[\s-]", "", value or "")

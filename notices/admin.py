@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
-from customers.masking import mask_email, mask_phone
-from customers.models import DataClass, Incident
+from customers.masking import mask_contacts_in, mask_email, mask_phone, masked_contacts_only
+from customers.models import Customer, DataClass, Incident
 from notices import selectors, services
 from notices.audience import checked_channels
 from notices.models import (
@@ -39,6 +40,7 @@ from notices.models import (
     TestSend,
 )
 from notices.previews import preview_message
+from notices.references import normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import validate_template
 from portal.audit import audit
@@ -452,11 +454,16 @@ class DeliveryEventInline(admin.TabularInline):
     model = DeliveryEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "source", "status", "provider_status", "detail"]
+    fields = ["created_at", "source", "status", "provider_status", "masked_detail"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("detail"))
+    def masked_detail(self, obj: DeliveryEvent) -> str:
+        # A provider's error can quote the number or address it refused.
+        return mask_contacts_in(obj.detail)
 
 
 @admin.register(Delivery)
@@ -464,18 +471,38 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["reference", "campaign", "customer", "channel", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "in_doubt"]
     list_select_related = ["campaign", "customer"]
-    search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]
+    search_fields = ["=reference", "=provider_id", "=customer__customer_ref"]  # see below
+    search_help_text = _("A message reference, a provider's message id or a customer reference.")
+    sortable_by = []  # millions of rows, newest first (by key) only
     raw_id_fields = ["campaign", "customer"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     inlines = [DeliveryEventInline]
-    # The address and the text (with the customer's name) stay out of the admin;
-    # the support page shows the address masked.
-    exclude = ["to", "body"]
+    # The address and the text and subject (either may hold the customer's name)
+    # stay out of the admin; the address and a provider's error (which can quote
+    # the address) are shown masked, as on the support page.
+    exclude = ["to", "body", "subject", "last_error"]
     readonly_fields = [
-        *(f.name for f in Delivery._meta.fields if f.name not in ("to", "body")),
+        *(
+            f.name
+            for f in Delivery._meta.fields
+            if f.name not in ("to", "body", "subject", "last_error")
+        ),
         "masked_to",
+        "masked_error",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A reference as the message prints it (K7QM-3TXP-9HWC, any case) is
+        # stored bare: an exact match on the text typed found nothing.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        query = Q(provider_id=term) | Q(customer__in=Customer.objects.filter(customer_ref=term))
+        reference = normalise_reference(term)
+        if reference:
+            query |= Q(reference=reference)
+        return queryset.filter(query), False
 
     def has_add_permission(self, request):
         return False
@@ -485,6 +512,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("last error"))
+    def masked_error(self, obj: Delivery) -> str:
+        return mask_contacts_in(obj.last_error)
 
     @admin.display(description=_("to"))
     def masked_to(self, obj: Delivery) -> str:
@@ -713,10 +744,30 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
     list_filter = ["reviewed", "channel"]
     search_fields = ["=reference", "sender"]
     readonly_fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
+    # A public form fills it: no count of the whole table on every page.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     actions = ["mark_reviewed"]
 
     def has_add_permission(self, request):
         return False
+
+    def _replies(self, request) -> bool:
+        # Support answers the reporter; the roles that only read see the contact masked.
+        return request.user.has_perm("notices.change_suspiciousreport")
+
+    def get_fields(self, request, obj=None):
+        fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
+        if not self._replies(request):
+            fields[fields.index("contact")] = "masked_contact"
+        return [*fields, "reviewed"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "masked_contact"]
+
+    @admin.display(description=_("how we can reach you (optional)"))
+    def masked_contact(self, obj: SuspiciousReport) -> str:
+        return masked_contacts_only(obj.contact) if obj.contact else "—"
 
     @admin.action(description=_("Mark as reviewed"), permissions=["change"])
     def mark_reviewed(self, request, queryset):

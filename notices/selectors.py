@@ -69,18 +69,30 @@ def campaign_coverage_live(campaign: Campaign) -> Coverage:
     )
 
 
-def unreachable_customers(campaign: Campaign) -> Iterator[tuple]:
-    """Audience members no channel of the campaign reaches: for postal letters."""
+def unreachable_customers(campaign: Campaign, *, chunk_size: int = 2000) -> Iterator[tuple]:
+    """Audience members no channel of the campaign reaches: for postal letters.
+
+    One query a chunk, each after the last customer of the one before: without
+    server-side cursors (settings) a single query's rows all arrive at once, and
+    a million of them would sit in the web worker's memory.
+    """
     where, params = Audience.of(campaign).where()
     none_of = " AND ".join(f"NOT ({reachable_sql(ch)})" for ch in campaign.channels)
     sql = (
-        f"SELECT c.customer_ref, c.first_name, c.last_name, c.is_current, c.preferred_language "
-        f"{where} AND {none_of} ORDER BY c.id"
+        f"SELECT c.id, c.customer_ref, c.first_name, c.last_name, c.is_current, "
+        f"c.preferred_language {where} AND {none_of} AND e.customer_id > %s "
+        "ORDER BY e.customer_id LIMIT %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(2000):
-            yield from rows
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, after, chunk_size])
+            rows = cursor.fetchall()
+        for row in rows:
+            yield row[1:]
+        if len(rows) < chunk_size:
+            return
+        after = rows[-1][0]
 
 
 @dataclass

@@ -6,6 +6,10 @@ who may see a masked list could then find anyone's email, phone or name one
 character at a time, without the reveal permission and without an audit entry.
 Every admin on this site (portal/staff_auth.py) takes only the parameters its
 list filters and date hierarchy make, plus the raw-id pop-ups' own.
+
+Likewise ``?o=`` sorts only by the columns ``sortable_by`` names (Django only
+hides the other headers' links): on a table of millions, an unindexed sort is
+a full-table sort.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from django.contrib import messages
 from django.contrib.admin import ModelAdmin, helpers, widgets
 from django.contrib.admin.filters import ListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models.constants import LOOKUP_SEP
@@ -25,7 +30,20 @@ FILTER_LOOKUPS = frozenset(
 )
 
 
+class SortableOnly(ChangeList):
+    def get_ordering_field(self, field_name):
+        if self.sortable_by is not None and field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
+
 class FilterLookupsOnly(ModelAdmin):
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if issubclass(changelist, SortableOnly):
+            return changelist
+        return type(changelist.__name__, (SortableOnly, changelist), {})
+
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         if self._raw_id_popup_lookup(lookup, value):
             return True

@@ -10,6 +10,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from allauth.mfa.signals import authenticator_added
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
@@ -29,6 +30,13 @@ class PortalConfig(AppConfig):
         user_logged_in.connect(metrics.on_user_logged_in)
         request_finished.connect(middleware.end_request)
         m2m_changed.connect(staff_auth.on_groups_changed, sender=get_user_model().groups.through)
+        m2m_changed.connect(
+            staff_auth.on_user_permissions_changed,
+            sender=get_user_model().user_permissions.through,
+        )
+        m2m_changed.connect(
+            staff_auth.on_group_permissions_changed, sender=Group.permissions.through
+        )
 
 
 def _content_migrated(**_signal) -> None:

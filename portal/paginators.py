@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 from django.core.paginator import Paginator
@@ -12,7 +13,9 @@ class EstimatedCountPaginator(Paginator):
     """Uses PostgreSQL's planner estimate for an unfiltered count above a threshold.
 
     ``COUNT(*)`` on ten million rows takes seconds; the admin only needs an
-    order of magnitude to draw its page links.
+    order of magnitude to draw its page links. A filtered list (a filter of the
+    sidebar, a prefix search) is counted up to the threshold only, and no list
+    serves pages past it: the database reads every row an OFFSET skips.
     """
 
     exact_below = 100_000
@@ -30,4 +33,9 @@ class EstimatedCountPaginator(Paginator):
             estimate = int(row[0]) if row else -1
             if estimate >= self.exact_below:
                 return estimate
-        return super().count
+        # One more than the threshold says "at least this many".
+        return self.object_list.order_by()[: self.exact_below + 1].count()
+
+    @cached_property
+    def num_pages(self) -> int:
+        return min(super().num_pages, max(1, math.ceil(self.exact_below / self.per_page)))

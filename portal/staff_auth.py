@@ -175,22 +175,91 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
     audit(AuditAction.STAFF_SIGN_IN, actor=user, request=request)
 
 
-def on_groups_changed(sender, instance, action, pk_set, **kwargs) -> None:
+def on_groups_changed(sender, instance, action, pk_set, reverse=False, **kwargs) -> None:
     """Role changes are on the audit log (whoever made them, from wherever)."""
+    from django.contrib.auth.models import Group
+
+    _audit_role_change(
+        instance, action, pk_set, reverse, Group.objects.all(), "groups", lambda g: g.name
+    )
+
+
+def on_user_permissions_changed(sender, instance, action, pk_set, reverse=False, **kwargs) -> None:
+    """A permission given to one person is a role change too (the admin offers it)."""
+    from django.contrib.auth.models import Permission
+
+    _audit_role_change(
+        instance,
+        action,
+        pk_set,
+        reverse,
+        Permission.objects.select_related("content_type"),
+        "permissions",
+        lambda p: f"{p.content_type.app_label}.{p.codename}",
+    )
+
+
+def on_group_permissions_changed(sender, instance, action, pk_set, reverse=False, **kwargs) -> None:
+    """What a role may do, changed in the admin's group pages (roles.py is the
+    source; a migration runs sync_roles), changes every holder's access at once."""
+    from django.contrib.auth.models import Group, Permission
+
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     from allauth.core import context
 
     request = context.request
     actor = getattr(request, "user", None)
-    from django.contrib.auth.models import Group
+    if reverse:  # permission.group_set.add(...)
+        groups = list(Group.objects.filter(pk__in=pk_set or []).order_by("pk"))
+        changes = [(group, [instance]) for group in groups]
+    else:
+        perms = Permission.objects.filter(pk__in=pk_set or []).select_related("content_type")
+        changes = [(instance, list(perms))]
+    for group, perms in changes:
+        audit(
+            AuditAction.ROLES_CHANGE,
+            actor=actor,
+            target=group,
+            target_label=group.name,
+            detail={
+                "change": action.removeprefix("post_"),
+                "role": group.name,
+                "permissions": sorted(f"{p.content_type.app_label}.{p.codename}" for p in perms),
+            },
+            request=request if actor is not None else None,
+        )
 
-    names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
-    audit(
-        AuditAction.ROLES_CHANGE,
-        actor=actor,
-        target=instance,
-        target_label=instance.get_username(),
-        detail={"change": action.removeprefix("post_"), "groups": names},
-        request=request if actor is not None else None,
-    )
+
+def _audit_role_change(instance, action, pk_set, reverse, roles, key, name) -> None:
+    """One entry per person changed. From the role's side (``group.user_set.add``)
+    the instance is the role and the keys are people's; a clear names nobody
+    afterwards, so who had the role is read just before."""
+    from django.contrib.auth import get_user_model
+
+    if reverse and action == "pre_clear":
+        instance._role_holders = list(instance.user_set.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    from allauth.core import context
+
+    request = context.request
+    actor = getattr(request, "user", None)
+    change = action.removeprefix("post_")
+    if reverse:
+        people = get_user_model().objects.filter(
+            pk__in=pk_set if pk_set is not None else getattr(instance, "_role_holders", [])
+        )
+        changes = [(person, [name(instance)]) for person in people.order_by("pk")]
+    else:
+        changes = [(instance, sorted(name(r) for r in roles.filter(pk__in=pk_set or [])))]
+    for person, names in changes:
+        audit(
+            AuditAction.ROLES_CHANGE,
+            actor=actor,
+            target=person,
+            target_label=person.get_username(),
+            detail={"change": change, key: names},
+            request=request if actor is not None else None,
+        )

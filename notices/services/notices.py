@@ -266,6 +266,12 @@ def notice_update_add(
     if bad:
         raise ValidationError(_("Links to hosts that are not allowed: %s") % ", ".join(bad))
     with transaction.atomic():
+        # One at a time per notice, so that a form posted twice (a double click,
+        # a reload) finds its first copy and does not publish it again.
+        Notice.objects.select_for_update().filter(pk=notice.pk).first()
+        last = notice.updates.order_by("-created_at", "-pk").first()
+        if last is not None and (last.body, last.body_fr) == (body, body_fr):
+            raise ValidationError(_("This update is already published."))
         update = NoticeUpdate.objects.create(
             notice=notice,
             body=body,

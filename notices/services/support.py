@@ -8,6 +8,8 @@ talks an agent into a new email cannot sign in with it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -21,13 +23,14 @@ from customers.masking import mask_email, mask_name, mask_phone
 from customers.models import ClaimCode, ContactNote, Customer
 from customers.normalise import normalise_email, normalise_phone
 from notices.audience import address, reachable
-from notices.models import CampaignTemplate, Delivery, DeliveryStatus, Device
+from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryStatus, Device
 from portal.audit import audit
 from portal.models import AuditAction
 from portal.observability.metrics import RATE_LIMIT_REFUSALS
 from portal.transactional import message_reference_new
 
 REVEALABLE = ("name", "email", "phone")
+CLAIM_SMS_SECONDS = 60
 MIN_REASON = 10
 
 
@@ -154,6 +157,15 @@ def claim_code_give(
         raise ValidationError(_("There is no phone number on record to text the code to."))
     via = ClaimCode.Via.SMS if send_by_sms else ClaimCode.Via.SUPPORT
     with transaction.atomic():
+        if send_by_sms:
+            # A second click would text a second code and withdraw the first:
+            # one text a customer a minute (the row lock orders two clicks).
+            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+            since = timezone.now() - timedelta(seconds=CLAIM_SMS_SECONDS)
+            if ClaimCode.objects.filter(customer=customer, via=via, created_at__gte=since).exists():
+                raise ValidationError(
+                    _("A claim code was just texted to this customer: wait a minute.")
+                )
         code = claims.claim_code_issue(customer=customer, via=via, by=by)
         audit(
             AuditAction.CLAIM_CODE_ISSUE,
@@ -184,7 +196,11 @@ def latest_alert(customer: Customer) -> Delivery | None:
 
 def resend_channels(customer: Customer, latest: Delivery | None) -> list[str]:
     """Channels the latest alert has a message for and the customer can be reached on."""
-    if latest is None:
+    if (
+        latest is None
+        or latest.campaign.status == Campaign.Status.CANCELLED
+        or latest.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    ):
         return []
     device = _device_token(customer)
     written = set(
@@ -222,6 +238,12 @@ def alert_resend(
     latest = latest_alert(customer)
     if latest is None:
         raise ValidationError(_("We have sent this customer no alert yet."))
+    if latest.campaign.status == Campaign.Status.CANCELLED:
+        # Cancelled: withdrawn, often for what it said; nobody is sent it again.
+        raise ValidationError(_("The latest alert's campaign was cancelled: it is not resent."))
+    if latest.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        # The campaign has yet to reach them: a resend now would be a second copy.
+        raise ValidationError(_("The latest alert is still on its way to this customer."))
     if channel not in resend_channels(customer, latest):
         raise ValidationError(_("The latest alert cannot be sent on that channel."))
     if request is not None and is_ratelimited(

@@ -63,3 +63,31 @@ def test_exposure_changelist_queries_do_not_grow_with_rows(
         ExposureFactory(incident=incident)
     with django_assert_max_num_queries(12):
         admin_client.get(reverse("admin:customers_exposure_changelist"))
+
+
+def test_a_data_class_keeps_its_code_that_exposures_are_keyed_by(client, alice):
+    from customers.models import DataClass
+    from customers.selectors import dashboard_for_customer
+    from portal.roles import COMMUNICATIONS
+    from tests.staff import staff_with_role
+
+    passport = DataClass.objects.get(code="passport_number")
+    login_staff(client, staff_with_role(COMMUNICATIONS, username="carol"))
+    response = client.post(
+        reverse("admin:customers_dataclass_change", args=[passport.pk]),
+        {
+            "code": "passport",
+            "label": "Passport number (edited)",
+            "label_fr": passport.label_fr,
+            "sensitivity": passport.sensitivity,
+            "explanation": passport.explanation,
+            "explanation_fr": passport.explanation_fr,
+            "is_identity_document": "on",
+        },
+    )
+    assert response.status_code == 302
+    passport.refresh_from_db()
+    assert (passport.code, passport.label) == ("passport_number", "Passport number (edited)")
+    [status] = [s for s in dashboard_for_customer(alice) if s.exposure is not None]
+    labels = {card.data_class.code for card in status.cards}
+    assert "passport_number" in labels

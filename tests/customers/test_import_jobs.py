@@ -175,3 +175,63 @@ def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(
 def test_the_import_sweep_is_scheduled(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert any(entry["task"] == "customers.tasks.import_jobs_sweep" for entry in schedule.values())
+
+
+def test_exposures_are_not_imported_into_a_closed_incident(
+    admin_client, incident, django_capture_on_commit_callbacks
+):
+    from customers.services import incident_close
+
+    CustomerFactory(customer_ref="UP0001")
+    incident_close(incident=incident, by=None)
+    response = upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\nUP0001,passport_number=PA1\n",
+        django_capture_on_commit_callbacks,
+        kind="exposures",
+        incident=incident.pk,
+    )
+    assert "reopen it before importing" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    assert not Exposure.objects.exists()
+
+
+def test_deleting_a_job_deletes_its_files(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    # The row gone, the uploaded CSV (raw personal data) stayed on disk, where
+    # the retention policy, which walks the jobs, would never find it.
+    upload(
+        admin_client,
+        "e.csv",
+        b"customer_ref,exposed\nNOPE,email=x@y.z\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    files = [settings.MEDIA_ROOT / job.file.name, settings.MEDIA_ROOT / job.report.name]
+    assert job.report and all(path.exists() for path in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:customers_importjob_delete", args=[job.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not ImportJob.objects.exists()
+    assert not any(path.exists() for path in files)
+
+
+def test_a_jobs_page_names_its_upload_without_linking_to_it(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0001,a@example.com\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
+    assert job.file.name.encode() not in html
+    assert b"c.csv" in html

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from customers.masking import looks_masked, mask_value
+from customers.masking import looks_masked, mask_contacts_in, mask_value, masked_contacts_only
 
 
 def test_documents_keep_only_their_last_four():
@@ -25,3 +25,22 @@ def test_masked_values_never_contain_the_raw_value():
     raw = "PA1234821"
     masked = mask_value("passport_number", raw)
     assert raw not in masked and looks_masked(masked)
+
+
+def test_contacts_quoted_in_free_text_are_masked():
+    assert (
+        mask_contacts_in("HTTP 400 code 21211: The 'To' number +61412345321 is not valid.")
+        == "HTTP 400 code 21211: The 'To' number •••• ••• 321 is not valid."
+    )
+    assert mask_contacts_in("bounced: jane.doe@example.com (550)") == (
+        "bounced: j•••@example.com (550)"
+    )
+    assert mask_contacts_in("call 0412 345 321") == "call •••• ••• 321"
+    assert mask_contacts_in("HTTP 429") == "HTTP 429"
+
+
+def test_only_the_contacts_of_free_text_are_kept_masked():
+    assert masked_contacts_only("Jane: jane@example.com, 0412 345 678") == (
+        "j•••@example.com, •••• ••• 678"
+    )
+    assert masked_contacts_only("Jane Doe, evenings") == "•••"

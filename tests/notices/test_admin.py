@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from notices.models import Campaign
-from tests.staff import login_staff
+from notices.models import Campaign, SuspiciousReport
+from portal.roles import AUDITOR, INCIDENT_LEAD, SUPPORT_AGENT
+from tests.staff import login_staff, staff_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +353,29 @@ def test_the_review_page_tells_an_earlier_editor_someone_else_must_approve(
     page = review(client, campaign).content.decode()
     assert "Another staff member must approve this campaign." in page
     assert reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"]) not in page
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        (SUPPORT_AGENT, "Jane, jane.doe@example.com or 0412 345 678"),
+        (INCIDENT_LEAD, "j•••@example.com, •••• ••• 678"),
+        (AUDITOR, "j•••@example.com, •••• ••• 678"),
+    ],
+)
+def test_a_reporters_contact_is_for_support_only_the_readers_see_it_masked(client, role, shown):
+    # The roles that only read the reports (README) saw the member of the
+    # public's email and number in full: roles.py gives auditors nothing unmasked.
+    report = SuspiciousReport.objects.create(
+        channel="sms",
+        sender="+61400000000",
+        message="Pay now",
+        contact="Jane, jane.doe@example.com or 0412 345 678",
+    )
+    login_staff(client, staff_with_role(role, username="viewer"))
+    page = client.get(reverse("admin:notices_suspiciousreport_change", args=[report.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert shown in html
+    if role != SUPPORT_AGENT:
+        assert "jane.doe" not in html and "345 678" not in html and "Jane," not in html

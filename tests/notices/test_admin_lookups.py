@@ -4,12 +4,17 @@ masked email, phone or name one character at a time."""
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from customers.models import Customer
 from notices.models import Delivery
 from portal.admin_lookups import FilterLookupsOnly
 from portal.models import AuditEntry
+from portal.paginators import EstimatedCountPaginator
 from portal.roles import AUDITOR
 from tests.factories import CustomerFactory, ExposureFactory
 from tests.staff import login_staff, staff_with_role
@@ -109,3 +114,97 @@ def test_an_autocomplete_term_with_a_nul_finds_nothing(client, alice):
     assert response.status_code == 200 and response.json()["results"] == []
     response = client.get(reverse("admin:autocomplete"), {**params, "term": "alice"})
     assert response.status_code == 200 and response.json()["results"]
+
+
+@pytest.mark.parametrize(
+    ("name", "orderings"),
+    [
+        ("customers_customer", {"customer_ref", "-customer_ref", "-pk"}),
+        ("customers_user", {"username", "-username"}),
+        ("customers_exposure", {"-pk"}),
+        ("customers_stepprogress", {"-pk"}),
+        ("customers_claimcode", {"-pk"}),
+        ("customers_contactnote", {"-pk"}),
+        ("notices_delivery", {"-pk"}),
+        ("portal_auditentry", {"created_at", "-created_at", "-id", "-pk"}),
+    ],
+)
+def test_a_list_of_millions_sorts_only_by_an_indexed_column(client, name, orderings):
+    # ?o= sorted by any column shown, whatever the headers offered: on millions
+    # of rows an unindexed sort (is_current, status, sent_at…) reads them all.
+    root = staff_with_role(AUDITOR, username="root", is_superuser=True)
+    login_staff(client, root)
+    url = reverse(f"admin:{name}_changelist")
+    model = apps.get_model(*name.split("_", 1))
+    columns = len(admin.site.get_model_admin(model).list_display)
+    for column in range(columns + 1):
+        for sign in ("", "-"):
+            response = client.get(url, {"o": f"{sign}{column}"})
+            assert response.status_code == 200, (name, column)
+            used = set(map(str, response.context["cl"].queryset.query.order_by))
+            assert used <= orderings, (name, column, used)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "customers_stepprogress",
+        "customers_contactnote",
+        "notices_suspiciousreport",
+        "customers_user",
+    ],
+)
+def test_a_big_list_counts_its_rows_once_and_by_estimate(client, name):
+    # Each page counted the whole table twice (the page links and "N total").
+    login_staff(client, staff_with_role(AUDITOR, username="root", is_superuser=True))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(f"admin:{name}_changelist"))
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1, counts
+    assert isinstance(response.context["cl"].paginator, EstimatedCountPaginator)
+
+
+def test_a_filtered_big_list_counts_up_to_a_limit_and_serves_no_deep_page(client, monkeypatch):
+    # A sidebar filter (is_current, a status) counted every matching row of
+    # millions, and ?p=90000 made the database read 9 million rows to skip them.
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 4)
+    monkeypatch.setattr(admin.site.get_model_admin(Customer), "list_per_page", 2)
+    CustomerFactory.create_batch(7, is_current=True)
+    login_staff(client, staff_with_role(AUDITOR, username="root", is_superuser=True))
+    url = reverse("admin:customers_customer_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"is_current__exact": "1"})
+    [count] = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert "LIMIT 5" in count
+    assert response.context["cl"].result_count == 5
+    assert client.get(url, {"is_current__exact": "1", "p": "2"}).status_code == 200
+    deep = client.get(url, {"is_current__exact": "1", "p": "3"})
+    assert deep.status_code == 302 and deep["Location"].endswith("?e=1")
+    assert client.get(url, {"p": "3"})["Location"].endswith("?e=1")
+
+
+def test_a_delivery_is_found_by_its_reference_as_the_message_prints_it(
+    auditor_client, campaign, audience
+):
+    customer = audience["email_only"]
+    delivery = Delivery.objects.create(
+        campaign=campaign,
+        customer=customer,
+        channel="email",
+        to="e1@example.com",
+        status="sent",
+        reference="K7QM3TXP9HWC",
+        provider_id="SM123",
+    )
+    url = reverse("admin:notices_delivery_changelist")
+    for term in [
+        "K7QM-3TXP-9HWC",
+        "k7qm 3txp 9hwc",
+        "K7QM3TXP9HWC",
+        "SM123",
+        customer.customer_ref,
+    ]:
+        listed = auditor_client.get(url, {"q": term}).context["cl"].result_list
+        assert list(listed) == [delivery], term
+    assert not auditor_client.get(url, {"q": "K7QM-3TXP-9HWD"}).context["cl"].result_list

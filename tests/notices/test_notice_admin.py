@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from notices.models import Delivery, DirectFirstOverride, Notice, SuspiciousReport
+from notices.models import Campaign, Delivery, DirectFirstOverride, Notice, SuspiciousReport
 from notices.references import new_reference
 from tests.staff import login_staff
 
@@ -321,3 +321,31 @@ def test_a_refused_change_says_so_and_not_changed_successfully(
     assert response.status_code == 302 and response.url == url  # back to the notice
     sent = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
     assert sent == [("error", "Refused, for a reason the service gives.")]
+
+
+def test_an_update_submitted_twice_is_published_once(client, lead, make_notice, audience):
+    # A double click (or a reload that posts again) published the same update
+    # twice, each with its own draft alert to every affected customer.
+    notice = make_notice(audience="customers", status="published", published_at=timezone.now())
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+    data = {
+        "updates-TOTAL_FORMS": 1,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+        "updates-0-body": "Passports too.",
+        "updates-0-body_fr": "Les passeports aussi.",
+        "updates-0-notify_affected": "on",
+    }
+    assert client.post(url, data).status_code == 302
+    again = client.post(url, data, follow=True)
+    assert "already published" in again.content.decode()
+    update = notice.updates.get()
+    assert update.campaign is not None
+    assert Campaign.objects.count() == 1
+    # A different update is published as usual.
+    data["updates-0-body"] = "Passports and licences too."
+    data["updates-0-body_fr"] = "Les passeports et les permis aussi."
+    client.post(url, data)
+    assert notice.updates.count() == 2

@@ -148,3 +148,23 @@ def test_direct_first_is_not_met_when_nobody_is_reachable(incident):
     status = selectors.direct_first_status_live(incident)
     assert status.reachable == 0
     assert status.share == 0.0 and not status.met and not status.allows_public_notice
+
+
+def test_unreachable_customers_are_read_a_chunk_a_query(campaign, audience, incident):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.masking import mask_value
+    from tests.factories import CustomerFactory, ExposureFactory
+
+    more = [CustomerFactory(email="", phone="") for _ in range(4)]
+    for customer in more:
+        fields = {"name": mask_value("name", "A B")}
+        ExposureFactory(incident=incident, customer=customer, fields=fields)
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(selectors.unreachable_customers(campaign, chunk_size=2))
+    expected = [audience["unreachable"], *more]
+    assert [r[0] for r in rows] == [c.customer_ref for c in expected]
+    assert len(rows[0]) == 5
+    # Five rows in chunks of two: three queries, none of them for everything.
+    assert len([q for q in queries if "LIMIT" in q["sql"]]) == 3

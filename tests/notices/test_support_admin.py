@@ -275,3 +275,110 @@ def test_unknown_actions_and_gets_are_refused(agent_client, alice):
     assert agent_client.get(url).status_code == 405
     missing = reverse("admin:customers_customer_change", args=[999999])
     assert agent_client.get(missing).status_code == 404
+
+
+@pytest.mark.parametrize("role", [SUPPORT_AGENT, AUDITOR])
+def test_a_note_is_read_only_on_the_audited_customer_page(client, agent, alice, role):
+    note = ContactNote.objects.create(
+        customer=alice, text="Moved to 12 Quiet Street last week", author=agent
+    )
+    viewer = agent if role == SUPPORT_AGENT else staff_with_role(AUDITOR, username="ann")
+    login_staff(client, viewer)
+    before = AuditEntry.objects.count()
+
+    response = client.get(reverse("admin:customers_contactnote_change", args=[note.pk]))
+
+    assert response.status_code == 200
+    assert "Quiet Street" not in response.content.decode()
+    assert AuditEntry.objects.count() == before
+    page = client.get(reverse("admin:customers_customer_change", args=[alice.pk]))
+    assert "Quiet Street" in page.content.decode()
+    assert AuditEntry.objects.filter(action="customer.view", actor=viewer).exists()
+
+
+def test_a_providers_error_and_the_subject_show_no_contact_or_name(agent_client, alice, campaign):
+    from notices.models import DeliveryEvent
+
+    error = "HTTP 400 code 21211: The 'To' number +61412345321 is not a valid phone number."
+    delivery = Delivery.objects.create(
+        campaign=campaign,
+        customer=alice,
+        channel="sms",
+        to="+61412345321",
+        status="failed",
+        subject="Alice, about the breach",
+        last_error=error,
+        reference="K7QM3TXP9HWC",
+    )
+    DeliveryEvent.objects.create(
+        delivery=delivery, source="dispatch", status="failed", detail=error
+    )
+    pages = [
+        agent_client.get(reverse("admin:notices_delivery_change", args=[delivery.pk])),
+        agent_client.get(reverse("admin:customers_customer_change", args=[alice.pk])),
+    ]
+    for page in pages:
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "412345321" not in html and "Alice," not in html
+        assert "code 21211: The &#x27;To&#x27; number •••• ••• 321" in html
+
+
+def test_a_cancelled_campaigns_alert_is_not_resent(
+    agent_client, agent, campaign, lead, customer, django_capture_on_commit_callbacks
+):
+    from django.core.exceptions import ValidationError
+
+    from notices.services import support
+
+    # Cancelled before it reached this customer (their delivery skipped): a
+    # resend sent the withdrawn message all the same.
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    services.campaign_cancel(campaign=campaign, by=lead)
+    assert Delivery.objects.get(customer=customer).status == "skipped"
+    locmem.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(agent_client, customer, "resend", channel="sms")
+    assert response.status_code == 200
+    assert not Delivery.objects.filter(customer=customer, resent_by__isnull=False).exists()
+    assert not locmem.outbox
+    assert not entries("delivery.resend")
+    assert page(agent_client, customer).context["can_resend"] is False
+    with pytest.raises(ValidationError, match="cancelled"):
+        support.alert_resend(customer=customer, channel="sms", by=agent)
+
+
+def test_an_alert_still_on_its_way_is_not_resent(agent, campaign, lead, customer):
+    # Planned but not yet sent: a resend went out at once, and the campaign's
+    # own copy followed.
+    from django.core.exceptions import ValidationError
+
+    from notices.services import support
+
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    latest = support.latest_alert(customer)
+    assert latest.status == "pending"
+    assert support.resend_channels(customer, latest) == []
+    with pytest.raises(ValidationError, match="on its way"):
+        support.alert_resend(customer=customer, channel="sms", by=agent)
+    assert not Delivery.objects.filter(customer=customer, resent_by__isnull=False).exists()
+
+
+def test_a_claim_code_text_clicked_twice_sends_one_code(
+    agent_client, alice, django_capture_on_commit_callbacks
+):
+    # Two texts, and the first code withdrawn by the second: whichever the
+    # customer read first was likely the dead one.
+    with django_capture_on_commit_callbacks(execute=True):
+        act(agent_client, alice, "claim-code", send="sms")
+        again = act(agent_client, alice, "claim-code", send="sms")
+    assert "just texted" in again.content.decode()
+    assert len(locmem.outbox) == 1
+    assert ClaimCode.objects.filter(customer=alice).count() == 1
+    assert len(entries("claim_code.issue")) == 1
