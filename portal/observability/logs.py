@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -31,6 +32,26 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "reque
 
 def redact(text: str) -> str:
     return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+
+
+def traceback_without_messages(exc: BaseException) -> str:
+    """Where ``exc`` (and what caused it) was raised, naming each exception's
+    type but not its message: a database error quotes the values it refused
+    ("Failing row contains (…)"), which can be a name or a birth date that the
+    email and phone masks do not catch."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        # File, line and function only: enough to find it, and no source text.
+        frames = "".join(
+            f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
+            for frame in traceback.extract_tb(current.__traceback__)
+        )
+        parts.append(f"{frames}{type(current).__module__}.{type(current).__qualname__}")
+        current = current.__cause__ or current.__context__
+    return "\nwhile handling it, or caused by:\n".join(parts)
 
 
 def _scrub(value: Any) -> Any:
