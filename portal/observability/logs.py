@@ -24,13 +24,19 @@ _EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 # and timestamps survive.
 _PHONE = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
 
+# allauth's emailed links carry their secret in the path: a password reset's
+# key (it sets a new password until it is used) and an email confirmation's.
+_KEY_IN_PATH = re.compile(r"(/password/reset/key/|/confirm-email/)[^/\s?#\"']+")
+
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+KEY_MASK = "[key]"
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "task_id"}
 
 
 def redact(text: str) -> str:
+    text = _KEY_IN_PATH.sub(rf"\1{KEY_MASK}", text)
     return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
 
 
@@ -77,7 +83,8 @@ class ContextFilter(logging.Filter):
 
 
 class RedactFilter(logging.Filter):
-    """A safety net: email addresses and phone numbers never reach the output.
+    """A safety net: email addresses, phone numbers and the keys of emailed
+    links never reach the output.
 
     The message is formatted here (msg % args) and redacted, and so are the
     traceback and any extra fields. A record that needed it is marked

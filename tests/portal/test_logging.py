@@ -198,6 +198,21 @@ def test_ids_times_and_addresses_survive(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        (
+            "/accounts/password/reset/key/1a-cb8hz3-9f1e2d3c4b5a6978/",
+            "/accounts/password/reset/key/[key]/",
+        ),
+        ("/accounts/confirm-email/MQ:1vSo2x:AbCdEfGh-Ij_Kl/", "/accounts/confirm-email/[key]/"),
+    ],
+)
+def test_the_keys_of_emailed_links_are_redacted(path, logged):
+    # Django logs a refused (429) reset link as "Too Many Requests: <path>".
+    assert redact(f"Too Many Requests: {path}") == f"Too Many Requests: {logged}"
+
+
 def test_the_safety_net_covers_arguments_tracebacks_and_extra_fields(json_log):
     logger = logging.getLogger("tests.leaky")
     logger.warning("writing to %s", "jane@example.com", extra={"data": {"to": "+61412345678"}})
