@@ -72,6 +72,27 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+TASK_MESSAGE_MASK = "[task message]"
+
+
+def _quotes_a_task_message(record: logging.LogRecord) -> bool:
+    """Celery lines that print a task's message whole, its arguments with it
+    (a sign-in or claim code, a rendered email): the pool's line for every task
+    at DEBUG, and the consumer's for a message it cannot run."""
+    template = record.msg if isinstance(record.msg, str) else ""
+    return record.name.startswith("celery") and (
+        template.startswith("TaskPool: Apply") or "body" in template
+    )
+
+
+def _without_task_message(args: tuple) -> tuple:
+    # The exception and the pool's function say what happened; the rest is payload.
+    return tuple(
+        arg if isinstance(arg, BaseException) or callable(arg) else TASK_MESSAGE_MASK
+        for arg in args
+    )
+
+
 class ContextFilter(logging.Filter):
     """Stamp each record with the current request id and Celery task id."""
 
@@ -92,6 +113,8 @@ class RedactFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and _quotes_a_task_message(record):
+            record.args = _without_task_message(record.args)
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: let the formatter report it

@@ -364,3 +364,27 @@ def test_a_wrong_code_and_other_refusals_are_still_logged(client, json_log):
     client.get("/no-such-page")
     logged = [line for line in lines(json_log) if line["logger"] == "django.request"]
     assert [line["status_code"] for line in logged] == [400, 409, 401, 404]
+
+
+def test_celery_lines_that_quote_a_task_message_leave_its_arguments_out(json_log):
+    """A worker at DEBUG logs every task's message as the pool takes it, and
+    any worker logs a message it cannot run: a sign-in code's email is one."""
+    body = "[[{'subject': 'Your code', 'body': 'Your code is QZ7-K4M'}], {}, {}]"
+    pool = logging.getLogger("celery.pool")
+    old_level = pool.level
+    pool.setLevel(logging.DEBUG)
+    try:
+        pool.debug("TaskPool: Apply %s (args:%s kwargs:%s)", deliveries_sweep, (body,), {})
+    finally:
+        pool.setLevel(old_level)
+    consumer = logging.getLogger("celery.worker.consumer.consumer")
+    consumer.error(
+        "Received unregistered task of type %s.\nThe full contents of the message body was:\n"
+        "%s\n\nThe full contents of the message headers:\n%s\n",
+        KeyError("customers.tasks.send_transactional_email"),
+        body,
+        {"argsrepr": body},
+    )
+    output = json_log.getvalue()
+    assert "TaskPool: Apply" in output and "send_transactional_email" in output
+    assert "QZ7-K4M" not in output
