@@ -28,6 +28,22 @@ _PHONE = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![
 # key (it sets a new password until it is used) and an email confirmation's.
 _KEY_IN_PATH = re.compile(r"(/password/reset/key/|/confirm-email/)[^/\s?#\"']+")
 
+# PostgreSQL's errors quote the values they refused, in a traceback or a
+# failed import: a whole row (names, a birth date's hash, a masked value), a
+# key, the statement, or a field that did not parse (a raw birth date).
+_DB_VALUES = [
+    (re.compile(r"(Failing row contains )\(.*"), r"\1[row]"),
+    # The statement around the error, its values inlined (Django binds them client-side).
+    (re.compile(r"^(LINE \d+: ).*", re.MULTILINE), r"\1[statement]"),
+    (re.compile(r"(Key \(.*?\)=)\(.*\)"), r"\1([value])"),
+    (
+        re.compile(
+            r"((?:for type [\w ]+|out of range|COPY \w+, line \d+, column \w+): )\"[^\"\n]*\""
+        ),
+        r"\1[value]",
+    ),
+]
+
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 KEY_MASK = "[key]"
@@ -37,6 +53,8 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "reque
 
 def redact(text: str) -> str:
     text = _KEY_IN_PATH.sub(rf"\1{KEY_MASK}", text)
+    for pattern, mask in _DB_VALUES:
+        text = pattern.sub(mask, text)
     return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
 
 

@@ -213,6 +213,41 @@ def test_the_keys_of_emailed_links_are_redacted(path, logged):
     assert redact(f"Too Many Requests: {path}") == f"Too Many Requests: {logged}"
 
 
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (
+            'new row for relation "customers_customer" violates check constraint "x"\n'
+            "DETAIL:  Failing row contains (7, UP0004, Zephyrine, Quillfeather, 1985).",
+            'new row for relation "customers_customer" violates check constraint "x"\n'
+            "DETAIL:  Failing row contains [row]",
+        ),
+        (
+            "DETAIL:  Key (customer_ref)=(UP0004 Quillfeather) already exists.",
+            "DETAIL:  Key (customer_ref)=([value]) already exists.",
+        ),
+        (
+            'invalid input syntax for type date: "1985-13-45"\n'
+            "LINE 1: ...\"first_name\") VALUES ('Zephyrine', '1985-13-45')\n"
+            "                                              ^",
+            "invalid input syntax for type date: [value]\n"
+            "LINE 1: [statement]\n"
+            "                                              ^",
+        ),
+        (
+            'date/time field value out of range: "1985-02-30"\n'
+            'CONTEXT:  COPY import_staging, line 3, column date_of_birth: "1985-02-30"',
+            "date/time field value out of range: [value]\n"
+            "CONTEXT:  COPY import_staging, line 3, column date_of_birth: [value]",
+        ),
+    ],
+)
+def test_values_quoted_by_database_errors_are_redacted(error, logged):
+    """A traceback of a failed insert or import quotes the row: names and
+    birth dates, which look like neither an address nor a phone number."""
+    assert redact(error) == logged
+
+
 def test_the_safety_net_covers_arguments_tracebacks_and_extra_fields(json_log):
     logger = logging.getLogger("tests.leaky")
     logger.warning("writing to %s", "jane@example.com", extra={"data": {"to": "+61412345678"}})
