@@ -416,6 +416,8 @@ RETENTION_CODES_DAYS = env_int("RETENTION_CODES_DAYS", 30, minimum=0)
 RETENTION_IMPORT_FILES_DAYS = env_int("RETENTION_IMPORT_FILES_DAYS", 30, minimum=0)
 # The staff audit log (the only deletion it allows):
 RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 7, minimum=0)
+# A sign-in's record (address, browser) once its session has ended, this long after it:
+RETENTION_SIGN_INS_DAYS = env_int("RETENTION_SIGN_INS_DAYS", 90, minimum=0)
 # Rows per batch; each batch is one short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 
