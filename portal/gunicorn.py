@@ -13,7 +13,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from portal.observability.logs import redact
+from portal.observability.logs import RedactFilter, redact
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # One process per core, a few threads each. Measured with `make bench` on 2 cores:
@@ -43,7 +43,16 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
-class AccessLogger(Logger):
+class RedactingLogger(Logger):
+    """gunicorn's own logs through the application's masks. Its error log names
+    a request that failed outside Django (a CSV download's rows stream after the
+    view returned) with its query string, and prints the traceback."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, RedactFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactFilter())
+
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("U", "r"):
@@ -51,8 +60,16 @@ class AccessLogger(Logger):
                 atoms[key] = redact(atoms[key])
         return atoms
 
+    def exception(self, msg, *args, **kwargs) -> None:
+        # "Error handling request GET /…?q=…": the path, as in the access log.
+        args = tuple(
+            arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+            for arg in args
+        )
+        super().exception(msg, *args, **kwargs)
 
-logger_class = AccessLogger
+
+logger_class = RedactingLogger
 
 
 def when_ready(server) -> None:

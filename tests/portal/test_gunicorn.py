@@ -90,3 +90,34 @@ def test_the_access_log_keeps_the_keys_of_emailed_links_out(monkeypatch):
     assert "/accounts/password/reset/key/[key]/" in lines[0]
     assert "/accounts/confirm-email/[key]/" in lines[1]
     assert not any("9f1e2d3c4b5a" in line or "AbCdEfGh" in line for line in lines)
+
+
+def test_the_error_log_names_the_path_only_and_masks_the_traceback():
+    """A request that fails outside Django (a CSV download's rows stream after
+    the view returned) is logged by gunicorn itself, query string and all."""
+    import logging
+
+    from gunicorn.config import Config
+
+    from portal import gunicorn
+
+    logger = gunicorn.logger_class(Config())
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit = lambda record: lines.append(handler.format(record))
+    logger.error_log.addHandler(handler)
+    try:
+        try:
+            raise ValueError("DETAIL:  Failing row contains (7, Zephyrine, jane@example.com).")
+        except ValueError:
+            logger.exception(
+                "Error handling request %s %s", "GET", "/admin/customers/customer/?q=Quillfeather"
+            )
+    finally:
+        logger.error_log.removeHandler(handler)
+    [line] = lines
+    assert "Error handling request GET /admin/customers/customer/" in line
+    assert "Traceback" in line and "ValueError" in line
+    for value in ("Quillfeather", "Zephyrine", "jane@example.com"):
+        assert value not in line, value
