@@ -455,6 +455,9 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
     *("woff", "woff2", "mp4", "webm", "map"),
 )
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Media holds only uploaded imports and their reports (raw personal data): read
+# by the processes that wrote them, never by other users of the machine.
+FILE_UPLOAD_PERMISSIONS = 0o600
 # Uploads staff import in the admin; the command line takes files of any size.
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
 # Development and tests serve straight from the app folders.

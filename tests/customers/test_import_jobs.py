@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -41,6 +43,22 @@ def test_uploading_customers_imports_them_in_a_worker(
     assert Customer.objects.filter(customer_ref="UP0001").exists()
     page = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk]))
     assert "100%" in page.content.decode()
+
+
+def test_uploaded_files_and_reports_are_readable_by_their_owner_only(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0001,a@example.com\nUP0001,b@example.com\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert job.report  # the duplicate line
+    for stored in (job.file, job.report):
+        assert os.stat(stored.path).st_mode & 0o777 == 0o600, stored.name
 
 
 def test_a_rejected_upload_offers_its_report(
