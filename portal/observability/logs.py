@@ -38,7 +38,7 @@ _DB_VALUES = [
     (re.compile(r"(Key \(.*?\)=)\(.*\)"), r"\1([value])"),
     (
         re.compile(
-            r"((?:for type [\w ]+|out of range|COPY \w+, line \d+, column \w+): )\"[^\"\n]*\""
+            r"((?:for type [\w ]+|out of range|COPY \w+, line \d+(?:, column \w+)?): )\"[^\n]*\""
         ),
         r"\1[value]",
     ),

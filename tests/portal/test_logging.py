@@ -240,6 +240,12 @@ def test_the_keys_of_emailed_links_are_redacted(path, logged):
             "date/time field value out of range: [value]\n"
             "CONTEXT:  COPY import_staging, line 3, column date_of_birth: [value]",
         ),
+        (
+            # A malformed line is quoted whole (what the fast path's COPY trips on).
+            "extra data after last expected column\n"
+            'CONTEXT:  COPY import_rows, line 4: "UP0004,Zephyrine,"Quill, feather",1985-03-12,x"',
+            "extra data after last expected column\nCONTEXT:  COPY import_rows, line 4: [value]",
+        ),
     ],
 )
 def test_values_quoted_by_database_errors_are_redacted(error, logged):
