@@ -83,3 +83,14 @@ def mask_value(data_class: str, raw: str) -> str:
 def looks_masked(value: str) -> bool:
     """A masked value hides at least part of itself behind the dot character."""
     return DOT in (value or "")
+
+
+def mask_contacts_in(text: str) -> str:
+    """Free text from a provider (an error, a receipt) with each address or
+    number in it masked as everywhere else: a refusal often quotes them."""
+    from urllib.parse import unquote
+
+    from portal.observability.logs import EMAIL_PATTERN, PHONE_PATTERN
+
+    text = EMAIL_PATTERN.sub(lambda m: mask_email(unquote(m[0])), text or "")
+    return PHONE_PATTERN.sub(lambda m: mask_phone(unquote(m[0])), text)

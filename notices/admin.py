@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
-from customers.masking import mask_email, mask_phone
+from customers.masking import mask_contacts_in, mask_email, mask_phone
 from customers.models import DataClass, Incident
 from notices import selectors, services
 from notices.audience import checked_channels
@@ -452,11 +452,15 @@ class DeliveryEventInline(admin.TabularInline):
     model = DeliveryEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "source", "status", "provider_status", "detail"]
+    fields = ["created_at", "source", "status", "provider_status", "masked_detail"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("detail"))
+    def masked_detail(self, obj: DeliveryEvent) -> str:
+        return mask_contacts_in(obj.detail)
 
 
 @admin.register(Delivery)
@@ -470,11 +474,13 @@ class DeliveryAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [DeliveryEventInline]
     # The address and the text (with the customer's name) stay out of the admin;
-    # the support page shows the address masked.
-    exclude = ["to", "body"]
+    # the support page shows the address masked, and so the provider's error,
+    # which often quotes it.
+    exclude = ["to", "body", "last_error"]
     readonly_fields = [
-        *(f.name for f in Delivery._meta.fields if f.name not in ("to", "body")),
+        *(f.name for f in Delivery._meta.fields if f.name not in ("to", "body", "last_error")),
         "masked_to",
+        "masked_error",
     ]
 
     def has_add_permission(self, request):
@@ -485,6 +491,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("Last error"))
+    def masked_error(self, obj: Delivery) -> str:
+        return mask_contacts_in(obj.last_error)
 
     @admin.display(description=_("to"))
     def masked_to(self, obj: Delivery) -> str:

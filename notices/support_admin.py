@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers import admin as customers_admin
-from customers.masking import mask_email, mask_phone
+from customers.masking import mask_contacts_in, mask_email, mask_phone
 from customers.models import ClaimCode, ContactNote, Customer
 from customers.selectors import dashboard_for_customer
 from notices.models import Delivery
@@ -135,6 +135,7 @@ class CustomerSupportAdmin(customers_admin.CustomerAdmin):
         )
         for delivery in deliveries:
             delivery.masked_to = _masked_to(delivery)
+            delivery.masked_error = mask_contacts_in(delivery.last_error)
             delivery.formatted_reference = (
                 format_reference(delivery.reference) if delivery.reference else ""
             )

@@ -17,12 +17,12 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 from portal.observability import context
 
 # An address, also URL-encoded (a search query in a logged request line).
-_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+EMAIL_PATTERN = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 # A phone number in any usual format: 9 to 17 digits, optionally after + (or
 # its URL encoding), with single spaces, dashes or brackets between them. It
 # must not continue a word, an IP address, a time or a UUID, so ids, addresses
 # and timestamps survive.
-_PHONE = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
+PHONE_PATTERN = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
 
 # allauth's emailed links carry their secret in the path: a password reset's
 # key (it sets a new password until it is used) and an email confirmation's.
@@ -55,7 +55,7 @@ def redact(text: str) -> str:
     text = _KEY_IN_PATH.sub(rf"\1{KEY_MASK}", text)
     for pattern, mask in _DB_VALUES:
         text = pattern.sub(mask, text)
-    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+    return PHONE_PATTERN.sub(PHONE_MASK, EMAIL_PATTERN.sub(EMAIL_MASK, text))
 
 
 def traceback_without_messages(exc: BaseException) -> str:
