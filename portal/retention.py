@@ -7,7 +7,7 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
   ``RETENTION_CODES_DAYS`` ago are deleted.
 - ``import_files``: the uploaded CSV (raw personal data) and the report of an
   import finished ``RETENTION_IMPORT_FILES_DAYS`` ago are deleted; the import's
-  counts stay.
+  counts stay. So is the file of one uploaded that long ago that never ran.
 - ``outbox_messages``, ``test_sends``: deleted ``RETENTION_DELIVERY_CONTENT_DAYS``
   after they were written.
 - ``audit_log``: entries older than ``RETENTION_AUDIT_YEARS`` (the only deletion
@@ -260,17 +260,29 @@ def _import_files(run: _Run) -> None:
     if not settings.RETENTION_IMPORT_FILES_DAYS:
         return
     cutoff = run.now - timedelta(days=settings.RETENTION_IMPORT_FILES_DAYS)
-    finished = ImportJob.objects.filter(finished_at__lt=cutoff).exclude(file="", report="")
+    # A job still queued that long never ran (its task was lost with a broker):
+    # nothing re-queues it, and its file would stay for ever.
+    never_ran = Q(status=ImportJob.Status.QUEUED, created_at__lt=cutoff)
+    finished = ImportJob.objects.filter(Q(finished_at__lt=cutoff) | never_ran).exclude(
+        file="", report=""
+    )
 
     def remove(jobs: QuerySet) -> int:
-        count = 0
+        ids = []
         for job in jobs:
             for stored in (job.file, job.report):
                 if stored:
                     stored.storage.delete(stored.name)  # a file already gone is fine
-            count += 1
-        jobs.update(file="", report="")
-        return count
+            ids.append(job.pk)
+        # By id: a queued job no longer matches the rule once marked failed.
+        ImportJob.objects.filter(pk__in=ids).update(file="", report="")
+        ImportJob.objects.filter(pk__in=ids, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=run.now,
+            message="nothing imported; it never ran, and its file was deleted after "
+            "RETENTION_IMPORT_FILES_DAYS: upload it again",
+        )
+        return len(ids)
 
     run.apply("import_files", finished, remove)
 

@@ -396,6 +396,27 @@ def test_import_files_are_deleted_and_the_counts_kept(settings, tmp_path, lead, 
     assert Path(fresh.file.path).exists()
 
 
+def test_the_file_of_an_import_that_never_ran_goes_too(settings, tmp_path, lead):
+    """Its task lost with a broker, a job stays queued: nothing runs it again."""
+    settings.MEDIA_ROOT = tmp_path
+    stuck = ImportJob(kind="customers", created_by=lead)
+    stuck.file.save("stuck.csv", ContentFile(b"customer_ref,email\nA1,a@example.com\n"))
+    ImportJob.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(days=31))
+    waiting = ImportJob(kind="customers", created_by=lead)
+    waiting.file.save("waiting.csv", ContentFile(b"customer_ref\nB1\n"))
+    path = stuck.file.path
+
+    assert retention_apply().counts["import_files"] == 1
+
+    stuck.refresh_from_db()
+    assert (stuck.file.name, stuck.status) == ("", "failed")
+    assert stuck.finished_at is not None and "upload it again" in stuck.message
+    assert not Path(path).exists()
+    assert Path(waiting.file.path).exists()
+    waiting.refresh_from_db()
+    assert waiting.status == "queued"
+
+
 def test_the_audit_log_is_kept_for_its_years_and_only_then_purged(lead):
     old = old_audit_entry()
     recent = AuditEntry.objects.create(actor_label="x", action=AuditAction.EXPORT).pk
