@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from customers.importers import ImportFailed, ImportReport, import_customers, import_exposures
 from customers.models import ImportJob
+from portal.observability.logs import traceback_without_messages
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,14 @@ def import_job_run(job_id: int) -> None:
         job.message = report.summary()
     except Exception as exc:
         # Anything else (a bug, a file gone from MEDIA_ROOT, a time limit) must not
-        # leave the job running for ever, and undeletable. The details, which may
-        # quote a value from the file, go to the worker's log only.
-        logger.exception("import job %s stopped by an unexpected error", job.pk)
+        # leave the job running for ever, and undeletable. The log gets where it
+        # happened, not the message: that may quote a value from the file (a
+        # database error shows the whole failing row: names, birth dates).
+        logger.error(
+            "import job %s stopped by an unexpected error:\n%s",
+            job.pk,
+            traceback_without_messages(exc),
+        )
         report = ImportReport(kind=job.kind)
         job.status = ImportJob.Status.FAILED
         job.message = (

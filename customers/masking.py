@@ -29,24 +29,14 @@ def mask_phone(phone: str) -> str:
     return f"{DOT * 4} {DOT * 3} {digits[-3:]}"
 
 
-# A phone number (6 digits or more, spaced or not) or an email address inside a
-# provider's error text ("The 'To' number +61412345678 is not a valid …").
-_PHONE_IN_TEXT = re.compile(r"\+?\d(?:[\s.-]?\d){5,}")
-_EMAIL_IN_TEXT = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+")
-
-
-def mask_contacts_in(text: str) -> str:
-    """Free text with any phone number or email address in it masked."""
-    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text or "")
-    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
-
-
 def masked_contacts_only(text: str) -> str:
     """Only the phone numbers and email addresses found in free text, masked;
     the rest (a name, a note) is left out."""
-    found = [mask_email(m) for m in _EMAIL_IN_TEXT.findall(text or "")]
-    rest = _EMAIL_IN_TEXT.sub(" ", text or "")
-    found += [mask_phone(m) for m in _PHONE_IN_TEXT.findall(rest)]
+    from portal.observability.logs import EMAIL_PATTERN, PHONE_PATTERN
+
+    found = [mask_email(m[0]) for m in EMAIL_PATTERN.finditer(text or "")]
+    rest = EMAIL_PATTERN.sub(" ", text or "")
+    found += [mask_phone(m[0]) for m in PHONE_PATTERN.finditer(rest)]
     return ", ".join(found) or DOT * 3
 
 
@@ -104,3 +94,14 @@ def mask_value(data_class: str, raw: str) -> str:
 def looks_masked(value: str) -> bool:
     """A masked value hides at least part of itself behind the dot character."""
     return DOT in (value or "")
+
+
+def mask_contacts_in(text: str) -> str:
+    """Free text from a provider (an error, a receipt) with each address or
+    number in it masked as everywhere else: a refusal often quotes them."""
+    from urllib.parse import unquote
+
+    from portal.observability.logs import EMAIL_PATTERN, PHONE_PATTERN
+
+    text = EMAIL_PATTERN.sub(lambda m: mask_email(unquote(m[0])), text or "")
+    return PHONE_PATTERN.sub(lambda m: mask_phone(unquote(m[0])), text)

@@ -11,6 +11,10 @@ import gc
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from portal.observability.logs import RedactFilter, redact
+
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # One process per core, a few threads each. Measured with `make bench` on 2 cores:
 # 2 processes of 4 threads served the signed-in dashboard at 654 req/s and code
@@ -34,8 +38,38 @@ max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 # Application logs carry the request id; the access log must not carry query strings
-# with personal data, so it records the path only.
+# with personal data, so it records the path only, redacted as application logs
+# are (a password reset link carries its key in the path).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's own logs through the application's masks. Its error log names
+    a request that failed outside Django (a CSV download's rows stream after the
+    view returned) with its query string, and prints the traceback."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, RedactFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactFilter())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if atoms.get(key):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+    def exception(self, msg, *args, **kwargs) -> None:
+        # "Error handling request GET /…?q=…": the path, as in the access log.
+        args = tuple(
+            arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+            for arg in args
+        )
+        super().exception(msg, *args, **kwargs)
+
+
+logger_class = RedactingLogger
 
 
 def when_ready(server) -> None:

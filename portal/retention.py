@@ -7,11 +7,15 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
   ``RETENTION_CODES_DAYS`` ago are deleted.
 - ``import_files``: the uploaded CSV (raw personal data) and the report of an
   import finished ``RETENTION_IMPORT_FILES_DAYS`` ago are deleted; the import's
-  counts stay.
+  counts stay. So is the file of one uploaded that long ago that never ran.
 - ``outbox_messages``, ``test_sends``: deleted ``RETENTION_DELIVERY_CONTENT_DAYS``
   after they were written.
 - ``audit_log``: entries older than ``RETENTION_AUDIT_YEARS`` (the only deletion
   the append-only log accepts, inside ``audit_purge_allowed``).
+- ``sign_ins``: the record of a sign-in (its address and browser, for the
+  devices page and support's "recent sign-ins") made ``RETENTION_SIGN_INS_DAYS``
+  ago, once its session has ended. allauth drops those only when the same
+  person signs in again, which most of the affected never do.
 - ``delivery_content``: a delivery finished and unchanged for
   ``RETENTION_DELIVERY_CONTENT_DAYS`` loses its text, subject and provider error
   (and its events their details); its address is kept masked, like exposures,
@@ -39,7 +43,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.sessions.backends.cache import SessionStore
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.expressions import Case, When
@@ -74,6 +81,7 @@ RULES = {
         "references of code messages older than RETENTION_DELIVERY_CONTENT_DAYS: deleted"
     ),
     "audit_log": "audit entries older than RETENTION_AUDIT_YEARS: deleted",
+    "sign_ins": "sign-ins older than RETENTION_SIGN_INS_DAYS, session ended: deleted",
     "delivery_content": "deliveries idle for RETENTION_DELIVERY_CONTENT_DAYS: text removed",
     "incident_records": "incidents closed RETENTION_MONTHS_AFTER_CLOSE ago: figures recorded",
     "incident_deliveries": "their deliveries: deleted",
@@ -85,6 +93,7 @@ SETTINGS = [
     "RETENTION_CODES_DAYS",
     "RETENTION_IMPORT_FILES_DAYS",
     "RETENTION_AUDIT_YEARS",
+    "RETENTION_SIGN_INS_DAYS",
     "RETENTION_BATCH_SIZE",
 ]
 
@@ -139,14 +148,22 @@ class _Run:
         self.deadline = time.monotonic() + seconds if seconds else None
         self.report = RetentionReport(dry_run=dry_run)
 
-    def apply(self, rule: str, rows: QuerySet, action: Callable[[QuerySet], int]) -> None:
+    def apply(
+        self,
+        rule: str,
+        rows: QuerySet,
+        action: Callable[[QuerySet], int],
+        *,
+        count: Callable[[QuerySet], int] | None = None,
+    ) -> None:
         """Count ``rows`` (dry run), or hand them to ``action`` a batch at a time.
 
         Each batch is the next ``batch_size`` primary keys that match, in one
         transaction; ``action`` gets them as ``rows`` filtered to those keys, so
-        the rule is checked again at the moment of change.
+        the rule is checked again at the moment of change. A rule that decides
+        beyond SQL gives ``count``, which a dry run calls on the same batches.
         """
-        if self.dry_run:
+        if self.dry_run and count is None:
             self.report.counts[rule] += rows.count()
             return
         last = 0
@@ -160,8 +177,11 @@ class _Run:
             )
             if not ids:
                 return
-            with transaction.atomic():
-                self.report.counts[rule] += action(rows.filter(pk__in=ids))
+            if self.dry_run:
+                self.report.counts[rule] += count(rows.filter(pk__in=ids))
+            else:
+                with transaction.atomic():
+                    self.report.counts[rule] += action(rows.filter(pk__in=ids))
             self.report.batches += 1
             last = ids[-1]
 
@@ -184,6 +204,7 @@ def retention_apply(
             _test_sends,
             _transactional_messages,
             _audit_log,
+            _sign_ins,
             _delivery_content,  # before incidents: a dry run then counts the same rows
             _closed_incidents,
         ):
@@ -239,17 +260,29 @@ def _import_files(run: _Run) -> None:
     if not settings.RETENTION_IMPORT_FILES_DAYS:
         return
     cutoff = run.now - timedelta(days=settings.RETENTION_IMPORT_FILES_DAYS)
-    finished = ImportJob.objects.filter(finished_at__lt=cutoff).exclude(file="", report="")
+    # A job still queued that long never ran (its task was lost with a broker):
+    # nothing re-queues it, and its file would stay for ever.
+    never_ran = Q(status=ImportJob.Status.QUEUED, created_at__lt=cutoff)
+    finished = ImportJob.objects.filter(Q(finished_at__lt=cutoff) | never_ran).exclude(
+        file="", report=""
+    )
 
     def remove(jobs: QuerySet) -> int:
-        count = 0
+        ids = []
         for job in jobs:
             for stored in (job.file, job.report):
                 if stored:
                     stored.storage.delete(stored.name)  # a file already gone is fine
-            count += 1
-        jobs.update(file="", report="")
-        return count
+            ids.append(job.pk)
+        # By id: a queued job no longer matches the rule once marked failed.
+        ImportJob.objects.filter(pk__in=ids).update(file="", report="")
+        ImportJob.objects.filter(pk__in=ids, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=run.now,
+            message="nothing imported; it never ran, and its file was deleted after "
+            "RETENTION_IMPORT_FILES_DAYS: upload it again",
+        )
+        return len(ids)
 
     run.apply("import_files", finished, remove)
 
@@ -291,6 +324,31 @@ def _audit_log(run: _Run) -> None:
             return cursor.rowcount
 
     run.apply("audit_log", AuditEntry.objects.filter(created_at__lt=cutoff), purge)
+
+
+def _ended(sessions: list[tuple[int, str]]) -> list[int]:
+    """The ids of those whose session no longer exists: one cache round trip
+    (sessions live in the cache, settings.SESSION_ENGINE)."""
+    prefix = SessionStore.cache_key_prefix
+    live = caches[settings.SESSION_CACHE_ALIAS].get_many([prefix + key for _pk, key in sessions])
+    return [pk for pk, key in sessions if prefix + key not in live]
+
+
+def _sign_ins(run: _Run) -> None:
+    if not settings.RETENTION_SIGN_INS_DAYS:
+        return
+    cutoff = run.now - timedelta(days=settings.RETENTION_SIGN_INS_DAYS)
+    # A live session keeps its row: the devices page ends sessions through it.
+    old = UserSession.objects.filter(last_seen_at__lt=cutoff)
+
+    def ended(rows: QuerySet) -> list[int]:
+        return _ended(list(rows.values_list("pk", "session_key")))
+
+    def purge(rows: QuerySet) -> int:
+        ids = ended(rows)
+        return _deleted(UserSession.objects.filter(pk__in=ids)) if ids else 0
+
+    run.apply("sign_ins", old, purge, count=lambda rows: len(ended(rows)))
 
 
 def _delivery_content(run: _Run) -> None:

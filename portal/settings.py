@@ -417,6 +417,8 @@ RETENTION_CODES_DAYS = env_int("RETENTION_CODES_DAYS", 30, minimum=0)
 RETENTION_IMPORT_FILES_DAYS = env_int("RETENTION_IMPORT_FILES_DAYS", 30, minimum=0)
 # The staff audit log (the only deletion it allows):
 RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 7, minimum=0)
+# A sign-in's record (address, browser) once its session has ended, this long after it:
+RETENTION_SIGN_INS_DAYS = env_int("RETENTION_SIGN_INS_DAYS", 90, minimum=0)
 # Rows per batch; each batch is one short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 
@@ -454,6 +456,9 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
     *("woff", "woff2", "mp4", "webm", "map"),
 )
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Media holds only uploaded imports and their reports (raw personal data): read
+# by the processes that wrote them, never by other users of the machine.
+FILE_UPLOAD_PERMISSIONS = 0o600
 # Uploads staff import in the admin; the command line takes files of any size.
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
 # Development and tests serve straight from the app folders.

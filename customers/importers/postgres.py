@@ -39,6 +39,23 @@ class _RecordsAcrossLines(Exception):
 _JSON_PLAIN = r'"\\\x01-\x1f'
 
 
+# The birth-date key's pads, read from this transaction's settings.
+_PAD = "decode(current_setting('firsthand.{}'), 'hex')"
+
+
+def _hash_key_set(cursor, purpose: str) -> None:
+    """Hand the keyed hash's pads to this transaction in a statement of their
+    own. Inlined in the upsert (parameters are bound client-side) they were in
+    its text, which PostgreSQL writes to its log when the statement fails (a
+    file naming a customer twice does, and the import then retries) or runs
+    slowly: with them, every stored birth-date hash can be reversed."""
+    ipad, opad = hmac_pads(purpose)
+    cursor.execute(
+        "SELECT set_config('firsthand.ipad', %s, true), set_config('firsthand.opad', %s, true)",
+        [ipad.hex(), opad.hex()],
+    )
+
+
 def _settings(cursor) -> None:
     """For this transaction: memory for the joins, and no JIT (compiling the
     big statement costs half a second and saves nothing on string work)."""
@@ -189,7 +206,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
             for n in spec.CUSTOMER_COLUMNS
             if n in names and n != "customer_ref"
         ]
-        ipad, opad = hmac_pads("birth_date")
+        _hash_key_set(cursor, "birth_date")
         checks = [
             (f"length(coalesce(v.raw_{col}, '')) > {limit}", col, spec.OVERSIZED)
             for col, limit in spec.CUSTOMER_COLUMNS.items()
@@ -275,15 +292,16 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                    preferred_language, preferred_channel,
                    -- HMAC-SHA256 (customers/hashing.py): H(opad || H(ipad || date))
                    CASE WHEN date_of_birth = '' THEN ''
-                        ELSE encode(sha256(%s::bytea || sha256(
-                             %s::bytea || convert_to(date_of_birth, 'UTF8'))), 'hex') END,
+                        ELSE encode(sha256({_PAD.format("opad")} || sha256(
+                             {_PAD.format("ipad")} || convert_to(date_of_birth, 'UTF8'))),
+                             'hex') END,
                    %s, %s
               FROM n
              WHERE cardinality(n.problems) = 0
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             ON CONFLICT (customer_ref) {on_conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [], [opad, ipad, now, now])
+        row = _run(cursor, norm, upsert, [], [now, now])
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -16,21 +17,65 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 from portal.observability import context
 
 # An address, also URL-encoded (a search query in a logged request line).
-_EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+EMAIL_PATTERN = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 # A phone number in any usual format: 9 to 17 digits, optionally after + (or
 # its URL encoding), with single spaces, dashes or brackets between them. It
 # must not continue a word, an IP address, a time or a UUID, so ids, addresses
 # and timestamps survive.
-_PHONE = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
+PHONE_PATTERN = re.compile(r"(?<![\w.:/@%-])(?:\+|%2B)?\(?\d(?:[ ()-]{0,2}\d){8,16}(?![\w@:]|\.\d)")
+
+# allauth's emailed links carry their secret in the path: a password reset's
+# key (it sets a new password until it is used) and an email confirmation's.
+_KEY_IN_PATH = re.compile(r"(/password/reset/key/|/confirm-email/)[^/\s?#\"']+")
+
+# PostgreSQL's errors quote the values they refused, in a traceback or a
+# failed import: a whole row (names, a birth date's hash, a masked value), a
+# key, the statement, or a field that did not parse (a raw birth date).
+_DB_VALUES = [
+    (re.compile(r"(Failing row contains )\(.*"), r"\1[row]"),
+    # The statement around the error, its values inlined (Django binds them client-side).
+    (re.compile(r"^(LINE \d+: ).*", re.MULTILINE), r"\1[statement]"),
+    (re.compile(r"(Key \(.*?\)=)\(.*\)"), r"\1([value])"),
+    (
+        re.compile(
+            r"((?:for type [\w ]+|out of range|COPY \w+, line \d+(?:, column \w+)?): )\"[^\n]*\""
+        ),
+        r"\1[value]",
+    ),
+]
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+KEY_MASK = "[key]"
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "task_id"}
 
 
 def redact(text: str) -> str:
-    return _PHONE.sub(PHONE_MASK, _EMAIL.sub(EMAIL_MASK, text))
+    text = _KEY_IN_PATH.sub(rf"\1{KEY_MASK}", text)
+    for pattern, mask in _DB_VALUES:
+        text = pattern.sub(mask, text)
+    return PHONE_PATTERN.sub(PHONE_MASK, EMAIL_PATTERN.sub(EMAIL_MASK, text))
+
+
+def traceback_without_messages(exc: BaseException) -> str:
+    """Where ``exc`` (and what caused it) was raised, naming each exception's
+    type but not its message: a database error quotes the values it refused
+    ("Failing row contains (…)"), which can be a name or a birth date that the
+    email and phone masks do not catch."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        # File, line and function only: enough to find it, and no source text.
+        frames = "".join(
+            f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
+            for frame in traceback.extract_tb(current.__traceback__)
+        )
+        parts.append(f"{frames}{type(current).__module__}.{type(current).__qualname__}")
+        current = current.__cause__ or current.__context__
+    return "\nwhile handling it, or caused by:\n".join(parts)
 
 
 def _scrub(value: Any) -> Any:
@@ -45,6 +90,27 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+TASK_MESSAGE_MASK = "[task message]"
+
+
+def _quotes_a_task_message(record: logging.LogRecord) -> bool:
+    """Celery lines that print a task's message whole, its arguments with it
+    (a sign-in or claim code, a rendered email): the pool's line for every task
+    at DEBUG, and the consumer's for a message it cannot run."""
+    template = record.msg if isinstance(record.msg, str) else ""
+    return record.name.startswith("celery") and (
+        template.startswith("TaskPool: Apply") or "body" in template
+    )
+
+
+def _without_task_message(args: tuple) -> tuple:
+    # The exception and the pool's function say what happened; the rest is payload.
+    return tuple(
+        arg if isinstance(arg, BaseException) or callable(arg) else TASK_MESSAGE_MASK
+        for arg in args
+    )
+
+
 class ContextFilter(logging.Filter):
     """Stamp each record with the current request id and Celery task id."""
 
@@ -56,7 +122,8 @@ class ContextFilter(logging.Filter):
 
 
 class RedactFilter(logging.Filter):
-    """A safety net: email addresses and phone numbers never reach the output.
+    """A safety net: email addresses, phone numbers and the keys of emailed
+    links never reach the output.
 
     The message is formatted here (msg % args) and redacted, and so are the
     traceback and any extra fields. A record that needed it is marked
@@ -64,6 +131,8 @@ class RedactFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and _quotes_a_task_message(record):
+            record.args = _without_task_message(record.args)
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: let the formatter report it

@@ -84,6 +84,17 @@ def test_letter_codes_are_written_for_a_mail_merge(tmp_path, incident, former):
     code = lines[1].split(",")[1]
     assert check(code) is not None
     assert ClaimCode.objects.get().via == ClaimCode.Via.LETTER
+    # Each code opens a record: the file is its owner's alone, whatever the umask.
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_letter_codes_written_over_an_old_file_make_it_private(tmp_path, incident, former):
+    out = tmp_path / "letters.csv"
+    out.write_text("old run\n")
+    out.chmod(0o644)
+    call_command("claim_codes", out=str(out), stderr=open("/dev/null", "w"))  # noqa: SIM115
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "old run" not in out.read_text()
 
 
 def test_letter_codes_to_a_folder_that_does_not_exist_are_a_clear_error(tmp_path, former):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -41,6 +43,22 @@ def test_uploading_customers_imports_them_in_a_worker(
     assert Customer.objects.filter(customer_ref="UP0001").exists()
     page = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk]))
     assert "100%" in page.content.decode()
+
+
+def test_uploaded_files_and_reports_are_readable_by_their_owner_only(
+    admin_client, django_capture_on_commit_callbacks
+):
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0001,a@example.com\nUP0001,b@example.com\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert job.report  # the duplicate line
+    for stored in (job.file, job.report):
+        assert os.stat(stored.path).st_mode & 0o777 == 0o600, stored.name
 
 
 def test_a_rejected_upload_offers_its_report(
@@ -127,7 +145,11 @@ def test_an_unexpected_error_fails_the_job_logs_it_and_lets_it_be_deleted(
     from customers import import_jobs
 
     def broken(*args, **kwargs):
-        raise RuntimeError("a value from the file: UP0004")
+        # As a database error quotes the row it refused, chained like psycopg's.
+        try:
+            raise ValueError("Failing row contains (UP0004, Zephyrine, Quillfeather, 1985-03-12)")
+        except ValueError as error:
+            raise RuntimeError("a value from the file: UP0004") from error
 
     monkeypatch.setattr(import_jobs, "import_customers", broken)
     upload(
@@ -141,7 +163,12 @@ def test_an_unexpected_error_fails_the_job_logs_it_and_lets_it_be_deleted(
     assert job.status == "failed" and job.finished_at is not None
     assert "RuntimeError" in job.message and "UP0004" not in job.message
     [record] = [r for r in caplog.records if r.name == "customers.import_jobs"]
-    assert record.levelname == "ERROR" and "Traceback" in record.exc_text
+    logged = record.getMessage() + (record.exc_text or "")
+    # Where it happened and what, for the operator; none of the file's values.
+    assert record.levelname == "ERROR" and "in broken" in logged
+    assert "builtins.RuntimeError" in logged and "builtins.ValueError" in logged
+    for value in ("UP0004", "Zephyrine", "Quillfeather", "1985-03-12"):
+        assert value not in logged, value
     delete = reverse("admin:customers_importjob_delete", args=[job.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not ImportJob.objects.exists()

@@ -91,6 +91,33 @@ def test_dates_of_birth_are_kept_only_as_keyed_hashes():
     assert birth_date_hash("1987-03-14") != birth_date_hash("1987-03-15")
 
 
+def test_the_birth_date_key_is_not_in_the_text_of_the_import_statements():
+    """PostgreSQL logs a failing statement's text (a file naming a customer
+    twice makes the first upsert fail) and a slow one's: the key's pads are
+    handed over in a short statement of their own, never inlined in the upsert."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.hashing import birth_date_hash, hmac_pads
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL HMAC runs on PostgreSQL")
+    with CaptureQueriesContext(connection) as queries:
+        report = import_customers(
+            csv_bytes("customer_ref,date_of_birth\nDB0001,1987-03-14\nDB0001,1987-03-14\n"),
+            skip_invalid=True,
+        )
+    assert report.inserted == 1 and len(report.errors) == 1  # the duplicate, retried
+    assert Customer.objects.get().birth_date_hash == birth_date_hash("1987-03-14")
+    ipad, opad = hmac_pads("birth_date")
+    secrets = [ipad.hex(), opad.hex(), ipad.hex()[:16], opad.hex()[:16]]
+    upserts = [q["sql"] for q in queries if "INSERT INTO customers_customer" in q["sql"]]
+    assert len(upserts) == 2
+    for sql in upserts:
+        assert not any(secret in sql.lower() for secret in secrets)
+        assert "\\x" not in sql  # no bytea literal at all
+
+
 @pytest.mark.parametrize(
     "raw", ["2023-02-29", "1987-13-01", "87-03-14", "1987/03/14", "14-03-1987", "1800-01-01"]
 )

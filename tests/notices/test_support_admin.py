@@ -382,3 +382,28 @@ def test_a_claim_code_text_clicked_twice_sends_one_code(
     assert len(locmem.outbox) == 1
     assert ClaimCode.objects.filter(customer=alice).count() == 1
     assert len(entries("claim_code.issue")) == 1
+
+
+def test_provider_errors_quoting_the_address_are_shown_masked(client, sent, customer):
+    """A refusal often quotes the number or address: the page and the delivery's
+    admin page show it masked like everything else, to an auditor too."""
+    from notices.models import DeliveryEvent
+
+    delivery = Delivery.objects.get(customer=customer)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        last_error=f"Invalid 'To' Phone Number: {customer.phone}"
+    )
+    DeliveryEvent.objects.create(
+        delivery=delivery,
+        source="provider",
+        status="failed",
+        detail=f"provider: sendgrid:bounced (550 5.1.1 <{customer.email}>: unknown)",
+    )
+    login_staff(client, staff_with_role(AUDITOR, username="audrey"))
+    support = page(client, customer).content.decode()
+    admin_page = client.get(reverse("admin:notices_delivery_change", args=[delivery.pk]))
+    assert admin_page.status_code == 200
+    for html in (support, admin_page.content.decode()):
+        assert customer.phone not in html and customer.email not in html
+    assert "Invalid &#x27;To&#x27; Phone Number: •••• ••• 003" in support
+    assert "b•••@example.com" in admin_page.content.decode()

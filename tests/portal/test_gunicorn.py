@@ -51,3 +51,73 @@ def test_workers_are_recycled_after_a_configurable_number_of_requests(monkeypatc
         assert importlib.reload(gunicorn).max_requests == 200_000
     finally:
         importlib.reload(gunicorn)
+
+
+def test_the_access_log_keeps_the_keys_of_emailed_links_out(monkeypatch):
+    """A password reset link carries its key in the path: whoever reads the
+    access log must not be able to set the account's password with it."""
+    import logging
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from portal import gunicorn
+
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", gunicorn.access_log_format)
+    logger = gunicorn.logger_class(config)
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.access_log.addHandler(handler)
+    for path in (
+        "/accounts/password/reset/key/1a-cb8hz3-9f1e2d3c4b5a69788796a5b4c3d2e1f0/",
+        "/accounts/confirm-email/MQ:1vSo2x:AbCdEfGhIjKlMnOpQrStUvWxYz0123456789/",
+    ):
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "RAW_URI": path,
+            "PATH_INFO": path,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+        request = SimpleNamespace(headers=[])
+        logger.access(response, request, environ, timedelta(milliseconds=5))
+    assert len(lines) == 2
+    assert "/accounts/password/reset/key/[key]/" in lines[0]
+    assert "/accounts/confirm-email/[key]/" in lines[1]
+    assert not any("9f1e2d3c4b5a" in line or "AbCdEfGh" in line for line in lines)
+
+
+def test_the_error_log_names_the_path_only_and_masks_the_traceback():
+    """A request that fails outside Django (a CSV download's rows stream after
+    the view returned) is logged by gunicorn itself, query string and all."""
+    import logging
+
+    from gunicorn.config import Config
+
+    from portal import gunicorn
+
+    logger = gunicorn.logger_class(Config())
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit = lambda record: lines.append(handler.format(record))
+    logger.error_log.addHandler(handler)
+    try:
+        try:
+            raise ValueError("DETAIL:  Failing row contains (7, Zephyrine, jane@example.com).")
+        except ValueError:
+            logger.exception(
+                "Error handling request %s %s", "GET", "/admin/customers/customer/?q=Quillfeather"
+            )
+    finally:
+        logger.error_log.removeHandler(handler)
+    [line] = lines
+    assert "Error handling request GET /admin/customers/customer/" in line
+    assert "Traceback" in line and "ValueError" in line
+    for value in ("Quillfeather", "Zephyrine", "jane@example.com"):
+        assert value not in line, value

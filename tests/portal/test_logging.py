@@ -198,6 +198,62 @@ def test_ids_times_and_addresses_survive(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        (
+            "/accounts/password/reset/key/1a-cb8hz3-9f1e2d3c4b5a6978/",
+            "/accounts/password/reset/key/[key]/",
+        ),
+        ("/accounts/confirm-email/MQ:1vSo2x:AbCdEfGh-Ij_Kl/", "/accounts/confirm-email/[key]/"),
+    ],
+)
+def test_the_keys_of_emailed_links_are_redacted(path, logged):
+    # Django logs a refused (429) reset link as "Too Many Requests: <path>".
+    assert redact(f"Too Many Requests: {path}") == f"Too Many Requests: {logged}"
+
+
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (
+            'new row for relation "customers_customer" violates check constraint "x"\n'
+            "DETAIL:  Failing row contains (7, UP0004, Zephyrine, Quillfeather, 1985).",
+            'new row for relation "customers_customer" violates check constraint "x"\n'
+            "DETAIL:  Failing row contains [row]",
+        ),
+        (
+            "DETAIL:  Key (customer_ref)=(UP0004 Quillfeather) already exists.",
+            "DETAIL:  Key (customer_ref)=([value]) already exists.",
+        ),
+        (
+            'invalid input syntax for type date: "1985-13-45"\n'
+            "LINE 1: ...\"first_name\") VALUES ('Zephyrine', '1985-13-45')\n"
+            "                                              ^",
+            "invalid input syntax for type date: [value]\n"
+            "LINE 1: [statement]\n"
+            "                                              ^",
+        ),
+        (
+            'date/time field value out of range: "1985-02-30"\n'
+            'CONTEXT:  COPY import_staging, line 3, column date_of_birth: "1985-02-30"',
+            "date/time field value out of range: [value]\n"
+            "CONTEXT:  COPY import_staging, line 3, column date_of_birth: [value]",
+        ),
+        (
+            # A malformed line is quoted whole (what the fast path's COPY trips on).
+            "extra data after last expected column\n"
+            'CONTEXT:  COPY import_rows, line 4: "UP0004,Zephyrine,"Quill, feather",1985-03-12,x"',
+            "extra data after last expected column\nCONTEXT:  COPY import_rows, line 4: [value]",
+        ),
+    ],
+)
+def test_values_quoted_by_database_errors_are_redacted(error, logged):
+    """A traceback of a failed insert or import quotes the row: names and
+    birth dates, which look like neither an address nor a phone number."""
+    assert redact(error) == logged
+
+
 def test_the_safety_net_covers_arguments_tracebacks_and_extra_fields(json_log):
     logger = logging.getLogger("tests.leaky")
     logger.warning("writing to %s", "jane@example.com", extra={"data": {"to": "+61412345678"}})
@@ -349,3 +405,27 @@ def test_a_wrong_code_and_other_refusals_are_still_logged(client, json_log):
     client.get("/no-such-page")
     logged = [line for line in lines(json_log) if line["logger"] == "django.request"]
     assert [line["status_code"] for line in logged] == [400, 409, 401, 404]
+
+
+def test_celery_lines_that_quote_a_task_message_leave_its_arguments_out(json_log):
+    """A worker at DEBUG logs every task's message as the pool takes it, and
+    any worker logs a message it cannot run: a sign-in code's email is one."""
+    body = "[[{'subject': 'Your code', 'body': 'Your code is QZ7-K4M'}], {}, {}]"
+    pool = logging.getLogger("celery.pool")
+    old_level = pool.level
+    pool.setLevel(logging.DEBUG)
+    try:
+        pool.debug("TaskPool: Apply %s (args:%s kwargs:%s)", deliveries_sweep, (body,), {})
+    finally:
+        pool.setLevel(old_level)
+    consumer = logging.getLogger("celery.worker.consumer.consumer")
+    consumer.error(
+        "Received unregistered task of type %s.\nThe full contents of the message body was:\n"
+        "%s\n\nThe full contents of the message headers:\n%s\n",
+        KeyError("customers.tasks.send_transactional_email"),
+        body,
+        {"argsrepr": body},
+    )
+    output = json_log.getvalue()
+    assert "TaskPool: Apply" in output and "send_transactional_email" in output
+    assert "QZ7-K4M" not in output

@@ -352,14 +352,14 @@ def test_the_record_is_taken_once_even_if_a_run_stops_midway(sent, settings, mon
     calls = {"n": 0}
     real_apply = retention._Run.apply
 
-    def stop_after_two_batches(self, rule, rows, action):
+    def stop_after_two_batches(self, rule, rows, action, **options):
         def counted(batch):
             calls["n"] += 1
             if calls["n"] > 2:
                 raise retention._OutOfTime
             return action(batch)
 
-        return real_apply(self, rule, rows, counted)
+        return real_apply(self, rule, rows, counted, **options)
 
     with monkeypatch.context() as patch:
         patch.setattr(retention._Run, "apply", stop_after_two_batches)
@@ -394,6 +394,27 @@ def test_import_files_are_deleted_and_the_counts_kept(settings, tmp_path, lead, 
     assert (job.file.name, job.report.name, job.inserted) == ("", "", 3)
     assert not any(Path(p).exists() for p in paths)
     assert Path(fresh.file.path).exists()
+
+
+def test_the_file_of_an_import_that_never_ran_goes_too(settings, tmp_path, lead):
+    """Its task lost with a broker, a job stays queued: nothing runs it again."""
+    settings.MEDIA_ROOT = tmp_path
+    stuck = ImportJob(kind="customers", created_by=lead)
+    stuck.file.save("stuck.csv", ContentFile(b"customer_ref,email\nA1,a@example.com\n"))
+    ImportJob.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(days=31))
+    waiting = ImportJob(kind="customers", created_by=lead)
+    waiting.file.save("waiting.csv", ContentFile(b"customer_ref\nB1\n"))
+    path = stuck.file.path
+
+    assert retention_apply().counts["import_files"] == 1
+
+    stuck.refresh_from_db()
+    assert (stuck.file.name, stuck.status) == ("", "failed")
+    assert stuck.finished_at is not None and "upload it again" in stuck.message
+    assert not Path(path).exists()
+    assert Path(waiting.file.path).exists()
+    waiting.refresh_from_db()
+    assert waiting.status == "queued"
 
 
 def test_the_audit_log_is_kept_for_its_years_and_only_then_purged(lead):
@@ -491,3 +512,41 @@ def test_months_before_keeps_the_day_within_the_month():
     assert months_before(moment, 1).date().isoformat() == "2026-02-28"
     assert months_before(moment, 24).date().isoformat() == "2024-03-31"
     assert months_before(moment, 3).date().isoformat() == "2025-12-31"
+
+
+# --- sign-ins -----------------------------------------------------------------------------
+
+
+def test_old_sign_ins_go_once_their_session_has_ended(alice):
+    """Each sign-in leaves its address and browser; allauth clears ended ones only
+    when the same person signs in again, and most of the affected never do."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    def sign_in(*, days_ago: int, live: bool) -> int:
+        session = SessionStore()
+        session["seen"] = True
+        session.save()
+        key = session.session_key
+        if not live:
+            session.delete()
+        when = timezone.now() - timedelta(days=days_ago)
+        return UserSession.objects.create(
+            user=alice.user,
+            session_key=key,
+            ip="203.0.113.7",
+            user_agent="Firefox",
+            created_at=when,
+            last_seen_at=when,
+        ).pk
+
+    ended_long_ago = sign_in(days_ago=200, live=False)
+    old_but_live = sign_in(days_ago=200, live=True)  # the devices page still ends it
+    recent = sign_in(days_ago=3, live=False)
+
+    assert retention_apply(dry_run=True).counts["sign_ins"] == 1
+    assert UserSession.objects.count() == 3
+    assert retention_apply().counts["sign_ins"] == 1
+    assert set(UserSession.objects.values_list("pk", flat=True)) == {old_but_live, recent}
+    assert retention_apply().counts["sign_ins"] == 0
+    assert not UserSession.objects.filter(pk=ended_long_ago).exists()

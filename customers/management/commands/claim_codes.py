@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,6 +11,14 @@ from tqdm import tqdm
 
 from customers.claims import claim_codes_issue_for_letters
 from customers.models import Customer, Incident
+
+
+def _private_file(path: str):
+    """Opened for writing, readable by its owner only: the codes open records
+    until they are used (a file already there loses its wider rights too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", newline="")
 
 
 class Command(BaseCommand):
@@ -42,7 +51,7 @@ class Command(BaseCommand):
             customers = customers.filter(email="")
         total = customers.count()
         try:
-            stream = sys.stdout if out == "-" else open(out, "w", newline="")  # noqa: SIM115
+            stream = sys.stdout if out == "-" else _private_file(out)
         except OSError as exc:
             # Before any code is issued: a code not written down is a code lost.
             raise CommandError(f"Cannot write {out}: {exc.strerror}.") from None
