@@ -233,6 +233,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                             WHEN d.digits ~ '{spec.INTERNATIONAL_PATTERN}'
                                  THEN '+' || substr(d.digits, 3)
                             WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
+                                 AND ('+{country}' || substr(d.digits, 2)) ~ '{spec.E164_PATTERN}'
                                  THEN '+{country}' || substr(d.digits, 2)
                        END AS phone,
                        CASE WHEN lower(trim(coalesce(r.is_current, '')))

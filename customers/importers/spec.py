@@ -94,8 +94,11 @@ def normalise_phone(raw: str, country_code: int) -> str | None:
         return digits
     if re.match(INTERNATIONAL_PATTERN, digits):
         return "+" + digits[2:]
-    if re.match(NATIONAL_PATTERN, digits):
-        return f"+{country_code}{digits[1:]}"
+    # A national number read in the default region must still fit E.164
+    # (15 digits with the country code), and the phone column.
+    national = f"+{country_code}{digits[1:]}"
+    if re.match(NATIONAL_PATTERN, digits) and re.match(E164_PATTERN, national):
+        return national
     return None
 
 

@@ -101,6 +101,20 @@ def test_impossible_dates_of_birth_are_reported(raw):
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("phone", ["012345678901234", "(01) 2345 6789 0123 4"])
+def test_a_phone_that_does_not_fit_e164_is_malformed_on_each_backend(phone):
+    # 15 national digits read in Australia (+61) make 16: too long for E.164 and
+    # for the phone column (PostgreSQL refused the whole import with an error).
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(f"customer_ref,phone\nPH0001,{phone}\nPH0002,0412345678\n"))
+    assert excinfo.value.report.errors == [RowError(2, "phone", s.MALFORMED_PHONE)]
+    report = import_customers(
+        csv_bytes(f"customer_ref,phone\nPH0001,{phone}\nPH0002,0412345678\n"), skip_invalid=True
+    )
+    assert dict(Customer.objects.values_list("customer_ref", "phone")) == {"PH0002": "+61412345678"}
+    assert report.inserted == 1
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
