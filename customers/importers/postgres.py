@@ -53,8 +53,9 @@ def _settings(cursor) -> None:
         pass
 
 
-def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) -> list:
-    """Load the file into ``import_rows``; returns the lines COPY could not take."""
+def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) -> tuple[list, int]:
+    """Load the file into ``import_rows``; returns the lines COPY could not take
+    and how many it took."""
     cols = ", ".join(f"{name} text" for name in columns)
     # ON COMMIT DROP; a caller's outer transaction (tests) may import twice.
     cursor.execute("DROP TABLE IF EXISTS import_rows, import_errors")
@@ -74,14 +75,16 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
             # "\." as the end of the data: a record per line, or read carefully.
             if cursor.cursor.rowcount != lines:
                 raise _RecordsAcrossLines
-        return []
+        return [], lines
     except (DatabaseError, psycopg.Error, _RecordsAcrossLines):
         pass  # read the file again, carefully, to name each bad line
     errors: list = []
+    staged = 0
     with cursor.cursor.copy(f"COPY import_rows (line, {column_list}) FROM STDIN") as copy:
         for line, row in careful_rows(stream, len(names), errors):
             copy.write_row([line, *row])
-    return errors
+            staged += 1
+    return errors, staged
 
 
 # A quote with text right after it that neither closes a field (a delimiter or
@@ -119,10 +122,11 @@ def _problems(checks: list[tuple[str, str, str]]) -> str:
     return f"array_remove(ARRAY[{cases}], NULL)"
 
 
-def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> tuple:
+def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list, staged: int) -> tuple:
     """Check every line and upsert the valid ones in one statement. When two
     valid lines name the same customer, the upsert refuses to touch a row twice
-    (or, on a first load, trips the unique index): then record the check
+    (or, on a first load, trips the unique index) or, when the first line left
+    its row unchanged, skips the second without a word: then record the check
     errors, mark every valid line after the first for a customer as a
     duplicate, and upsert what remains."""
     ctes = f"""
@@ -135,13 +139,20 @@ def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> t
         bad AS (INSERT INTO import_errors (line, col, reason)
                 SELECT line, col, reason FROM checks RETURNING line),
         up AS ({upsert})
-        SELECT (SELECT count(*) FROM bad), count(*) FILTER (WHERE inserted),
+        SELECT (SELECT count(DISTINCT line) FROM bad), count(*) FILTER (WHERE inserted),
                count(*) FILTER (WHERE NOT inserted) FROM up
     """
     try:
         with transaction.atomic():
             cursor.execute(full, params + upsert_params)
-            return cursor.fetchone()
+            row = cursor.fetchone()
+            # Fewer rows written than lines valid: some were unchanged, or skipped
+            # as a second line for one row. Only then is it worth looking.
+            if row[1] + row[2] < staged - row[0] and _has_duplicates(cursor):
+                raise _Duplicates
+            return row
+    except _Duplicates:
+        pass
     except DatabaseError as exc:
         duplicate = "cannot affect row a second time" in str(exc) or isinstance(
             exc.__cause__, psycopg.errors.UniqueViolation
@@ -170,6 +181,18 @@ def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> t
     return cursor.fetchone()
 
 
+def _has_duplicates(cursor) -> bool:
+    """Whether two lines without errors name the same customer."""
+    cursor.execute("""
+        SELECT EXISTS (
+            SELECT 1 FROM import_rows r
+             WHERE trim(coalesce(customer_ref, '')) <> ''
+               AND NOT EXISTS (SELECT 1 FROM import_errors e WHERE e.line = r.line)
+             GROUP BY upper(trim(customer_ref)) HAVING count(*) > 1)
+    """)
+    return cursor.fetchone()[0]
+
+
 def _counts(row, errors: list) -> dict:
     _bad, inserted, updated = (int(v or 0) for v in row)
     return {"inserted": inserted, "updated": updated, "errors": errors}
@@ -183,7 +206,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     now = timezone.now()
     with connection.cursor() as cursor:
         _settings(cursor)
-        structural = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
+        structural, staged = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
         present = [
             spec.CUSTOMER_FIELD_FOR_COLUMN.get(n, n)
             for n in spec.CUSTOMER_COLUMNS
@@ -284,7 +307,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             ON CONFLICT (customer_ref) {on_conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [], [opad, ipad, now, now])
+        row = _run(cursor, norm, upsert, [], [opad, ipad, now, now], staged)
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
 
@@ -314,7 +337,7 @@ def import_exposures(
     now = timezone.now()
     with connection.cursor() as cursor:
         _settings(cursor)
-        structural = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
+        structural, staged = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
         checks = [
             ("v.ref = ''", "customer_ref", spec.MISSING_REF),
             ("v.ref_length > 32", "customer_ref", spec.OVERSIZED),
@@ -416,6 +439,6 @@ def import_exposures(
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             {conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [known, known], [incident_id, now, now])
+        row = _run(cursor, norm, upsert, [known, known], [incident_id, now, now], staged)
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)

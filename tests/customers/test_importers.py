@@ -160,6 +160,24 @@ def test_skip_invalid_imports_the_valid_lines():
     assert report.inserted == 1
 
 
+def test_a_second_line_for_a_customer_is_a_duplicate_on_a_reimport_too():
+    # On PostgreSQL the upsert skipped, without an error, a second line for a
+    # row the first left unchanged, and so took the second line's values.
+    import_customers(csv_bytes("customer_ref,first_name\nDU0001,Ann\n"))
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref,first_name\nDU0001,Ann\ndu0001,Bob\n"))
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert Customer.objects.get().first_name == "Ann"
+
+
+def test_a_file_of_references_only_reports_its_duplicates():
+    # Nothing to update, so no conflict ever raised on PostgreSQL.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref\nDU0001\n du0001\n"))
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert not Customer.objects.exists()
+
+
 def test_unknown_and_missing_columns_are_refused():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes("ref,first_name,shoe_size\nA,B,C\n"))
@@ -376,6 +394,20 @@ def test_reimporting_exposures_changes_nothing_and_updates_what_changed(incident
     changed = text.replace("PA1234567", "PA7654321")
     report = import_exposures(csv_bytes(changed), incident=incident_and_customers)
     assert (report.inserted, report.updated) == (0, 1)
+
+
+def test_a_second_line_for_a_customer_is_a_duplicate_when_exposures_are_reimported(
+    incident_and_customers,
+):
+    first = "customer_ref,exposed\nEX0001,passport_number=PA1234567\n"
+    import_exposures(csv_bytes(first), incident=incident_and_customers)
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes(first + "EX0001,passport_number=PA7654321\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert Exposure.objects.get().fields == {"passport_number": "•••• 4567"}
 
 
 def test_report_csv_names_line_column_and_reason_without_values(incident_and_customers):
