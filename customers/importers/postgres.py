@@ -75,6 +75,11 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
             # "\." as the end of the data: a record per line, or read carefully.
             if cursor.cursor.rowcount != lines:
                 raise _RecordsAcrossLines
+            if len(names) == 1:
+                # In a one-column file a blank line is a record to COPY (of one
+                # empty field); elsewhere, as to the careful reader, nothing.
+                cursor.execute(f"DELETE FROM import_rows WHERE coalesce({names[0]}, '') = ''")
+                lines -= cursor.cursor.rowcount
         return [], lines
     except (DatabaseError, psycopg.Error, _RecordsAcrossLines):
         pass  # read the file again, carefully, to name each bad line

@@ -178,6 +178,15 @@ def test_a_file_of_references_only_reports_its_duplicates():
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("header, name", [("customer_ref", ""), ("customer_ref,first_name", ",A")])
+def test_blank_lines_are_skipped_on_each_backend(header, name, newline):
+    # A file of references only: COPY read a blank line as an empty reference.
+    text = newline.join([header, f"BL0001{name}", "", f"BL0002{name}", "", ""])
+    report = import_customers(csv_bytes(text))
+    assert (report.inserted, report.errors) == (2, [])
+
+
 def test_unknown_and_missing_columns_are_refused():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes("ref,first_name,shoe_size\nA,B,C\n"))
