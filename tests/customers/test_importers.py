@@ -447,3 +447,20 @@ def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_c
         call_command("import_exposures", str(bad), "--incident", "nope")
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_customers", str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.parametrize("where", ["missing-folder/report.csv", "."])
+def test_a_report_that_cannot_be_written_is_refused_before_importing(tmp_path: Path, where):
+    bad = tmp_path / "customers.csv"
+    bad.write_bytes(BAD_CUSTOMERS)
+    report = tmp_path / where
+    with pytest.raises(CommandError, match="Cannot write the report"):
+        call_command(
+            "import_customers",
+            str(bad),
+            "--skip-invalid",
+            "--report",
+            str(report),
+            stdout=io.StringIO(),
+        )
+    assert not Customer.objects.exists()
