@@ -42,8 +42,14 @@ LANGUAGES = ("en", "fr")
 CHANNELS = ("sms", "email", "inapp", "push")
 
 REF_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_STRIP = r"[\s().-]"
+# What Python calls white space, spelt out: a regular expression's \s is not the
+# same set in Python and in PostgreSQL (where it hangs on the database's locale).
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+EMAIL_PATTERN = rf"^[^@{SPACES}]+@[^@{SPACES}]+\.[^@{SPACES}]+$"
+PHONE_STRIP = rf"[{SPACES}().-]"
 BIRTH_DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 INTERNATIONAL_PATTERN = r"^00[1-9][0-9]{6,14}$"
@@ -81,8 +87,14 @@ class RowError:
     reason: str
 
 
+def trim(raw: str) -> str:
+    """Spaces off both ends, as SQL's ``trim()``: a tab or a no-break space stays
+    (and is reported where it does not belong)."""
+    return (raw or "").strip(" ")
+
+
 def normalise_ref(raw: str) -> str:
-    return raw.strip().upper()
+    return trim(raw).upper()
 
 
 def normalise_phone(raw: str, country_code: int) -> str | None:
@@ -103,7 +115,7 @@ def normalise_phone(raw: str, country_code: int) -> str | None:
 
 
 def parse_bool(raw: str) -> bool | None:
-    word = (raw or "").strip().lower()
+    word = trim(raw).lower()
     if word == "" or word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
@@ -113,7 +125,7 @@ def parse_bool(raw: str) -> bool | None:
 
 def parse_birth_date(raw: str) -> str | None:
     """``1987-03-14`` as is, '' when empty, None when it is not a real date."""
-    text = (raw or "").strip()
+    text = trim(raw)
     if not text:
         return ""
     if not re.match(BIRTH_DATE_PATTERN, text):

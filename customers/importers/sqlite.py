@@ -44,11 +44,11 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
     """The rules for one customer line, and its normalised values."""
     errors = _oversized(line, record, spec.CUSTOMER_COLUMNS)
     ref = spec.normalise_ref(record.get("customer_ref", ""))
-    email = record.get("email", "").strip().lower()
+    email = spec.trim(record.get("email", "")).lower()
     phone = spec.normalise_phone(record.get("phone", ""), country)
     is_current = spec.parse_bool(record.get("is_current", ""))
-    language = record.get("preferred_language", "").strip().lower() or "en"
-    channel = record.get("preferred_channel", "").strip().lower()
+    language = spec.trim(record.get("preferred_language", "")).lower() or "en"
+    channel = spec.trim(record.get("preferred_channel", "")).lower()
     birth_date = spec.parse_birth_date(record.get("date_of_birth", ""))
     if not ref:
         errors.append(spec.RowError(line, "customer_ref", spec.MISSING_REF))
@@ -68,8 +68,8 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
         errors.append(spec.RowError(line, "preferred_channel", spec.UNKNOWN_CHANNEL))
     values = {
         "customer_ref": ref,
-        "first_name": record.get("first_name", "").strip(),
-        "last_name": record.get("last_name", "").strip(),
+        "first_name": spec.trim(record.get("first_name", "")),
+        "last_name": spec.trim(record.get("last_name", "")),
         "email": email,
         "phone": phone,
         "is_current": is_current,

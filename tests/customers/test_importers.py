@@ -115,6 +115,34 @@ def test_a_phone_that_does_not_fit_e164_is_malformed_on_each_backend(phone):
     assert report.inserted == 1
 
 
+def test_white_space_is_read_alike_on_each_backend():
+    # Python's strip() took tabs and no-break spaces off where SQL's trim() takes
+    # only spaces, and a regular expression's \\s matched them in Python only.
+    text = (
+        "customer_ref,first_name,email,phone,is_current\n"
+        "WS0001\t,Ann,,,\n"
+        "WS0002,Bea,b\u00a0b@example.com,,\n"
+        "WS0003,Cy,c@example.com\t,,\n"
+        "WS0004,Di,,,yes\u00a0\n"
+        "WS0005, Ed\t,,04\u202f12\u202f34\u202f56\u202f78,\n"
+    )
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert sorted(report.errors) == [
+        RowError(2, "customer_ref", s.MALFORMED_REF),
+        RowError(3, "email", s.MALFORMED_EMAIL),
+        RowError(4, "email", s.MALFORMED_EMAIL),
+        RowError(5, "is_current", s.NOT_A_BOOLEAN),
+    ]
+    ed = Customer.objects.get()
+    assert (ed.first_name, ed.phone) == ("Ed\t", "+61412345678")
+
+
+def test_spaces_are_what_python_calls_white_space():
+    import sys
+
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == s.SPACES
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
