@@ -94,7 +94,12 @@ def trim(raw: str) -> str:
 
 
 def normalise_ref(raw: str) -> str:
-    return trim(raw).upper()
+    """Upper-case, as SQL's ``upper()``: one character for one, so ``ß`` stays
+    ``ß`` (and is malformed) where Python would make it ``SS``."""
+    ref = trim(raw)
+    if ref.isascii():
+        return ref.upper()
+    return "".join(upper if len(upper := c.upper()) == 1 else c for c in ref)
 
 
 def normalise_phone(raw: str, country_code: int) -> str | None:

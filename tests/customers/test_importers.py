@@ -137,6 +137,16 @@ def test_white_space_is_read_alike_on_each_backend():
     assert (ed.first_name, ed.phone) == ("Ed\t", "+61412345678")
 
 
+def test_a_reference_is_upper_cased_one_character_for_one_on_each_backend():
+    # Python's upper() made "ß" "SS", a well-formed reference that SQL refused.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref\nstra\u00dfe1\nfi\ufb01\n"))
+    assert excinfo.value.report.errors == [
+        RowError(2, "customer_ref", s.MALFORMED_REF),
+        RowError(3, "customer_ref", s.MALFORMED_REF),
+    ]
+
+
 def test_spaces_are_what_python_calls_white_space():
     import sys
 
