@@ -383,7 +383,8 @@ def import_exposures(
                        'distinct_codes', count(DISTINCT x.code),
                        'malformed', coalesce(bool_or(x.eq = 0), FALSE),
                        'known', coalesce(bool_and(x.code = ANY(%s::text[])), TRUE),
-                       'longest', coalesce(max(length(x.value)), 0),
+                       -- A part without "=" is malformed, not a long value.
+                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.eq > 0), 0),
                        'fields', jsonb_object_agg(
                            x.code,
                            CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value

@@ -424,6 +424,15 @@ def test_every_bad_exposure_line_is_reported(incident_and_customers):
     assert list(Exposure.objects.values_list("customer__customer_ref", flat=True)) == ["EX0001"]
 
 
+def test_a_long_part_without_a_value_is_only_malformed_on_each_backend(incident_and_customers):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes("customer_ref,exposed\nEX0001,passport_number" + "x" * 201 + "\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
+
+
 def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
     incident_and_customers,
 ):
