@@ -181,7 +181,8 @@ def import_exposures(
         )
         rows = []
         for line, ref, fields, row_errors in checked:
-            if ref and len(ref) <= 32 and ref not in ids:
+            # Not for a reference already refused (missing, or too long as written).
+            if ref and not any(e.column == "customer_ref" for e in row_errors) and ref not in ids:
                 row_errors.append(spec.RowError(line, "customer_ref", spec.UNKNOWN_CUSTOMER))
             if not row_errors and ref in seen:
                 row_errors.append(spec.RowError(line, "customer_ref", spec.DUPLICATE_ROW))

@@ -433,6 +433,17 @@ def test_a_long_part_without_a_value_is_only_malformed_on_each_backend(incident_
     assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
 
 
+def test_a_reference_too_long_as_written_is_only_oversized_on_each_backend(
+    incident_and_customers,
+):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes("customer_ref,exposed\n" + " " * 30 + "NOBODY,passport_number=PA1\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(2, "customer_ref", s.OVERSIZED)]
+
+
 def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
     incident_and_customers,
 ):
