@@ -22,7 +22,7 @@ from django.utils import timezone
 from customers.hashing import hmac_pads
 from customers.importers import spec
 from customers.importers.masking_sql import DOT, mask_sql
-from customers.importers.reading import blocks, careful_rows
+from customers.importers.reading import BLOCK, blocks, careful_rows
 from customers.models import DataClass
 
 
@@ -92,26 +92,43 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
     return errors, staged
 
 
-# A quote with text right after it that neither closes a field (a delimiter or
-# line end follows) nor doubles a quote: COPY glues ``"Fay"x`` into ``Fayx``
-# where the careful reader rejects the line. Seen anywhere, the file is read
-# carefully (a false alarm costs only speed).
-# Starts with the quote, so the search skips along at memchr speed.
-_TEXT_AFTER_A_QUOTE = re.compile(rb'"(?:(?<=[^,\n"]")|(?<=[,\n]""))[^,\r\n"]')
+# The lines as COPY and the careful reader both read them: quotes only around
+# whole fields. Taken left to right, quotes pair up within a line; each pair
+# opens a field (a delimiter or line start before it, or a quote: a doubled one)
+# and closes it (a delimiter, line end or quote after it). Anything else reads
+# differently: COPY glues ``"Fay"x`` into ``Fayx`` and takes the quote in
+# ``Jo",x",y`` (or ``Jo""``) for the start of a quoted part, where the careful
+# reader rejects the line (or keeps the quotes). Then the file is read carefully
+# (a false alarm costs only speed). Possessive, so a failing line costs no
+# backtracking.
+_QUOTED_FIELDS_ONLY = re.compile(rb'(?:[^"]++|(?<=[,\n"])"[^"\n]*+"(?=[,\r\n"]|\Z))*+')
+
+
+def _quoted_fields_only(text: bytes, end: int) -> bool:
+    return _QUOTED_FIELDS_ONLY.match(text, 0, end).end() == end
 
 
 def _copy_csv(cursor, stream: BinaryIO, column_list: str, progress) -> int:
     """COPY the file after its header; returns how many lines it has."""
-    lines, last, tail = 0, b"\n", b"\n"
+    lines, last = 0, b"\n"
+    carry = b"\n"  # the line the last block ended in, after the line end before it
     with cursor.cursor.copy(
         f"COPY import_rows ({column_list}) FROM STDIN WITH (FORMAT csv)"
     ) as copy:
         for block in blocks(stream, progress):
-            if _TEXT_AFTER_A_QUOTE.search(tail + block):
+            text = carry + block
+            cut = text.rfind(b"\n")
+            if cut > 0 and not _quoted_fields_only(text, cut + 1):
+                raise _RecordsAcrossLines
+            carry = text[max(cut, 0) :]
+            if len(carry) > BLOCK:
+                # A line this long is oversized anyway; not copied again and again.
                 raise _RecordsAcrossLines
             copy.write(block)
             lines += block.count(b"\n")
-            last, tail = block[-1:], block[-2:]
+            last = block[-1:]
+        if not _quoted_fields_only(carry, len(carry)):
+            raise _RecordsAcrossLines
     return lines + (last != b"\n")
 
 

@@ -300,6 +300,38 @@ def test_text_after_a_closing_quote_is_malformed_on_each_backend(field):
     assert not Customer.objects.exists()
 
 
+def test_a_quote_inside_an_unquoted_field_is_read_alike_on_each_backend():
+    # COPY took these quotes for the start of a quoted part: "Jo,x" for the first
+    # line (four fields to the careful reader) and "Jo" for the second.
+    text = (
+        "customer_ref,first_name,last_name\n"
+        'QU0001,Jo",x",y\n'
+        'QU0002,Jo"",y\n'
+        'QU0003,"O""Brien","a, b"\n'
+    )
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.errors == [RowError(2, "", s.WRONG_COLUMN_COUNT)]
+    assert dict(Customer.objects.values_list("customer_ref", "first_name")) == {
+        "QU0002": 'Jo""',
+        "QU0003": 'O"Brien',
+    }
+
+
+@pytest.mark.postgres
+def test_on_postgresql_quoted_fields_across_blocks_keep_the_file_on_copy(monkeypatch):
+    from customers.importers import postgres
+
+    def careful_rows(*args, **kwargs):
+        raise AssertionError("read line by line")
+
+    monkeypatch.setattr(postgres, "careful_rows", careful_rows)
+    lines = [f'QU{n:06d},"O""Brien, {n}","a, b"\r\n' for n in range(70_000)]
+    text = "customer_ref,first_name,last_name\r\n" + "".join(lines)
+    assert len(text) > 2 * (1 << 20)
+    report = import_customers(csv_bytes(text + 'QU999999,"Ann",Lee'))
+    assert (report.inserted, report.errors) == (70_001, [])
+
+
 def test_a_quoted_field_cannot_hold_a_line_break():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
