@@ -235,6 +235,13 @@ def test_unknown_and_missing_columns_are_refused():
     ]
 
 
+@pytest.mark.parametrize("text", ["", "\n", 'FH0001,"passport_number=PA1234567;email=j@x.com"\n'])
+def test_a_file_without_a_header_is_refused_without_repeating_its_first_line(text):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(1, "", s.NO_HEADER)]
+
+
 @pytest.mark.parametrize(
     "text, line",
     [
