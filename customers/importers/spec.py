@@ -48,7 +48,10 @@ SPACES = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
     "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-EMAIL_PATTERN = rf"^[^@{SPACES}]+@[^@{SPACES}]+\.[^@{SPACES}]+$"
+# Dot-separated parts, none empty, without white space or the characters that
+# separate addresses in a list or wrap them ("Jane <j@example.com>").
+_EMAIL_PART = f'[^@.{SPACES},;:<>()"]+'
+EMAIL_PATTERN = rf"^{_EMAIL_PART}(\.{_EMAIL_PART})*@{_EMAIL_PART}(\.{_EMAIL_PART})+$"
 PHONE_STRIP = rf"[{SPACES}().-]"
 BIRTH_DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"

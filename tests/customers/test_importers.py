@@ -147,6 +147,26 @@ def test_a_reference_is_upper_cased_one_character_for_one_on_each_backend():
     ]
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jane@example..com",
+        "jane@example.com.",
+        "jane@.example.com",
+        ".jane@example.com",
+        "jane..doe@example.com",
+        "jane,doe@example.com",
+        "Jane <jane@example.com>",
+        "jane@example.com;",
+    ],
+)
+def test_an_email_with_an_empty_part_or_a_list_separator_is_malformed(email):
+    text = f'customer_ref,email\nEM0001,"{email}"\nEM0002,jane.doe+news@mail.example.com.au\n'
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(2, "email", s.MALFORMED_EMAIL)]
+
+
 def test_spaces_are_what_python_calls_white_space():
     import sys
 
