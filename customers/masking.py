@@ -72,6 +72,10 @@ MASKERS = {
     "name": mask_name,
     "address": mask_address,
     "password_hash": mask_secret,
+    # Secrets, like a password: even their last characters help a guess
+    # ("•••• nson" of a mother's maiden name).
+    "security_questions": mask_secret,
+    "auth_tokens": mask_secret,
 }
 
 

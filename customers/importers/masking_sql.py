@@ -35,6 +35,8 @@ _RULES = {
         f"'^.*,', ''), '{SPACES}') END"
     ),
     "password_hash": "'••••••••'",
+    "security_questions": "'••••••••'",
+    "auth_tokens": "'••••••••'",
 }
 _TAIL = (
     f"CASE WHEN length(regexp_replace({{v}}, '[{SPACES}-]', '', 'g')) <= 6 THEN '••••' "

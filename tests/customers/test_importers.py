@@ -424,6 +424,15 @@ def test_exposures_are_imported_with_raw_values_masked(incident_and_customers):
     assert all(looks_masked(v) for f in fields.values() for v in f.values())
 
 
+@pytest.mark.parametrize("code", ["security_questions", "auth_tokens", "password_hash"])
+def test_secrets_are_masked_whole(incident_and_customers, code):
+    # The identity-number rule kept the last four characters: "•••• nson".
+    import_exposures(
+        csv_bytes(f"customer_ref,exposed\nEX0001,{code}=Johnson\n"), incident=incident_and_customers
+    )
+    assert Exposure.objects.get().fields == {code: "••••••••"}
+
+
 def test_sql_and_python_masking_agree(incident_and_customers):
     # White space beyond the space, and digits beyond 0-9, as Python reads them.
     samples = {
@@ -434,6 +443,8 @@ def test_sql_and_python_masking_agree(incident_and_customers):
         "name": ["  Jane   Q  Citizen ", "", "\tJane\u00a0Q\u2003Citizen\u202f"],
         "address": ["1 King St,, Perth WA 6000, ", "No commas here", "1 King St,\u00a0Perth\t"],
         "password_hash": ["pbkdf2$xyz"],
+        "security_questions": ["Mother's maiden name: Johnson"],
+        "auth_tokens": ["eyJhbGciOiJIUzI1NiJ9.abc.def"],
     }
     for code, values in samples.items():
         for index, raw in enumerate(values):
