@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-import phonenumbers
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -225,7 +224,14 @@ def _counts(row, errors: list) -> dict:
 
 
 def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> dict:
-    country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+    country = spec.national_country_code(settings.PHONE_DEFAULT_REGION)
+    national = (
+        f"""WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
+                 AND ('+{country}' || substr(d.digits, 2)) ~ '{spec.E164_PATTERN}'
+                 THEN '+{country}' || substr(d.digits, 2)"""
+        if country
+        else ""
+    )
     now = timezone.now()
     with connection.cursor() as cursor:
         _settings(cursor)
@@ -278,9 +284,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                             WHEN d.digits ~ '{spec.E164_PATTERN}' THEN d.digits
                             WHEN d.digits ~ '{spec.INTERNATIONAL_PATTERN}'
                                  THEN '+' || substr(d.digits, 3)
-                            WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
-                                 AND ('+{country}' || substr(d.digits, 2)) ~ '{spec.E164_PATTERN}'
-                                 THEN '+{country}' || substr(d.digits, 2)
+                            {national}
                        END AS phone,
                        CASE WHEN lower(trim(coalesce(r.is_current, '')))
                                  IN ('', {_words(spec.TRUE_WORDS)}) THEN TRUE

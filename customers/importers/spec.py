@@ -11,6 +11,8 @@ import calendar
 import re
 from dataclasses import dataclass
 
+import phonenumbers
+
 # Column → longest accepted raw value.
 CUSTOMER_COLUMNS = {
     "customer_ref": 32,
@@ -106,7 +108,17 @@ def normalise_ref(raw: str) -> str:
     return "".join(upper if len(upper := c.upper()) == 1 else c for c in ref)
 
 
-def normalise_phone(raw: str, country_code: int) -> str | None:
+def national_country_code(region: str) -> int | None:
+    """The country code a national number (leading 0) is read in, or None where
+    0 is not the trunk prefix to drop: an Italian 06 number keeps its 0, and
+    dropping it would store someone else's number."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix != "0":
+        return None
+    return phonenumbers.country_code_for_region(region)
+
+
+def normalise_phone(raw: str, country_code: int | None) -> str | None:
     """E.164 by shape: '' when empty, None when malformed (same as the SQL)."""
     digits = re.sub(PHONE_STRIP, "", raw or "")
     if not digits:
@@ -117,6 +129,8 @@ def normalise_phone(raw: str, country_code: int) -> str | None:
         return "+" + digits[2:]
     # A national number read in the default region must still fit E.164
     # (15 digits with the country code), and the phone column.
+    if country_code is None:
+        return None
     national = f"+{country_code}{digits[1:]}"
     if re.match(NATIONAL_PATTERN, digits) and re.match(E164_PATTERN, national):
         return national

@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import phonenumbers
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -40,7 +39,7 @@ def _oversized(line: int, record: dict, columns: dict) -> list[spec.RowError]:
     ]
 
 
-def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
+def customer_errors(line: int, record: dict, country: int | None) -> tuple[list, dict]:
     """The rules for one customer line, and its normalised values."""
     errors = _oversized(line, record, spec.CUSTOMER_COLUMNS)
     ref = spec.normalise_ref(record.get("customer_ref", ""))
@@ -81,7 +80,7 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
 
 
 def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> dict:
-    country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+    country = spec.national_country_code(settings.PHONE_DEFAULT_REGION)
     errors: list[spec.RowError] = []
     seen: set[str] = set()
     present = [

@@ -173,6 +173,16 @@ def test_spaces_are_what_python_calls_white_space():
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == s.SPACES
 
 
+def test_a_national_number_is_refused_where_0_is_not_the_trunk_prefix(settings):
+    # In Italy the 0 of 06 belongs to the number: dropping it stored +39 6…,
+    # someone else's number.
+    settings.PHONE_DEFAULT_REGION = "IT"
+    text = "customer_ref,phone\nIT0001,06 1234 5678\nIT0002,+39 06 1234 5678\n"
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.errors == [RowError(2, "phone", s.MALFORMED_PHONE)]
+    assert Customer.objects.get().phone == "+390612345678"
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
