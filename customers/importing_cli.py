@@ -28,6 +28,10 @@ class ImportCommand(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         report_path = report_path or file.with_name(file.name + ".report.csv")
+        # Checked first: a report that cannot be written after the import
+        # would end it in a traceback, possibly with the valid lines in.
+        if report_path.is_dir() or not report_path.parent.is_dir():
+            raise CommandError(f"Cannot write the report to {report_path}")
         bar = tqdm(
             total=os.path.getsize(file),
             unit="B",
@@ -52,5 +56,8 @@ class ImportCommand(BaseCommand):
 
     @staticmethod
     def _write_report(report: ImportReport, path: Path) -> None:
-        with path.open("w", newline="", encoding="utf-8") as out:
-            report.write_csv(out)
+        try:
+            with path.open("w", newline="", encoding="utf-8") as out:
+                report.write_csv(out)
+        except OSError as exc:
+            raise CommandError(f"Cannot write the report to {path}: {exc.strerror}") from None

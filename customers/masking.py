@@ -23,7 +23,7 @@ def mask_phone(phone: str) -> str:
     (retention keeps a delivery's number in this form)."""
     if DOT in (phone or ""):
         return phone
-    digits = re.sub(r"\D", "", phone or "")
+    digits = re.sub(r"[^0-9]", "", phone or "")
     if len(digits) < 6:
         return f"{DOT * 4} {DOT * 3}"
     return f"{DOT * 4} {DOT * 3} {digits[-3:]}"
@@ -50,7 +50,7 @@ def mask_tail(value: str, keep: int = 4) -> str:
 
 def mask_date(value: str) -> str:
     """A date of birth keeps only its year: ``1987-03-14`` → ``••/••/1987``."""
-    match = re.search(r"(19|20)\d{2}", value or "")
+    match = re.search(r"(19|20)[0-9]{2}", value or "")
     year = match.group(0) if match else DOT * 4
     return f"{DOT * 2}/{DOT * 2}/{year}"
 
@@ -83,6 +83,10 @@ MASKERS = {
     "name": mask_name,
     "address": mask_address,
     "password_hash": mask_secret,
+    # Secrets, like a password: even their last characters help a guess
+    # ("•••• nson" of a mother's maiden name).
+    "security_questions": mask_secret,
+    "auth_tokens": mask_secret,
 }
 
 

@@ -4,7 +4,13 @@ lasting. A value that already contains the mask dot is kept as it is."""
 
 from __future__ import annotations
 
+from customers.importers.spec import SPACES
+
 DOT = "\u2022"
+# Python's white space and digits, spelt out: \s and \d in PostgreSQL hang on the
+# database's locale, and in Python take in every script's.
+_WS = f"[{SPACES}]"
+_NOT_WS = f"[^{SPACES}]"
 
 _RULES = {
     "email": (
@@ -13,31 +19,35 @@ _RULES = {
         "ELSE '•••' END"
     ),
     "phone": (
-        "CASE WHEN length(regexp_replace({v}, '\\D', '', 'g')) < 6 THEN '•••• •••' "
-        "ELSE '•••• ••• ' || right(regexp_replace({v}, '\\D', '', 'g'), 3) END"
+        "CASE WHEN length(regexp_replace({v}, '[^0-9]', '', 'g')) < 6 THEN '•••• •••' "
+        "ELSE '•••• ••• ' || right(regexp_replace({v}, '[^0-9]', '', 'g'), 3) END"
     ),
     "date_of_birth": ("'••/••/' || coalesce(substring({v} from '((?:19|20)[0-9]{{2}})'), '••••')"),
     "name": (
-        "CASE WHEN trim({v}) = '' THEN '•••' ELSE "
-        "regexp_replace(regexp_replace(trim({v}), '\\s+', ' ', 'g'), '(\\S)\\S*', '\\1•••', 'g') END"
+        "CASE WHEN {v} = '' THEN '•••' ELSE "
+        f"regexp_replace(regexp_replace({{v}}, '{_WS}+', ' ', 'g'), "
+        f"'({_NOT_WS}){_NOT_WS}*', '\\1•••', 'g') END"
     ),
     "address": (
-        "CASE WHEN strpos(regexp_replace({v}, '^[,\\s]+|[,\\s]+$', '', 'g'), ',') = 0 THEN '•••' "
-        "ELSE '•••, ' || trim(regexp_replace(regexp_replace({v}, '^[,\\s]+|[,\\s]+$', '', 'g'), "
-        "'^.*,', '')) END"
+        f"CASE WHEN strpos(regexp_replace({{v}}, '^[,{SPACES}]+|[,{SPACES}]+$', '', 'g'), ',') = 0 "
+        "THEN '•••' ELSE '•••, ' || "
+        f"btrim(regexp_replace(regexp_replace({{v}}, '^[,{SPACES}]+|[,{SPACES}]+$', '', 'g'), "
+        f"'^.*,', ''), '{SPACES}') END"
     ),
     "password_hash": "'••••••••'",
+    "security_questions": "'••••••••'",
+    "auth_tokens": "'••••••••'",
 }
 _TAIL = (
-    "CASE WHEN length(regexp_replace({v}, '[\\s-]', '', 'g')) <= 6 THEN '••••' "
-    "ELSE '•••• ' || right(regexp_replace({v}, '[\\s-]', '', 'g'), 4) END"
+    f"CASE WHEN length(regexp_replace({{v}}, '[{SPACES}-]', '', 'g')) <= 6 THEN '••••' "
+    f"ELSE '•••• ' || right(regexp_replace({{v}}, '[{SPACES}-]', '', 'g'), 4) END"
 )
 
 
 def mask_sql(code: str, value: str) -> str:
     """SQL masking ``value`` (an expression) by the rule of data class ``code``
     (an expression too)."""
-    value = f"trim({value})"
+    value = f"btrim({value}, '{SPACES}')"
     whens = " ".join(
         f"WHEN {code} = '{name}' THEN {rule.format(v=value)}" for name, rule in _RULES.items()
     )

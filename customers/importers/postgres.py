@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-import phonenumbers
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -22,7 +21,7 @@ from django.utils import timezone
 from customers.hashing import hmac_pads
 from customers.importers import spec
 from customers.importers.masking_sql import DOT, mask_sql
-from customers.importers.reading import blocks, careful_rows
+from customers.importers.reading import BLOCK, blocks, careful_rows
 from customers.models import DataClass
 
 
@@ -70,8 +69,9 @@ def _settings(cursor) -> None:
         pass
 
 
-def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) -> list:
-    """Load the file into ``import_rows``; returns the lines COPY could not take."""
+def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) -> tuple[list, int]:
+    """Load the file into ``import_rows``; returns the lines COPY could not take
+    and how many it took."""
     cols = ", ".join(f"{name} text" for name in columns)
     # ON COMMIT DROP; a caller's outer transaction (tests) may import twice.
     cursor.execute("DROP TABLE IF EXISTS import_rows, import_errors")
@@ -91,36 +91,61 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
             # "\." as the end of the data: a record per line, or read carefully.
             if cursor.cursor.rowcount != lines:
                 raise _RecordsAcrossLines
-        return []
+            if len(names) == 1:
+                # In a one-column file a blank line is a record to COPY (of one
+                # empty field); elsewhere, as to the careful reader, nothing.
+                cursor.execute(f"DELETE FROM import_rows WHERE coalesce({names[0]}, '') = ''")
+                lines -= cursor.cursor.rowcount
+        return [], lines
     except (DatabaseError, psycopg.Error, _RecordsAcrossLines):
         pass  # read the file again, carefully, to name each bad line
     errors: list = []
+    staged = 0
     with cursor.cursor.copy(f"COPY import_rows (line, {column_list}) FROM STDIN") as copy:
         for line, row in careful_rows(stream, len(names), errors):
             copy.write_row([line, *row])
-    return errors
+            staged += 1
+    return errors, staged
 
 
-# A quote with text right after it that neither closes a field (a delimiter or
-# line end follows) nor doubles a quote: COPY glues ``"Fay"x`` into ``Fayx``
-# where the careful reader rejects the line. Seen anywhere, the file is read
-# carefully (a false alarm costs only speed).
-# Starts with the quote, so the search skips along at memchr speed.
-_TEXT_AFTER_A_QUOTE = re.compile(rb'"(?:(?<=[^,\n"]")|(?<=[,\n]""))[^,\r\n"]')
+# The lines as COPY and the careful reader both read them: quotes only around
+# whole fields. Taken left to right, quotes pair up within a line; each pair
+# opens a field (a delimiter or line start before it, or a quote: a doubled one)
+# and closes it (a delimiter, line end or quote after it). Anything else reads
+# differently: COPY glues ``"Fay"x`` into ``Fayx`` and takes the quote in
+# ``Jo",x",y`` (or ``Jo""``) for the start of a quoted part, where the careful
+# reader rejects the line (or keeps the quotes). Then the file is read carefully
+# (a false alarm costs only speed). Possessive, so a failing line costs no
+# backtracking.
+_QUOTED_FIELDS_ONLY = re.compile(rb'(?:[^"]++|(?<=[,\n"])"[^"\n]*+"(?=[,\r\n"]|\Z))*+')
+
+
+def _quoted_fields_only(text: bytes, end: int) -> bool:
+    # Most files quote little: a block without a quote is found at memchr speed.
+    return b'"' not in text or _QUOTED_FIELDS_ONLY.match(text, 0, end).end() == end
 
 
 def _copy_csv(cursor, stream: BinaryIO, column_list: str, progress) -> int:
     """COPY the file after its header; returns how many lines it has."""
-    lines, last, tail = 0, b"\n", b"\n"
+    lines, last = 0, b"\n"
+    carry = b"\n"  # the line the last block ended in, after the line end before it
     with cursor.cursor.copy(
         f"COPY import_rows ({column_list}) FROM STDIN WITH (FORMAT csv)"
     ) as copy:
         for block in blocks(stream, progress):
-            if _TEXT_AFTER_A_QUOTE.search(tail + block):
+            text = carry + block
+            cut = text.rfind(b"\n")
+            if cut > 0 and not _quoted_fields_only(text, cut + 1):
+                raise _RecordsAcrossLines
+            carry = text[max(cut, 0) :]
+            if len(carry) > BLOCK:
+                # A line this long is oversized anyway; not copied again and again.
                 raise _RecordsAcrossLines
             copy.write(block)
             lines += block.count(b"\n")
-            last, tail = block[-1:], block[-2:]
+            last = block[-1:]
+        if not _quoted_fields_only(carry, len(carry)):
+            raise _RecordsAcrossLines
     return lines + (last != b"\n")
 
 
@@ -136,10 +161,11 @@ def _problems(checks: list[tuple[str, str, str]]) -> str:
     return f"array_remove(ARRAY[{cases}], NULL)"
 
 
-def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> tuple:
+def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list, staged: int) -> tuple:
     """Check every line and upsert the valid ones in one statement. When two
     valid lines name the same customer, the upsert refuses to touch a row twice
-    (or, on a first load, trips the unique index): then record the check
+    (or, on a first load, trips the unique index) or, when the first line left
+    its row unchanged, skips the second without a word: then record the check
     errors, mark every valid line after the first for a customer as a
     duplicate, and upsert what remains."""
     ctes = f"""
@@ -152,13 +178,20 @@ def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> t
         bad AS (INSERT INTO import_errors (line, col, reason)
                 SELECT line, col, reason FROM checks RETURNING line),
         up AS ({upsert})
-        SELECT (SELECT count(*) FROM bad), count(*) FILTER (WHERE inserted),
+        SELECT (SELECT count(DISTINCT line) FROM bad), count(*) FILTER (WHERE inserted),
                count(*) FILTER (WHERE NOT inserted) FROM up
     """
     try:
         with transaction.atomic():
             cursor.execute(full, params + upsert_params)
-            return cursor.fetchone()
+            row = cursor.fetchone()
+            # Fewer rows written than lines valid: some were unchanged, or skipped
+            # as a second line for one row. Only then is it worth looking.
+            if row[1] + row[2] < staged - row[0] and _has_duplicates(cursor):
+                raise _Duplicates
+            return row
+    except _Duplicates:
+        pass
     except DatabaseError as exc:
         duplicate = "cannot affect row a second time" in str(exc) or isinstance(
             exc.__cause__, psycopg.errors.UniqueViolation
@@ -187,6 +220,18 @@ def _run(cursor, norm: str, upsert: str, params: list, upsert_params: list) -> t
     return cursor.fetchone()
 
 
+def _has_duplicates(cursor) -> bool:
+    """Whether two lines without errors name the same customer."""
+    cursor.execute("""
+        SELECT EXISTS (
+            SELECT 1 FROM import_rows r
+             WHERE trim(coalesce(customer_ref, '')) <> ''
+               AND NOT EXISTS (SELECT 1 FROM import_errors e WHERE e.line = r.line)
+             GROUP BY upper(trim(customer_ref)) HAVING count(*) > 1)
+    """)
+    return cursor.fetchone()[0]
+
+
 def _counts(row, errors: list) -> dict:
     _bad, inserted, updated = (int(v or 0) for v in row)
     return {"inserted": inserted, "updated": updated, "errors": errors}
@@ -196,11 +241,18 @@ def _counts(row, errors: list) -> dict:
 
 
 def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> dict:
-    country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+    country = spec.national_country_code(settings.PHONE_DEFAULT_REGION)
+    national = (
+        f"""WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
+                 AND ('+{country}' || substr(d.digits, 2)) ~ '{spec.E164_PATTERN}'
+                 THEN '+{country}' || substr(d.digits, 2)"""
+        if country
+        else ""
+    )
     now = timezone.now()
     with connection.cursor() as cursor:
         _settings(cursor)
-        structural = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
+        structural, staged = _stage(cursor, stream, names, spec.CUSTOMER_COLUMNS, progress)
         present = [
             spec.CUSTOMER_FIELD_FOR_COLUMN.get(n, n)
             for n in spec.CUSTOMER_COLUMNS
@@ -249,8 +301,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                             WHEN d.digits ~ '{spec.E164_PATTERN}' THEN d.digits
                             WHEN d.digits ~ '{spec.INTERNATIONAL_PATTERN}'
                                  THEN '+' || substr(d.digits, 3)
-                            WHEN d.digits ~ '{spec.NATIONAL_PATTERN}'
-                                 THEN '+{country}' || substr(d.digits, 2)
+                            {national}
                        END AS phone,
                        CASE WHEN lower(trim(coalesce(r.is_current, '')))
                                  IN ('', {_words(spec.TRUE_WORDS)}) THEN TRUE
@@ -301,7 +352,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             ON CONFLICT (customer_ref) {on_conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [], [now, now])
+        row = _run(cursor, norm, upsert, [], [now, now], staged)
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)
 
@@ -331,7 +382,7 @@ def import_exposures(
     now = timezone.now()
     with connection.cursor() as cursor:
         _settings(cursor)
-        structural = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
+        structural, staged = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
         checks = [
             ("v.ref = ''", "customer_ref", spec.MISSING_REF),
             ("v.ref_length > 32", "customer_ref", spec.OVERSIZED),
@@ -372,7 +423,8 @@ def import_exposures(
                        'distinct_codes', count(DISTINCT x.code),
                        'malformed', coalesce(bool_or(x.eq = 0), FALSE),
                        'known', coalesce(bool_and(x.code = ANY(%s::text[])), TRUE),
-                       'longest', coalesce(max(length(x.value)), 0),
+                       -- A part without "=" is malformed, not a long value.
+                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.eq > 0), 0),
                        'fields', jsonb_object_agg(
                            x.code,
                            CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
@@ -433,6 +485,6 @@ def import_exposures(
                AND NOT EXISTS (SELECT 1 FROM import_errors d WHERE d.line = n.line)
             {conflict}
             RETURNING (xmax = 0) AS inserted"""
-        row = _run(cursor, norm, upsert, [known, known], [incident_id, now, now])
+        row = _run(cursor, norm, upsert, [known, known], [incident_id, now, now], staged)
         errors = structural + _fetch_errors(cursor)
     return _counts(row, errors)

@@ -13,6 +13,7 @@ from customers.importers.spec import (
     LONE_CARRIAGE_RETURN,
     MALFORMED_CSV,
     MISSING_COLUMN,
+    NO_HEADER,
     OVERSIZED,
     UNCLOSED_QUOTE,
     UNKNOWN_COLUMN,
@@ -47,6 +48,10 @@ def read_header(
     except csv.Error as exc:
         # A file with CR-only line endings is one long "line" here.
         return [], [RowError(1, "", _reason(exc))]
+    if not any(name in columns for name in names):
+        # Not a header but a first record, or nothing: its fields are values,
+        # which the report must not repeat.
+        return names, [RowError(1, "", NO_HEADER)]
     errors = [RowError(1, name, UNKNOWN_COLUMN) for name in names if name not in columns]
     errors += [RowError(1, name, MISSING_COLUMN) for name in required if name not in names]
     if len(set(names)) != len(names):

@@ -11,6 +11,8 @@ import calendar
 import re
 from dataclasses import dataclass
 
+import phonenumbers
+
 # Column → longest accepted raw value.
 CUSTOMER_COLUMNS = {
     "customer_ref": 32,
@@ -42,8 +44,17 @@ LANGUAGES = ("en", "fr")
 CHANNELS = ("sms", "email", "inapp", "push")
 
 REF_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_STRIP = r"[\s().-]"
+# What Python calls white space, spelt out: a regular expression's \s is not the
+# same set in Python and in PostgreSQL (where it hangs on the database's locale).
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# Dot-separated parts, none empty, without white space or the characters that
+# separate addresses in a list or wrap them ("Jane <j@example.com>").
+_EMAIL_PART = f'[^@.{SPACES},;:<>()"]+'
+EMAIL_PATTERN = rf"^{_EMAIL_PART}(\.{_EMAIL_PART})*@{_EMAIL_PART}(\.{_EMAIL_PART})+$"
+PHONE_STRIP = rf"[{SPACES}().-]"
 BIRTH_DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 INTERNATIONAL_PATTERN = r"^00[1-9][0-9]{6,14}$"
@@ -69,6 +80,7 @@ REPEATED_DATA_CLASS = "data class listed twice"
 NOTHING_EXPOSED = "no exposed data classes"
 UNKNOWN_COLUMN = "unknown column"
 MISSING_COLUMN = "missing column"
+NO_HEADER = "no header row (the first line must name the columns)"
 UNCLOSED_QUOTE = "unclosed quote (a field cannot go on to the next line)"
 LONE_CARRIAGE_RETURN = "carriage return without line feed (save with LF or CRLF line endings)"
 MALFORMED_CSV = "malformed CSV (a quote out of place?)"
@@ -81,11 +93,32 @@ class RowError:
     reason: str
 
 
+def trim(raw: str) -> str:
+    """Spaces off both ends, as SQL's ``trim()``: a tab or a no-break space stays
+    (and is reported where it does not belong)."""
+    return (raw or "").strip(" ")
+
+
 def normalise_ref(raw: str) -> str:
-    return raw.strip().upper()
+    """Upper-case, as SQL's ``upper()``: one character for one, so ``ß`` stays
+    ``ß`` (and is malformed) where Python would make it ``SS``."""
+    ref = trim(raw)
+    if ref.isascii():
+        return ref.upper()
+    return "".join(upper if len(upper := c.upper()) == 1 else c for c in ref)
 
 
-def normalise_phone(raw: str, country_code: int) -> str | None:
+def national_country_code(region: str) -> int | None:
+    """The country code a national number (leading 0) is read in, or None where
+    0 is not the trunk prefix to drop: an Italian 06 number keeps its 0, and
+    dropping it would store someone else's number."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix != "0":
+        return None
+    return phonenumbers.country_code_for_region(region)
+
+
+def normalise_phone(raw: str, country_code: int | None) -> str | None:
     """E.164 by shape: '' when empty, None when malformed (same as the SQL)."""
     digits = re.sub(PHONE_STRIP, "", raw or "")
     if not digits:
@@ -94,13 +127,18 @@ def normalise_phone(raw: str, country_code: int) -> str | None:
         return digits
     if re.match(INTERNATIONAL_PATTERN, digits):
         return "+" + digits[2:]
-    if re.match(NATIONAL_PATTERN, digits):
-        return f"+{country_code}{digits[1:]}"
+    # A national number read in the default region must still fit E.164
+    # (15 digits with the country code), and the phone column.
+    if country_code is None:
+        return None
+    national = f"+{country_code}{digits[1:]}"
+    if re.match(NATIONAL_PATTERN, digits) and re.match(E164_PATTERN, national):
+        return national
     return None
 
 
 def parse_bool(raw: str) -> bool | None:
-    word = (raw or "").strip().lower()
+    word = trim(raw).lower()
     if word == "" or word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
@@ -110,7 +148,7 @@ def parse_bool(raw: str) -> bool | None:
 
 def parse_birth_date(raw: str) -> str | None:
     """``1987-03-14`` as is, '' when empty, None when it is not a real date."""
-    text = (raw or "").strip()
+    text = trim(raw)
     if not text:
         return ""
     if not re.match(BIRTH_DATE_PATTERN, text):

@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import phonenumbers
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -40,15 +39,15 @@ def _oversized(line: int, record: dict, columns: dict) -> list[spec.RowError]:
     ]
 
 
-def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
+def customer_errors(line: int, record: dict, country: int | None) -> tuple[list, dict]:
     """The rules for one customer line, and its normalised values."""
     errors = _oversized(line, record, spec.CUSTOMER_COLUMNS)
     ref = spec.normalise_ref(record.get("customer_ref", ""))
-    email = record.get("email", "").strip().lower()
+    email = spec.trim(record.get("email", "")).lower()
     phone = spec.normalise_phone(record.get("phone", ""), country)
     is_current = spec.parse_bool(record.get("is_current", ""))
-    language = record.get("preferred_language", "").strip().lower() or "en"
-    channel = record.get("preferred_channel", "").strip().lower()
+    language = spec.trim(record.get("preferred_language", "")).lower() or "en"
+    channel = spec.trim(record.get("preferred_channel", "")).lower()
     birth_date = spec.parse_birth_date(record.get("date_of_birth", ""))
     if not ref:
         errors.append(spec.RowError(line, "customer_ref", spec.MISSING_REF))
@@ -68,8 +67,8 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
         errors.append(spec.RowError(line, "preferred_channel", spec.UNKNOWN_CHANNEL))
     values = {
         "customer_ref": ref,
-        "first_name": record.get("first_name", "").strip(),
-        "last_name": record.get("last_name", "").strip(),
+        "first_name": spec.trim(record.get("first_name", "")),
+        "last_name": spec.trim(record.get("last_name", "")),
         "email": email,
         "phone": phone,
         "is_current": is_current,
@@ -81,7 +80,7 @@ def customer_errors(line: int, record: dict, country: int) -> tuple[list, dict]:
 
 
 def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> dict:
-    country = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+    country = spec.national_country_code(settings.PHONE_DEFAULT_REGION)
     errors: list[spec.RowError] = []
     seen: set[str] = set()
     present = [
@@ -181,7 +180,8 @@ def import_exposures(
         )
         rows = []
         for line, ref, fields, row_errors in checked:
-            if ref and len(ref) <= 32 and ref not in ids:
+            # Not for a reference already refused (missing, or too long as written).
+            if ref and not any(e.column == "customer_ref" for e in row_errors) and ref not in ids:
                 row_errors.append(spec.RowError(line, "customer_ref", spec.UNKNOWN_CUSTOMER))
             if not row_errors and ref in seen:
                 row_errors.append(spec.RowError(line, "customer_ref", spec.DUPLICATE_ROW))

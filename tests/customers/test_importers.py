@@ -128,6 +128,88 @@ def test_impossible_dates_of_birth_are_reported(raw):
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("phone", ["012345678901234", "(01) 2345 6789 0123 4"])
+def test_a_phone_that_does_not_fit_e164_is_malformed_on_each_backend(phone):
+    # 15 national digits read in Australia (+61) make 16: too long for E.164 and
+    # for the phone column (PostgreSQL refused the whole import with an error).
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(f"customer_ref,phone\nPH0001,{phone}\nPH0002,0412345678\n"))
+    assert excinfo.value.report.errors == [RowError(2, "phone", s.MALFORMED_PHONE)]
+    report = import_customers(
+        csv_bytes(f"customer_ref,phone\nPH0001,{phone}\nPH0002,0412345678\n"), skip_invalid=True
+    )
+    assert dict(Customer.objects.values_list("customer_ref", "phone")) == {"PH0002": "+61412345678"}
+    assert report.inserted == 1
+
+
+def test_white_space_is_read_alike_on_each_backend():
+    # Python's strip() took tabs and no-break spaces off where SQL's trim() takes
+    # only spaces, and a regular expression's \\s matched them in Python only.
+    text = (
+        "customer_ref,first_name,email,phone,is_current\n"
+        "WS0001\t,Ann,,,\n"
+        "WS0002,Bea,b\u00a0b@example.com,,\n"
+        "WS0003,Cy,c@example.com\t,,\n"
+        "WS0004,Di,,,yes\u00a0\n"
+        "WS0005, Ed\t,,04\u202f12\u202f34\u202f56\u202f78,\n"
+    )
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert sorted(report.errors) == [
+        RowError(2, "customer_ref", s.MALFORMED_REF),
+        RowError(3, "email", s.MALFORMED_EMAIL),
+        RowError(4, "email", s.MALFORMED_EMAIL),
+        RowError(5, "is_current", s.NOT_A_BOOLEAN),
+    ]
+    ed = Customer.objects.get()
+    assert (ed.first_name, ed.phone) == ("Ed\t", "+61412345678")
+
+
+def test_a_reference_is_upper_cased_one_character_for_one_on_each_backend():
+    # Python's upper() made "ß" "SS", a well-formed reference that SQL refused.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref\nstra\u00dfe1\nfi\ufb01\n"))
+    assert excinfo.value.report.errors == [
+        RowError(2, "customer_ref", s.MALFORMED_REF),
+        RowError(3, "customer_ref", s.MALFORMED_REF),
+    ]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jane@example..com",
+        "jane@example.com.",
+        "jane@.example.com",
+        ".jane@example.com",
+        "jane..doe@example.com",
+        "jane,doe@example.com",
+        "Jane <jane@example.com>",
+        "jane@example.com;",
+    ],
+)
+def test_an_email_with_an_empty_part_or_a_list_separator_is_malformed(email):
+    text = f'customer_ref,email\nEM0001,"{email}"\nEM0002,jane.doe+news@mail.example.com.au\n'
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(2, "email", s.MALFORMED_EMAIL)]
+
+
+def test_spaces_are_what_python_calls_white_space():
+    import sys
+
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == s.SPACES
+
+
+def test_a_national_number_is_refused_where_0_is_not_the_trunk_prefix(settings):
+    # In Italy the 0 of 06 belongs to the number: dropping it stored +39 6…,
+    # someone else's number.
+    settings.PHONE_DEFAULT_REGION = "IT"
+    text = "customer_ref,phone\nIT0001,06 1234 5678\nIT0002,+39 06 1234 5678\n"
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.errors == [RowError(2, "phone", s.MALFORMED_PHONE)]
+    assert Customer.objects.get().phone == "+390612345678"
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
@@ -173,6 +255,33 @@ def test_skip_invalid_imports_the_valid_lines():
     assert report.inserted == 1
 
 
+def test_a_second_line_for_a_customer_is_a_duplicate_on_a_reimport_too():
+    # On PostgreSQL the upsert skipped, without an error, a second line for a
+    # row the first left unchanged, and so took the second line's values.
+    import_customers(csv_bytes("customer_ref,first_name\nDU0001,Ann\n"))
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref,first_name\nDU0001,Ann\ndu0001,Bob\n"))
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert Customer.objects.get().first_name == "Ann"
+
+
+def test_a_file_of_references_only_reports_its_duplicates():
+    # Nothing to update, so no conflict ever raised on PostgreSQL.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes("customer_ref\nDU0001\n du0001\n"))
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("header, name", [("customer_ref", ""), ("customer_ref,first_name", ",A")])
+def test_blank_lines_are_skipped_on_each_backend(header, name, newline):
+    # A file of references only: COPY read a blank line as an empty reference.
+    text = newline.join([header, f"BL0001{name}", "", f"BL0002{name}", "", ""])
+    report = import_customers(csv_bytes(text))
+    assert (report.inserted, report.errors) == (2, [])
+
+
 def test_unknown_and_missing_columns_are_refused():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes("ref,first_name,shoe_size\nA,B,C\n"))
@@ -181,6 +290,13 @@ def test_unknown_and_missing_columns_are_refused():
         RowError(1, "ref", s.UNKNOWN_COLUMN),
         RowError(1, "shoe_size", s.UNKNOWN_COLUMN),
     ]
+
+
+@pytest.mark.parametrize("text", ["", "\n", 'FH0001,"passport_number=PA1234567;email=j@x.com"\n'])
+def test_a_file_without_a_header_is_refused_without_repeating_its_first_line(text):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(1, "", s.NO_HEADER)]
 
 
 @pytest.mark.parametrize(
@@ -248,6 +364,38 @@ def test_text_after_a_closing_quote_is_malformed_on_each_backend(field):
     assert not Customer.objects.exists()
 
 
+def test_a_quote_inside_an_unquoted_field_is_read_alike_on_each_backend():
+    # COPY took these quotes for the start of a quoted part: "Jo,x" for the first
+    # line (four fields to the careful reader) and "Jo" for the second.
+    text = (
+        "customer_ref,first_name,last_name\n"
+        'QU0001,Jo",x",y\n'
+        'QU0002,Jo"",y\n'
+        'QU0003,"O""Brien","a, b"\n'
+    )
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.errors == [RowError(2, "", s.WRONG_COLUMN_COUNT)]
+    assert dict(Customer.objects.values_list("customer_ref", "first_name")) == {
+        "QU0002": 'Jo""',
+        "QU0003": 'O"Brien',
+    }
+
+
+@pytest.mark.postgres
+def test_on_postgresql_quoted_fields_across_blocks_keep_the_file_on_copy(monkeypatch):
+    from customers.importers import postgres
+
+    def careful_rows(*args, **kwargs):
+        raise AssertionError("read line by line")
+
+    monkeypatch.setattr(postgres, "careful_rows", careful_rows)
+    lines = [f'QU{n:06d},"O""Brien, {n}","a, b"\r\n' for n in range(70_000)]
+    text = "customer_ref,first_name,last_name\r\n" + "".join(lines)
+    assert len(text) > 2 * (1 << 20)
+    report = import_customers(csv_bytes(text + 'QU999999,"Ann",Lee'))
+    assert (report.inserted, report.errors) == (70_001, [])
+
+
 def test_a_quoted_field_cannot_hold_a_line_break():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
@@ -313,15 +461,27 @@ def test_exposures_are_imported_with_raw_values_masked(incident_and_customers):
     assert all(looks_masked(v) for f in fields.values() for v in f.values())
 
 
+@pytest.mark.parametrize("code", ["security_questions", "auth_tokens", "password_hash"])
+def test_secrets_are_masked_whole(incident_and_customers, code):
+    # The identity-number rule kept the last four characters: "•••• nson".
+    import_exposures(
+        csv_bytes(f"customer_ref,exposed\nEX0001,{code}=Johnson\n"), incident=incident_and_customers
+    )
+    assert Exposure.objects.get().fields == {code: "••••••••"}
+
+
 def test_sql_and_python_masking_agree(incident_and_customers):
+    # White space beyond the space, and digits beyond 0-9, as Python reads them.
     samples = {
-        "passport_number": ["PA 123-4567", "12345"],
-        "email": [" Jane.Doe@Example.COM ", "nodomain"],
-        "phone": ["+61 (412) 345-321", "123"],
-        "date_of_birth": ["14/03/1987", "unknown"],
-        "name": ["  Jane   Q  Citizen ", ""],
-        "address": ["1 King St,, Perth WA 6000, ", "No commas here"],
+        "passport_number": ["PA 123-4567", "12345", "PA\u00a0123\t4567"],
+        "email": [" Jane.Doe@Example.COM ", "nodomain", "\tjane@example.com\u00a0"],
+        "phone": ["+61 (412) 345-321", "123", "0412 345 \u0663\u0662\u0661"],
+        "date_of_birth": ["14/03/1987", "unknown", "14/03/19\u0668\u0667"],
+        "name": ["  Jane   Q  Citizen ", "", "\tJane\u00a0Q\u2003Citizen\u202f"],
+        "address": ["1 King St,, Perth WA 6000, ", "No commas here", "1 King St,\u00a0Perth\t"],
         "password_hash": ["pbkdf2$xyz"],
+        "security_questions": ["Mother's maiden name: Johnson"],
+        "auth_tokens": ["eyJhbGciOiJIUzI1NiJ9.abc.def"],
     }
     for code, values in samples.items():
         for index, raw in enumerate(values):
@@ -371,6 +531,26 @@ def test_every_bad_exposure_line_is_reported(incident_and_customers):
     assert list(Exposure.objects.values_list("customer__customer_ref", flat=True)) == ["EX0001"]
 
 
+def test_a_long_part_without_a_value_is_only_malformed_on_each_backend(incident_and_customers):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes("customer_ref,exposed\nEX0001,passport_number" + "x" * 201 + "\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
+
+
+def test_a_reference_too_long_as_written_is_only_oversized_on_each_backend(
+    incident_and_customers,
+):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes("customer_ref,exposed\n" + " " * 30 + "NOBODY,passport_number=PA1\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(2, "customer_ref", s.OVERSIZED)]
+
+
 def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
     incident_and_customers,
 ):
@@ -389,6 +569,20 @@ def test_reimporting_exposures_changes_nothing_and_updates_what_changed(incident
     changed = text.replace("PA1234567", "PA7654321")
     report = import_exposures(csv_bytes(changed), incident=incident_and_customers)
     assert (report.inserted, report.updated) == (0, 1)
+
+
+def test_a_second_line_for_a_customer_is_a_duplicate_when_exposures_are_reimported(
+    incident_and_customers,
+):
+    first = "customer_ref,exposed\nEX0001,passport_number=PA1234567\n"
+    import_exposures(csv_bytes(first), incident=incident_and_customers)
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes(first + "EX0001,passport_number=PA7654321\n"),
+            incident=incident_and_customers,
+        )
+    assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
+    assert Exposure.objects.get().fields == {"passport_number": "•••• 4567"}
 
 
 def test_report_csv_names_line_column_and_reason_without_values(incident_and_customers):
@@ -419,3 +613,20 @@ def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_c
         call_command("import_exposures", str(bad), "--incident", "nope")
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_customers", str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.parametrize("where", ["missing-folder/report.csv", "."])
+def test_a_report_that_cannot_be_written_is_refused_before_importing(tmp_path: Path, where):
+    bad = tmp_path / "customers.csv"
+    bad.write_bytes(BAD_CUSTOMERS)
+    report = tmp_path / where
+    with pytest.raises(CommandError, match="Cannot write the report"):
+        call_command(
+            "import_customers",
+            str(bad),
+            "--skip-invalid",
+            "--report",
+            str(report),
+            stdout=io.StringIO(),
+        )
+    assert not Customer.objects.exists()

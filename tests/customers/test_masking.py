@@ -21,6 +21,12 @@ def test_email_phone_date_name_address():
     assert mask_value("password_hash", "pbkdf2$abc") == "••••••••"
 
 
+def test_secrets_show_nothing_of_themselves():
+    # Not the identity-number rule, which kept the last four: "•••• nson".
+    assert mask_value("security_questions", "Maiden name: Johnson") == "••••••••"
+    assert mask_value("auth_tokens", "eyJhbGciOiJIUzI1NiJ9.abc.def") == "••••••••"
+
+
 def test_masked_values_never_contain_the_raw_value():
     raw = "PA1234821"
     masked = mask_value("passport_number", raw)
