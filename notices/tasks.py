@@ -236,14 +236,17 @@ def publish_due_notices() -> None:
 
 
 # OSError: the network or SMTP; AnymailAPIError: an email provider's refusal
-# or throttling. Either way the customer is waiting for this code: retried.
-@shared_task(
-    time_limit=60,
-    soft_time_limit=50,
-    autoretry_for=(OSError, AnymailAPIError),
-    retry_backoff=True,
-    max_retries=3,
-)
+# or throttling. Either way the customer is waiting for this message: retried.
+_DIRECT_MESSAGE = {
+    "time_limit": 60,
+    "soft_time_limit": 50,
+    "autoretry_for": (OSError, AnymailAPIError),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(**_DIRECT_MESSAGE)
 def send_contact_code(
     verification_id: int,
     code: str,
@@ -281,13 +284,7 @@ def send_contact_code(
     )
 
 
-@shared_task(
-    time_limit=60,
-    soft_time_limit=50,
-    autoretry_for=(OSError, AnymailAPIError),
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(**_DIRECT_MESSAGE)
 def send_contact_changed(
     customer_id: int,
     kind: str,
