@@ -1,10 +1,11 @@
-"""System checks (`manage.py check`, and every `migrate`) for settings that
-would make the sending pipeline break a promise."""
+"""System checks (`manage.py check`, and every `migrate`; `check --deploy` adds
+the deploy ones) for settings that would make the sending pipeline break a promise."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from notices.sms import sms_segments
 from notices.templating import SHORT_SMS, longest_values
@@ -53,3 +54,71 @@ def in_doubt_after_outlives_a_dispatch_task(
             id="notices.W001",
         )
     ]
+
+
+# The demo's outbox keeps every message whole in the database (sign-in codes
+# included) instead of sending it. Per channel: its check id and what to set.
+_REAL_PROVIDER = {
+    "email": (
+        "notices.E002",
+        "Set EMAIL_BACKEND to a real provider, e.g. django.core.mail.backends.smtp.EmailBackend "
+        "or an anymail backend.",
+    ),
+    "sms": (
+        "notices.E003",
+        "Set it to a real provider, e.g. notices.channels.twilio.TwilioBackend, with its "
+        "TWILIO_* (or SMS_<NAME>_*) settings.",
+    ),
+    "push": (
+        "notices.E004",
+        "Set PUSH_BACKEND=notices.channels.push.FcmBackend with its FCM_* settings.",
+    ),
+}
+
+
+def _channel_backends() -> list[tuple[str, str, str]]:
+    """(channel, setting, dotted path) of every configured provider."""
+    sms = [
+        ("SMS_BACKEND" if p["name"] == "primary" else f"SMS_{p['name'].upper()}_BACKEND", p)
+        for p in settings.SMS_PROVIDERS
+    ]
+    return [
+        ("email", "EMAIL_BACKEND", settings.EMAIL_BACKEND),
+        *(("sms", setting, provider["backend"]) for setting, provider in sms),
+        *(("push", "PUSH_BACKEND", provider["backend"]) for provider in settings.PUSH_PROVIDERS),
+    ]
+
+
+def _stores_in_outbox(path: str) -> bool:
+    from notices.channels import outbox
+
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return False  # reported where it is loaded
+    return isinstance(backend, type) and issubclass(
+        backend, (outbox.EmailBackend, outbox.SmsBackend)
+    )
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def no_outbox_in_production(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Without DEBUG, a channel left on the demo outbox sends nothing and stores
+    every message, sign-in codes and addresses included, in notices_outboxmessage."""
+    if settings.DEBUG:
+        return []
+    errors = []
+    for channel, setting, path in _channel_backends():
+        if not _stores_in_outbox(path):
+            continue
+        check_id, hint = _REAL_PROVIDER[channel]
+        errors.append(
+            checks.Error(
+                f"{setting} is the demo outbox ({path}) with DEBUG off: {channel} messages "
+                "would be stored in the database (notices_outboxmessage), not sent.",
+                hint=f"{hint} A deployment meant to keep the outbox (a staging site) lists "
+                f"{check_id} in SILENCED_SYSTEM_CHECKS.",
+                id=check_id,
+            )
+        )
+    return errors

@@ -8,12 +8,14 @@ DATABASE_POOL), which is what PostgreSQL's connection limit must allow for.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 
 from gunicorn.glogging import Logger
 
-from portal.observability.logs import RedactFilter, redact
+from portal.env import env_bool, env_choice
+from portal.observability.logs import ContextFilter, JsonFormatter, RedactFilter, redact
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # One process per core, a few threads each. Measured with `make bench` on 2 cores:
@@ -41,17 +43,32 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 # with personal data, so it records the path only, redacted as application logs
 # are (a password reset link carries its key in the path).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# gunicorn's own lines (workers booting and exiting, errors outside Django) in the
+# application's format, read as portal/settings.py reads it.
+LOG_FORMAT = env_choice(
+    "LOG_FORMAT", ["json", "plain"], "plain" if env_bool("DEBUG", False) else "json"
+)
 
 
 class RedactingLogger(Logger):
     """gunicorn's own logs through the application's masks. Its error log names
     a request that failed outside Django (a CSV download's rows stream after the
-    view returned) with its query string, and prints the traceback."""
+    view returned) with its query string, and prints the traceback. With
+    LOG_FORMAT=json its lines are JSON like every other; the access log keeps
+    its own one-line format."""
 
     def setup(self, cfg) -> None:
-        super().setup(cfg)
-        if not any(isinstance(f, RedactFilter) for f in self.error_log.filters):
-            self.error_log.addFilter(RedactFilter())
+        super().setup(cfg)  # a reload replaces gunicorn's handlers: set them again
+        for kind in (ContextFilter, RedactFilter):
+            if not any(isinstance(f, kind) for f in self.error_log.filters):
+                self.error_log.addFilter(kind())
+        if LOG_FORMAT == "json":
+            for handler in self.error_log.handlers:
+                # Its stream or file (syslog keeps its own framing).
+                if getattr(handler, "_gunicorn", False) and isinstance(
+                    handler, logging.StreamHandler
+                ):
+                    handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)

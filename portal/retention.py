@@ -16,6 +16,9 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
   devices page and support's "recent sign-ins") made ``RETENTION_SIGN_INS_DAYS``
   ago, once its session has ended. allauth drops those only when the same
   person signs in again, which most of the affected never do.
+- ``suspicious_reports``: reports of a message claiming to come from us (its
+  sender, its text, the reporter's contact) made ``RETENTION_REPORTS_DAYS`` ago
+  are deleted, reviewed or not.
 - ``delivery_content``: a delivery finished and unchanged for
   ``RETENTION_DELIVERY_CONTENT_DAYS`` loses its text, subject and provider error
   (and its events their details); its address is kept masked, like exposures,
@@ -63,6 +66,7 @@ from notices.models import (
     DeliveryStatus,
     IncidentRecord,
     OutboxMessage,
+    SuspiciousReport,
     TestSend,
 )
 from notices.services.records import incident_record_take
@@ -82,6 +86,7 @@ RULES = {
     ),
     "audit_log": "audit entries older than RETENTION_AUDIT_YEARS: deleted",
     "sign_ins": "sign-ins older than RETENTION_SIGN_INS_DAYS, session ended: deleted",
+    "suspicious_reports": "suspicious-message reports older than RETENTION_REPORTS_DAYS: deleted",
     "delivery_content": "deliveries idle for RETENTION_DELIVERY_CONTENT_DAYS: text removed",
     "incident_records": "incidents closed RETENTION_MONTHS_AFTER_CLOSE ago: figures recorded",
     "incident_deliveries": "their deliveries: deleted",
@@ -94,6 +99,7 @@ SETTINGS = [
     "RETENTION_IMPORT_FILES_DAYS",
     "RETENTION_AUDIT_YEARS",
     "RETENTION_SIGN_INS_DAYS",
+    "RETENTION_REPORTS_DAYS",
     "RETENTION_BATCH_SIZE",
 ]
 
@@ -205,6 +211,7 @@ def retention_apply(
             _transactional_messages,
             _audit_log,
             _sign_ins,
+            _suspicious_reports,
             _delivery_content,  # before incidents: a dry run then counts the same rows
             _closed_incidents,
         ):
@@ -349,6 +356,15 @@ def _sign_ins(run: _Run) -> None:
         return _deleted(UserSession.objects.filter(pk__in=ids)) if ids else 0
 
     run.apply("sign_ins", old, purge, count=lambda rows: len(ended(rows)))
+
+
+def _suspicious_reports(run: _Run) -> None:
+    # Unreviewed ones too: a year on, the message it reported is long dealt with.
+    if not settings.RETENTION_REPORTS_DAYS:
+        return
+    cutoff = run.now - timedelta(days=settings.RETENTION_REPORTS_DAYS)
+    old = SuspiciousReport.objects.filter(created_at__lt=cutoff)
+    run.apply("suspicious_reports", old, _deleted)
 
 
 def _delivery_content(run: _Run) -> None:

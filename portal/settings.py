@@ -419,6 +419,8 @@ RETENTION_IMPORT_FILES_DAYS = env_int("RETENTION_IMPORT_FILES_DAYS", 30, minimum
 RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 7, minimum=0)
 # A sign-in's record (address, browser) once its session has ended, this long after it:
 RETENTION_SIGN_INS_DAYS = env_int("RETENTION_SIGN_INS_DAYS", 90, minimum=0)
+# Reports of a suspicious message (its sender and text, the reporter's contact):
+RETENTION_REPORTS_DAYS = env_int("RETENTION_REPORTS_DAYS", 365, minimum=0)
 # Rows per batch; each batch is one short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 

@@ -30,3 +30,39 @@ def test_a_sweep_sooner_than_a_dispatch_task_can_run_is_a_warning(settings):
     settings.DELIVERY_IN_DOUBT_AFTER = 60
     [warning] = in_doubt_after_outlives_a_dispatch_task()
     assert warning.id == "notices.W001" and "300 s" in warning.msg
+
+
+OUTBOX = "notices.channels.outbox"
+
+
+def test_a_channel_left_on_the_outbox_without_debug_is_a_deploy_error(settings):
+    from django.core.checks import registry
+
+    from notices.checks import no_outbox_in_production
+
+    settings.DEBUG = False
+    settings.EMAIL_BACKEND = f"{OUTBOX}.EmailBackend"
+    settings.SMS_PROVIDERS = [
+        {"name": "primary", "backend": "notices.channels.twilio.TwilioBackend"},
+        {"name": "backup", "backend": f"{OUTBOX}.SmsBackend"},
+    ]
+    settings.PUSH_PROVIDERS = [{"name": "primary", "backend": f"{OUTBOX}.PushBackend"}]
+    errors = no_outbox_in_production()
+    assert [(e.id, e.level) for e in errors] == [
+        ("notices.E002", 40),
+        ("notices.E003", 40),
+        ("notices.E004", 40),
+    ]
+    assert errors[1].msg.startswith("SMS_BACKUP_BACKEND is the demo outbox")
+    assert no_outbox_in_production in registry.registry.get_checks(include_deployment_checks=True)
+    assert no_outbox_in_production not in registry.registry.get_checks()
+
+    settings.DEBUG = True  # make run
+    assert no_outbox_in_production() == []
+    settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.SMS_PROVIDERS = [
+        {"name": "primary", "backend": "notices.channels.twilio.TwilioBackend"}
+    ]
+    settings.PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.push.FcmBackend"}]
+    assert no_outbox_in_production() == []

@@ -121,3 +121,66 @@ def test_the_error_log_names_the_path_only_and_masks_the_traceback():
     assert "Traceback" in line and "ValueError" in line
     for value in ("Quillfeather", "Zephyrine", "jane@example.com"):
         assert value not in line, value
+
+
+def test_gunicorns_own_lines_are_json_and_the_access_log_stays_path_only(tmp_path):
+    """Workers booting and exiting, errors outside Django: gunicorn's error log,
+    one JSON object a line like the application's; the access log keeps its
+    format, the path without the query string."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from tests.processes import child_env
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = child_env(
+        DEBUG="0",
+        SECRET_KEY="gunicorn-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        PORTAL_BASE_URL=f"http://127.0.0.1:{port}",
+        ALLOWED_HOSTS="127.0.0.1",
+        FIRSTHAND_VAR_DIR=str(tmp_path),
+        STATIC_ROOT=str(tmp_path),  # whitenoise warns, in plain text, of a missing one
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_WORKERS="1",
+        WEB_THREADS="1",
+    )
+    for name in ("LOG_FORMAT", "DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-c", "python:portal.gunicorn"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/livez?email=jane@example.com", timeout=5
+                ) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no gunicorn"
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, stderr = server.communicate(timeout=30)
+
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    gunicorn_lines = [line for line in lines if line["logger"] == "gunicorn.error"]
+    messages = [line["message"] for line in gunicorn_lines]
+    assert any(m.startswith("Booting worker with pid") for m in messages), messages
+    assert any(m.startswith("Worker exiting") for m in messages), messages
+    assert all({"timestamp", "level"} <= set(line) for line in gunicorn_lines)
+    [access] = stdout.splitlines()
+    assert access.startswith('127.0.0.1 "GET /livez" 200 2 '), access
+    assert "jane" not in stdout + stderr

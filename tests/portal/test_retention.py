@@ -550,3 +550,40 @@ def test_old_sign_ins_go_once_their_session_has_ended(alice):
     assert set(UserSession.objects.values_list("pk", flat=True)) == {old_but_live, recent}
     assert retention_apply().counts["sign_ins"] == 0
     assert not UserSession.objects.filter(pk=ended_long_ago).exists()
+
+
+# --- suspicious-message reports ---------------------------------------------------------
+
+
+def test_suspicious_message_reports_go_after_their_period_reviewed_or_not(settings):
+    """A report holds a sender, a message and the reporter's contact."""
+    from notices.models import SuspiciousReport
+
+    def report(*, days_ago: int, reviewed: bool = False) -> int:
+        row = SuspiciousReport.objects.create(
+            channel="sms",
+            sender="+61400000001",
+            message="Your account is locked, call 0400 000 002",
+            contact="reporter@example.com",
+            reviewed=reviewed,
+        )
+        when = timezone.now() - timedelta(days=days_ago)
+        SuspiciousReport.objects.filter(pk=row.pk).update(created_at=when)
+        return row.pk
+
+    report(days_ago=400, reviewed=True)
+    report(days_ago=366)
+    recent = report(days_ago=300)
+    settings.RETENTION_BATCH_SIZE = 1
+
+    assert retention_apply(dry_run=True).counts["suspicious_reports"] == 2
+    assert SuspiciousReport.objects.count() == 3
+    done = retention_apply()
+    assert done.counts["suspicious_reports"] == 2
+    assert done.batches >= 2
+    assert list(SuspiciousReport.objects.values_list("pk", flat=True)) == [recent]
+
+    settings.RETENTION_REPORTS_DAYS = 0  # a legal hold keeps them
+    report(days_ago=400)
+    assert retention_apply().counts["suspicious_reports"] == 0
+    assert SuspiciousReport.objects.count() == 2

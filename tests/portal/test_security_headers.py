@@ -18,6 +18,9 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "PORTAL_BASE_URL": "https://portal.example.com",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",
+    "PUSH_BACKEND": "notices.channels.push.FcmBackend",
     # Whatever the shell running the tests has, nothing may be silenced here.
     "SILENCED_SYSTEM_CHECKS": "",
 }

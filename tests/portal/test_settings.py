@@ -27,12 +27,38 @@ PRODUCTION = {
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
     "PORTAL_BASE_URL": "https://portal.example.com",
     "ALLOWED_HOSTS": "portal.example.com",
+    # Real providers: the demo outbox is a deploy error (notices.E002 to E004).
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",
+    "PUSH_BACKEND": "notices.channels.push.FcmBackend",
 }
+OUTBOX_DEFAULTS = ["EMAIL_BACKEND", "SMS_BACKEND", "PUSH_BACKEND"]
 
 
 def test_production_settings_pass_check_deploy():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_the_demo_outbox_without_debug(monkeypatch):
+    """A deploy that forgets EMAIL_BACKEND would keep every sign-in code email in
+    notices_outboxmessage instead of sending it."""
+    for name in OUTBOX_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    forgotten = {k: v for k, v in PRODUCTION.items() if k not in OUTBOX_DEFAULTS}
+
+    result = run_manage("check", "--deploy", env=forgotten)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for check_id, setting in zip(["E002", "E003", "E004"], OUTBOX_DEFAULTS, strict=True):
+        assert f"(notices.{check_id}) {setting} is the demo outbox" in output
+
+    # Only a deploy check: the processes (and every migrate) still start with it.
+    assert run_manage("check", env=forgotten).returncode == 0
+    # A staging site that means it says so, channel by channel.
+    silenced = {**forgotten, "SILENCED_SYSTEM_CHECKS": "notices.E002,notices.E003"}
+    output = run_manage("check", "--deploy", env=silenced).stderr
+    assert "notices.E004" in output and "notices.E002" not in output
 
 
 def test_a_malformed_boolean_stops_start_up():
