@@ -619,6 +619,21 @@ class NoticeAdmin(admin.ModelAdmin):
             return self.content_fields + state
         return state
 
+    def has_delete_permission(self, request, obj=None):
+        # A published notice is what customers and "Is this message from us?"
+        # rely on; a scheduled one is about to be. Only a draft goes. Checked per
+        # notice by "delete selected" too (get_deleted_objects), which is then refused.
+        return (obj is None or obj.status == Notice.Status.DRAFT) and super().has_delete_permission(
+            request, obj
+        )
+
+    def delete_model(self, request, obj):
+        # Published or scheduled since the page was checked: kept.
+        Notice.objects.filter(pk=obj.pk, status=Notice.Status.DRAFT).delete()
+
+    def delete_queryset(self, request, queryset):
+        queryset.filter(status=Notice.Status.DRAFT).delete()
+
     def get_prepopulated_fields(self, request, obj=None):
         return (
             {}
