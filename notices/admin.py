@@ -449,6 +449,12 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
         js = ["notices/sms_counter.js"]
         css = {"all": ["notices/admin.css"]}
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or form.has_changed():
+            # Campaigns copy this text: its writers do not approve them.
+            editor_add(obj, request.user)
+
 
 class DeliveryEventInline(admin.TabularInline):
     model = DeliveryEvent

@@ -379,3 +379,51 @@ def test_a_reporters_contact_is_for_support_only_the_readers_see_it_masked(clien
     assert shown in html
     if role != SUPPORT_AGENT:
         assert "jane.doe" not in html and "345 678" not in html and "Jane," not in html
+
+
+def test_a_lead_who_wrote_the_default_message_cannot_approve_a_campaign_copying_it(
+    client, lead, comms, incident, audience
+):
+    # Four eyes: the campaign is carol's, but its words are dave's.
+    from django.core.exceptions import PermissionDenied
+
+    from notices import services
+
+    login_staff(client, lead)
+    response = client.post(
+        reverse("admin:notices_incidenttemplate_add"),
+        {
+            "incident": incident.pk,
+            "channel": "sms",
+            "language": "en",
+            "subject": "",
+            "body": "Dave's words. Ref {reference}",
+        },
+    )
+    assert response.status_code == 302
+    campaign = services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    assert campaign.templates.get(channel="sms", language="en").body.startswith("Dave's words")
+
+    page = review(client, campaign)
+    assert page.context["is_author"] and not page.context["can_approve"]
+    with pytest.raises(PermissionDenied, match="default message of the incident"):
+        services.campaign_approve(campaign=campaign, by=lead)
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+    other_lead = staff_with_role(INCIDENT_LEAD, username="erin")
+    assert services.campaign_approve(campaign=campaign, by=other_lead).status == "approved"
+
+
+def test_whoever_edits_a_default_message_is_among_its_writers(client, lead, comms, incident):
+    from notices.models import IncidentTemplate
+
+    template = IncidentTemplate.objects.create(
+        incident=incident, channel="sms", language="en", body="Old. Ref {reference}"
+    )
+    login_staff(client, lead)
+    url = reverse("admin:notices_incidenttemplate_change", args=[template.pk])
+    data = {"incident": incident.pk, "channel": "sms", "language": "en", "subject": ""}
+    assert client.post(url, {**data, "body": "Old. Ref {reference}"}).status_code == 302
+    assert not template.editors.exists()  # saved unchanged: wrote nothing
+    assert client.post(url, {**data, "body": "New. Ref {reference}"}).status_code == 302
+    assert list(template.editors.all()) == [lead]
