@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -40,7 +41,7 @@ from notices.models import (
     TestSend,
 )
 from notices.previews import preview_message
-from notices.references import normalise_reference
+from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import validate_template
 from portal.audit import audit
@@ -763,7 +764,10 @@ class NoticeAdmin(admin.ModelAdmin):
 class SuspiciousReportAdmin(admin.ModelAdmin):
     list_display = ["created_at", "channel", "sender", "reference", "reviewed"]
     list_filter = ["reviewed", "channel"]
-    search_fields = ["=reference", "sender"]
+    search_fields = ["=reference", "sender"]  # see get_search_results
+    search_help_text = _(
+        "A whole sender (a number in any format, an address or a name) or a reference."
+    )
     readonly_fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
     # A public form fills it: no count of the whole table on every page.
     paginator = EstimatedCountPaginator
@@ -772,6 +776,23 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # The sender whole, in its normal form, on an index: a substring search
+        # read every report (a public form fills the table).
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The reference as the reporter typed it, in any case, with or without dashes.
+        references = {term.upper()}
+        bare = normalise_reference(term)
+        if bare:
+            references |= {bare, format_reference(bare)}
+        query = Q(reference_upper__in=references)
+        key = services.report_sender_key(term)
+        if key:
+            query |= Q(sender_key=key)
+        return queryset.alias(reference_upper=Upper("reference")).filter(query), False
 
     def _replies(self, request) -> bool:
         # Support answers the reporter; the roles that only read see the contact masked.
