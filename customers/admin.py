@@ -147,6 +147,11 @@ class StepAdmin(admin.ModelAdmin):
     # A link typed without a scheme is https (Django 6's default).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def get_readonly_fields(self, request, obj=None):
+        # A step's page is /dashboard/steps/<code>/, customers' ticks and seed
+        # migrations find it by code: a renamed code breaks all three.
+        return ["code"] if obj is not None else []
+
 
 @admin.register(Exposure)
 class ExposureAdmin(admin.ModelAdmin):

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -40,7 +41,7 @@ from notices.models import (
     TestSend,
 )
 from notices.previews import preview_message
-from notices.references import normalise_reference
+from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import validate_template
 from portal.audit import audit
@@ -449,6 +450,12 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
         js = ["notices/sms_counter.js"]
         css = {"all": ["notices/admin.css"]}
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or form.has_changed():
+            # Campaigns copy this text: its writers do not approve them.
+            editor_add(obj, request.user)
+
 
 class DeliveryEventInline(admin.TabularInline):
     model = DeliveryEvent
@@ -619,6 +626,21 @@ class NoticeAdmin(admin.ModelAdmin):
             return self.content_fields + state
         return state
 
+    def has_delete_permission(self, request, obj=None):
+        # A published notice is what customers and "Is this message from us?"
+        # rely on; a scheduled one is about to be. Only a draft goes. Checked per
+        # notice by "delete selected" too (get_deleted_objects), which is then refused.
+        return (obj is None or obj.status == Notice.Status.DRAFT) and super().has_delete_permission(
+            request, obj
+        )
+
+    def delete_model(self, request, obj):
+        # Published or scheduled since the page was checked: kept.
+        Notice.objects.filter(pk=obj.pk, status=Notice.Status.DRAFT).delete()
+
+    def delete_queryset(self, request, queryset):
+        queryset.filter(status=Notice.Status.DRAFT).delete()
+
     def get_prepopulated_fields(self, request, obj=None):
         return (
             {}
@@ -742,7 +764,10 @@ class NoticeAdmin(admin.ModelAdmin):
 class SuspiciousReportAdmin(admin.ModelAdmin):
     list_display = ["created_at", "channel", "sender", "reference", "reviewed"]
     list_filter = ["reviewed", "channel"]
-    search_fields = ["=reference", "sender"]
+    search_fields = ["=reference", "sender"]  # see get_search_results
+    search_help_text = _(
+        "A whole sender (a number in any format, an address or a name) or a reference."
+    )
     readonly_fields = ["channel", "sender", "reference", "message", "contact", "created_at"]
     # A public form fills it: no count of the whole table on every page.
     paginator = EstimatedCountPaginator
@@ -751,6 +776,23 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # The sender whole, in its normal form, on an index: a substring search
+        # read every report (a public form fills the table).
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The reference as the reporter typed it, in any case, with or without dashes.
+        references = {term.upper()}
+        bare = normalise_reference(term)
+        if bare:
+            references |= {bare, format_reference(bare)}
+        query = Q(reference_upper__in=references)
+        key = services.report_sender_key(term)
+        if key:
+            query |= Q(sender_key=key)
+        return queryset.alias(reference_upper=Upper("reference")).filter(query), False
 
     def _replies(self, request) -> bool:
         # Support answers the reporter; the roles that only read see the contact masked.

@@ -121,6 +121,9 @@ class IncidentTemplate(MessageTemplateBase):
     """The incident's default message; new campaigns start from a copy."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="templates")
+    # Everyone who wrote or changed it: a campaign that copies it counts them
+    # among its editors, so none of them approves the campaign.
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
 
     class Meta:
         verbose_name = _("default message template")

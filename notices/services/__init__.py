@@ -35,6 +35,7 @@ from notices.services.notices import (
     notice_schedule,
     notice_update_add,
     notices_publish_due,
+    report_sender_key,
     suspicious_report_create,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "notice_schedule",
     "notice_update_add",
     "notices_publish_due",
+    "report_sender_key",
     "suspicious_report_create",
     "test_send_create",
 ]

@@ -109,10 +109,11 @@ def campaign_templates_fill(*, campaign: Campaign) -> int:
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).exists():
         return 0
     have = set(campaign.templates.values_list("channel", "language"))
-    defaults = {
-        (t.channel, t.language): (t.subject, t.body)
+    incident_templates = {
+        (t.channel, t.language): t
         for t in IncidentTemplate.objects.filter(incident_id=campaign.incident_id)
     }
+    defaults = {key: (t.subject, t.body) for key, t in incident_templates.items()}
     missing = [
         (channel, language)
         for channel in campaign.channels
@@ -131,6 +132,14 @@ def campaign_templates_fill(*, campaign: Campaign) -> int:
         )
         for channel, language in missing
     )
+    # Whoever wrote the text copied here wrote the campaign's text: four eyes
+    # means none of them approves it.
+    copied = [incident_templates[key].pk for key in missing if key in incident_templates]
+    if copied:
+        authors = IncidentTemplate.editors.through.objects.filter(
+            incidenttemplate_id__in=copied
+        ).values_list("user_id", flat=True)
+        campaign.editors.add(*set(authors))
     return len(missing)
 
 
@@ -173,7 +182,10 @@ def campaign_approve(*, campaign: Campaign, by, seen: str | None = None, request
         no_author=_(
             "This campaign has no author on record: once a staff member edits it, another can approve it."
         ),
-        same_person=_("You wrote or edited this campaign: another staff member must approve it."),
+        same_person=_(
+            "You wrote or edited this campaign, or a default message of the incident that it "
+            "copies: another staff member must approve it."
+        ),
     )
     problems = campaign_problems(campaign)
     if problems:

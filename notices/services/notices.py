@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.normalise import normalise_email, normalise_phone
 from notices.markdown import disallowed_hosts, empty_sections, missing_sections
 from notices.models import DirectFirstOverride, Notice, NoticeUpdate, SuspiciousReport
 from notices.selectors import direct_first_status
@@ -321,5 +322,17 @@ def direct_first_override(*, incident, reason: str, by, request=None) -> DirectF
     return override
 
 
+def report_sender_key(sender: str) -> str:
+    """A reported sender in one form, so that "0412 345 678" and "+61412345678"
+    (or "Bank@Example.com" and "bank@example.com") are found by one search."""
+    sender = " ".join((sender or "").split())
+    if not sender:
+        return ""
+    if "@" in sender:
+        return normalise_email(sender, strict=False)[:200]
+    return (normalise_phone(sender, strict=False) or sender.lower())[:200]
+
+
 def suspicious_report_create(**fields) -> SuspiciousReport:
+    fields["sender_key"] = report_sender_key(fields.get("sender", ""))
     return SuspiciousReport.objects.create(**fields)

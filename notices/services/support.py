@@ -31,6 +31,8 @@ from portal.transactional import message_reference_new
 
 REVEALABLE = ("name", "email", "phone")
 CLAIM_SMS_SECONDS = 60
+# The same note again this soon is the form posted twice (a double click, a reload).
+NOTE_REPEAT_SECONDS = 300
 MIN_REASON = 10
 
 
@@ -138,6 +140,17 @@ def contact_note_add(
     if not text:
         raise ValidationError(_("Write the note."))
     with transaction.atomic():
+        # One at a time per customer, so that a form posted twice finds its first
+        # copy and does not store the note again.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        since = timezone.now() - timedelta(seconds=NOTE_REPEAT_SECONDS)
+        last = ContactNote.objects.filter(customer=customer).order_by("-pk").first()
+        if (
+            last is not None
+            and (last.author_id, last.kind, last.text) == (by.pk, kind, text)
+            and last.created_at >= since
+        ):
+            raise ValidationError(_("This note is already added."))
         note = ContactNote(customer=customer, kind=kind, text=text, author=by)
         note.full_clean(exclude=["author", "customer"])
         note.save()

@@ -91,3 +91,50 @@ def test_a_data_class_keeps_its_code_that_exposures_are_keyed_by(client, alice):
     [status] = [s for s in dashboard_for_customer(alice) if s.exposure is not None]
     labels = {card.data_class.code for card in status.cards}
     assert "passport_number" in labels
+
+
+def test_a_step_keeps_its_code_that_its_page_and_ticks_are_found_by(client):
+    from customers.models import Step
+    from portal.roles import COMMUNICATIONS
+    from tests.staff import staff_with_role
+
+    step = Step.objects.get(code="passport-decide-replace")
+    login_staff(client, staff_with_role(COMMUNICATIONS, username="carol"))
+    response = client.post(
+        reverse("admin:customers_step_change", args=[step.pk]),
+        {
+            "code": "passport-replace",
+            "title": "Decide whether to replace your passport (edited)",
+            "title_fr": step.title_fr,
+            "body": step.body,
+            "body_fr": step.body_fr,
+            "link_url": step.link_url,
+            "priority": step.priority,
+            "data_classes": [dc.pk for dc in step.data_classes.all()],
+        },
+    )
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert step.code == "passport-decide-replace"
+    assert step.title == "Decide whether to replace your passport (edited)"
+
+
+def test_a_new_step_is_given_its_code(admin_client):
+    from customers.models import DataClass, Step
+
+    passport = DataClass.objects.get(code="passport_number")
+    response = admin_client.post(
+        reverse("admin:customers_step_add"),
+        {
+            "code": "new-step",
+            "title": "A new step",
+            "title_fr": "Une nouvelle étape",
+            "body": "Do it.",
+            "body_fr": "Faites-le.",
+            "link_url": "",
+            "priority": 3,
+            "data_classes": [passport.pk],
+        },
+    )
+    assert response.status_code == 302
+    assert Step.objects.filter(code="new-step").exists()

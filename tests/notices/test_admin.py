@@ -379,3 +379,111 @@ def test_a_reporters_contact_is_for_support_only_the_readers_see_it_masked(clien
     assert shown in html
     if role != SUPPORT_AGENT:
         assert "jane.doe" not in html and "345 678" not in html and "Jane," not in html
+
+
+def test_a_lead_who_wrote_the_default_message_cannot_approve_a_campaign_copying_it(
+    client, lead, comms, incident, audience
+):
+    # Four eyes: the campaign is carol's, but its words are dave's.
+    from django.core.exceptions import PermissionDenied
+
+    from notices import services
+
+    login_staff(client, lead)
+    response = client.post(
+        reverse("admin:notices_incidenttemplate_add"),
+        {
+            "incident": incident.pk,
+            "channel": "sms",
+            "language": "en",
+            "subject": "",
+            "body": "Dave's words. Ref {reference}",
+        },
+    )
+    assert response.status_code == 302
+    campaign = services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    assert campaign.templates.get(channel="sms", language="en").body.startswith("Dave's words")
+
+    page = review(client, campaign)
+    assert page.context["is_author"] and not page.context["can_approve"]
+    with pytest.raises(PermissionDenied, match="default message of the incident"):
+        services.campaign_approve(campaign=campaign, by=lead)
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+    other_lead = staff_with_role(INCIDENT_LEAD, username="erin")
+    assert services.campaign_approve(campaign=campaign, by=other_lead).status == "approved"
+
+
+def test_whoever_edits_a_default_message_is_among_its_writers(client, lead, comms, incident):
+    from notices.models import IncidentTemplate
+
+    template = IncidentTemplate.objects.create(
+        incident=incident, channel="sms", language="en", body="Old. Ref {reference}"
+    )
+    login_staff(client, lead)
+    url = reverse("admin:notices_incidenttemplate_change", args=[template.pk])
+    data = {"incident": incident.pk, "channel": "sms", "language": "en", "subject": ""}
+    assert client.post(url, {**data, "body": "Old. Ref {reference}"}).status_code == 302
+    assert not template.editors.exists()  # saved unchanged: wrote nothing
+    assert client.post(url, {**data, "body": "New. Ref {reference}"}).status_code == 302
+    assert list(template.editors.all()) == [lead]
+
+
+def _report(sender: str, reference: str = "") -> SuspiciousReport:
+    from notices import services
+
+    return services.suspicious_report_create(
+        channel="sms", sender=sender, reference=reference, message="Pay now"
+    )
+
+
+def _search(client, term: str) -> list[SuspiciousReport]:
+    login_staff(client, staff_with_role(SUPPORT_AGENT, username="sam"))
+    response = client.get(reverse("admin:notices_suspiciousreport_changelist"), {"q": term})
+    return list(response.context["cl"].result_list)
+
+
+@pytest.mark.parametrize(
+    ("sender", "term"),
+    [
+        ("+61 412 345 678", "0412345678"),
+        ("0412 345 678", "+61412345678"),
+        ("Alerts@Bank-Example.com", "alerts@bank-example.com "),
+        ("MyBank  Alerts", "mybank alerts"),
+    ],
+)
+def test_a_report_is_found_by_its_whole_sender_in_any_format(client, sender, term):
+    report = _report(sender)
+    _report("+61499999999")
+    assert _search(client, term) == [report]
+
+
+@pytest.mark.parametrize("term", ["345", "412 345", "bank-example", "Alerts"])
+def test_a_part_of_a_sender_finds_no_report(client, term):
+    # A substring search read every report of the table a public form fills.
+    _report("+61 412 345 678")
+    _report("Alerts@Bank-Example.com")
+    assert _search(client, term) == []
+
+
+@pytest.mark.parametrize("term", ["k7qm-3txp-9hwc", "K7QM3TXP9HWC", "K7QM-3TXP-9HWC"])
+def test_a_report_is_found_by_its_reference_as_typed_in_any_case(client, term):
+    report = _report("", reference="k7qm-3txp-9hwc")
+    assert _search(client, term) == [report]
+
+
+def test_the_report_search_reads_an_index(rf):
+    from django.contrib import admin
+    from django.db import connection
+
+    request = rf.get("/")
+    model_admin = admin.site._registry[SuspiciousReport]
+    queryset, _ = model_admin.get_search_results(
+        request, SuspiciousReport.objects.order_by(), "0412 345 678"
+    )
+    if connection.vendor == "postgresql":
+        # An empty table is cheaper to scan: ask whether an index can serve.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = queryset.explain()
+    assert "report_sender_key" in plan and "report_reference_upper" in plan, plan

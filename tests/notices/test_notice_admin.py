@@ -349,3 +349,54 @@ def test_an_update_submitted_twice_is_published_once(client, lead, make_notice, 
     data["updates-0-body_fr"] = "Les passeports et les permis aussi."
     client.post(url, data)
     assert notice.updates.count() == 2
+
+
+@pytest.fixture
+def root_client(client):
+    from tests.factories import StaffFactory
+
+    return login_staff(client, StaffFactory(username="root", is_superuser=True))
+
+
+@pytest.mark.parametrize("status", ["published", "scheduled"])
+def test_not_even_a_superuser_deletes_a_notice_that_is_not_a_draft(
+    root_client, make_notice, status
+):
+    notice = make_notice(status=status, published_at=timezone.now())
+    url = reverse("admin:notices_notice_delete", args=[notice.pk])
+    assert root_client.get(url).status_code == 403
+    assert root_client.post(url, {"post": "yes"}).status_code == 403
+    assert Notice.objects.filter(pk=notice.pk).exists()
+
+
+def test_delete_selected_refuses_a_published_notice_among_drafts(root_client, make_notice):
+    draft = make_notice()
+    published = make_notice(status="published", published_at=timezone.now())
+    response = root_client.post(
+        reverse("admin:notices_notice_changelist"),
+        {"action": "delete_selected", "_selected_action": [draft.pk, published.pk], "post": "yes"},
+    )
+    assert response.status_code == 403
+    assert set(Notice.objects.values_list("pk", flat=True)) == {draft.pk, published.pk}
+
+
+def test_a_draft_notice_can_still_be_deleted(root_client, make_notice):
+    drafts = [make_notice(), make_notice()]
+    root_client.post(
+        reverse("admin:notices_notice_changelist"),
+        {"action": "delete_selected", "_selected_action": [n.pk for n in drafts], "post": "yes"},
+    )
+    root_client.post(
+        reverse("admin:notices_notice_delete", args=[make_notice().pk]), {"post": "yes"}
+    )
+    assert not Notice.objects.exists()
+
+
+def test_a_notice_published_after_the_check_is_not_deleted_with_the_drafts(rf, make_notice):
+    from django.contrib import admin
+
+    make_notice()
+    published = make_notice(status="published", published_at=timezone.now())
+    admin.site._registry[Notice].delete_queryset(rf.post("/"), Notice.objects.all())
+    admin.site._registry[Notice].delete_model(rf.post("/"), published)
+    assert list(Notice.objects.all()) == [published]

@@ -185,6 +185,28 @@ def test_a_note_is_kept_and_audited(agent_client, agent, alice):
     assert len(entries("customer.note_add")) == 1
 
 
+def test_the_same_note_posted_twice_is_kept_once(agent_client, alice):
+    # A double click or a reload posts the form again.
+    for _ in range(2):
+        response = act(agent_client, alice, "note", kind="call", text="Asked about the steps.")
+    assert ContactNote.objects.count() == 1
+    assert len(entries("customer.note_add")) == 1
+    assert "This note is already added." in response.content.decode()
+
+
+def test_a_different_note_or_the_same_later_is_kept(agent_client, alice):
+    from datetime import timedelta
+
+    import time_machine
+
+    act(agent_client, alice, "note", kind="call", text="Asked about the steps.")
+    act(agent_client, alice, "note", kind="email", text="Asked about the steps.")
+    act(agent_client, alice, "note", kind="email", text="Sent the steps.")
+    with time_machine.travel(timedelta(minutes=6)):
+        act(agent_client, alice, "note", kind="email", text="Sent the steps.")
+    assert ContactNote.objects.count() == 4
+
+
 def test_a_claim_code_to_read_out_is_shown_once_and_works(agent_client, alice):
     alice.birth_date_hash = birth_date_hash("1987-03-14")
     alice.save()
