@@ -3,6 +3,7 @@ inserts) and PostgreSQL (COPY and set-based SQL), whichever this run uses."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -594,6 +595,18 @@ def test_report_csv_names_line_column_and_reason_without_values(incident_and_cus
     assert lines[0] == "line,column,reason"
     assert "3,customer_ref,unknown customer" in lines
     assert "PA2" not in out.getvalue() and "NOBODY" not in out.getvalue()
+
+
+@pytest.mark.parametrize("name", ['=hyperlink("http://x.example")', "+1+1", "-2+3", "@sum(a1)"])
+def test_a_formula_echoed_from_the_header_is_neutralised_in_the_report(name):
+    # Staff open reports in a spreadsheet: an unknown column's name went in as is.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(f"customer_ref,{name}\nAB0001,x\n"))
+    assert excinfo.value.report.errors == [RowError(1, name, s.UNKNOWN_COLUMN)]
+    out = io.StringIO()
+    excinfo.value.report.write_csv(out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [["line", "column", "reason"], ["1", "'" + name, s.UNKNOWN_COLUMN]]
 
 
 def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_customers):
