@@ -628,6 +628,38 @@ def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_c
         call_command("import_customers", str(tmp_path / "missing.csv"))
 
 
+def test_a_run_replaces_the_report_of_an_earlier_run(tmp_path: Path, monkeypatch):
+    # An earlier run's errors stayed in FILE.report.csv after a clean run.
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD_CUSTOMERS)
+    stale = tmp_path / "customers.csv.report.csv"
+    stale.write_text("line,column,reason\r\n3,email,malformed email\r\n")
+    out = io.StringIO()
+    call_command("import_customers", str(good), stdout=out)
+    assert stale.read_text() == "line,column,reason\n"
+    assert f"No line rejected; report (header only): {stale}" in out.getvalue()
+
+    # A run stopped by an unexpected error leaves no report at all.
+    stale.write_text("line,column,reason\r\n3,email,malformed email\r\n")
+    from customers.management.commands import import_customers as command
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(command, "import_customers", broken)
+    with pytest.raises(RuntimeError):
+        call_command("import_customers", str(good), stdout=io.StringIO())
+    assert not stale.exists()
+
+
+def test_a_report_cannot_overwrite_the_imported_file(tmp_path: Path):
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD_CUSTOMERS)
+    with pytest.raises(CommandError, match="would overwrite"):
+        call_command("import_customers", str(good), "--report", str(good))
+    assert good.read_text() == GOOD_CUSTOMERS
+
+
 @pytest.mark.parametrize("where", ["missing-folder/report.csv", "."])
 def test_a_report_that_cannot_be_written_is_refused_before_importing(tmp_path: Path, where):
     bad = tmp_path / "customers.csv"
