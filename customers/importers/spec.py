@@ -84,6 +84,7 @@ NO_HEADER = "no header row (the first line must name the columns)"
 UNCLOSED_QUOTE = "unclosed quote (a field cannot go on to the next line)"
 LONE_CARRIAGE_RETURN = "carriage return without line feed (save with LF or CRLF line endings)"
 MALFORMED_CSV = "malformed CSV (a quote out of place?)"
+REPEATED_HEADER = "repeated header row (two files joined?)"
 
 
 @dataclass(frozen=True, order=True)

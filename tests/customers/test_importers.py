@@ -397,6 +397,39 @@ def test_on_postgresql_quoted_fields_across_blocks_keep_the_file_on_copy(monkeyp
     assert (report.inserted, report.errors) == (70_001, [])
 
 
+@pytest.mark.parametrize("second", ["{h}\n", "\ufeff{h}\r\n"])
+def test_a_repeated_header_row_is_reported_on_each_backend(second):
+    # Two files joined: the second header was imported as customer "CUSTOMER_REF".
+    header = "customer_ref,first_name,last_name"
+    text = f"{header}\nAB0001,Ann,Lee\n" + second.format(h=header) + "AB0002,Bo,Ng"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(3, "", s.REPEATED_HEADER)]
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.inserted == 2
+    assert sorted(Customer.objects.values_list("customer_ref", flat=True)) == ["AB0001", "AB0002"]
+
+
+def test_a_repeated_header_row_is_its_only_error_in_an_exposures_file(incident_and_customers):
+    text = "customer_ref,exposed\nEX0001,passport_number=PA1\ncustomer_ref,exposed\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert excinfo.value.report.errors == [RowError(3, "", s.REPEATED_HEADER)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("offset", range(12))
+def test_on_postgresql_a_header_repeated_across_blocks_is_found(monkeypatch, offset):
+    from customers.importers import postgres, reading
+
+    monkeypatch.setattr(reading, "BLOCK", 16)
+    monkeypatch.setattr(postgres, "BLOCK", 16)
+    text = "customer_ref\n" + "x" * offset + "\nAB0001\ncustomer_ref\nAB0002\n"
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert RowError(4, "", s.REPEATED_HEADER) in report.errors
+    assert not Customer.objects.filter(customer_ref="CUSTOMER_REF").exists()
+
+
 def test_a_quoted_field_cannot_hold_a_line_break():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
