@@ -433,17 +433,20 @@ def import_exposures(
             SELECT jsonb_build_object(
                        'parts', count(*),
                        'distinct_codes', count(DISTINCT x.code),
-                       'malformed', coalesce(bool_or(x.eq = 0), FALSE),
+                       -- Without "=", or nothing (white space) after it.
+                       'malformed', coalesce(bool_or(NOT x.has_value), FALSE),
                        'known', coalesce(bool_and(x.code = ANY(%s::text[])), TRUE),
-                       -- A part without "=" is malformed, not a long value.
-                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.eq > 0), 0),
+                       -- A malformed part is not a long value too.
+                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.has_value), 0),
                        'fields', jsonb_object_agg(
                            x.code,
                            CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
                                 ELSE {mask_sql("x.code", "x.value")} END
-                       ) FILTER (WHERE x.eq > 0))
+                       ) FILTER (WHERE x.has_value))
               FROM (SELECT split_part(part, '=', 1) AS code,
-                           strpos(part, '=') AS eq,
+                           strpos(part, '=') > 0
+                               AND btrim(substr(part, strpos(part, '=') + 1), '{spec.SPACES}') <> ''
+                               AS has_value,
                            substr(part, strpos(part, '=') + 1) AS value
                       FROM unnest(string_to_array(coalesce(c.exposed, ''), ';')) AS part
                      WHERE part <> '') x"""

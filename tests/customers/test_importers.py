@@ -511,7 +511,7 @@ def test_sql_and_python_masking_agree(incident_and_customers):
         "email": [" Jane.Doe@Example.COM ", "nodomain", "\tjane@example.com\u00a0"],
         "phone": ["+61 (412) 345-321", "123", "0412 345 \u0663\u0662\u0661"],
         "date_of_birth": ["14/03/1987", "unknown", "14/03/19\u0668\u0667"],
-        "name": ["  Jane   Q  Citizen ", "", "\tJane\u00a0Q\u2003Citizen\u202f"],
+        "name": ["  Jane   Q  Citizen ", "\tJane\u00a0Q\u2003Citizen\u202f"],  # "" is malformed
         "address": ["1 King St,, Perth WA 6000, ", "No commas here", "1 King St,\u00a0Perth\t"],
         "password_hash": ["pbkdf2$xyz"],
         "security_questions": ["Mother's maiden name: Johnson"],
@@ -572,6 +572,25 @@ def test_a_long_part_without_a_value_is_only_malformed_on_each_backend(incident_
             incident=incident_and_customers,
         )
     assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
+
+
+@pytest.mark.parametrize(
+    "exposed",
+    [
+        "passport_number=",
+        "passport_number= \u00a0\t",
+        '"email=j@example.com;passport_number="',
+        "passport_number=" + " " * 201,
+    ],
+)
+def test_an_empty_exposed_value_is_malformed_on_each_backend(incident_and_customers, exposed):
+    # It was stored as the mask of nothing, "••••", as if a value had been exposed.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes(f"customer_ref,exposed\nEX0001,{exposed}\n"), incident=incident_and_customers
+        )
+    assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
+    assert not Exposure.objects.exists()
 
 
 def test_a_reference_too_long_as_written_is_only_oversized_on_each_backend(
