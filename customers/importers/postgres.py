@@ -272,7 +272,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
         ]
         _hash_key_set(cursor, "birth_date")
         checks = [
-            (f"length(coalesce(v.raw_{col}, '')) > {limit}", col, spec.OVERSIZED)
+            (_oversized(f"v.raw_{col}", limit), col, spec.OVERSIZED)
             for col, limit in spec.CUSTOMER_COLUMNS.items()
             if col in names
         ] + [
@@ -369,6 +369,16 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     return _counts(row, errors)
 
 
+def _oversized(raw: str, limit: int) -> str:
+    """spec.oversized: a CASE, so the trim runs only on a field over its limit."""
+    length = f"length(coalesce({raw}, ''))"
+    return (
+        f"CASE WHEN {length} <= {limit} THEN FALSE "
+        f"WHEN {length} > {max(limit, spec.RAW_FIELD_MAX)} THEN TRUE "
+        f"ELSE length(trim({raw})) > {limit} END"
+    )
+
+
 def _proof_resets(present: list[str]) -> list[str]:
     """A contact detail the file changes is no longer the one the customer proved
     (or a support agent entered): its flags are cleared with it."""
@@ -397,9 +407,9 @@ def import_exposures(
         structural, staged = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
         checks = [
             ("v.ref = ''", "customer_ref", spec.MISSING_REF),
-            ("v.ref_length > 32", "customer_ref", spec.OVERSIZED),
+            ("v.ref_oversized", "customer_ref", spec.OVERSIZED),
             (
-                "v.ref <> '' AND v.ref_length <= 32 AND v.customer_id IS NULL",
+                "v.ref <> '' AND NOT v.ref_oversized AND v.customer_id IS NULL",
                 "customer_ref",
                 spec.UNKNOWN_CUSTOMER,
             ),
@@ -427,6 +437,7 @@ def import_exposures(
             (c, col, reason) if col != "exposed" else (f"NOT v.plain AND ({c})", col, reason)
             for c, col, reason in checks
         ]
+        ref_oversized = _oversized("r.customer_ref", spec.EXPOSURE_COLUMNS["customer_ref"])
         value = f"[^;={_JSON_PLAIN}]*{DOT}[^;={_JSON_PLAIN}]*"
         plain = f"^[a-z0-9_]+={value}(;[a-z0-9_]+={value})*$"
         careful = f"""
@@ -452,7 +463,7 @@ def import_exposures(
                      WHERE part <> '') x"""
         norm = f"""
             SELECT v.line, v.customer_id, v.fields, {_problems(checks)} AS problems FROM (
-                SELECT c.line, c.customer_id, c.ref, c.ref_length, c.exposed_length, c.plain,
+                SELECT c.line, c.customer_id, c.ref, c.ref_oversized, c.exposed_length, c.plain,
                        CASE WHEN c.plain THEN c.f ELSE c.careful -> 'fields' END AS fields,
                        (c.careful ->> 'parts')::bigint AS parts,
                        (c.careful ->> 'distinct_codes')::bigint AS distinct_codes,
@@ -461,7 +472,7 @@ def import_exposures(
                        (c.careful ->> 'longest')::bigint AS longest
                   FROM (
                     SELECT c.*, CASE WHEN NOT c.plain THEN ({careful}) END AS careful FROM (
-                        SELECT j.line, j.exposed, j.ref, j.ref_length, j.exposed_length, j.f,
+                        SELECT j.line, j.exposed, j.ref, j.ref_oversized, j.exposed_length, j.f,
                                cu.id AS customer_id,
                                coalesce(j.f - %s::text[] = '{{}}'::jsonb
                                         AND octet_length(j.f::text)
@@ -471,7 +482,7 @@ def import_exposures(
                             SELECT k.*, jsonb_object(k.kv) AS f FROM (
                                 SELECT r.line, r.exposed,
                                        upper(trim(coalesce(r.customer_ref, ''))) AS ref,
-                                       length(coalesce(r.customer_ref, '')) AS ref_length,
+                                       {ref_oversized} AS ref_oversized,
                                        length(coalesce(r.exposed, '')) AS exposed_length,
                                        CASE WHEN length(r.exposed) <= {spec.EXPOSED_VALUE_MAX}
                                              AND r.exposed ~ '{plain}'

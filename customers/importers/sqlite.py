@@ -35,7 +35,7 @@ def _oversized(line: int, record: dict, columns: dict) -> list[spec.RowError]:
     return [
         spec.RowError(line, col, spec.OVERSIZED)
         for col, limit in columns.items()
-        if len(record.get(col, "")) > limit
+        if spec.oversized(record.get(col, ""), limit)
     ]
 
 

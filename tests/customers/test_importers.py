@@ -211,6 +211,31 @@ def test_a_national_number_is_refused_where_0_is_not_the_trunk_prefix(settings):
     assert Customer.objects.get().phone == "+390612345678"
 
 
+def test_padded_fields_are_measured_trimmed_on_each_backend():
+    # " fr" and "  yes  " were oversized: the length was taken before the trim.
+    text = (
+        "customer_ref,first_name,is_current,preferred_language,preferred_channel\n"
+        f"{' ' * 20}{'P' * 32} ,{' ' * 5}{'Ann' * 33} ,  yes  , fr ,  email  \n"
+    )
+    report = import_customers(csv_bytes(text))
+    assert (report.inserted, report.errors) == (1, [])
+    ann = Customer.objects.get()
+    assert (ann.customer_ref, ann.first_name) == ("P" * 32, "Ann" * 33)
+    assert (ann.is_current, ann.preferred_language, ann.preferred_channel) == (True, "fr", "email")
+
+
+@pytest.mark.parametrize("column", ["preferred_language", "first_name", "customer_ref"])
+def test_a_field_padded_past_the_raw_limit_is_oversized_on_each_backend(column):
+    value = " " * s.RAW_FIELD_MAX + "fr"
+    if column == "customer_ref":
+        text = f"customer_ref\n{value}\n"
+    else:
+        text = f"customer_ref,{column}\nPA0001,{value}\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(2, column, s.OVERSIZED)]
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
@@ -593,15 +618,21 @@ def test_an_empty_exposed_value_is_malformed_on_each_backend(incident_and_custom
     assert not Exposure.objects.exists()
 
 
-def test_a_reference_too_long_as_written_is_only_oversized_on_each_backend(
-    incident_and_customers,
-):
+@pytest.mark.parametrize("ref", ["N" * 33, " " * s.RAW_FIELD_MAX + "NOBODY"])
+def test_a_reference_too_long_is_only_oversized_on_each_backend(incident_and_customers, ref):
     with pytest.raises(ImportFailed) as excinfo:
         import_exposures(
-            csv_bytes("customer_ref,exposed\n" + " " * 30 + "NOBODY,passport_number=PA1\n"),
+            csv_bytes(f"customer_ref,exposed\n{ref},passport_number=PA1\n"),
             incident=incident_and_customers,
         )
     assert excinfo.value.report.errors == [RowError(2, "customer_ref", s.OVERSIZED)]
+
+
+def test_a_padded_reference_is_measured_trimmed_in_an_exposures_file(incident_and_customers):
+    # It was oversized when its spaces took it over 32 characters.
+    text = "customer_ref,exposed\n" + " " * 30 + "EX0001  ,passport_number=PA1234567\n"
+    report = import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert (report.inserted, report.errors) == (1, [])
 
 
 def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
