@@ -32,6 +32,17 @@ class ImportCommand(BaseCommand):
         # would end it in a traceback, possibly with the valid lines in.
         if report_path.is_dir() or not report_path.parent.is_dir():
             raise CommandError(f"Cannot write the report to {report_path}")
+        if report_path.exists() and report_path.samefile(file):
+            raise CommandError(f"The report would overwrite the file it reports on: {report_path}")
+        # A report left by an earlier run must not be read as this run's: it goes
+        # now (so a run stopped by an unexpected error leaves none), and every run
+        # that ends writes its own, the header alone when no line was rejected.
+        try:
+            report_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot write the report to {report_path}: {exc.strerror}"
+            ) from None
         bar = tqdm(
             total=os.path.getsize(file),
             unit="B",
@@ -48,9 +59,11 @@ class ImportCommand(BaseCommand):
                 f"{failed.report.rejected_lines} line(s) rejected, nothing imported. "
                 f"Report: {report_path}"
             ) from None
+        self._write_report(report, report_path)
         if report.errors:
-            self._write_report(report, report_path)
             self.stdout.write(f"Report of rejected lines: {report_path}")
+        else:
+            self.stdout.write(f"No line rejected; report (header only): {report_path}")
         self.stdout.write(report.summary())
         return report
 

@@ -25,6 +25,7 @@ from customers.importers.spec import (
     RowError,
 )
 from customers.models import Incident
+from portal.csv_export import safe_csv_row
 
 __all__ = ["ImportFailed", "ImportReport", "RowError", "import_customers", "import_exposures"]
 
@@ -43,11 +44,13 @@ class ImportReport:
         return len({e.line for e in self.errors})
 
     def write_csv(self, out) -> None:
-        """``line,column,reason``: no values, so no personal data, in the report."""
+        """``line,column,reason``: no values, so no personal data, in the report.
+        A column is echoed from the file's header (an unknown name): cells that a
+        spreadsheet would run as a formula are neutralised, as in exports."""
         writer = csv.writer(out)
         writer.writerow(["line", "column", "reason"])
         for error in sorted(set(self.errors)):
-            writer.writerow([error.line, error.column, error.reason])
+            writer.writerow(safe_csv_row([error.line, error.column, error.reason]))
 
     def summary(self) -> str:
         verb = "imported" if self.committed else "nothing imported"

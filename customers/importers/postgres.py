@@ -21,7 +21,7 @@ from django.utils import timezone
 from customers.hashing import hmac_pads
 from customers.importers import spec
 from customers.importers.masking_sql import DOT, mask_sql
-from customers.importers.reading import BLOCK, blocks, careful_rows
+from customers.importers.reading import BLOCK, BOM, blocks, careful_rows, header_key
 from customers.models import DataClass
 
 
@@ -30,6 +30,10 @@ class _Duplicates(Exception):
 
 
 class _RecordsAcrossLines(Exception):
+    pass
+
+
+class _RepeatedHeader(Exception):
     pass
 
 
@@ -97,7 +101,7 @@ def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) 
                 cursor.execute(f"DELETE FROM import_rows WHERE coalesce({names[0]}, '') = ''")
                 lines -= cursor.cursor.rowcount
         return [], lines
-    except (DatabaseError, psycopg.Error, _RecordsAcrossLines):
+    except (DatabaseError, psycopg.Error, _RecordsAcrossLines, _RepeatedHeader):
         pass  # read the file again, carefully, to name each bad line
     errors: list = []
     staged = 0
@@ -127,6 +131,12 @@ def _quoted_fields_only(text: bytes, end: int) -> bool:
 
 def _copy_csv(cursor, stream: BinaryIO, column_list: str, progress) -> int:
     """COPY the file after its header; returns how many lines it has."""
+    stream.seek(0)
+    header = header_key(stream.readline())
+    # A line starting as the header does (two files joined) sends the file to
+    # the careful reader, which reports a line that is the header. Found at
+    # memchr speed; "text" holds every line whole that ends in its block.
+    repeats = (b"\n" + header, b"\n" + BOM + header)
     lines, last = 0, b"\n"
     carry = b"\n"  # the line the last block ended in, after the line end before it
     with cursor.cursor.copy(
@@ -134,6 +144,8 @@ def _copy_csv(cursor, stream: BinaryIO, column_list: str, progress) -> int:
     ) as copy:
         for block in blocks(stream, progress):
             text = carry + block
+            if repeats[0] in text or repeats[1] in text:
+                raise _RepeatedHeader
             cut = text.rfind(b"\n")
             if cut > 0 and not _quoted_fields_only(text, cut + 1):
                 raise _RecordsAcrossLines
@@ -260,7 +272,7 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
         ]
         _hash_key_set(cursor, "birth_date")
         checks = [
-            (f"length(coalesce(v.raw_{col}, '')) > {limit}", col, spec.OVERSIZED)
+            (_oversized(f"v.raw_{col}", limit), col, spec.OVERSIZED)
             for col, limit in spec.CUSTOMER_COLUMNS.items()
             if col in names
         ] + [
@@ -357,6 +369,16 @@ def import_customers(stream: BinaryIO, names: list[str], *, progress=None) -> di
     return _counts(row, errors)
 
 
+def _oversized(raw: str, limit: int) -> str:
+    """spec.oversized: a CASE, so the trim runs only on a field over its limit."""
+    length = f"length(coalesce({raw}, ''))"
+    return (
+        f"CASE WHEN {length} <= {limit} THEN FALSE "
+        f"WHEN {length} > {max(limit, spec.RAW_FIELD_MAX)} THEN TRUE "
+        f"ELSE length(trim({raw})) > {limit} END"
+    )
+
+
 def _proof_resets(present: list[str]) -> list[str]:
     """A contact detail the file changes is no longer the one the customer proved
     (or a support agent entered): its flags are cleared with it."""
@@ -385,9 +407,9 @@ def import_exposures(
         structural, staged = _stage(cursor, stream, names, spec.EXPOSURE_COLUMNS, progress)
         checks = [
             ("v.ref = ''", "customer_ref", spec.MISSING_REF),
-            ("v.ref_length > 32", "customer_ref", spec.OVERSIZED),
+            ("v.ref_oversized", "customer_ref", spec.OVERSIZED),
             (
-                "v.ref <> '' AND v.ref_length <= 32 AND v.customer_id IS NULL",
+                "v.ref <> '' AND NOT v.ref_oversized AND v.customer_id IS NULL",
                 "customer_ref",
                 spec.UNKNOWN_CUSTOMER,
             ),
@@ -415,29 +437,33 @@ def import_exposures(
             (c, col, reason) if col != "exposed" else (f"NOT v.plain AND ({c})", col, reason)
             for c, col, reason in checks
         ]
+        ref_oversized = _oversized("r.customer_ref", spec.EXPOSURE_COLUMNS["customer_ref"])
         value = f"[^;={_JSON_PLAIN}]*{DOT}[^;={_JSON_PLAIN}]*"
         plain = f"^[a-z0-9_]+={value}(;[a-z0-9_]+={value})*$"
         careful = f"""
             SELECT jsonb_build_object(
                        'parts', count(*),
                        'distinct_codes', count(DISTINCT x.code),
-                       'malformed', coalesce(bool_or(x.eq = 0), FALSE),
+                       -- Without "=", or nothing (white space) after it.
+                       'malformed', coalesce(bool_or(NOT x.has_value), FALSE),
                        'known', coalesce(bool_and(x.code = ANY(%s::text[])), TRUE),
-                       -- A part without "=" is malformed, not a long value.
-                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.eq > 0), 0),
+                       -- A malformed part is not a long value too.
+                       'longest', coalesce(max(length(x.value)) FILTER (WHERE x.has_value), 0),
                        'fields', jsonb_object_agg(
                            x.code,
                            CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
                                 ELSE {mask_sql("x.code", "x.value")} END
-                       ) FILTER (WHERE x.eq > 0))
+                       ) FILTER (WHERE x.has_value))
               FROM (SELECT split_part(part, '=', 1) AS code,
-                           strpos(part, '=') AS eq,
+                           strpos(part, '=') > 0
+                               AND btrim(substr(part, strpos(part, '=') + 1), '{spec.SPACES}') <> ''
+                               AS has_value,
                            substr(part, strpos(part, '=') + 1) AS value
                       FROM unnest(string_to_array(coalesce(c.exposed, ''), ';')) AS part
                      WHERE part <> '') x"""
         norm = f"""
             SELECT v.line, v.customer_id, v.fields, {_problems(checks)} AS problems FROM (
-                SELECT c.line, c.customer_id, c.ref, c.ref_length, c.exposed_length, c.plain,
+                SELECT c.line, c.customer_id, c.ref, c.ref_oversized, c.exposed_length, c.plain,
                        CASE WHEN c.plain THEN c.f ELSE c.careful -> 'fields' END AS fields,
                        (c.careful ->> 'parts')::bigint AS parts,
                        (c.careful ->> 'distinct_codes')::bigint AS distinct_codes,
@@ -446,7 +472,7 @@ def import_exposures(
                        (c.careful ->> 'longest')::bigint AS longest
                   FROM (
                     SELECT c.*, CASE WHEN NOT c.plain THEN ({careful}) END AS careful FROM (
-                        SELECT j.line, j.exposed, j.ref, j.ref_length, j.exposed_length, j.f,
+                        SELECT j.line, j.exposed, j.ref, j.ref_oversized, j.exposed_length, j.f,
                                cu.id AS customer_id,
                                coalesce(j.f - %s::text[] = '{{}}'::jsonb
                                         AND octet_length(j.f::text)
@@ -456,7 +482,7 @@ def import_exposures(
                             SELECT k.*, jsonb_object(k.kv) AS f FROM (
                                 SELECT r.line, r.exposed,
                                        upper(trim(coalesce(r.customer_ref, ''))) AS ref,
-                                       length(coalesce(r.customer_ref, '')) AS ref_length,
+                                       {ref_oversized} AS ref_oversized,
                                        length(coalesce(r.exposed, '')) AS exposed_length,
                                        CASE WHEN length(r.exposed) <= {spec.EXPOSED_VALUE_MAX}
                                              AND r.exposed ~ '{plain}'

@@ -15,6 +15,7 @@ from customers.importers.spec import (
     MISSING_COLUMN,
     NO_HEADER,
     OVERSIZED,
+    REPEATED_HEADER,
     UNCLOSED_QUOTE,
     UNKNOWN_COLUMN,
     WRONG_COLUMN_COUNT,
@@ -23,6 +24,14 @@ from customers.importers.spec import (
 )
 
 BLOCK = 1 << 20
+BOM = b"\xef\xbb\xbf"
+
+
+def header_key(line: bytes) -> bytes:
+    """A line as it is compared with the header, to find a header repeated where
+    two files were joined: without its line end or a byte-order mark (a file a
+    spreadsheet saved has one before its header)."""
+    return line.removeprefix(BOM).removesuffix(b"\n").removesuffix(b"\r")
 
 
 class ImportFailed(Exception):
@@ -83,8 +92,9 @@ class _Lines:
     line, this raises instead, and that line is read as a record of its own.
     """
 
-    def __init__(self, stream: BinaryIO, errors: list[RowError], progress) -> None:
+    def __init__(self, stream: BinaryIO, header: bytes, errors: list[RowError], progress) -> None:
         self._lines = enumerate(iter(stream.readline, b""), start=2)
+        self._header = header_key(header)
         self._errors = errors
         self._progress = progress
         self.number = 0  # the line the record being read is on; 0 before it starts
@@ -100,6 +110,10 @@ class _Lines:
         for number, raw in self._lines:
             if self._progress is not None:
                 self._progress(len(raw))
+            # Read as a record it would be a customer "CUSTOMER_REF" in some files.
+            if self._header in raw and header_key(raw) == self._header:
+                self._errors.append(RowError(number, "", REPEATED_HEADER))
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -116,12 +130,12 @@ def careful_rows(
     stream: BinaryIO, width: int, errors: list[RowError], progress=None
 ) -> Iterator[tuple[int, list[str]]]:
     """Each readable record after the header with its line; every unreadable
-    line becomes an error instead."""
+    line, and every line that repeats the header, becomes an error instead."""
     stream.seek(0)
     header = stream.readline()
     if progress is not None:
         progress(len(header))
-    lines = _Lines(stream, errors, progress)
+    lines = _Lines(stream, header, errors, progress)
     # strict: text after a closing quote is an error, not glued to the field.
     reader = csv.reader(lines, strict=True)
     while True:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-# Column → longest accepted raw value.
+# Column → longest accepted value, spaces around it trimmed (see ``oversized``).
 CUSTOMER_COLUMNS = {
     "customer_ref": 32,
     "first_name": 100,
@@ -37,6 +37,9 @@ EXPOSURE_COLUMNS = {"customer_ref": 32, "exposed": 4000}
 CUSTOMER_REQUIRED = ("customer_ref",)
 EXPOSURE_REQUIRED = ("customer_ref", "exposed")
 EXPOSED_VALUE_MAX = 200
+# Longest accepted field as written, spaces and all, in any column (or the
+# column's limit, if that is longer): padding is trimmed, a huge field refused.
+RAW_FIELD_MAX = 1000
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "f")
@@ -84,6 +87,7 @@ NO_HEADER = "no header row (the first line must name the columns)"
 UNCLOSED_QUOTE = "unclosed quote (a field cannot go on to the next line)"
 LONE_CARRIAGE_RETURN = "carriage return without line feed (save with LF or CRLF line endings)"
 MALFORMED_CSV = "malformed CSV (a quote out of place?)"
+REPEATED_HEADER = "repeated header row (two files joined?)"
 
 
 @dataclass(frozen=True, order=True)
@@ -97,6 +101,13 @@ def trim(raw: str) -> str:
     """Spaces off both ends, as SQL's ``trim()``: a tab or a no-break space stays
     (and is reported where it does not belong)."""
     return (raw or "").strip(" ")
+
+
+def oversized(raw: str, limit: int) -> bool:
+    """Longer than ``limit`` once trimmed (" fr" is a language), or longer than
+    ``RAW_FIELD_MAX`` as written. As in the SQL: the trim only when needed."""
+    length = len(raw or "")
+    return length > limit and (length > max(limit, RAW_FIELD_MAX) or len(trim(raw)) > limit)
 
 
 def normalise_ref(raw: str) -> str:

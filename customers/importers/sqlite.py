@@ -35,7 +35,7 @@ def _oversized(line: int, record: dict, columns: dict) -> list[spec.RowError]:
     return [
         spec.RowError(line, col, spec.OVERSIZED)
         for col, limit in columns.items()
-        if len(record.get(col, "")) > limit
+        if spec.oversized(record.get(col, ""), limit)
     ]
 
 
@@ -139,7 +139,9 @@ def exposure_errors(line: int, record: dict, known: set[str]) -> tuple[list, str
     for part in parts:
         code, has_value, value = part.partition("=")
         codes.append(code)
-        if not has_value:
+        # "code=" with nothing (or only white space) after it would be stored as
+        # a mask of nothing, "••••", as if a value had been exposed.
+        if not has_value or not value.strip():
             malformed = True
             continue
         if len(value) > spec.EXPOSED_VALUE_MAX and not any(

@@ -3,6 +3,7 @@ inserts) and PostgreSQL (COPY and set-based SQL), whichever this run uses."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -210,6 +211,31 @@ def test_a_national_number_is_refused_where_0_is_not_the_trunk_prefix(settings):
     assert Customer.objects.get().phone == "+390612345678"
 
 
+def test_padded_fields_are_measured_trimmed_on_each_backend():
+    # " fr" and "  yes  " were oversized: the length was taken before the trim.
+    text = (
+        "customer_ref,first_name,is_current,preferred_language,preferred_channel\n"
+        f"{' ' * 20}{'P' * 32} ,{' ' * 5}{'Ann' * 33} ,  yes  , fr ,  email  \n"
+    )
+    report = import_customers(csv_bytes(text))
+    assert (report.inserted, report.errors) == (1, [])
+    ann = Customer.objects.get()
+    assert (ann.customer_ref, ann.first_name) == ("P" * 32, "Ann" * 33)
+    assert (ann.is_current, ann.preferred_language, ann.preferred_channel) == (True, "fr", "email")
+
+
+@pytest.mark.parametrize("column", ["preferred_language", "first_name", "customer_ref"])
+def test_a_field_padded_past_the_raw_limit_is_oversized_on_each_backend(column):
+    value = " " * s.RAW_FIELD_MAX + "fr"
+    if column == "customer_ref":
+        text = f"customer_ref\n{value}\n"
+    else:
+        text = f"customer_ref,{column}\nPA0001,{value}\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(2, column, s.OVERSIZED)]
+
+
 BAD_CUSTOMERS = (
     b"customer_ref,first_name,email,phone,is_current,preferred_language,preferred_channel\n"
     b"OK0001,Ann,ann@example.com,,,,\n"
@@ -396,6 +422,39 @@ def test_on_postgresql_quoted_fields_across_blocks_keep_the_file_on_copy(monkeyp
     assert (report.inserted, report.errors) == (70_001, [])
 
 
+@pytest.mark.parametrize("second", ["{h}\n", "\ufeff{h}\r\n"])
+def test_a_repeated_header_row_is_reported_on_each_backend(second):
+    # Two files joined: the second header was imported as customer "CUSTOMER_REF".
+    header = "customer_ref,first_name,last_name"
+    text = f"{header}\nAB0001,Ann,Lee\n" + second.format(h=header) + "AB0002,Bo,Ng"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(text))
+    assert excinfo.value.report.errors == [RowError(3, "", s.REPEATED_HEADER)]
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert report.inserted == 2
+    assert sorted(Customer.objects.values_list("customer_ref", flat=True)) == ["AB0001", "AB0002"]
+
+
+def test_a_repeated_header_row_is_its_only_error_in_an_exposures_file(incident_and_customers):
+    text = "customer_ref,exposed\nEX0001,passport_number=PA1\ncustomer_ref,exposed\n"
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert excinfo.value.report.errors == [RowError(3, "", s.REPEATED_HEADER)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("offset", range(12))
+def test_on_postgresql_a_header_repeated_across_blocks_is_found(monkeypatch, offset):
+    from customers.importers import postgres, reading
+
+    monkeypatch.setattr(reading, "BLOCK", 16)
+    monkeypatch.setattr(postgres, "BLOCK", 16)
+    text = "customer_ref\n" + "x" * offset + "\nAB0001\ncustomer_ref\nAB0002\n"
+    report = import_customers(csv_bytes(text), skip_invalid=True)
+    assert RowError(4, "", s.REPEATED_HEADER) in report.errors
+    assert not Customer.objects.filter(customer_ref="CUSTOMER_REF").exists()
+
+
 def test_a_quoted_field_cannot_hold_a_line_break():
     with pytest.raises(ImportFailed) as excinfo:
         import_customers(csv_bytes('customer_ref,first_name\nAB0001,"Ann\nMarie"\n'))
@@ -477,7 +536,7 @@ def test_sql_and_python_masking_agree(incident_and_customers):
         "email": [" Jane.Doe@Example.COM ", "nodomain", "\tjane@example.com\u00a0"],
         "phone": ["+61 (412) 345-321", "123", "0412 345 \u0663\u0662\u0661"],
         "date_of_birth": ["14/03/1987", "unknown", "14/03/19\u0668\u0667"],
-        "name": ["  Jane   Q  Citizen ", "", "\tJane\u00a0Q\u2003Citizen\u202f"],
+        "name": ["  Jane   Q  Citizen ", "\tJane\u00a0Q\u2003Citizen\u202f"],  # "" is malformed
         "address": ["1 King St,, Perth WA 6000, ", "No commas here", "1 King St,\u00a0Perth\t"],
         "password_hash": ["pbkdf2$xyz"],
         "security_questions": ["Mother's maiden name: Johnson"],
@@ -540,15 +599,40 @@ def test_a_long_part_without_a_value_is_only_malformed_on_each_backend(incident_
     assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
 
 
-def test_a_reference_too_long_as_written_is_only_oversized_on_each_backend(
-    incident_and_customers,
-):
+@pytest.mark.parametrize(
+    "exposed",
+    [
+        "passport_number=",
+        "passport_number= \u00a0\t",
+        '"email=j@example.com;passport_number="',
+        "passport_number=" + " " * 201,
+    ],
+)
+def test_an_empty_exposed_value_is_malformed_on_each_backend(incident_and_customers, exposed):
+    # It was stored as the mask of nothing, "••••", as if a value had been exposed.
     with pytest.raises(ImportFailed) as excinfo:
         import_exposures(
-            csv_bytes("customer_ref,exposed\n" + " " * 30 + "NOBODY,passport_number=PA1\n"),
+            csv_bytes(f"customer_ref,exposed\nEX0001,{exposed}\n"), incident=incident_and_customers
+        )
+    assert excinfo.value.report.errors == [RowError(2, "exposed", s.MALFORMED_EXPOSED)]
+    assert not Exposure.objects.exists()
+
+
+@pytest.mark.parametrize("ref", ["N" * 33, " " * s.RAW_FIELD_MAX + "NOBODY"])
+def test_a_reference_too_long_is_only_oversized_on_each_backend(incident_and_customers, ref):
+    with pytest.raises(ImportFailed) as excinfo:
+        import_exposures(
+            csv_bytes(f"customer_ref,exposed\n{ref},passport_number=PA1\n"),
             incident=incident_and_customers,
         )
     assert excinfo.value.report.errors == [RowError(2, "customer_ref", s.OVERSIZED)]
+
+
+def test_a_padded_reference_is_measured_trimmed_in_an_exposures_file(incident_and_customers):
+    # It was oversized when its spaces took it over 32 characters.
+    text = "customer_ref,exposed\n" + " " * 30 + "EX0001  ,passport_number=PA1234567\n"
+    report = import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert (report.inserted, report.errors) == (1, [])
 
 
 def test_an_exposures_file_without_its_exposed_column_is_refused_at_the_header(
@@ -596,6 +680,18 @@ def test_report_csv_names_line_column_and_reason_without_values(incident_and_cus
     assert "PA2" not in out.getvalue() and "NOBODY" not in out.getvalue()
 
 
+@pytest.mark.parametrize("name", ['=hyperlink("http://x.example")', "+1+1", "-2+3", "@sum(a1)"])
+def test_a_formula_echoed_from_the_header_is_neutralised_in_the_report(name):
+    # Staff open reports in a spreadsheet: an unknown column's name went in as is.
+    with pytest.raises(ImportFailed) as excinfo:
+        import_customers(csv_bytes(f"customer_ref,{name}\nAB0001,x\n"))
+    assert excinfo.value.report.errors == [RowError(1, name, s.UNKNOWN_COLUMN)]
+    out = io.StringIO()
+    excinfo.value.report.write_csv(out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [["line", "column", "reason"], ["1", "'" + name, s.UNKNOWN_COLUMN]]
+
+
 def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_customers):
     good = tmp_path / "customers.csv"
     good.write_text(GOOD_CUSTOMERS)
@@ -613,6 +709,38 @@ def test_commands_write_a_report_and_fail_cleanly(tmp_path: Path, incident_and_c
         call_command("import_exposures", str(bad), "--incident", "nope")
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_customers", str(tmp_path / "missing.csv"))
+
+
+def test_a_run_replaces_the_report_of_an_earlier_run(tmp_path: Path, monkeypatch):
+    # An earlier run's errors stayed in FILE.report.csv after a clean run.
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD_CUSTOMERS)
+    stale = tmp_path / "customers.csv.report.csv"
+    stale.write_text("line,column,reason\r\n3,email,malformed email\r\n")
+    out = io.StringIO()
+    call_command("import_customers", str(good), stdout=out)
+    assert stale.read_text() == "line,column,reason\n"
+    assert f"No line rejected; report (header only): {stale}" in out.getvalue()
+
+    # A run stopped by an unexpected error leaves no report at all.
+    stale.write_text("line,column,reason\r\n3,email,malformed email\r\n")
+    from customers.management.commands import import_customers as command
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(command, "import_customers", broken)
+    with pytest.raises(RuntimeError):
+        call_command("import_customers", str(good), stdout=io.StringIO())
+    assert not stale.exists()
+
+
+def test_a_report_cannot_overwrite_the_imported_file(tmp_path: Path):
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD_CUSTOMERS)
+    with pytest.raises(CommandError, match="would overwrite"):
+        call_command("import_customers", str(good), "--report", str(good))
+    assert good.read_text() == GOOD_CUSTOMERS
 
 
 @pytest.mark.parametrize("where", ["missing-folder/report.csv", "."])
