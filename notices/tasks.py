@@ -418,8 +418,6 @@ def send_claim_code(
     from django.utils.translation import gettext as _
 
     from customers.models import Customer
-    from notices import channels
-    from notices.channels.base import ChannelError, OutgoingMessage
 
     customer = Customer.objects.get(pk=customer_id)
     reference = reference or message_reference_new()
@@ -429,15 +427,13 @@ def send_claim_code(
             "birth it lets you set up your sign-in at %(url)s. We will never ask you for it."
         ) % {"site": settings.SITE_NAME, "code": code, "url": f"{settings.PORTAL_BASE_URL}/claim/"}
         text += " " + _reference_line(reference)
-    transactional_message_record(reference=reference, channel="sms", to=customer.phone)
-    provider = provider or channels.choose_provider("sms")
-    _provider_slot(send_claim_code, channel="sms", provider=provider, slot_at=slot_at)
-    try:
-        channels.get_backend("sms", provider).send(
-            OutgoingMessage(reference=reference, to=customer.phone, body=text)
-        )
-    except ChannelError as exc:
-        if not exc.permanent:
-            raise send_claim_code.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
-        return
-    transactional_message_sent(reference=reference)
+    _send_direct(
+        send_claim_code,
+        channel="sms",
+        to=customer.phone,
+        subject="",
+        text=text,
+        reference=reference,
+        slot_at=slot_at,
+        provider=provider,
+    )
