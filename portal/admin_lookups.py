@@ -14,6 +14,8 @@ a full-table sort.
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin, helpers, widgets
 from django.contrib.admin.filters import ListFilter
@@ -37,12 +39,17 @@ class SortableOnly(ChangeList):
         return super().get_ordering_field(field_name)
 
 
+@cache
+def _sortable_only(changelist: type[ChangeList]) -> type[ChangeList]:
+    # One class per change list class, not a new one per request.
+    if issubclass(changelist, SortableOnly):
+        return changelist
+    return type(changelist.__name__, (SortableOnly, changelist), {})
+
+
 class FilterLookupsOnly(ModelAdmin):
     def get_changelist(self, request, **kwargs):
-        changelist = super().get_changelist(request, **kwargs)
-        if issubclass(changelist, SortableOnly):
-            return changelist
-        return type(changelist.__name__, (SortableOnly, changelist), {})
+        return _sortable_only(super().get_changelist(request, **kwargs))
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:
         if self._raw_id_popup_lookup(lookup, value):
