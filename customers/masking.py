@@ -29,6 +29,17 @@ def mask_phone(phone: str) -> str:
     return f"{DOT * 4} {DOT * 3} {digits[-3:]}"
 
 
+def mask_contacts_in(text: str) -> str:
+    """Free text from a provider (an error, a receipt) with each address or
+    number in it masked as everywhere else: a refusal often quotes them."""
+    from urllib.parse import unquote
+
+    from portal.observability.logs import EMAIL_PATTERN, PHONE_PATTERN
+
+    text = EMAIL_PATTERN.sub(lambda m: mask_email(unquote(m[0])), text or "")
+    return PHONE_PATTERN.sub(lambda m: mask_phone(unquote(m[0])), text)
+
+
 def masked_contacts_only(text: str) -> str:
     """Only the phone numbers and email addresses found in free text, masked;
     the rest (a name, a note) is left out."""
@@ -98,14 +109,3 @@ def mask_value(data_class: str, raw: str) -> str:
 def looks_masked(value: str) -> bool:
     """A masked value hides at least part of itself behind the dot character."""
     return DOT in (value or "")
-
-
-def mask_contacts_in(text: str) -> str:
-    """Free text from a provider (an error, a receipt) with each address or
-    number in it masked as everywhere else: a refusal often quotes them."""
-    from urllib.parse import unquote
-
-    from portal.observability.logs import EMAIL_PATTERN, PHONE_PATTERN
-
-    text = EMAIL_PATTERN.sub(lambda m: mask_email(unquote(m[0])), text or "")
-    return PHONE_PATTERN.sub(lambda m: mask_phone(unquote(m[0])), text)
