@@ -13,7 +13,13 @@ django-redis, each limit is one Lua script over a sorted set of attempt timestam
 under allauth's own cache key (plus ":z"): the same sliding window, the same rates and keys (per
 IP, per key, per user), a refused attempt not counted, a rollback forgetting exactly
 the attempt it made. Any other cache (locmem in tests, the file cache of the embedded
-default) keeps allauth's implementation unchanged.
+default) keeps allauth's counting unchanged.
+
+Whatever the cache, ``get_cache_key`` is replaced too: allauth names a per-key limit
+by a plain SHA-256 of the email or phone number (and a per-IP limit by the address
+itself), so anyone who can list the cache could match it against a list of
+addresses. Our keys carry an HMAC under a key derived from HASH_KEY instead
+(``portal.ratelimits.cache_keyed``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from allauth.core.exceptions import RateLimited
 from allauth.core.internal import ratelimit as allauth_ratelimit
 from django.core.cache import caches
 from django.http import HttpRequest
+
+from portal.ratelimits import cache_keyed
 
 # ARGV: the rate's amount, its window in seconds, now (seconds), this attempt's id,
 # 1 to record the attempt (0: dry run). Returns 1 when the attempt is allowed.
@@ -43,7 +51,21 @@ return 1
 
 _original_consume_single_rate = allauth_ratelimit._consume_single_rate
 _original_clear = allauth_ratelimit.clear
+_original_get_cache_key = allauth_ratelimit.get_cache_key
 _script: list = []
+
+
+def get_cache_key(request: HttpRequest, *, app: str, action: str, rate, key=None, user=None) -> str:
+    """allauth's key, with the email, phone number or IP address keyed (see above)."""
+    if rate.per == "key" and key is not None:
+        source = cache_keyed(f"key:{key}")
+    elif rate.per == "ip":
+        source = cache_keyed(f"ip:{allauth_ratelimit.get_ip(request)}")
+    else:  # per user (a primary key), or allauth's own error for a bad rate
+        return _original_get_cache_key(
+            request, app=app, action=action, rate=rate, key=key, user=user
+        )
+    return ":".join(["allauth", "rl", app, action, str(rate), source])
 
 
 def _redis_client():
@@ -144,5 +166,6 @@ def clear(request: HttpRequest, *, app: str, action: str, config=None, key=None,
 def install() -> None:
     """Count allauth's limits atomically (see the module's docstring). Idempotent."""
     # consume() and the views look these up in the module at call time.
+    allauth_ratelimit.get_cache_key = get_cache_key
     allauth_ratelimit._consume_single_rate = consume_single_rate
     allauth_ratelimit.clear = clear

@@ -1,11 +1,23 @@
 """Rate limits on forms and endpoints that take a secret or a code, counted in
-the shared cache (Redis in production) so every process sees the same count."""
+the shared cache (Redis in production) so every process sees the same count.
+
+A count is named after what it counts (an address, an email, a phone number);
+``cache_keyed`` makes that name an HMAC under a key derived from HASH_KEY (by
+default SECRET_KEY; every process shares it, as customers.hashing needs), so
+whoever can read the cache cannot match its keys against a list of them (a
+plain hash of an email or an IPv4 address is reversed by trying them all)."""
 
 from __future__ import annotations
 
 from allauth.core.internal.httpkit import get_client_ip
 from django.http import HttpRequest
 from django_ratelimit.core import is_ratelimited
+
+from customers.hashing import keyed_hash
+
+
+def cache_keyed(value: str) -> str:
+    return keyed_hash("ratelimit", value)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -16,7 +28,11 @@ def client_ip(request: HttpRequest) -> str:
 def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None) -> bool:
     """Count this request; True when it is over either limit."""
     over_ip = is_ratelimited(
-        request, group=f"{group}:ip", key=lambda _g, r: client_ip(r), rate=per_ip, increment=True
+        request,
+        group=f"{group}:ip",
+        key=lambda _g, r: cache_keyed(f"ip:{client_ip(r)}"),
+        rate=per_ip,
+        increment=True,
     )
     over_all = bool(overall) and is_ratelimited(
         request, group=f"{group}:all", key=lambda _g, _r: "all", rate=overall, increment=True

@@ -9,6 +9,7 @@ Redis allauth's implementation is used as it is.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import os
 import threading
@@ -22,7 +23,7 @@ from django.core.cache import caches
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from portal import allauth_ratelimit
+from portal import allauth_ratelimit, ratelimits
 from tests.factories import CustomerFactory
 
 APP = "allauth.account"
@@ -68,6 +69,76 @@ def test_allauth_still_has_the_functions_we_replace():
     )
 
 
+def _plain_sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _leaks(cache_keys: str) -> list[str]:
+    """What someone reading the cache could match against a list of emails or addresses."""
+    return [
+        leak
+        for leak in ("jane@example.com", _plain_sha256("jane@example.com"), "10.0.0.1")
+        if leak in cache_keys
+    ]
+
+
+def test_the_cache_holds_no_plain_hash_of_the_email_nor_the_address():
+    assert attempt(rates="3/m/ip,3/m/key")
+    assert _leaks(" ".join(caches["default"]._cache)) == []
+
+
+def test_the_key_is_keyed_by_the_hash_key():
+    from customers.hashing import _key
+
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.1")
+    rate = ratelimit.parse_rate("3/m/key")
+    key = ratelimit.get_cache_key(request, app=APP, action="t", rate=rate, key="jane@example.com")
+    _key.cache_clear()
+    try:
+        with override_settings(HASH_KEY="another-hash-key-entirely-0123456789"):
+            assert key != ratelimit.get_cache_key(
+                request, app=APP, action="t", rate=rate, key="jane@example.com"
+            )
+    finally:
+        _key.cache_clear()
+    assert key == ratelimit.get_cache_key(
+        request, app=APP, action="t", rate=rate, key="jane@example.com"
+    )
+
+
+def test_per_user_limits_keep_allauths_key():
+    request = RequestFactory().post("/")
+    rate = ratelimit.parse_rate("3/m/user")
+    user = type("U", (), {"pk": 42})()
+    key = ratelimit.get_cache_key(request, app=APP, action="t", rate=rate, user=user)
+    assert key == allauth_ratelimit._original_get_cache_key(
+        request, app=APP, action="t", rate=rate, user=user
+    )
+
+
+def test_limits_per_address_still_count_each_address_apart():
+    assert [bool(attempt(rates="2/m/ip")) for _ in range(3)] == [True, True, False]
+    assert attempt(rates="2/m/ip", ip="10.0.0.2")
+
+
+def test_portal_limits_hold_no_plain_hash_of_the_address():
+    from django_ratelimit.core import ALL, _get_window, _make_cache_key
+
+    with time_machine.travel(AT, tick=False):
+        request = RequestFactory().post("/verify", REMOTE_ADDR="10.0.0.1")
+        assert [ratelimits.limited(request, "verify", per_ip="2/m") for _ in range(3)] == [
+            False,
+            False,
+            True,
+        ]
+        other = RequestFactory().post("/verify", REMOTE_ADDR="10.0.0.2")
+        assert not ratelimits.limited(other, "verify", per_ip="2/m")
+        # The key django-ratelimit would make from the bare address: a sha256 of
+        # the group, the rate, the address and the window, all guessable.
+        plain = _make_cache_key("verify:ip", _get_window("10.0.0.1", 60), "2/m", "10.0.0.1", ALL)
+    assert plain not in " ".join(caches["default"]._cache)
+
+
 def test_without_redis_allauths_own_counting_refuses_the_fourth_attempt():
     assert [bool(attempt()) for _ in range(4)] == [True, True, True, False]
     assert attempt(key="other@example.com")
@@ -95,6 +166,15 @@ def test_redis_keeps_each_count_next_to_allauths_key_as_a_sorted_set(redis_cache
     client = redis_cache.client.get_client()
     assert client.type(redis_cache.make_key(f"{key}:z")) == b"zset"
     assert 0 < client.pttl(redis_cache.make_key(f"{key}:z")) <= 60_000
+
+
+@pytest.mark.redis
+def test_redis_holds_no_plain_hash_of_the_email_nor_the_address(redis_cache):
+    assert attempt(rates="3/m/ip,3/m/key")
+    client = redis_cache.client.get_client()
+    keys = " ".join(k.decode() for k in client.scan_iter(redis_cache.make_key("*")))
+    assert "allauth:rl" in keys
+    assert _leaks(keys) == []
 
 
 @pytest.mark.redis
