@@ -413,8 +413,15 @@ class CampaignAdmin(admin.ModelAdmin):
                 request, _("This campaign has no message for that channel."), messages.ERROR
             )
         else:
-            services.test_send_create(campaign=campaign, by=request.user, **form.cleaned_data)
-            self.message_user(request, _("Test message queued."), messages.SUCCESS)
+            try:
+                services.test_send_create(
+                    campaign=campaign, by=request.user, request=request, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                for error in exc.messages:
+                    self.message_user(request, error, messages.ERROR)
+            else:
+                self.message_user(request, _("Test message queued."), messages.SUCCESS)
         return redirect("admin:notices_campaign_review", campaign.pk)
 
 

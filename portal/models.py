@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     CLAIM_CODE_ISSUE = "claim_code.issue", _("Issued a claim code")
     DELIVERY_RESEND = "delivery.resend", _("Resent an alert")
     CAMPAIGN_APPROVE = "campaign.approve", _("Approved a campaign")
+    CAMPAIGN_TEST_SEND = "campaign.test_send", _("Sent a campaign's test message")
     CAMPAIGN_SEND = "campaign.send", _("Started sending a campaign")
     CAMPAIGN_PAUSE = "campaign.pause", _("Paused a campaign")
     CAMPAIGN_RESUME = "campaign.resume", _("Resumed a campaign")

@@ -371,6 +371,9 @@ MESSAGE_LINK_HOSTS = env_list("MESSAGE_LINK_HOSTS", [_base.hostname])
 SMS_MAX_SEGMENTS = env_int("SMS_MAX_SEGMENTS", 4, minimum=1)
 # Notices may also link to these (the regulator, a government helpline…).
 NOTICE_LINK_HOSTS = env_list("NOTICE_LINK_HOSTS", [_base.hostname])
+# Where a staff test send may go besides the sender's own verified email: the
+# team's test phones and mailboxes (emails and E.164 numbers, comma-separated).
+TEST_SEND_RECIPIENTS = env_list("TEST_SEND_RECIPIENTS", [])
 # Direct first: a public notice waits until this share of the reachable
 # affected customers have had their direct alert handed to a provider.
 DIRECT_FIRST_THRESHOLD = env_float("DIRECT_FIRST_THRESHOLD", 0.95, minimum=0.0)

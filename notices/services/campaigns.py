@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.masking import mask_email, mask_phone
 from customers.models import DataClass, Incident
 from notices.audience import checked_channels
 from notices.models import (
@@ -355,12 +356,51 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
     return changed
 
 
-def test_send_create(*, campaign: Campaign, channel: str, language: str, to: str, by) -> TestSend:
-    """A campaign message rendered for a sample customer, sent to a staff member."""
+def allowed_test_recipients(*, by, channel: str) -> set[str]:
+    """Where ``by`` may send a test message: their own verified email addresses,
+    and the team's test phones and mailboxes of ``TEST_SEND_RECIPIENTS``."""
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+
+    from customers.normalise import normalise_email, normalise_phone
+
+    normalise = normalise_phone if channel == "sms" else normalise_email
+    allowed = set()
+    for entry in settings.TEST_SEND_RECIPIENTS:
+        try:
+            allowed.add(normalise(entry))
+        except ValidationError:
+            continue  # an entry for the other channel
+    if channel == "email" and by is not None and by.pk:
+        verified = EmailAddress.objects.filter(user=by, verified=True)
+        allowed |= {email.strip().lower() for email in verified.values_list("email", flat=True)}
+    return allowed - {""}
+
+
+def test_send_create(
+    *, campaign: Campaign, channel: str, language: str, to: str, by, request=None
+) -> TestSend:
+    """A campaign message rendered for a sample customer, sent to a staff member:
+    only to their own verified email or an allowed test address (a test send is
+    a real message from us, with a reference that verifies), and audited."""
     from notices import tasks
     from notices.previews import preview_message
 
+    if to not in allowed_test_recipients(by=by, channel=channel):
+        raise ValidationError(
+            _(
+                "A test message goes only to your own verified email address or to a test "
+                "address the operators have allowed."
+            )
+        )
     preview = preview_message(campaign=campaign, channel=channel, language=language)
+    with transaction.atomic():
+        test = _test_send_record(campaign, channel, language, to, by, preview, request)
+    _enqueue(tasks.test_send.delay, test.pk)
+    return test
+
+
+def _test_send_record(campaign, channel, language, to, by, preview, request) -> TestSend:
     test = TestSend.objects.create(
         campaign=campaign,
         channel=channel,
@@ -371,5 +411,12 @@ def test_send_create(*, campaign: Campaign, channel: str, language: str, to: str
         reference=preview.reference,
         requested_by=by,
     )
-    _enqueue(tasks.test_send.delay, test.pk)
+    masked = mask_phone(to) if channel == "sms" else mask_email(to)
+    audit(
+        AuditAction.CAMPAIGN_TEST_SEND,
+        actor=by,
+        target=campaign,
+        detail={"channel": channel, "language": language, "to": masked},
+        request=request,
+    )
     return test

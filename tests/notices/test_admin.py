@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from notices.models import Campaign, SuspiciousReport
+from portal.models import AuditAction, AuditEntry
 from portal.roles import AUDITOR, INCIDENT_LEAD, SUPPORT_AGENT
 from tests.staff import login_staff, staff_with_role
 
@@ -92,6 +93,56 @@ def test_test_send_goes_to_the_staff_member(
     test = campaign.test_sends.get()
     assert test.status == "sent" and test.language == "fr"
     assert not campaign.deliveries.exists()
+    entry = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_TEST_SEND)
+    assert (entry.actor, entry.target_id) == (lead, str(campaign.pk))
+    assert entry.detail == {"channel": "email", "language": "fr", "to": "d•••@example.com"}
+
+
+def _test_send(client, campaign, channel, to):
+    url = reverse("admin:notices_campaign_test_send", args=[campaign.pk])
+    return client.post(url, {"channel": channel, "language": "en", "to": to}, follow=True)
+
+
+def test_a_test_send_to_any_other_address_is_refused(
+    client, lead, campaign, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    login_staff(client, lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _test_send(client, campaign, "email", "someone.else@example.com")
+        _test_send(client, campaign, "sms", "+61412345678")
+    assert "only to your own verified email address" in response.content.decode()
+    assert not campaign.test_sends.exists() and not mail.outbox
+    assert not AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_TEST_SEND).exists()
+
+
+def test_a_test_send_to_ones_own_unverified_email_is_refused(client, lead, campaign):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=lead).update(verified=False)
+    login_staff(client, lead)
+    _test_send(client, campaign, "email", lead.email)
+    assert not campaign.test_sends.exists()
+
+
+def test_a_test_send_may_go_to_the_allowed_test_addresses(
+    client, lead, campaign, settings, django_capture_on_commit_callbacks
+):
+    settings.TEST_SEND_RECIPIENTS = ["+61 412 345 678", "QA-Team@Example.com"]
+    login_staff(client, lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        _test_send(client, campaign, "sms", "0412 345 678")
+        _test_send(client, campaign, "email", "qa-team@example.com")
+        _test_send(client, campaign, "sms", "0412 345 679")
+    assert sorted(campaign.test_sends.values_list("to", flat=True)) == [
+        "+61412345678",
+        "qa-team@example.com",
+    ]
+    details = AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_TEST_SEND).values_list(
+        "detail", flat=True
+    )
+    assert sorted(d["to"] for d in details) == ["q•••@example.com", "•••• ••• 678"]
 
 
 def test_template_with_a_foreign_link_is_refused_in_the_change_form(client, comms, campaign):
