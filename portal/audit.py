@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 
 from portal.models import AuditAction, AuditEntry
 from portal.ratelimits import client_ip
+
+# Where the actions now being audited come from, when not from a web request.
+_origin: ContextVar[dict | None] = ContextVar("audit_origin", default=None)
+
+
+@contextmanager
+def audit_origin(**origin):
+    """Every entry written inside adds ``origin`` to its detail: a management
+    command records that it ran from the command line, and as which account of
+    which machine, since it cannot prove who the named staff member is."""
+    token = _origin.set({**(_origin.get() or {}), **origin})
+    try:
+        yield
+    finally:
+        _origin.reset(token)
 
 
 def _label(user) -> str:
@@ -48,7 +64,7 @@ def audit(
         target_label=(target_label or (str(target) if target is not None else ""))[:200],
         field=field,
         reason=reason,
-        detail=detail or {},
+        detail={**(_origin.get() or {}), **(detail or {})},
         ip=_ip(request),
     )
 

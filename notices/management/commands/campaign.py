@@ -2,24 +2,34 @@
 
 manage.py campaign create --incident SLUG --channels sms,email[,inapp] --by USERNAME
                           [--data-classes a,b] [--name N] [--customers current|former]
-manage.py campaign approve ID --by USERNAME
+manage.py campaign approve ID --by USERNAME [--code CODE]
 manage.py campaign send|pause|resume|cancel ID --by USERNAME
 manage.py campaign status ID [--json]
 
-Every action names the staff member doing it (--by): the services check their
-permissions, exactly as in the admin, and the audit log records them.
+Every action names the staff member doing it (--by), who must be an active staff
+member: the services check their permissions and the four-eyes rule exactly as in
+the admin. The audit log records the member, that it was done from the command
+line, and the operating-system account and host that ran it. Approving, the
+second pair of eyes, also needs a current code from the approver's authenticator
+app (prompted for, or --code), so an operator cannot approve in someone else's name.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
+import sys
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 
 from customers.models import Incident, User
 from notices import selectors, services
 from notices.models import Campaign
+from notices.services.reviews import require_permission
+from portal.audit import audit_origin
 
 
 class Command(BaseCommand):
@@ -39,6 +49,9 @@ class Command(BaseCommand):
         approve = sub.add_parser("approve")
         approve.add_argument("id", type=int)
         approve.add_argument("--by", required=True, help="username of the approver")
+        approve.add_argument(
+            "--code", default="", help="the approver's authenticator code (else prompted for)"
+        )
         for name in ("send", "pause", "resume", "cancel"):
             action = sub.add_parser(name)
             action.add_argument("id", type=int)
@@ -48,8 +61,10 @@ class Command(BaseCommand):
         status.add_argument("--json", action="store_true")
 
     def handle(self, *args, action: str, **options) -> None:
+        origin = {"via": "command line", "os_user": _os_user(), "host": socket.gethostname()}
         try:
-            getattr(self, f"do_{action}")(**options)
+            with audit_origin(**origin):
+                getattr(self, f"do_{action}")(**options)
         except (ValidationError, PermissionDenied) as exc:
             messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
             raise CommandError("; ".join(messages)) from exc
@@ -61,10 +76,30 @@ class Command(BaseCommand):
             raise CommandError(f"No campaign {pk}.") from None
 
     def _user(self, username: str) -> User:
-        try:
-            return User.objects.get(username=username)
-        except User.DoesNotExist:
-            raise CommandError(f"No user {username!r}.") from None
+        user = User.objects.filter(username=username).first()
+        if user is None or not (user.is_active and user.is_staff):
+            raise CommandError(f"{username!r} is not an active staff member.")
+        return user
+
+    def _confirm(self, user: User, code: str) -> None:
+        """The approver's own authenticator code: proof that they, not just
+        someone with a shell, approve."""
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP
+
+        authenticator = Authenticator.objects.filter(
+            user=user, type=Authenticator.Type.TOTP
+        ).first()
+        if authenticator is None:
+            raise CommandError(
+                f"{user.username!r} has no authenticator app: approve in the admin instead."
+            )
+        if not code and sys.stdin.isatty():
+            code = getpass.getpass(f"Authenticator code of {user.username}: ")
+        if not code:
+            raise CommandError("Approving needs the approver's authenticator code (--code).")
+        if not TOTP(authenticator).validate_code(code.strip()):
+            raise CommandError("That authenticator code is wrong or was already used.")
 
     def do_create(self, *, incident, channels, data_classes, name, customers, by, **_):
         try:
@@ -84,8 +119,16 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(str(campaign.pk))
 
-    def do_approve(self, *, id, by, **_):
-        campaign = services.campaign_approve(campaign=self._campaign(id), by=self._user(by))
+    def do_approve(self, *, id, by, code="", **_):
+        campaign, approver = self._campaign(id), self._user(by)
+        # Asked again by the service; first here, so nobody is asked for a code in vain.
+        require_permission(
+            approver,
+            "notices.approve_campaign",
+            gettext("Only an incident lead may approve a campaign."),
+        )
+        self._confirm(approver, code)
+        campaign = services.campaign_approve(campaign=campaign, by=approver)
         self.stdout.write(f"Campaign {campaign.pk} approved by {by}.")
 
     def _transition(self, service, pk: int, by: str, verb: str) -> None:
@@ -127,6 +170,13 @@ class Command(BaseCommand):
         for channel, counts in progress.by_channel.items():
             summary = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
             self.stdout.write(f"  [{channel}] {summary}")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown"
 
 
 def _dumps(data: dict) -> str:
