@@ -19,6 +19,13 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
 - ``suspicious_reports``: reports of a message claiming to come from us (its
   sender, its text, the reporter's contact) made ``RETENTION_REPORTS_DAYS`` ago
   are deleted, reviewed or not.
+- ``devices``: an app install registered for push (its FCM token, platform and
+  login) that the app has not registered or refreshed for ``RETENTION_DEVICES_DAYS``
+  is deleted, as is one whose token the provider rejected that long ago. The app
+  registers again whenever it runs; FCM itself expires tokens idle for 270 days.
+- ``contact_notes``: a support agent's note of a contact with a customer (free
+  text, often personal) written ``RETENTION_CONTACT_NOTES_DAYS`` ago is deleted.
+  The audit entry "Noted a contact" (kind and time, never the text) stays.
 - ``delivery_content``: a delivery finished and unchanged for
   ``RETENTION_DELIVERY_CONTENT_DAYS`` loses its text, subject and provider error
   (and its events their details); its address is kept masked, like exposures,
@@ -57,13 +64,14 @@ from django.db.models.functions import Concat, Left, Lower, Right, StrIndex, Sub
 from django.utils import timezone
 
 from customers.masking import DOT
-from customers.models import ClaimCode, Exposure, ImportJob, Incident
+from customers.models import ClaimCode, ContactNote, Exposure, ImportJob, Incident
 from notices.models import (
     Campaign,
     ContactVerification,
     Delivery,
     DeliveryEvent,
     DeliveryStatus,
+    Device,
     IncidentRecord,
     OutboxMessage,
     SuspiciousReport,
@@ -87,6 +95,8 @@ RULES = {
     "audit_log": "audit entries older than RETENTION_AUDIT_YEARS: deleted",
     "sign_ins": "sign-ins older than RETENTION_SIGN_INS_DAYS, session ended: deleted",
     "suspicious_reports": "suspicious-message reports older than RETENTION_REPORTS_DAYS: deleted",
+    "devices": "app devices not seen for RETENTION_DEVICES_DAYS: deleted with their push token",
+    "contact_notes": "support notes older than RETENTION_CONTACT_NOTES_DAYS: deleted",
     "delivery_content": "deliveries idle for RETENTION_DELIVERY_CONTENT_DAYS: text removed",
     "incident_records": "incidents closed RETENTION_MONTHS_AFTER_CLOSE ago: figures recorded",
     "incident_deliveries": "their deliveries: deleted",
@@ -100,6 +110,8 @@ SETTINGS = [
     "RETENTION_AUDIT_YEARS",
     "RETENTION_SIGN_INS_DAYS",
     "RETENTION_REPORTS_DAYS",
+    "RETENTION_DEVICES_DAYS",
+    "RETENTION_CONTACT_NOTES_DAYS",
     "RETENTION_BATCH_SIZE",
 ]
 
@@ -212,6 +224,8 @@ def retention_apply(
             _audit_log,
             _sign_ins,
             _suspicious_reports,
+            _devices,
+            _contact_notes,
             _delivery_content,  # before incidents: a dry run then counts the same rows
             _closed_incidents,
         ):
@@ -365,6 +379,22 @@ def _suspicious_reports(run: _Run) -> None:
     cutoff = run.now - timedelta(days=settings.RETENTION_REPORTS_DAYS)
     old = SuspiciousReport.objects.filter(created_at__lt=cutoff)
     run.apply("suspicious_reports", old, _deleted)
+
+
+def _devices(run: _Run) -> None:
+    # updated_at moves whenever the app registers or refreshes its token, and
+    # when the provider says the token is gone (the device is then inactive).
+    if not settings.RETENTION_DEVICES_DAYS:
+        return
+    cutoff = run.now - timedelta(days=settings.RETENTION_DEVICES_DAYS)
+    run.apply("devices", Device.objects.filter(updated_at__lt=cutoff), _deleted)
+
+
+def _contact_notes(run: _Run) -> None:
+    if not settings.RETENTION_CONTACT_NOTES_DAYS:
+        return
+    cutoff = run.now - timedelta(days=settings.RETENTION_CONTACT_NOTES_DAYS)
+    run.apply("contact_notes", ContactNote.objects.filter(created_at__lt=cutoff), _deleted)
 
 
 def _delivery_content(run: _Run) -> None:

@@ -424,6 +424,13 @@ RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 7, minimum=0)
 RETENTION_SIGN_INS_DAYS = env_int("RETENTION_SIGN_INS_DAYS", 90, minimum=0)
 # Reports of a suspicious message (its sender and text, the reporter's contact):
 RETENTION_REPORTS_DAYS = env_int("RETENTION_REPORTS_DAYS", 365, minimum=0)
+# An app device (its push token) the app has not registered or refreshed for this
+# long, or whose token the provider rejected this long ago (FCM expires idle tokens
+# after 270 days):
+RETENTION_DEVICES_DAYS = env_int("RETENTION_DEVICES_DAYS", 270, minimum=0)
+# Support agents' notes of a contact with a customer, this long after they were
+# written (long enough for a complaint to go to the ombudsman and the regulator):
+RETENTION_CONTACT_NOTES_DAYS = env_int("RETENTION_CONTACT_NOTES_DAYS", 730, minimum=0)
 # Rows per batch; each batch is one short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 

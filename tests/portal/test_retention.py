@@ -587,3 +587,80 @@ def test_suspicious_message_reports_go_after_their_period_reviewed_or_not(settin
     report(days_ago=400)
     assert retention_apply().counts["suspicious_reports"] == 0
     assert SuspiciousReport.objects.count() == 2
+
+
+# --- app devices and support notes -----------------------------------------------------
+
+
+def test_devices_the_app_has_not_refreshed_for_their_period_go_with_their_token(settings, alice):
+    """A push token is personal data; the app registers again whenever it runs."""
+    from notices.models import Device
+    from notices.services.contacts import device_register, devices_deactivate
+
+    def device(token: str, *, days_ago: int) -> int:
+        row = device_register(user=alice.user, token=token, platform="android")
+        when = timezone.now() - timedelta(days=days_ago)
+        Device.objects.filter(pk=row.pk).update(updated_at=when)
+        return row.pk
+
+    device("stale-token", days_ago=300)
+    rejected = device("rejected-token", days_ago=0)
+    devices_deactivate(tokens=["rejected-token"])
+    Device.objects.filter(pk=rejected).update(updated_at=timezone.now() - timedelta(days=271))
+    in_use = device("in-use-token", days_ago=10)
+    settings.RETENTION_BATCH_SIZE = 1
+
+    assert retention_apply(dry_run=True).counts["devices"] == 2
+    assert Device.objects.count() == 3
+    done = retention_apply()
+    assert done.counts["devices"] == 2 and done.batches >= 2
+    assert list(Device.objects.values_list("pk", flat=True)) == [in_use]
+    assert done.as_dict()["counts"]["devices"] == 2
+
+    settings.RETENTION_DEVICES_DAYS = 0
+    device("another-stale-token", days_ago=1000)
+    assert retention_apply().counts["devices"] == 0
+
+
+def test_a_device_registered_again_is_kept(settings, alice):
+    from notices.models import Device
+    from notices.services.contacts import device_register
+
+    row = device_register(user=alice.user, token="token", platform="ios")
+    Device.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(days=300))
+    device_register(user=alice.user, token="token", platform="ios")  # the app ran again
+    assert retention_apply().counts["devices"] == 0
+    assert Device.objects.filter(pk=row.pk).exists()
+
+
+def test_support_notes_go_after_their_period_and_the_audit_entry_stays(settings):
+    from customers.models import ContactNote
+    from notices.services.support import contact_note_add
+    from portal.roles import SUPPORT_AGENT
+    from tests.staff import staff_with_role
+
+    customer, agent = CustomerFactory(), staff_with_role(SUPPORT_AGENT)
+
+    def note(text: str, *, days_ago: int) -> int:
+        row = contact_note_add(customer=customer, kind="call", text=text, by=agent)
+        when = timezone.now() - timedelta(days=days_ago)
+        ContactNote.objects.filter(pk=row.pk).update(created_at=when)
+        return row.pk
+
+    note("Called about her passport; lives at 12 George St", days_ago=800)
+    note("Asked for a letter", days_ago=731)
+    recent = note("Called back", days_ago=700)
+    settings.RETENTION_BATCH_SIZE = 1
+
+    assert retention_apply(dry_run=True).counts["contact_notes"] == 2
+    done = retention_apply()
+    assert done.counts["contact_notes"] == 2 and done.batches >= 2
+    assert list(ContactNote.objects.values_list("pk", flat=True)) == [recent]
+    assert AuditEntry.objects.filter(action=AuditAction.NOTE_ADD).count() == 3
+    policy = AuditEntry.objects.filter(action=AuditAction.RETENTION_APPLY).last().detail["policy"]
+    assert policy["RETENTION_CONTACT_NOTES_DAYS"] == 730
+    assert policy["RETENTION_DEVICES_DAYS"] == 270
+
+    settings.RETENTION_CONTACT_NOTES_DAYS = 0
+    note("Legal hold", days_ago=2000)
+    assert retention_apply().counts["contact_notes"] == 0
