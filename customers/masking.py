@@ -57,12 +57,21 @@ def masked_contacts_only(text: str) -> str:
     return ", ".join(found) or DOT * 3
 
 
-def mask_tail(value: str, keep: int = 4) -> str:
-    """Identity numbers: ``PA1234821`` → ``•••• 4821``; short values are fully hidden."""
+def tail_shown(length: int) -> int:
+    """How many last characters of an identity number of ``length`` stay
+    visible: at most a third, never more than four, none of six or fewer
+    (``masking_sql`` computes the same: ``least(4, length / 3)``)."""
+    return 0 if length <= 6 else min(4, length // 3)
+
+
+def mask_tail(value: str) -> str:
+    """Identity numbers: ``PA12348210`` → ``•••• 210``, ``AB123456789012`` → ``•••• 9012``,
+    ``1234567`` → ``•••• 67``; short values are fully hidden."""
     compact = re.sub(r"[\s-]", "", value or "")
-    if len(compact) <= keep + 2:
+    shown = tail_shown(len(compact))
+    if not shown:
         return DOT * 4
-    return f"{DOT * 4} {compact[-keep:]}"
+    return f"{DOT * 4} {compact[-shown:]}"
 
 
 def mask_date(value: str) -> str:
@@ -125,7 +134,7 @@ def masked_shapes(exclude: str = "") -> tuple[dict[str, str], str]:
         "address": f"{DOT}{{3}}(, ({seen}|{seen}[^,{exclude}]*{seen}))?",
     }
     shapes.update(dict.fromkeys(_SECRET_CLASSES, f"{DOT}{{8}}"))
-    return shapes, f"{DOT}{{4}}( {seen}{{4}})?"
+    return shapes, f"{DOT}{{4}}( {seen}{{2,4}})?"
 
 
 _SHAPES, _TAIL_SHAPE = masked_shapes()

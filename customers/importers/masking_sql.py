@@ -40,9 +40,11 @@ _RULES = {
     "security_questions": "'••••••••'",
     "auth_tokens": "'••••••••'",
 }
+# customers.masking.tail_shown: at most a third (integer division), at most four.
 _TAIL = (
     f"CASE WHEN length(regexp_replace({{v}}, '[{SPACES}-]', '', 'g')) <= 6 THEN '••••' "
-    f"ELSE '•••• ' || right(regexp_replace({{v}}, '[{SPACES}-]', '', 'g'), 4) END"
+    f"ELSE '•••• ' || right(regexp_replace({{v}}, '[{SPACES}-]', '', 'g'), "
+    f"least(4, length(regexp_replace({{v}}, '[{SPACES}-]', '', 'g')) / 3)) END"
 )
 
 

@@ -242,7 +242,7 @@ def test_exposures_with_etag(alice_api):
     assert first.status_code == 200
     [incident] = first.json()
     assert [f["data_class"] for f in incident["fields"]] == ["passport_number", "date_of_birth"]
-    assert incident["fields"][0]["masked_value"] == "•••• 4821"
+    assert incident["fields"][0]["masked_value"] == "•••• 821"
     again = alice_api.get("/api/v1/exposures", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304 and again["ETag"] == first["ETag"]
     alice_api.put("/api/v1/steps/passport-decide-replace/done")

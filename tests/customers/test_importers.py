@@ -505,7 +505,7 @@ def test_exposures_are_imported_with_raw_values_masked(incident_and_customers):
         e.customer.customer_ref: e.fields for e in Exposure.objects.select_related("customer")
     }
     assert fields["EX0001"] == {
-        "passport_number": "•••• 4567",
+        "passport_number": "•••• 567",
         "date_of_birth": "••/••/1987",
         "email": "j•••@example.com",
     }
@@ -557,7 +557,8 @@ def test_secrets_are_masked_whole(incident_and_customers, code):
 def test_sql_and_python_masking_agree(incident_and_customers):
     # White space beyond the space, and digits beyond 0-9, as Python reads them.
     samples = {
-        "passport_number": ["PA 123-4567", "12345", "PA\u00a0123\t4567"],
+        "passport_number": ["PA 123-4567", "12345", "PA\u00a0123\t4567", "1234567", "N1234567"],
+        "drivers_licence_number": ["123456", "AB-12-3456", "12345678901", "AB123456789012"],
         "email": [" Jane.Doe@Example.COM ", "nodomain", "\tjane@example.com\u00a0"],
         "phone": ["+61 (412) 345-321", "123", "0412 345 \u0663\u0662\u0661"],
         "date_of_birth": ["14/03/1987", "unknown", "14/03/19\u0668\u0667"],
@@ -703,7 +704,7 @@ def test_a_second_line_for_a_customer_is_a_duplicate_when_exposures_are_reimport
             incident=incident_and_customers,
         )
     assert excinfo.value.report.errors == [RowError(3, "customer_ref", s.DUPLICATE_ROW)]
-    assert Exposure.objects.get().fields == {"passport_number": "•••• 4567"}
+    assert Exposure.objects.get().fields == {"passport_number": "•••• 567"}
 
 
 def test_report_csv_names_line_column_and_reason_without_values(incident_and_customers):

@@ -10,9 +10,18 @@ from customers.masking import (
 )
 
 
-def test_documents_keep_only_their_last_four():
-    assert mask_value("passport_number", "PA 123 4821") == "•••• 4821"
-    assert mask_value("drivers_licence_number", "98-7654-312") == "•••• 4312"
+def test_documents_keep_at_most_a_third_of_themselves_and_never_more_than_four():
+    assert mask_value("passport_number", "PA 123 4821") == "•••• 821"  # 3 of 9
+    assert mask_value("drivers_licence_number", "98-7654-312") == "•••• 312"
+    assert mask_value("medicare_number", "2123 45670 1") == "•••• 701"  # 3 of 11
+    assert mask_value("bank_account", "FR76 3000 6000 0112 3456 7890 189") == "•••• 0189"
+
+
+def test_short_identifiers_show_only_their_last_two():
+    # They showed four of seven or eight: more than half of the number.
+    assert mask_value("drivers_licence_number", "1234567") == "•••• 67"
+    assert mask_value("drivers_licence_number", "AB-12-3456") == "•••• 56"
+    assert mask_value("passport_number", "N1234567") == "•••• 67"
 
 
 def test_short_values_are_fully_hidden():

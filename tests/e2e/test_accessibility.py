@@ -455,7 +455,7 @@ def test_printed_dashboard_keeps_the_answer_and_steps_without_navigation_or_form
         expect(page.locator(".banner-alert")).to_contain_text(
             "Your passport number and date of birth were exposed."
         )
-        expect(page.get_by_text("•••• 4821")).to_be_visible()
+        expect(page.get_by_text("•••• 821")).to_be_visible()
         expect(page.locator(".checklist li .step-text").first).to_be_visible()
         expect(page.locator(".site-header .brand")).to_be_visible()
         for hidden in ("nav", ".language-switch", "button", ".site-footer", ".no-print"):
