@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 # Sliding windows (DRF's own) for the limits on codes and checks: a fixed window
 # would let twice the rate through across its edge.
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from customers.api import MeSerializer, customer_of
@@ -32,6 +32,7 @@ from portal.api import (
     query_slug,
 )
 from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS
+from portal.api_throttles import KeyedIdent, ScopedRateThrottle
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
 
@@ -349,7 +350,7 @@ class VerifyAnswerSerializer(serializers.Serializer):
     )
 
 
-class VerifyThrottle(AnonRateThrottle):
+class VerifyThrottle(KeyedIdent, AnonRateThrottle):
     scope = "verify"
 
 

@@ -7,14 +7,30 @@ costs two round trips and grows with the rate. These count in fixed windows
 instead: one INCR, exact across processes, and at most twice the rate across a
 window's edge, which is what a limit on reads needs. The limits on sending codes
 and on checking references keep DRF's sliding windows (notices/api.py).
+
+Every one of them names an anonymous client's count by an HMAC of its address
+(``KeyedIdent``), not by the address itself as DRF does.
 """
 
 from __future__ import annotations
 
 from rest_framework import throttling
 
+from portal.ratelimits import cache_keyed
 
-class CountingThrottle(throttling.SimpleRateThrottle):
+
+class KeyedIdent:
+    """The client's address, as DRF reads it, keyed before it names a cache entry."""
+
+    def get_ident(self, request) -> str:
+        return cache_keyed(f"ip:{super().get_ident(request)}")
+
+
+class ScopedRateThrottle(KeyedIdent, throttling.ScopedRateThrottle):
+    pass
+
+
+class CountingThrottle(KeyedIdent, throttling.SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
             return True

@@ -66,8 +66,21 @@ def test_the_contact_and_verify_limits_keep_sliding_windows():
     from rest_framework import throttling
 
     from notices import api
+    from portal.api_throttles import ScopedRateThrottle
 
-    assert api.VerifyThrottle.__mro__[1] is throttling.AnonRateThrottle
+    assert issubclass(api.VerifyThrottle, throttling.AnonRateThrottle)
     assert not issubclass(api.VerifyThrottle, CountingThrottle)
     for view in (api.ContactStartView, api.ContactConfirmView):
-        assert view.throttle_classes == [throttling.ScopedRateThrottle]
+        assert view.throttle_classes == [ScopedRateThrottle]
+        assert issubclass(ScopedRateThrottle, throttling.ScopedRateThrottle)
+        assert not issubclass(ScopedRateThrottle, CountingThrottle)
+
+
+def test_the_cache_never_names_a_count_by_the_clients_address(api, three_a_minute):
+    from django.core.cache import cache
+
+    api.get("/api/v1/health", REMOTE_ADDR="10.9.8.7")
+    api.post("/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, REMOTE_ADDR="10.9.8.7")
+    keys = " ".join(cache._cache)
+    assert "throttle_anon_" in keys and "throttle_verify_" in keys
+    assert "10.9.8.7" not in keys
