@@ -428,7 +428,10 @@ class CampaignAdmin(admin.ModelAdmin):
 class TestSendForm(forms.Form):
     channel = forms.ChoiceField(choices=[("sms", "SMS"), ("email", _("Email"))])
     language = forms.ChoiceField(choices=[("en", _("English")), ("fr", _("French"))])
-    to = forms.CharField(label=_("Send to (your phone or email)"), max_length=254)
+    to = forms.CharField(
+        label=_("Send to (your verified email, or a test phone or address the operators allow)"),
+        max_length=254,
+    )
 
     def clean(self):
         data = super().clean()
