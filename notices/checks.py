@@ -122,3 +122,31 @@ def no_outbox_in_production(app_configs=None, **kwargs) -> list[checks.CheckMess
             )
         )
     return errors
+
+
+@checks.register(checks.Tags.compatibility)
+def allowed_test_recipients_are_addresses(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Each TEST_SEND_RECIPIENTS entry is an email or a phone number: a typo
+    would otherwise be skipped without a word, and the test send refused."""
+    from django.core.exceptions import ValidationError
+
+    from customers.normalise import normalise_email, normalise_phone
+
+    def valid(entry: str) -> bool:
+        for normalise in (normalise_email, normalise_phone):
+            try:
+                normalise(entry)
+            except ValidationError:
+                continue
+            return True
+        return False
+
+    return [
+        checks.Error(
+            f"TEST_SEND_RECIPIENTS: {entry!r} is neither an email address nor a phone number.",
+            hint="List the team's test mailboxes and phones, comma-separated.",
+            id="notices.E005",
+        )
+        for entry in settings.TEST_SEND_RECIPIENTS
+        if not valid(entry)
+    ]

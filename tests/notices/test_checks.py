@@ -66,3 +66,14 @@ def test_a_channel_left_on_the_outbox_without_debug_is_a_deploy_error(settings):
     ]
     settings.PUSH_PROVIDERS = [{"name": "primary", "backend": "notices.channels.push.FcmBackend"}]
     assert no_outbox_in_production() == []
+
+
+def test_an_allowed_test_recipient_that_is_no_address_is_an_error(settings):
+    from notices.checks import allowed_test_recipients_are_addresses
+
+    settings.TEST_SEND_RECIPIENTS = ["qa@example.com", "+61 412 345 678"]
+    assert allowed_test_recipients_are_addresses() == []
+    settings.TEST_SEND_RECIPIENTS = ["qa@example.com", "qa-at-example.com"]
+    errors = allowed_test_recipients_are_addresses()
+    assert [e.id for e in errors] == ["notices.E005"]
+    assert "'qa-at-example.com'" in errors[0].msg
