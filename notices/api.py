@@ -289,6 +289,11 @@ class DeviceListView(APIView):
         request=DeviceSerializer,
         responses={201: DeviceSerializer, **ERRORS},
         tags=["devices"],
+        description=(
+            "Register the app's push token, and again with the same token each time the app "
+            "starts: a device neither registered nor refreshed for RETENTION_DEVICES_DAYS "
+            "(270 by default) is deleted with its token."
+        ),
     )
     def post(self, request):
         customer_of(request)

@@ -21,8 +21,9 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
   are deleted, reviewed or not.
 - ``devices``: an app install registered for push (its FCM token, platform and
   login) that the app has not registered or refreshed for ``RETENTION_DEVICES_DAYS``
-  is deleted, as is one whose token the provider rejected that long ago. The app
-  registers again whenever it runs; FCM itself expires tokens idle for 270 days.
+  is deleted, as is one whose token the provider rejected that long ago. The API
+  asks the app to register again each time it starts; FCM itself expires tokens
+  idle for 270 days.
 - ``contact_notes``: a support agent's note of a contact with a customer (free
   text, often personal) written ``RETENTION_CONTACT_NOTES_DAYS`` ago is deleted.
   The audit entry "Noted a contact" (kind and time, never the text) stays.
