@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer, Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,69 @@ def test_the_record_from_our_files_is_linked_not_the_one_support_entered():
     entered.refresh_from_db()
     on_file.refresh_from_db()
     assert on_file.user == user and entered.user is None
+
+
+# One login per email. A login that already uses an email answers for it only
+# when that is unambiguous: its own record has the email, or no other record does.
+
+
+def test_an_email_on_another_record_does_not_sign_in_to_a_login_whose_record_moved_on():
+    # Alice's login signs in with jane@; her record now says alice@ (an import);
+    # Jane's record has jane@ now. The reader of jane@ is not Alice.
+    alice_login = UserFactory(email="jane@example.com")
+    CustomerFactory(email="alice@example.com", user=alice_login)
+    jane = CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    jane.refresh_from_db()
+    assert jane.user is None
+    assert list(User.objects.filter(email="jane@example.com")) == [alice_login]
+
+
+def test_an_email_on_a_record_does_not_sign_in_to_a_staff_login_with_it():
+    staff = StaffFactory(email="sam@example.com")
+    customer = CustomerFactory(email="sam@example.com")
+    assert customer_login_ensure(email="sam@example.com") is None
+    customer.refresh_from_db()
+    assert customer.user is None
+    assert list(User.objects.filter(email="sam@example.com")) == [staff]
+
+
+def test_an_email_another_login_holds_as_its_address_gets_no_second_login():
+    # The login's own field was edited (admin) but its allauth address is still
+    # jane@: allauth would sign that login in, whatever login we made here.
+    other = UserFactory(email="jane@example.com")
+    other.email = "jane.old@example.com"
+    other.save()
+    jane = CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    jane.refresh_from_db()
+    assert jane.user is None
+    assert not User.objects.filter(email="jane@example.com").exists()
+
+
+def test_a_shared_inbox_signs_in_the_login_whose_record_has_it():
+    first = CustomerFactory(email="family@example.com")
+    user = customer_login_ensure(email="family@example.com")
+    second = CustomerFactory(email="family@example.com")
+    assert customer_login_ensure(email="family@example.com") == user
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.user == user and second.user is None
+
+
+def test_a_login_whose_record_moved_on_still_signs_in_when_no_one_else_has_the_email():
+    # A support correction changes where alerts go, never the sign-in email.
+    login = UserFactory(email="jane@example.com")
+    CustomerFactory(email="jane.new@example.com", user=login)
+    CustomerFactory(email="jane@example.com", email_from_support=True)
+    assert customer_login_ensure(email="jane@example.com") == login
+
+
+def test_an_inactive_login_is_not_signed_in_nor_doubled():
+    login = UserFactory(email="jane@example.com", is_active=False)
+    CustomerFactory(email="jane@example.com", user=login)
+    assert customer_login_ensure(email="jane@example.com") is None
+    assert User.objects.filter(email="jane@example.com").count() == 1
 
 
 def test_step_progress_set_and_undo(alice):
