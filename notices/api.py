@@ -30,8 +30,9 @@ from portal.api import (
     etag_response,
     query_choice,
     query_slug,
+    require_recent_authentication,
 )
-from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS
+from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS, REAUTH_ERRORS
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
 
@@ -68,13 +69,20 @@ class ContactStartView(APIView):
     @extend_schema(
         operation_id="contact_change",
         request=ContactStartSerializer,
-        responses={202: ContactPendingSerializer, **ERRORS},
+        responses={202: ContactPendingSerializer, **REAUTH_ERRORS},
         tags=["me"],
         description="Send a code to a new email or phone. It becomes yours when the code "
-        "comes back through /api/v1/me/contact/confirm.",
+        "comes back through /api/v1/me/contact/confirm. Asks for a recent authentication "
+        "(signed in or re-authenticated within the last 5 minutes): otherwise a 403 with the "
+        "code `reauthentication_required`; re-authenticate through allauth's headless API "
+        "(`POST /_allauth/app/v1/auth/reauthenticate` with the password, or "
+        "`/_allauth/app/v1/auth/reauthenticate/code/request` then `…/code/confirm`) and send "
+        "the request again.",
     )
     def post(self, request):
         customer = customer_of(request)
+        # A stolen token must not move the login to its holder's inbox or phone.
+        require_recent_authentication(request)
         serializer = ContactStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

@@ -10,10 +10,13 @@ import re
 from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from portal.reauthentication import recently_authenticated
 
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -26,6 +29,24 @@ _CODES = {
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
+
+
+class ReauthenticationRequired(exceptions.APIException):
+    """The change asks for a recent authentication (portal.reauthentication): the
+    app re-authenticates through allauth's headless API (a password, or a code to
+    the login's address) and sends the request again."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "reauthentication_required"
+    default_detail = _lazy(
+        "Confirm it is you first: enter your password or a code we send to your email."
+    )
+
+
+def require_recent_authentication(request) -> None:
+    """``request.auth`` is the session the app's token names (portal.api_auth)."""
+    if not recently_authenticated(user=request.user, session=request.auth):
+        raise ReauthenticationRequired
 
 
 def api_exception_handler(exc, context):

@@ -9,13 +9,15 @@ import re
 import pytest
 from django.core import mail
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from notices.channels import locmem
-from notices.models import Delivery, Device, Notice
+from notices.models import ContactVerification, Delivery, Device, Notice
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
 from portal.roles import COMMUNICATIONS
-from tests.factories import ExposureFactory, IncidentFactory
+from tests.api.conftest import session_token_for
+from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
 from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +143,62 @@ def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_comm
     assert right.status_code == 200 and right.json()["email"] == "n•••@example.com"
     alice.refresh_from_db()
     assert alice.email == "new@example.com" and alice.user.email == "new@example.com"
+
+
+def test_a_contact_change_asks_a_token_signed_in_long_ago_to_reauthenticate(
+    alice, django_capture_on_commit_callbacks
+):
+    # A stolen token must not move the login to its holder's inbox or phone.
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(alice.user, signed_in_at=0))
+    change = {"kind": "email", "value": "thief@example.net"}
+    response = api.post("/api/v1/me/contact", change, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "reauthentication_required"
+    assert response.json()["error"]["message"].startswith("Confirmez d'abord que c'est vous")
+    assert not ContactVerification.objects.exists()
+
+    # allauth's headless re-authentication (here by password), then the same request.
+    again = api.post("/_allauth/app/v1/auth/reauthenticate", {"password": "x"}, format="json")
+    assert again.status_code == 400
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 403
+    again = api.post(
+        "/_allauth/app/v1/auth/reauthenticate",
+        {"password": "correct-horse-battery"},
+        format="json",
+    )
+    assert again.status_code == 200, again.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/me/contact", change, format="json")
+    assert response.status_code == 202
+    assert mail.outbox[-1].to == ["thief@example.net"]
+
+
+def test_a_customer_without_a_password_reauthenticates_by_code(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory(email="erin@example.com")
+    user.set_unusable_password()
+    user.save()
+    CustomerFactory(email=user.email, user=user)
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user, signed_in_at=0))
+    change = {"kind": "phone", "value": "0412 999 888"}
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api.post(
+            "/_allauth/app/v1/auth/reauthenticate/code/request",
+            {"email": "erin@example.com"},
+            format="json",
+        )
+    assert sent.status_code == 200, sent.content
+    assert mail.outbox[-1].to == ["erin@example.com"]
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
+    confirmed = api.post(
+        "/_allauth/app/v1/auth/reauthenticate/code/confirm", {"code": code}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 202
 
 
 def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
