@@ -32,6 +32,7 @@ from django_ratelimit.core import is_ratelimited
 from customers.hashing import birth_date_hash, claim_code_hash, keyed_hash
 from customers.importers.spec import normalise_ref
 from customers.models import ClaimCode, Customer, User
+from customers.services import login_username_for
 from portal.codes import format_code, normalise_code, random_code
 from portal.ratelimits import limited
 
@@ -227,11 +228,8 @@ def claim_complete(*, claim_id: int, email: str) -> User:
         _withdraw_active(customer, now)
         user = customer.user
         if user is None:
-            username = f"customer-{customer.customer_ref}".lower()
-            if User.objects.filter(username=username).exists():  # an unlinked old login
-                username = f"{username}-{random_code(6).lower()}"
             user = User(
-                username=username,
+                username=login_username_for(customer),
                 first_name=customer.first_name,
                 last_name=customer.last_name,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from contextlib import nullcontext
 
 from allauth.account.models import EmailAddress
@@ -69,6 +70,24 @@ def _login_for(email: str) -> User | None:
     return _owner_if_unambiguous(email, _owners(email))
 
 
+USERNAME_PREFIX = "customer-"
+
+
+def _username_suffix() -> str:
+    return "-" + secrets.token_hex(4)
+
+
+def login_username_for(customer: Customer) -> str:
+    """A new login's username: ``customer-<reference>``, readable in the admin;
+    when someone already has that name (a staff login made by hand, an unlinked
+    old login), a random suffix, so that it never blocks a first sign-in. Logins
+    are found by email, never by username: existing names stay as they are."""
+    username = f"{USERNAME_PREFIX}{customer.customer_ref}".lower()
+    if User.objects.filter(username=username).exists():
+        username += _username_suffix()
+    return username
+
+
 # A sign-in storm after a breach is mostly first sign-ins: finding, or creating
 # and linking, the login is one round trip here instead of eight (look up, pick,
 # lock, two inserts, link, savepoint and its release). The record is picked
@@ -93,8 +112,11 @@ WITH owner AS (
 ), new_user AS (
     INSERT INTO customers_user (password, last_login, is_superuser, username, first_name,
                                 last_name, email, is_staff, is_active, date_joined)
-    SELECT %(password)s, NULL, false, lower('customer-' || customer_ref), first_name,
-           last_name, %(email)s, false, true, %(now)s
+    SELECT %(password)s, NULL, false, lower(%(prefix)s || customer_ref) || CASE
+               WHEN EXISTS (SELECT 1 FROM customers_user
+                            WHERE username = lower(%(prefix)s || customer_ref))
+               THEN %(suffix)s ELSE '' END,
+           first_name, last_name, %(email)s, false, true, %(now)s
     FROM candidate
     RETURNING *
 ), address AS (
@@ -123,6 +145,8 @@ def _login_ensure_in_one_statement(email: str) -> User | None:
         "email": email,
         "password": make_password(None),
         "now": timezone.now(),
+        "prefix": USERNAME_PREFIX,
+        "suffix": _username_suffix(),
     }
     try:
         # A savepoint only inside a caller's transaction: alone, the statement is atomic.
@@ -151,7 +175,7 @@ def _login_create(email: str) -> User | None:
             if customer.user_id is not None:
                 return _login_for(email)
             user = User(
-                username=f"customer-{customer.customer_ref}".lower(),
+                username=login_username_for(customer),
                 email=email,
                 first_name=customer.first_name,
                 last_name=customer.last_name,

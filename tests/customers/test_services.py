@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from customers.models import Customer, Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
@@ -126,6 +128,38 @@ def test_an_inactive_login_is_not_signed_in_nor_doubled():
     CustomerFactory(email="jane@example.com", user=login)
     assert customer_login_ensure(email="jane@example.com") is None
     assert User.objects.filter(email="jane@example.com").count() == 1
+
+
+def test_a_username_someone_else_took_does_not_block_a_first_sign_in():
+    # A staff login named like a customer's (made by hand in the admin).
+    StaffFactory(username="customer-c12345678", email="sam@example.com")
+    customer = CustomerFactory(customer_ref="C12345678", email="jane@example.com")
+    user = customer_login_ensure(email="jane@example.com")
+    assert user is not None and user.email == "jane@example.com"
+    assert user.username.startswith("customer-c12345678-")
+    customer.refresh_from_db()
+    assert customer.user == user
+    # Existing logins keep their names; a free name is still the plain one.
+    other = CustomerFactory(customer_ref="D0000001", email="dan@example.com")
+    assert customer_login_ensure(email="dan@example.com").username == "customer-d0000001"
+    other.refresh_from_db()
+    assert other.user.username == "customer-d0000001"
+
+
+def test_a_username_someone_else_took_does_not_block_a_claim():
+    from customers.claims import claim_complete
+    from customers.models import ClaimCode
+
+    StaffFactory(username="customer-c7", email="sam@example.com")
+    customer = CustomerFactory(customer_ref="C7", email="", user=None)
+    claim = ClaimCode.objects.create(
+        customer=customer,
+        code_hash="x",
+        via=ClaimCode.Via.SUPPORT,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    user = claim_complete(claim_id=claim.pk, email="jane@example.com")
+    assert user.username.startswith("customer-c7-") and user.email == "jane@example.com"
 
 
 def test_step_progress_set_and_undo(alice):
