@@ -24,12 +24,14 @@ from notices.references import MALFORMED, format_reference, normalise_reference
 from portal.api import (
     SLUG_PATTERN,
     NewestFirstCursor,
+    NoUnknownFields,
     StrictCharField,
     StrictChoiceField,
     StrictUUIDField,
     etag_response,
     query_choice,
     query_slug,
+    refuse_body,
     require_recent_authentication,
 )
 from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS, REAUTH_ERRORS
@@ -46,7 +48,7 @@ def _invalid(exc: ValidationError) -> ApiValidationError:
 # --- contact details ----------------------------------------------------------------
 
 
-class ContactStartSerializer(serializers.Serializer):
+class ContactStartSerializer(NoUnknownFields, serializers.Serializer):
     kind = StrictChoiceField(choices=ContactVerification.Kind.choices)
     value = StrictCharField(max_length=254, help_text="The new email address or phone number.")
 
@@ -57,7 +59,7 @@ class ContactPendingSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class ContactConfirmSerializer(serializers.Serializer):
+class ContactConfirmSerializer(NoUnknownFields, serializers.Serializer):
     verification_id = StrictUUIDField()
     code = StrictCharField(max_length=12)
 
@@ -279,14 +281,14 @@ class NoticeDetailView(APIView):
 # --- devices --------------------------------------------------------------------------
 
 
-class DeviceSerializer(serializers.Serializer):
+class DeviceSerializer(NoUnknownFields, serializers.Serializer):
     id = StrictUUIDField(read_only=True, source="public_id")
     token = StrictCharField(write_only=True, max_length=4096)
     platform = StrictChoiceField(choices=Device.Platform.choices)
     active = serializers.BooleanField(read_only=True)
 
 
-class DeviceRefreshSerializer(serializers.Serializer):
+class DeviceRefreshSerializer(NoUnknownFields, serializers.Serializer):
     token = StrictCharField(max_length=4096)
 
 
@@ -328,6 +330,7 @@ class DeviceDetailView(APIView):
         tags=["devices"],
     )
     def delete(self, request, device_id):
+        refuse_body(request)
         services.device_remove(user=request.user, public_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -335,7 +338,7 @@ class DeviceDetailView(APIView):
 # --- verify, health -----------------------------------------------------------------------
 
 
-class VerifyRequestSerializer(serializers.Serializer):
+class VerifyRequestSerializer(NoUnknownFields, serializers.Serializer):
     reference = StrictCharField(
         max_length=40, help_text="Twelve letters and digits; spaces and dashes are ignored."
     )

@@ -171,16 +171,30 @@ def etag_response(request, data, status_code: int = 200) -> Response:
 
 
 # A key the serializer does not take is an error, not dropped in silence: an app
-# that sends {"email": …} to a preferences change must not get a 200. (A comment,
-# not a docstring: the schema would show it as the request body's description.)
+# that sends {"email": …} to a preferences change must not get a 200. A read-only
+# field is not taken either ({"active": false} to a device). Every request body of
+# the API uses it. (A comment, not a docstring: the schema would show it as the
+# request body's description.)
 class NoUnknownFields:
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
+            taken = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - taken)
             if unknown:
                 message = _("Not something this request can change.")
                 raise exceptions.ValidationError({key: [message] for key in unknown})
         return super().to_internal_value(data)
+
+
+class NoBody(NoUnknownFields, serializers.Serializer):
+    """For a request that takes no body (PUT a step done, DELETE a device): any
+    key in one is refused like an unknown key anywhere else."""
+
+
+def refuse_body(request) -> None:
+    NoBody(data=request.data if isinstance(request.data, dict) else {}).is_valid(
+        raise_exception=True
+    )
 
 
 class StrictCharField(serializers.CharField):

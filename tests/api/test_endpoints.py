@@ -529,3 +529,64 @@ def test_filtering_by_an_incident_still_works(api, alice_api, world):
     )
     bad = api.get("/api/v1/notices", {"incident": "not a slug"})
     assert bad.status_code == 400 and "incident" in bad.json()["error"]["fields"]
+
+
+# Every body refuses keys it does not take, as PATCH /me does: an app that sends
+# {"active": false} or {"email": …} must not get a 2xx for a change never made.
+def _device(alice) -> str:
+    return str(Device.objects.create(user=alice.user, token="t-1", platform="ios").public_id)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "extra"),
+    [
+        ("post", "/api/v1/me/contact", {"kind": "email", "value": "a@new.example"}, "email"),
+        ("post", "/api/v1/me/contact/confirm", {"code": "123456"}, "verification"),
+        ("post", "/api/v1/devices", {"token": "t-2", "platform": "android"}, "active"),
+        ("post", "/api/v1/devices", {"token": "t-2", "platform": "android"}, "user"),
+        ("put", "/api/v1/devices/{device}", {"token": "t-3"}, "platform"),
+        ("post", "/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, "phone"),
+    ],
+)
+def test_a_key_a_request_does_not_take_is_a_400_not_ignored(
+    alice_api, alice, method, path, body, extra
+):
+    if "confirm" in path:
+        verification = ContactVerification.objects.create(
+            customer=alice, kind="email", value="a@new.example", expires_at=timezone.now()
+        )
+        body = {**body, "verification_id": str(verification.public_id)}
+    path = path.format(device=_device(alice))
+    response = getattr(alice_api, method)(
+        path, {**body, extra: False}, format="json", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {
+        extra: ["Ce champ ne peut pas être modifié par cette requête."]
+    }
+    assert Device.objects.get().token == "t-1"
+    assert ContactVerification.objects.filter(value="a@new.example", attempts=0).count() == (
+        1 if "confirm" in path else 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "/api/v1/steps/passport-decide-replace/done"),
+        ("delete", "/api/v1/steps/passport-decide-replace/done"),
+        ("delete", "/api/v1/devices/{device}"),
+    ],
+)
+def test_a_body_sent_to_a_request_that_takes_none_is_a_400_not_ignored(
+    alice_api, alice, method, path
+):
+    from customers.models import StepProgress
+
+    path = path.format(device=_device(alice))
+    response = getattr(alice_api, method)(path, {"done": False}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["done"]
+    assert Device.objects.exists() and not StepProgress.objects.exists()
+    # Without one, as before.
+    assert getattr(alice_api, method)(path).status_code == 204
