@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from urllib.parse import urlencode
 
 from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -85,6 +87,18 @@ _ID = re.compile(r"[0-9]{1,18}")
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
 
+def _encoded(cursor: Cursor) -> str:
+    """The cursor as CursorPagination.encode_cursor writes it, without the URL."""
+    tokens = {}
+    if cursor.offset != 0:
+        tokens["o"] = str(cursor.offset)
+    if cursor.reverse:
+        tokens["r"] = "1"
+    if cursor.position is not None:
+        tokens["p"] = cursor.position
+    return base64.b64encode(urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
+
+
 class NewestFirstCursor(CursorPagination):
     page_size = 20
     max_page_size = 100
@@ -107,11 +121,20 @@ class NewestFirstCursor(CursorPagination):
         return int(values[0])
 
     def decode_cursor(self, request):
-        """DRF passes the position through as text; ours is an id, so anything but
-        a whole number is a bad cursor (a 404, as DRF answers), not a 500 later."""
-        cursor = super().decode_cursor(request)
-        position = cursor.position if cursor else None
-        if position is not None and not _ID.fullmatch(position):
+        """Only a cursor this paginator wrote; anything else is a bad cursor (a 404,
+        as DRF answers), neither the first page nor a 500 later.
+
+        DRF's decoding forgives junk: base64 drops what is not in its alphabet and
+        a query string without a position reads as the first page, so "!!!" was
+        the first page. A cursor must read back as it would be written. DRF passes
+        the position through as text; ours is an id, a whole number."""
+        values = request.query_params.getlist(self.cursor_query_param)
+        if not values or values == [""]:  # an empty one is no cursor
+            return None
+        cursor = super().decode_cursor(request) if len(values) == 1 else None
+        if cursor is None or _encoded(cursor) != values[0]:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        if cursor.position is not None and not _ID.fullmatch(cursor.position):
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor
 

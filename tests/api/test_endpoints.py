@@ -350,6 +350,45 @@ def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, wor
     assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",  # base64 drops what is not in its alphabet: nothing, the first page
+        "junk junk",
+        _b64("x=1"),  # no position, offset or direction: the first page
+        _b64("p=1") + "!!",  # a good one with junk after it
+        _b64("p=1&p=2"),
+        _b64("o=1&o=2&p=1"),
+        _b64("r=0&p=1"),  # DRF writes no r=0: not one of ours
+        [_b64("p=1"), _b64("p=2")],  # two cursors
+    ],
+)
+def test_a_junk_cursor_is_a_404_in_the_apis_error_shape_not_the_first_page(
+    api, alice_api, world, cursor
+):
+    for client, path in ((api, "/api/v1/notices"), (alice_api, "/api/v1/messages")):
+        response = client.get(path, {"cursor": cursor}, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 404, (path, response.content)
+        assert response.json() == {"error": {"code": "not_found", "message": "Curseur non valide"}}
+
+
+def test_the_cursors_the_api_hands_out_still_page(alice_api, world):
+    # Alice sees the public notice and the one for the affected of her incident.
+    first = alice_api.get("/api/v1/notices?page_size=1").json()
+    assert first["next"] and len(first["results"]) == 1
+    second = alice_api.get(first["next"])
+    assert second.status_code == 200 and second.json()["results"] != first["results"]
+    back = alice_api.get(second.json()["previous"])
+    assert back.status_code == 200 and back.json()["results"] == first["results"]
+    # An empty one is no cursor: the first page.
+    empty = alice_api.get("/api/v1/notices", {"cursor": "", "page_size": 1})
+    assert empty.status_code == 200 and empty.json()["results"] == first["results"]
+
+
 # Superscript two and Arabic-Indic one are digits to str.isdigit(); int() refuses the
 # first and takes the second.
 @pytest.mark.parametrize("size", ["²", "\u0661", "0", "101", "-1", "1.5", " 5", "9" * 30])
