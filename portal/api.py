@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
@@ -40,7 +40,7 @@ class ReauthenticationRequired(exceptions.APIException):
 
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "reauthentication_required"
-    default_detail = _lazy(
+    default_detail = gettext_lazy(
         "Confirm it is you first: enter your password or a code we send to your email."
     )
 
