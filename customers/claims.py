@@ -23,7 +23,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -206,9 +206,10 @@ class PendingClaim:
 
 
 def email_available_for(customer: Customer, email: str) -> bool:
-    """An email can be the login of one person only."""
-    owner = User.objects.filter(email=email).values_list("pk", flat=True).first()
-    return owner is None or owner == customer.user_id
+    """An email can be the login of one person only: no other login has it, as
+    its own field or as its allauth address (allauth finds a login by either)."""
+    owners = User.objects.filter(Q(email=email) | Q(emailaddress__email=email))
+    return not owners.exclude(pk=customer.user_id).exists()
 
 
 def claim_complete(*, claim_id: int, email: str) -> User:
