@@ -174,6 +174,30 @@ def test_a_contact_change_asks_a_token_signed_in_long_ago_to_reauthenticate(
     assert mail.outbox[-1].to == ["thief@example.net"]
 
 
+def test_an_app_token_signed_in_long_ago_cannot_set_a_first_password_without_reauthenticating():
+    # A stolen token of a code-only customer must not add a password it would keep.
+    user = UserFactory(email="erin@example.com")
+    user.set_unusable_password()
+    user.save()
+    CustomerFactory(email=user.email, user=user)
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user, signed_in_at=0))
+    new = {"new_password": "a-new-long-pass-9"}
+    response = api.post("/_allauth/app/v1/account/password/change", new, format="json")
+    assert response.status_code == 401
+    flows = {flow["id"] for flow in response.json()["data"]["flows"]}
+    assert "reauthenticate_by_code" in flows
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+
+    recent = APIClient()
+    recent.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user))
+    response = recent.post("/_allauth/app/v1/account/password/change", new, format="json")
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.check_password("a-new-long-pass-9")
+
+
 def test_a_customer_without_a_password_reauthenticates_by_code(
     django_capture_on_commit_callbacks,
 ):

@@ -280,6 +280,36 @@ def test_a_customer_without_a_password_is_asked_for_a_code_to_their_address(
     assert not ContactVerification.objects.exists()
 
 
+def test_setting_a_first_password_asks_a_session_signed_in_long_ago_to_confirm_it_is_them(
+    client, alice
+):
+    # A stolen session of a code-only customer must not add a password it would keep.
+    alice.user.set_unusable_password()
+    alice.user.save()
+    signed_in_by_code(client, alice.user, at=time.time() - 3600)
+    url = reverse("account_set_password")
+    response = client.post(
+        url, {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].split("?")[0] == reverse("account_request_reauthentication_code")
+    alice.user.refresh_from_db()
+    assert not alice.user.has_usable_password()
+
+
+def test_a_session_signed_in_a_moment_ago_sets_a_first_password_without_asking_again(client, alice):
+    alice.user.set_unusable_password()
+    alice.user.save()
+    signed_in_by_code(client, alice.user)
+    response = client.post(
+        reverse("account_set_password"),
+        {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9"},
+    )
+    assert response.status_code == 302
+    alice.user.refresh_from_db()
+    assert alice.user.check_password("a-new-long-pass-9")
+
+
 def test_a_session_signed_in_a_moment_ago_changes_a_contact_without_asking_again(alice_client):
     response = alice_client.post(
         reverse("notices:preferences"),
