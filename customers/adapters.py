@@ -17,6 +17,7 @@ from customers.services import customer_language_set
 from customers.tasks import send_transactional_email
 from portal.i18n import LANGUAGE_CHOSEN_COOKIE, set_language_cookie
 from portal.observability.metrics import on_allauth_error
+from portal.reauthentication import recently_authenticated
 from portal.transactional import message_reference_new, printed_reference, verify_url
 
 # The header the outbox and the email channel read a message's reference from.
@@ -44,6 +45,18 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Logins come only from our customer records (see customer_login_ensure).
         return False
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        # allauth asks only when this says so, and then counts only an explicit
+        # re-authentication: a code-only login setting its first password (one a
+        # stolen session would keep) would go unasked with the default (off), and
+        # a customer who signed in a minute ago would be asked again with it on.
+        # The rule the contact change uses: a sign-in or re-authentication in
+        # the window. Staff's authenticators keep allauth.mfa's own rule.
+        if app != "allauth.account":
+            return super().is_reauthentication_required(app=app, **kwargs)
+        request = self.request or allauth_context.request
+        return not recently_authenticated(user=request.user, session=request.session)
 
     def add_message(
         self,

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from customers import selectors, services
 from customers.masking import mask_email, mask_phone
 from customers.models import Channel, Customer, Language, Sensitivity
-from portal.api import NoUnknownFields, StrictChoiceField, etag_response
+from portal.api import NoUnknownFields, StrictChoiceField, etag_response, refuse_body
 from portal.api_docs import ERRORS
 from portal.i18n import localized
 
@@ -238,6 +238,7 @@ class StepDoneView(APIView):
     @staticmethod
     def _set(request, code: str, *, done: bool):
         customer = customer_of(request)
+        refuse_body(request)
         step = selectors.step_for_customer(customer, code)
         if step is None:
             raise Http404

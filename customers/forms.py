@@ -9,13 +9,15 @@ from customers.services import customer_login_ensure
 
 
 class CustomerRequestLoginCodeForm(RequestLoginCodeForm):
-    """allauth's code request, after making sure a customer on record has a login."""
+    """allauth's code request, for the login our records say the email signs in
+    (customer_login_ensure: made the first time, none when it is ambiguous).
+    allauth would pick any login with the address, a staff one included."""
 
     def clean_email(self) -> str:
-        email = self.cleaned_data.get("email")
+        email = super().clean_email()
         if email:
-            customer_login_ensure(email=email)
-        return super().clean_email()
+            self._user = customer_login_ensure(email=email)
+        return email
 
 
 class ClaimForm(forms.Form):

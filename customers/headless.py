@@ -20,11 +20,13 @@ from customers.services import customer_login_ensure
 
 
 class CustomerRequestLoginCodeInput(RequestLoginCodeInput):
+    """As on the web (customers.forms): the login our records say the email signs in."""
+
     def clean_email(self) -> str:
-        email = self.cleaned_data.get("email")
+        email = super().clean_email()
         if email:
-            customer_login_ensure(email=email)
-        return super().clean_email()
+            self._user = customer_login_ensure(email=email)
+        return email
 
 
 class CustomerRequestLoginCodeView(RequestLoginCodeView):

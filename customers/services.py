@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from contextlib import nullcontext
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer, Incident, Step, StepProgress, User
@@ -16,24 +18,74 @@ from portal.models import AuditAction
 
 
 def customer_login_ensure(*, email: str) -> User | None:
-    """Make sure a customer on record with this email can sign in.
+    """The login a sign-in code for this email may sign in, made if need be.
 
     Only people in our customer records get a login: the first time someone
     asks for a sign-in code for an email on record, an (unverified, password-
     less) login is created and linked to that customer. Proving the email by
     code verifies it. An email a support agent entered does not count until the
-    customer proves it (customers.claims). Returns the login, or None when the
-    email is not ours.
+    customer proves it (customers.claims).
+
+    One login per email. A login that already uses the email (as its own field
+    or as its allauth address) is never doubled, and it answers for the email
+    only when that is unambiguous: its own record has the email, or no other
+    record does (a record that moved on to another address after a correction
+    keeps its sign-in email). Otherwise, as for an email not ours, None: the
+    reader of a shared or reassigned inbox is not signed in to someone else's
+    login, nor to a staff one, and the answer they see is the same either way.
     """
     email = (email or "").strip().lower()
     if not email:
         return None
     if connection.vendor == "postgresql":
         return _login_ensure_in_one_statement(email)
-    existing = User.objects.filter(email=email).first()
-    if existing is not None:
-        return existing
+    owners = _owners(email)
+    if owners:
+        return _owner_if_unambiguous(email, owners)
     return _login_create(email)
+
+
+def _owners(email: str) -> list[User]:
+    """The logins that use this email (allauth finds a login by either); two at most."""
+    return list(
+        User.objects.filter(Q(email=email) | Q(emailaddress__email=email))
+        .distinct()
+        .order_by("pk")[:2]
+    )
+
+
+def _owner_if_unambiguous(email: str, owners: list[User]) -> User | None:
+    if len(owners) != 1 or not owners[0].is_active:
+        return None
+    owner = owners[0]
+    records = Customer.objects.filter(email=email)
+    if records.filter(user=owner).exists():
+        return owner
+    if records.filter(email_from_support=False).exclude(user=owner).exists():
+        return None
+    return owner
+
+
+def _login_for(email: str) -> User | None:
+    return _owner_if_unambiguous(email, _owners(email))
+
+
+USERNAME_PREFIX = "customer-"
+
+
+def _username_suffix() -> str:
+    return "-" + secrets.token_hex(4)
+
+
+def login_username_for(customer: Customer) -> str:
+    """A new login's username: ``customer-<reference>``, readable in the admin;
+    when someone already has that name (a staff login made by hand, an unlinked
+    old login), a random suffix, so that it never blocks a first sign-in. Logins
+    are found by email, never by username: existing names stay as they are."""
+    username = f"{USERNAME_PREFIX}{customer.customer_ref}".lower()
+    if User.objects.filter(username=username).exists():
+        username += _username_suffix()
+    return username
 
 
 # A sign-in storm after a breach is mostly first sign-ins: finding, or creating
@@ -43,11 +95,15 @@ def customer_login_ensure(*, email: str) -> User | None:
 # drop out (its user_id is no longer null when re-checked) and the login that
 # request created is read afterwards. Locking while picking would instead fall
 # through to the next record with the same email and give it a second login.
+# An existing login is returned on the rules of _owner_if_unambiguous.
 _FIND_OR_CREATE_AND_LINK = """
-WITH pick AS (
+WITH owner AS (
+    SELECT id FROM customers_user WHERE email = %(email)s
+    UNION SELECT user_id FROM account_emailaddress WHERE email = %(email)s
+), pick AS (
     SELECT id FROM customers_customer
     WHERE email = %(email)s AND user_id IS NULL AND NOT email_from_support
-      AND NOT EXISTS (SELECT 1 FROM customers_user WHERE email = %(email)s)
+      AND NOT EXISTS (SELECT 1 FROM owner)
     ORDER BY is_current DESC, id LIMIT 1
 ), candidate AS (
     SELECT id, customer_ref, first_name, last_name FROM customers_customer
@@ -56,8 +112,11 @@ WITH pick AS (
 ), new_user AS (
     INSERT INTO customers_user (password, last_login, is_superuser, username, first_name,
                                 last_name, email, is_staff, is_active, date_joined)
-    SELECT %(password)s, NULL, false, lower('customer-' || customer_ref), first_name,
-           last_name, %(email)s, false, true, %(now)s
+    SELECT %(password)s, NULL, false, lower(%(prefix)s || customer_ref) || CASE
+               WHEN EXISTS (SELECT 1 FROM customers_user
+                            WHERE username = lower(%(prefix)s || customer_ref))
+               THEN %(suffix)s ELSE '' END,
+           first_name, last_name, %(email)s, false, true, %(now)s
     FROM candidate
     RETURNING *
 ), address AS (
@@ -68,12 +127,27 @@ WITH pick AS (
     FROM new_user, candidate WHERE customers_customer.id = candidate.id
 )
 SELECT * FROM new_user
-UNION ALL (SELECT * FROM customers_user WHERE email = %(email)s ORDER BY id LIMIT 1)
+UNION ALL (
+    SELECT u.* FROM customers_user u
+    WHERE u.id = (SELECT min(id) FROM owner) AND u.is_active
+      AND (SELECT count(*) FROM owner) = 1
+      AND (EXISTS (SELECT 1 FROM customers_customer
+                   WHERE user_id = u.id AND email = %(email)s)
+           OR NOT EXISTS (SELECT 1 FROM customers_customer
+                          WHERE email = %(email)s AND NOT email_from_support
+                            AND user_id IS DISTINCT FROM u.id))
+)
 """
 
 
 def _login_ensure_in_one_statement(email: str) -> User | None:
-    params = {"email": email, "password": make_password(None), "now": timezone.now()}
+    params = {
+        "email": email,
+        "password": make_password(None),
+        "now": timezone.now(),
+        "prefix": USERNAME_PREFIX,
+        "suffix": _username_suffix(),
+    }
     try:
         # A savepoint only inside a caller's transaction: alone, the statement is atomic.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
@@ -83,7 +157,7 @@ def _login_ensure_in_one_statement(email: str) -> User | None:
     if found:
         return found[0]
     # Not ours, or a concurrent request linked it after this statement began.
-    return User.objects.filter(email=email).first()
+    return _login_for(email)
 
 
 def _login_create(email: str) -> User | None:
@@ -99,9 +173,9 @@ def _login_create(email: str) -> User | None:
         with transaction.atomic():
             customer = Customer.objects.select_for_update().get(pk=candidate.pk)
             if customer.user_id is not None:
-                return customer.user
+                return _login_for(email)
             user = User(
-                username=f"customer-{customer.customer_ref}".lower(),
+                username=login_username_for(customer),
                 email=email,
                 first_name=customer.first_name,
                 last_name=customer.last_name,
@@ -114,7 +188,7 @@ def _login_create(email: str) -> User | None:
             return user
     except IntegrityError:
         # A concurrent request linked it first.
-        return User.objects.filter(email=email).first()
+        return _login_for(email)
 
 
 def step_progress_set(*, customer: Customer, step: Step, done: bool) -> None:

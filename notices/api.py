@@ -24,14 +24,17 @@ from notices.references import MALFORMED, format_reference, normalise_reference
 from portal.api import (
     SLUG_PATTERN,
     NewestFirstCursor,
+    NoUnknownFields,
     StrictCharField,
     StrictChoiceField,
     StrictUUIDField,
     etag_response,
     query_choice,
     query_slug,
+    refuse_body,
+    require_recent_authentication,
 )
-from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS
+from portal.api_docs import ERRORS, OPTIONAL_AUTH_ERRORS, PUBLIC_ERRORS, REAUTH_ERRORS
 from portal.api_throttles import KeyedIdent, ScopedRateThrottle
 from portal.health import broker_ok, database_ok
 from portal.i18n import localized
@@ -46,7 +49,7 @@ def _invalid(exc: ValidationError) -> ApiValidationError:
 # --- contact details ----------------------------------------------------------------
 
 
-class ContactStartSerializer(serializers.Serializer):
+class ContactStartSerializer(NoUnknownFields, serializers.Serializer):
     kind = StrictChoiceField(choices=ContactVerification.Kind.choices)
     value = StrictCharField(max_length=254, help_text="The new email address or phone number.")
 
@@ -57,7 +60,7 @@ class ContactPendingSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class ContactConfirmSerializer(serializers.Serializer):
+class ContactConfirmSerializer(NoUnknownFields, serializers.Serializer):
     verification_id = StrictUUIDField()
     code = StrictCharField(max_length=12)
 
@@ -69,13 +72,20 @@ class ContactStartView(APIView):
     @extend_schema(
         operation_id="contact_change",
         request=ContactStartSerializer,
-        responses={202: ContactPendingSerializer, **ERRORS},
+        responses={202: ContactPendingSerializer, **REAUTH_ERRORS},
         tags=["me"],
         description="Send a code to a new email or phone. It becomes yours when the code "
-        "comes back through /api/v1/me/contact/confirm.",
+        "comes back through /api/v1/me/contact/confirm. Asks for a recent authentication "
+        "(signed in or re-authenticated within the last 5 minutes): otherwise a 403 with the "
+        "code `reauthentication_required`; re-authenticate through allauth's headless API "
+        "(`POST /_allauth/app/v1/auth/reauthenticate` with the password, or "
+        "`/_allauth/app/v1/auth/reauthenticate/code/request` then `…/code/confirm`) and send "
+        "the request again.",
     )
     def post(self, request):
         customer = customer_of(request)
+        # A stolen token must not move the login to its holder's inbox or phone.
+        require_recent_authentication(request)
         serializer = ContactStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -272,14 +282,14 @@ class NoticeDetailView(APIView):
 # --- devices --------------------------------------------------------------------------
 
 
-class DeviceSerializer(serializers.Serializer):
+class DeviceSerializer(NoUnknownFields, serializers.Serializer):
     id = StrictUUIDField(read_only=True, source="public_id")
     token = StrictCharField(write_only=True, max_length=4096)
     platform = StrictChoiceField(choices=Device.Platform.choices)
     active = serializers.BooleanField(read_only=True)
 
 
-class DeviceRefreshSerializer(serializers.Serializer):
+class DeviceRefreshSerializer(NoUnknownFields, serializers.Serializer):
     token = StrictCharField(max_length=4096)
 
 
@@ -326,6 +336,7 @@ class DeviceDetailView(APIView):
         tags=["devices"],
     )
     def delete(self, request, device_id):
+        refuse_body(request)
         services.device_remove(user=request.user, public_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -333,7 +344,7 @@ class DeviceDetailView(APIView):
 # --- verify, health -----------------------------------------------------------------------
 
 
-class VerifyRequestSerializer(serializers.Serializer):
+class VerifyRequestSerializer(NoUnknownFields, serializers.Serializer):
     reference = StrictCharField(
         max_length=40, help_text="Twelve letters and digits; spaces and dashes are ignored."
     )

@@ -6,6 +6,7 @@ It lives in ``notices`` because confirming a contact sends a message.
 
 from __future__ import annotations
 
+from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +25,7 @@ from notices import services
 from notices.forms import ContactChangeForm, ContactConfirmForm, PreferencesForm
 from notices.models import ContactVerification, Device
 from portal.i18n import set_language_cookie
+from portal.reauthentication import recently_authenticated
 
 PENDING_KEY = "notices.contact_pending"  # kind → verification public id
 
@@ -92,6 +94,12 @@ def preferences(request: HttpRequest) -> HttpResponse:
         kind = request.POST.get("kind")
         if kind not in ("email", "phone"):
             raise Http404
+        if not recently_authenticated(user=request.user, session=request.session):
+            # A stolen session must not move the login to its holder's inbox or
+            # phone. allauth's middleware keeps this request, asks for a password
+            # or a code to the login's address, then sends it on.
+            messages.info(request, _("To change your email or phone, confirm it is you first."))
+            raise ReauthenticationRequired
         form = ContactChangeForm(request.POST, kind=kind)
         change_forms[kind] = form
         if _contact_limited(request):

@@ -23,9 +23,8 @@ from notices.models import RateBucket
 def reserve_slots(key: str, count: int, rate: float) -> list[float]:
     """Reserve ``count`` slots at ``rate`` per second; return each slot as a
     ``time.monotonic()`` deadline. A rate of 0 means no limit."""
-    now = time.monotonic()
     if rate <= 0 or count <= 0:
-        return [now] * count
+        return [time.monotonic()] * count
     rate = rate * settings.RATE_HEADROOM
     span = count / rate
     RateBucket.objects.get_or_create(key=key)
@@ -43,8 +42,12 @@ def reserve_slots(key: str, count: int, rate: float) -> list[float]:
                 [span, key, span],
             )
             start, db_now = (float(v) for v in cursor.fetchone())
+            # Read once the answer is here: a slot is then converted late by the
+            # answer's way back, never early by the wait for the database (which
+            # under load would let a provider's messages out faster than its rate).
+            now = time.monotonic()
         else:
-            db_now = time.time()
+            db_now, now = time.time(), time.monotonic()
             cursor.execute(
                 "UPDATE notices_ratebucket SET next_slot = MAX(next_slot, %s) + %s "
                 "WHERE key = %s RETURNING next_slot - %s",

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from urllib.parse import urlencode
 
 from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from portal.reauthentication import recently_authenticated
 
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -26,6 +31,24 @@ _CODES = {
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
+
+
+class ReauthenticationRequired(exceptions.APIException):
+    """The change asks for a recent authentication (portal.reauthentication): the
+    app re-authenticates through allauth's headless API (a password, or a code to
+    the login's address) and sends the request again."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "reauthentication_required"
+    default_detail = gettext_lazy(
+        "Confirm it is you first: enter your password or a code we send to your email."
+    )
+
+
+def require_recent_authentication(request) -> None:
+    """``request.auth`` is the session the app's token names (portal.api_auth)."""
+    if not recently_authenticated(user=request.user, session=request.auth):
+        raise ReauthenticationRequired
 
 
 def api_exception_handler(exc, context):
@@ -64,6 +87,18 @@ _ID = re.compile(r"[0-9]{1,18}")
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 
 
+def _encoded(cursor: Cursor) -> str:
+    """The cursor as CursorPagination.encode_cursor writes it, without the URL."""
+    tokens = {}
+    if cursor.offset != 0:
+        tokens["o"] = str(cursor.offset)
+    if cursor.reverse:
+        tokens["r"] = "1"
+    if cursor.position is not None:
+        tokens["p"] = cursor.position
+    return base64.b64encode(urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
+
+
 class NewestFirstCursor(CursorPagination):
     page_size = 20
     max_page_size = 100
@@ -86,11 +121,20 @@ class NewestFirstCursor(CursorPagination):
         return int(values[0])
 
     def decode_cursor(self, request):
-        """DRF passes the position through as text; ours is an id, so anything but
-        a whole number is a bad cursor (a 404, as DRF answers), not a 500 later."""
-        cursor = super().decode_cursor(request)
-        position = cursor.position if cursor else None
-        if position is not None and not _ID.fullmatch(position):
+        """Only a cursor this paginator wrote; anything else is a bad cursor (a 404,
+        as DRF answers), neither the first page nor a 500 later.
+
+        DRF's decoding forgives junk: base64 drops what is not in its alphabet and
+        a query string without a position reads as the first page, so "!!!" was
+        the first page. A cursor must read back as it would be written. DRF passes
+        the position through as text; ours is an id, a whole number."""
+        values = request.query_params.getlist(self.cursor_query_param)
+        if not values or values == [""]:  # an empty one is no cursor
+            return None
+        cursor = super().decode_cursor(request) if len(values) == 1 else None
+        if cursor is None or _encoded(cursor) != values[0]:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        if cursor.position is not None and not _ID.fullmatch(cursor.position):
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor
 
@@ -150,16 +194,30 @@ def etag_response(request, data, status_code: int = 200) -> Response:
 
 
 # A key the serializer does not take is an error, not dropped in silence: an app
-# that sends {"email": …} to a preferences change must not get a 200. (A comment,
-# not a docstring: the schema would show it as the request body's description.)
+# that sends {"email": …} to a preferences change must not get a 200. A read-only
+# field is not taken either ({"active": false} to a device). Every request body of
+# the API uses it. (A comment, not a docstring: the schema would show it as the
+# request body's description.)
 class NoUnknownFields:
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
+            taken = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - taken)
             if unknown:
                 message = _("Not something this request can change.")
                 raise exceptions.ValidationError({key: [message] for key in unknown})
         return super().to_internal_value(data)
+
+
+class NoBody(NoUnknownFields, serializers.Serializer):
+    """For a request that takes no body (PUT a step done, DELETE a device): any
+    key in one is refused like an unknown key anywhere else."""
+
+
+def refuse_body(request) -> None:
+    NoBody(data=request.data if isinstance(request.data, dict) else {}).is_valid(
+        raise_exception=True
+    )
 
 
 class StrictCharField(serializers.CharField):

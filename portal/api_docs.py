@@ -34,6 +34,14 @@ ERRORS = {
     404: _error("Nothing of yours here."),
     429: _error("Too many requests: wait and try again."),
 }
+# A change that asks for a recent authentication (portal.reauthentication).
+REAUTH_ERRORS = {
+    **ERRORS,
+    403: _error(
+        "`reauthentication_required`: re-authenticate through allauth's headless API, "
+        "then send the request again."
+    ),
+}
 PUBLIC_ERRORS = {k: v for k, v in ERRORS.items() if k != 401}
 # Open to all, and to a signed-in app: a token sent that no longer works is a 401.
 OPTIONAL_AUTH_ERRORS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 from django.core.cache import cache
@@ -179,10 +180,32 @@ def bob(db, incident):
     )
 
 
+def record_sign_in(session, user, *, at: float | None = None) -> None:
+    """What allauth records in a session when someone signs in by code (the
+    recent authentication a contact change asks for); ``at`` to backdate it."""
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "code", "at": time.time() if at is None else at, "email": user.email}
+    ]
+
+
+def signed_in_by_code(client, user, *, at: float | None = None):
+    """``client.force_login``, and the record allauth keeps of a sign-in by code."""
+    client.force_login(user)
+    session = client.session
+    record_sign_in(session, user, at=at)
+    session.save()
+    return client
+
+
 @pytest.fixture
 def alice_client(client, alice):
-    client.force_login(alice.user)
-    return client
+    return signed_in_by_code(client, alice.user)
 
 
 def _allow_audit_purge_in_tests(sender, connection, **kwargs):

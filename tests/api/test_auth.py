@@ -43,6 +43,20 @@ def test_unknown_email_gets_the_same_answer(api, django_capture_on_commit_callba
     assert unknown.status_code == 401 and mail.outbox == []
 
 
+def test_an_email_on_a_record_does_not_sign_the_app_in_to_a_staff_login_with_it(
+    api, django_capture_on_commit_callbacks
+):
+    from tests.factories import StaffFactory
+
+    StaffFactory(email="sam@example.com")
+    CustomerFactory(email="sam@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{BASE}/auth/code/request", {"email": "sam@example.com"}, format="json"
+        )
+    assert response.status_code == 401 and mail.outbox == []
+
+
 @pytest.mark.parametrize("path", ["/auth/code/request", "/auth/login", "/auth/code/confirm"])
 def test_json_nested_too_deeply_is_a_400_in_allauths_shape(api, path):
     deep = "[" * 5000 + "]" * 5000

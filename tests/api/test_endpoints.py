@@ -9,13 +9,15 @@ import re
 import pytest
 from django.core import mail
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from notices.channels import locmem
-from notices.models import Delivery, Device, Notice
+from notices.models import ContactVerification, Delivery, Device, Notice
 from notices.references import format_reference, new_reference
 from notices.services import campaign_create
 from portal.roles import COMMUNICATIONS
-from tests.factories import ExposureFactory, IncidentFactory
+from tests.api.conftest import session_token_for
+from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
 from tests.staff import staff_with_role
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +143,86 @@ def test_new_email_is_confirmed_by_code(alice_api, alice, django_capture_on_comm
     assert right.status_code == 200 and right.json()["email"] == "n•••@example.com"
     alice.refresh_from_db()
     assert alice.email == "new@example.com" and alice.user.email == "new@example.com"
+
+
+def test_a_contact_change_asks_a_token_signed_in_long_ago_to_reauthenticate(
+    alice, django_capture_on_commit_callbacks
+):
+    # A stolen token must not move the login to its holder's inbox or phone.
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(alice.user, signed_in_at=0))
+    change = {"kind": "email", "value": "thief@example.net"}
+    response = api.post("/api/v1/me/contact", change, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "reauthentication_required"
+    assert response.json()["error"]["message"].startswith("Confirmez d'abord que c'est vous")
+    assert not ContactVerification.objects.exists()
+
+    # allauth's headless re-authentication (here by password), then the same request.
+    again = api.post("/_allauth/app/v1/auth/reauthenticate", {"password": "x"}, format="json")
+    assert again.status_code == 400
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 403
+    again = api.post(
+        "/_allauth/app/v1/auth/reauthenticate",
+        {"password": "correct-horse-battery"},
+        format="json",
+    )
+    assert again.status_code == 200, again.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/me/contact", change, format="json")
+    assert response.status_code == 202
+    assert mail.outbox[-1].to == ["thief@example.net"]
+
+
+def test_an_app_token_signed_in_long_ago_cannot_set_a_first_password_without_reauthenticating():
+    # A stolen token of a code-only customer must not add a password it would keep.
+    user = UserFactory(email="erin@example.com")
+    user.set_unusable_password()
+    user.save()
+    CustomerFactory(email=user.email, user=user)
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user, signed_in_at=0))
+    new = {"new_password": "a-new-long-pass-9"}
+    response = api.post("/_allauth/app/v1/account/password/change", new, format="json")
+    assert response.status_code == 401
+    flows = {flow["id"] for flow in response.json()["data"]["flows"]}
+    assert "reauthenticate_by_code" in flows
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+
+    recent = APIClient()
+    recent.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user))
+    response = recent.post("/_allauth/app/v1/account/password/change", new, format="json")
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.check_password("a-new-long-pass-9")
+
+
+def test_a_customer_without_a_password_reauthenticates_by_code(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory(email="erin@example.com")
+    user.set_unusable_password()
+    user.save()
+    CustomerFactory(email=user.email, user=user)
+    api = APIClient()
+    api.credentials(HTTP_X_SESSION_TOKEN=session_token_for(user, signed_in_at=0))
+    change = {"kind": "phone", "value": "0412 999 888"}
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api.post(
+            "/_allauth/app/v1/auth/reauthenticate/code/request",
+            {"email": "erin@example.com"},
+            format="json",
+        )
+    assert sent.status_code == 200, sent.content
+    assert mail.outbox[-1].to == ["erin@example.com"]
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
+    confirmed = api.post(
+        "/_allauth/app/v1/auth/reauthenticate/code/confirm", {"code": code}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert api.post("/api/v1/me/contact", change, format="json").status_code == 202
 
 
 def test_an_address_another_login_signs_in_with_is_a_400_not_a_500(
@@ -290,6 +372,45 @@ def test_a_cursor_with_a_position_that_is_not_an_id_is_a_404(api, alice_api, wor
         assert response.json()["error"]["message"] == "Invalid cursor"
     good = base64.b64encode(b"p=1").decode()
     assert alice_api.get("/api/v1/messages", {"cursor": good}).status_code == 200
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",  # base64 drops what is not in its alphabet: nothing, the first page
+        "junk junk",
+        _b64("x=1"),  # no position, offset or direction: the first page
+        _b64("p=1") + "!!",  # a good one with junk after it
+        _b64("p=1&p=2"),
+        _b64("o=1&o=2&p=1"),
+        _b64("r=0&p=1"),  # DRF writes no r=0: not one of ours
+        [_b64("p=1"), _b64("p=2")],  # two cursors
+    ],
+)
+def test_a_junk_cursor_is_a_404_in_the_apis_error_shape_not_the_first_page(
+    api, alice_api, world, cursor
+):
+    for client, path in ((api, "/api/v1/notices"), (alice_api, "/api/v1/messages")):
+        response = client.get(path, {"cursor": cursor}, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 404, (path, response.content)
+        assert response.json() == {"error": {"code": "not_found", "message": "Curseur non valide"}}
+
+
+def test_the_cursors_the_api_hands_out_still_page(alice_api, world):
+    # Alice sees the public notice and the one for the affected of her incident.
+    first = alice_api.get("/api/v1/notices?page_size=1").json()
+    assert first["next"] and len(first["results"]) == 1
+    second = alice_api.get(first["next"])
+    assert second.status_code == 200 and second.json()["results"] != first["results"]
+    back = alice_api.get(second.json()["previous"])
+    assert back.status_code == 200 and back.json()["results"] == first["results"]
+    # An empty one is no cursor: the first page.
+    empty = alice_api.get("/api/v1/notices", {"cursor": "", "page_size": 1})
+    assert empty.status_code == 200 and empty.json()["results"] == first["results"]
 
 
 # Superscript two and Arabic-Indic one are digits to str.isdigit(); int() refuses the
@@ -471,3 +592,64 @@ def test_filtering_by_an_incident_still_works(api, alice_api, world):
     )
     bad = api.get("/api/v1/notices", {"incident": "not a slug"})
     assert bad.status_code == 400 and "incident" in bad.json()["error"]["fields"]
+
+
+# Every body refuses keys it does not take, as PATCH /me does: an app that sends
+# {"active": false} or {"email": …} must not get a 2xx for a change never made.
+def _device(alice) -> str:
+    return str(Device.objects.create(user=alice.user, token="t-1", platform="ios").public_id)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "extra"),
+    [
+        ("post", "/api/v1/me/contact", {"kind": "email", "value": "a@new.example"}, "email"),
+        ("post", "/api/v1/me/contact/confirm", {"code": "123456"}, "verification"),
+        ("post", "/api/v1/devices", {"token": "t-2", "platform": "android"}, "active"),
+        ("post", "/api/v1/devices", {"token": "t-2", "platform": "android"}, "user"),
+        ("put", "/api/v1/devices/{device}", {"token": "t-3"}, "platform"),
+        ("post", "/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, "phone"),
+    ],
+)
+def test_a_key_a_request_does_not_take_is_a_400_not_ignored(
+    alice_api, alice, method, path, body, extra
+):
+    if "confirm" in path:
+        verification = ContactVerification.objects.create(
+            customer=alice, kind="email", value="a@new.example", expires_at=timezone.now()
+        )
+        body = {**body, "verification_id": str(verification.public_id)}
+    path = path.format(device=_device(alice))
+    response = getattr(alice_api, method)(
+        path, {**body, extra: False}, format="json", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {
+        extra: ["Ce champ ne peut pas être modifié par cette requête."]
+    }
+    assert Device.objects.get().token == "t-1"
+    assert ContactVerification.objects.filter(value="a@new.example", attempts=0).count() == (
+        1 if "confirm" in path else 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "/api/v1/steps/passport-decide-replace/done"),
+        ("delete", "/api/v1/steps/passport-decide-replace/done"),
+        ("delete", "/api/v1/devices/{device}"),
+    ],
+)
+def test_a_body_sent_to_a_request_that_takes_none_is_a_400_not_ignored(
+    alice_api, alice, method, path
+):
+    from customers.models import StepProgress
+
+    path = path.format(device=_device(alice))
+    response = getattr(alice_api, method)(path, {"done": False}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["done"]
+    assert Device.objects.exists() and not StepProgress.objects.exists()
+    # Without one, as before.
+    assert getattr(alice_api, method)(path).status_code == 204

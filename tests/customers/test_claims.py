@@ -293,6 +293,18 @@ def test_an_email_belonging_to_another_login_is_refused_after_the_claim_checks(
     assert mail.outbox == []
 
 
+def test_an_email_another_login_holds_as_its_address_is_refused_too(
+    client, former, alice, claim_post
+):
+    # Alice's own field was edited (admin); allauth still signs her in with it.
+    alice.user.email = "alice.other@example.com"
+    alice.user.save()
+    code = claims.claim_code_issue(customer=former, via="support")
+    html = claim_post(code, email="alice@example.com").content.decode()
+    assert "already used by another login" in html
+    assert mail.outbox == []
+
+
 def test_three_wrong_email_codes_end_the_attempt(client, former, claim_post):
     code = claims.claim_code_issue(customer=former, via="support")
     claim_post(code)

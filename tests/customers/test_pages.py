@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from allauth.usersessions.models import UserSession
@@ -13,6 +14,7 @@ from django.urls import reverse
 from customers.models import Customer
 from notices.channels import locmem
 from notices.models import ContactVerification
+from tests.conftest import signed_in_by_code
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +243,80 @@ def test_a_new_email_also_moves_the_sign_in(
     alice.refresh_from_db()
     alice.user.refresh_from_db()
     assert alice.email == alice.user.email == "alice@new.example"
+
+
+def test_a_contact_change_asks_a_session_signed_in_long_ago_to_confirm_it_is_them(
+    client, alice, django_capture_on_commit_callbacks
+):
+    # A stolen session must not move the login to its holder's inbox.
+    signed_in_by_code(client, alice.user, at=time.time() - 3600)
+    url = reverse("notices:preferences")
+    change = {"action": "contact_start", "kind": "email", "email-value": "thief@example.net"}
+    response = client.post(url, change, HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 302
+    assert response["Location"].split("?")[0] == reverse("account_reauthenticate")
+    assert not ContactVerification.objects.exists() and mail.outbox == []
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Pour changer votre e-mail ou votre téléphone, confirmez d&#x27;abord" in page
+
+    # Confirmed with the password, the change that was asked goes on.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"password": "correct-horse-battery"})
+    assert response.status_code == 302 and response["Location"] == f"{url}#confirm-email"
+    assert ContactVerification.objects.get().value == "thief@example.net"
+    assert mail.outbox[-1].to == ["thief@example.net"]
+
+
+def test_a_customer_without_a_password_is_asked_for_a_code_to_their_address(
+    client, alice, django_capture_on_commit_callbacks
+):
+    alice.user.set_unusable_password()
+    alice.user.save()
+    signed_in_by_code(client, alice.user, at=time.time() - 3600)
+    change = {"action": "contact_start", "kind": "phone", "phone-value": "0412 999 888"}
+    response = client.post(reverse("notices:preferences"), change)
+    assert response.status_code == 302
+    assert response["Location"].split("?")[0] == reverse("account_request_reauthentication_code")
+    assert not ContactVerification.objects.exists()
+
+
+def test_setting_a_first_password_asks_a_session_signed_in_long_ago_to_confirm_it_is_them(
+    client, alice
+):
+    # A stolen session of a code-only customer must not add a password it would keep.
+    alice.user.set_unusable_password()
+    alice.user.save()
+    signed_in_by_code(client, alice.user, at=time.time() - 3600)
+    url = reverse("account_set_password")
+    response = client.post(
+        url, {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].split("?")[0] == reverse("account_request_reauthentication_code")
+    alice.user.refresh_from_db()
+    assert not alice.user.has_usable_password()
+
+
+def test_a_session_signed_in_a_moment_ago_sets_a_first_password_without_asking_again(client, alice):
+    alice.user.set_unusable_password()
+    alice.user.save()
+    signed_in_by_code(client, alice.user)
+    response = client.post(
+        reverse("account_set_password"),
+        {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9"},
+    )
+    assert response.status_code == 302
+    alice.user.refresh_from_db()
+    assert alice.user.check_password("a-new-long-pass-9")
+
+
+def test_a_session_signed_in_a_moment_ago_changes_a_contact_without_asking_again(alice_client):
+    response = alice_client.post(
+        reverse("notices:preferences"),
+        {"action": "contact_start", "kind": "email", "email-value": "alice@new.example"},
+    )
+    assert response.status_code == 302 and "#confirm-email" in response["Location"]
+    assert ContactVerification.objects.filter(customer__user__username="alice").exists()
 
 
 def test_a_bad_new_phone_is_refused_with_a_message(alice_client):

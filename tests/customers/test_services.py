@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from customers.models import Customer, Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +65,101 @@ def test_the_record_from_our_files_is_linked_not_the_one_support_entered():
     entered.refresh_from_db()
     on_file.refresh_from_db()
     assert on_file.user == user and entered.user is None
+
+
+# One login per email. A login that already uses an email answers for it only
+# when that is unambiguous: its own record has the email, or no other record does.
+
+
+def test_an_email_on_another_record_does_not_sign_in_to_a_login_whose_record_moved_on():
+    # Alice's login signs in with jane@; her record now says alice@ (an import);
+    # Jane's record has jane@ now. The reader of jane@ is not Alice.
+    alice_login = UserFactory(email="jane@example.com")
+    CustomerFactory(email="alice@example.com", user=alice_login)
+    jane = CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    jane.refresh_from_db()
+    assert jane.user is None
+    assert list(User.objects.filter(email="jane@example.com")) == [alice_login]
+
+
+def test_an_email_on_a_record_does_not_sign_in_to_a_staff_login_with_it():
+    staff = StaffFactory(email="sam@example.com")
+    customer = CustomerFactory(email="sam@example.com")
+    assert customer_login_ensure(email="sam@example.com") is None
+    customer.refresh_from_db()
+    assert customer.user is None
+    assert list(User.objects.filter(email="sam@example.com")) == [staff]
+
+
+def test_an_email_another_login_holds_as_its_address_gets_no_second_login():
+    # The login's own field was edited (admin) but its allauth address is still
+    # jane@: allauth would sign that login in, whatever login we made here.
+    other = UserFactory(email="jane@example.com")
+    other.email = "jane.old@example.com"
+    other.save()
+    jane = CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    jane.refresh_from_db()
+    assert jane.user is None
+    assert not User.objects.filter(email="jane@example.com").exists()
+
+
+def test_a_shared_inbox_signs_in_the_login_whose_record_has_it():
+    first = CustomerFactory(email="family@example.com")
+    user = customer_login_ensure(email="family@example.com")
+    second = CustomerFactory(email="family@example.com")
+    assert customer_login_ensure(email="family@example.com") == user
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.user == user and second.user is None
+
+
+def test_a_login_whose_record_moved_on_still_signs_in_when_no_one_else_has_the_email():
+    # A support correction changes where alerts go, never the sign-in email.
+    login = UserFactory(email="jane@example.com")
+    CustomerFactory(email="jane.new@example.com", user=login)
+    CustomerFactory(email="jane@example.com", email_from_support=True)
+    assert customer_login_ensure(email="jane@example.com") == login
+
+
+def test_an_inactive_login_is_not_signed_in_nor_doubled():
+    login = UserFactory(email="jane@example.com", is_active=False)
+    CustomerFactory(email="jane@example.com", user=login)
+    assert customer_login_ensure(email="jane@example.com") is None
+    assert User.objects.filter(email="jane@example.com").count() == 1
+
+
+def test_a_username_someone_else_took_does_not_block_a_first_sign_in():
+    # A staff login named like a customer's (made by hand in the admin).
+    StaffFactory(username="customer-c12345678", email="sam@example.com")
+    customer = CustomerFactory(customer_ref="C12345678", email="jane@example.com")
+    user = customer_login_ensure(email="jane@example.com")
+    assert user is not None and user.email == "jane@example.com"
+    assert user.username.startswith("customer-c12345678-")
+    customer.refresh_from_db()
+    assert customer.user == user
+    # Existing logins keep their names; a free name is still the plain one.
+    other = CustomerFactory(customer_ref="D0000001", email="dan@example.com")
+    assert customer_login_ensure(email="dan@example.com").username == "customer-d0000001"
+    other.refresh_from_db()
+    assert other.user.username == "customer-d0000001"
+
+
+def test_a_username_someone_else_took_does_not_block_a_claim():
+    from customers.claims import claim_complete
+    from customers.models import ClaimCode
+
+    StaffFactory(username="customer-c7", email="sam@example.com")
+    customer = CustomerFactory(customer_ref="C7", email="", user=None)
+    claim = ClaimCode.objects.create(
+        customer=customer,
+        code_hash="x",
+        via=ClaimCode.Via.SUPPORT,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    user = claim_complete(claim_id=claim.pk, email="jane@example.com")
+    assert user.username.startswith("customer-c7-") and user.email == "jane@example.com"
 
 
 def test_step_progress_set_and_undo(alice):

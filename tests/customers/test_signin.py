@@ -90,6 +90,20 @@ def test_an_email_a_support_agent_entered_cannot_sign_in_to_the_record(
     assert victim.user is None and victim.email_from_support
 
 
+def test_an_email_on_a_record_does_not_sign_the_reader_in_to_another_login_with_it(
+    client, alice, django_capture_on_commit_callbacks
+):
+    # Alice's record moved on to another address; another record has hers now.
+    alice.email = "alice.new@example.com"
+    alice.save()
+    CustomerFactory(email="alice@example.com")
+    response = request_code(client, "alice@example.com", django_capture_on_commit_callbacks)
+    # The answer for any email not on record, and no code to sign anyone in.
+    assert response.status_code == 302 and response["Location"] == CONFIRM
+    assert mail.outbox == []
+    assert User.objects.filter(email="alice@example.com").count() == 1
+
+
 def test_wrong_codes_are_limited(client, django_capture_on_commit_callbacks):
     CustomerFactory(email="jane@example.com")
     request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
