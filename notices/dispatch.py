@@ -71,6 +71,8 @@ class Claimed:
     stored_reference: str | None
     attempts: int
     in_doubt: bool
+    # The provider of the attempt before: one in doubt is asked there, not elsewhere.
+    stored_provider: str = ""
     reference: str | None = None
     provider: str = ""
     subject: str = ""
@@ -110,7 +112,7 @@ def claim(campaign_id: int, limit: int) -> list[Claimed]:
                        WHERE campaign_id = %s AND status = 'pending'
                          AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
                        ORDER BY id LIMIT %s {lock})
-     RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
+     RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [now, now, campaign_id, now, limit])
@@ -705,9 +707,7 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         return result
     Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
 
-    providers = {ch: channels.choose_provider(ch) for ch in {i.channel for i in items}}
-    for item in items:
-        item.provider = providers[item.channel]
+    assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
 
     sent, unsent = send_batch_until(campaign, ready, result.latencies, deadline=deadline)
@@ -724,6 +724,17 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         else:
             result.sent += 1
     return result
+
+
+def assign_providers(items: list[Claimed]) -> None:
+    """Each item's provider: the first of its channel whose circuit is closed,
+    except for an item in doubt, which stays with the provider that may already
+    have it. Only that provider can say whether it does (another would be
+    asked in vain, and send a second copy), and its receipts name it."""
+    chosen = {ch: channels.choose_provider(ch) for ch in {i.channel for i in items}}
+    for item in items:
+        stays = item.in_doubt and item.stored_provider in channels.provider_names(item.channel)
+        item.provider = item.stored_provider if stays else chosen[item.channel]
 
 
 def _report_health(outcomes: list[Outcome]) -> None:
@@ -750,7 +761,7 @@ def claim_one(delivery_id: int) -> list[Claimed]:
                   attempts = attempts + 1, updated_at = %s
              WHERE id = %s AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-         RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
+         RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
             """,
             [now, now, delivery_id, now],
         )
@@ -765,7 +776,7 @@ def send_resend(delivery_id: int) -> Outcome | None:
     if not items:
         return None
     campaign = Campaign.objects.select_related("incident").get(deliveries__pk=delivery_id)
-    items[0].provider = channels.choose_provider(items[0].channel)
+    assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
     outcomes = failures + send_batch(campaign, ready, [])
     record_outcomes(outcomes, fallback=False)
