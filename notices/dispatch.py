@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from contextvars import copy_context
@@ -252,11 +253,16 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
 
 
 def _send_in_runs(
-    queues: list, deadline: float | None, latencies: list[float], outcomes: list, futures: list
+    queues: list,
+    deadline: float | None,
+    latencies: list[float],
+    outcomes: list,
+    futures: list,
+    still_on: Callable[[], bool] | None = None,
 ) -> list[Claimed]:
     """Send each queue's items in the runs its pacer books (on the sending threads
     when its backend allows), adding to ``outcomes`` and ``futures``; returns
-    what was left unsent at ``deadline``."""
+    what was left unsent at ``deadline``, or once ``still_on()`` says no."""
     unsent: list[Claimed] = []
     while queues:
         if deadline is not None and time.monotonic() >= deadline:
@@ -269,6 +275,11 @@ def _send_in_runs(
                 break
         pacer, backend, group = min(queues, key=lambda q: q[0].due())
         wait_until(pacer.due())
+        if still_on is not None and not still_on():
+            # Cancelled or paused while this batch waited for its rate: what it
+            # has not handed over yet is not sent (runs last a second at most).
+            unsent += [item for _pacer, _backend, rest in queues for item in rest]
+            break
         if not pacer.booked:
             continue  # its run before has gone: book the next one, time permitting
         slots = pacer.take()
@@ -294,7 +305,12 @@ def _send_in_runs(
 
 
 def send_batch_until(
-    campaign: Campaign, items: list[Claimed], latencies: list[float], *, deadline: float | None
+    campaign: Campaign,
+    items: list[Claimed],
+    latencies: list[float],
+    *,
+    deadline: float | None,
+    still_on: Callable[[], bool] | None = None,
 ) -> tuple[list[Outcome], list[Claimed]]:
     """Send each provider account's share of the batch under its rate (shared by
     every campaign and resend) and the campaign's own cap, runs of the accounts
@@ -303,7 +319,8 @@ def send_batch_until(
     Past ``deadline`` (a ``time.monotonic()`` time) no further run is booked:
     what is left is returned unsent, so that a batch larger than its rates allow
     in a task's time (a campaign capped far below its batch, a slow provider, a
-    provider booked ahead by other campaigns) does not outlive the task.
+    provider booked ahead by other campaigns) does not outlive the task. So is
+    what is left once ``still_on()``, asked before each run, says no.
     """
     by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
     for item in items:
@@ -323,7 +340,7 @@ def send_batch_until(
     outcomes: list[Outcome] = []
     futures: list = []
     try:
-        unsent = _send_in_runs(queues, deadline, latencies, outcomes, futures)
+        unsent = _send_in_runs(queues, deadline, latencies, outcomes, futures, still_on)
         outcomes += [future.result() for future in futures]
     finally:
         # A send still under way (the loop above raised) keeps its connection
@@ -710,11 +727,20 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
     assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
 
-    sent, unsent = send_batch_until(campaign, ready, result.latencies, deadline=deadline)
+    sending = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING)
+    sent, unsent = send_batch_until(
+        campaign, ready, result.latencies, deadline=deadline, still_on=sending.exists
+    )
     release_unsent(unsent)
     outcomes = failures + sent
     statuses = record_outcomes(outcomes)
     _report_health(outcomes)
+    if unsent or DeliveryStatus.PENDING in statuses:
+        # Cancelled meanwhile: what went back to pending is skipped, as the
+        # cancel skipped every row pending then.
+        from notices.services.campaigns import deliveries_skip_if_cancelled
+
+        deliveries_skip_if_cancelled(campaign_id=campaign.pk)
     # Counted by what was recorded: a transient error on the last attempt is a failure.
     for status in statuses:
         if status == DeliveryStatus.FAILED:

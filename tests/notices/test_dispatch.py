@@ -271,6 +271,46 @@ def test_cancel_skips_what_is_not_sent(sending, lead):
     )
 
 
+@pytest.mark.parametrize("stop", ["cancel", "pause"])
+def test_a_batch_under_way_stops_sending_when_its_campaign_is_cancelled_or_paused(
+    sending, audience, lead, settings, monkeypatch, stop
+):
+    """A batch claimed just before the cancel waits for its campaign's rate (one
+    text a second here): what it has not yet handed over is not sent after the
+    cancel (it is skipped) nor after a pause (it waits, pending, for the resume)."""
+    from notices import ratelimit
+
+    settings.RATE_HEADROOM = 1.0
+    settings.DISPATCH_TASK_SECONDS = 30
+    Campaign.objects.filter(pk=sending.pk).update(sms_rate=1)
+    real_take = ratelimit.Pacer.take
+    runs = []
+
+    def take_then_stop(pacer):
+        slots = real_take(pacer)
+        if pacer.campaign_key.endswith(":sms") and not runs:
+            getattr(services, f"campaign_{stop}")(campaign=sending, by=lead)
+        runs.append(slots)
+        return slots
+
+    monkeypatch.setattr(ratelimit.Pacer, "take", take_then_stop)
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    assert len(locmem.outbox) == 1 and sms.filter(status="sent").count() == 1
+    left = sms.exclude(status="sent")
+    assert left.count() == 2
+    if stop == "cancel":
+        assert set(left.values_list("status", flat=True)) == {"skipped"}
+        assert (
+            DeliveryEvent.objects.filter(delivery__in=left, detail="campaign cancelled").count()
+            == 2
+        )
+    else:
+        assert set(left.values_list("status", flat=True)) == {"pending"}
+        assert {d.attempts for d in left} == {0}
+
+
 def test_a_delivery_claimed_by_a_receipt_meanwhile_keeps_the_receipts_state(sending, scripted):
     items = dispatch.claim(sending.pk, 1)
     for item in items:
