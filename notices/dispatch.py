@@ -135,7 +135,18 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
     """Fill in reference, subject and body; items without a template fail here."""
     templates = _templates(campaign)
     customer_ids = {i.customer_id for i in items}
-    names = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "first_name"))
+    customers = {
+        pk: (first_name, {"phone": phone, "email": email, "user_id": user_id})
+        for pk, first_name, phone, email, user_id in Customer.objects.filter(
+            id__in=customer_ids
+        ).values_list("id", "first_name", "phone", "email", "user_id")
+    }
+    push_users = {
+        customers[i.customer_id][1]["user_id"]
+        for i in items
+        if i.channel == "push" and i.customer_id in customers
+    } - {None}
+    devices = _latest_devices(push_users) if push_users else {}
     exposed = dict(
         Exposure.objects.filter(
             incident_id=campaign.incident_id, customer_id__in=customer_ids
@@ -153,9 +164,18 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
         if template is None:
             failures.append(Outcome(item, error=ChannelError("no template", permanent=True)))
             continue
+        first_name, contact = customers.get(item.customer_id, ("", {}))
+        if not item.in_doubt:  # one in doubt is looked up, and sent, where it went before
+            # The contact on record now, not the one planned (hours ago, perhaps):
+            # one the customer gave up or support corrected is someone else's.
+            item.to = address(item.channel, **contact, device=devices.get(contact["user_id"], ""))
+            if not item.to:
+                why = f"no longer reachable by {item.channel}"
+                failures.append(Outcome(item, error=ChannelError(why, permanent=True)))
+                continue
         item.reference = item.stored_reference or new_reference()
         context = RenderContext(
-            first_name=names.get(item.customer_id, ""),
+            first_name=first_name,
             exposed_codes=list(exposed.get(item.customer_id) or {}),
             reference=format_reference(item.reference),
             language=item.language,
@@ -572,9 +592,10 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "UPDATE notices_delivery d SET reference = v.reference, subject = v.subject, "
-                "body = v.body, provider = v.provider, prepared_at = %s "
+                'body = v.body, provider = v.provider, "to" = v.address, prepared_at = %s '
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::timestamptz[]) AS v(id, reference, subject, body, provider, claimed_at) "
+                "%s::text[], %s::timestamptz[]) "
+                "AS v(id, reference, subject, body, provider, address, claimed_at) "
                 "WHERE d.id = v.id AND d.status = 'sending' AND d.claimed_at = v.claimed_at "
                 "RETURNING d.id",
                 [
@@ -584,6 +605,7 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
                     [i.subject for i in items],
                     [i.body for i in items],
                     [i.provider for i in items],
+                    [i.to for i in items],
                     [i.claimed_at for i in items],
                 ],
             )
@@ -592,9 +614,18 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
         for i in items:
             cursor.execute(
                 "UPDATE notices_delivery SET reference = %s, subject = %s, body = %s, "
-                "provider = %s, prepared_at = %s "
+                'provider = %s, "to" = %s, prepared_at = %s '
                 "WHERE id = %s AND status = 'sending' AND claimed_at = %s",
-                [i.reference, i.subject, i.body, i.provider, prepared_at, i.id, i.claimed_at],
+                [
+                    i.reference,
+                    i.subject,
+                    i.body,
+                    i.provider,
+                    i.to,
+                    prepared_at,
+                    i.id,
+                    i.claimed_at,
+                ],
             )
             if cursor.rowcount:
                 mine.add(i.id)
