@@ -47,7 +47,14 @@ from notices import channels
 from notices.audience import address, channel_order_for, reachable
 from notices.channels import push
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
-from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
+from notices.models import (
+    PROVIDER_ID_MAX_LENGTH,
+    Campaign,
+    CampaignTemplate,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+)
 from notices.ratelimit import Pacer, wait_until
 from notices.references import format_reference, new_reference
 from notices.templating import RenderContext, render, render_sms, render_subject
@@ -412,7 +419,7 @@ def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tupl
     item, error = outcome.item, outcome.error
     if error is None:
         status = DeliveryStatus.DELIVERED if item.channel == "inapp" else DeliveryStatus.SENT
-        row = _Row(item.id, status, outcome.provider_id, sent_at=now)
+        row = _Row(item.id, status, outcome.provider_id[:PROVIDER_ID_MAX_LENGTH], sent_at=now)
         if status == DeliveryStatus.DELIVERED:
             row.delivered_at = now
         return row, outcome.detail or "handed to the provider"

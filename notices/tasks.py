@@ -131,7 +131,7 @@ def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "
     )
     backend = channels.get_backend(test.channel, provider)
     try:
-        test.provider_id = backend.send(message)
+        test.provider_id = backend.send(message)[:255]
         test.status = "sent"
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)

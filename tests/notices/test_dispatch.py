@@ -341,6 +341,18 @@ def test_a_contact_removed_since_planning_falls_back_to_the_next_channel(sending
     assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
 
 
+def test_an_emails_message_id_on_a_real_domain_is_recorded_whole(sending, audience, settings):
+    """The Message-ID names our host: on a real domain it is longer than 64
+    characters. Recording it must not fail the batch after its emails went out
+    (on PostgreSQL, a value too long for its column fails the whole statement)."""
+    settings.PORTAL_BASE_URL = "https://alerts.customer-support.example-telco.com.au"
+    run_until_idle(sending)
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {d.status for d in emails} == {"sent"}
+    assert {d.provider_id for d in emails} == {m.extra_headers["Message-ID"] for m in mail.outbox}
+    assert all(len(d.provider_id) > 64 for d in emails)
+
+
 def test_a_delivery_claimed_by_a_receipt_meanwhile_keeps_the_receipts_state(sending, scripted):
     items = dispatch.claim(sending.pk, 1)
     for item in items:

@@ -164,3 +164,21 @@ def test_a_code_text_retried_after_a_provider_error_chooses_its_provider_again(
     [asked] = retries
     assert asked["kwargs"] == {"slot_at": None, "provider": ""}
     backends.reset()
+
+
+def test_an_email_test_send_records_a_message_id_on_a_real_domain(settings, campaign):
+    """An email's Message-ID names our host, over 64 characters on most real domains."""
+    settings.PORTAL_BASE_URL = "https://alerts.customer-support.example-telco.com.au"
+    test = _TestSendModel.objects.create(
+        campaign=campaign,
+        channel="email",
+        language="en",
+        to="staff@example.com",
+        subject="Test",
+        body="Test",
+        reference="K7QM3TXP9HWC",
+        requested_by=campaign.created_by,
+    )
+    tasks.test_send(test.pk)
+    test.refresh_from_db()
+    assert test.status == "sent" and len(test.provider_id) > 64
