@@ -85,6 +85,10 @@ def campaign_dispatch(campaign_id: int) -> None:
         campaign_dispatch.apply_async((campaign_id,), countdown=min(max(wait, 0.2), 60))
 
 
+# Seconds a pending resend is left to its own task before the sweep queues another.
+RESEND_RESCUE_AFTER = 60
+
+
 @shared_task(time_limit=120, soft_time_limit=100)
 def deliveries_sweep() -> None:
     """Every few seconds: rescue in-doubt deliveries and stalled campaigns."""
@@ -99,11 +103,17 @@ def deliveries_sweep() -> None:
             logger.warning("sweep: restarting campaign %s", campaign.pk)
             Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
             kick_campaign(campaign.pk)
-    # Support resends whose worker died or whose retry is due.
-    due = Delivery.objects.filter(resent_by__isnull=False, status=DeliveryStatus.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
-    )
-    for delivery_id in due.values_list("pk", flat=True)[:1000]:
+    # Support resends whose task was lost (a worker died) or whose retry is overdue.
+    # Each has its own task queued; while a backed-up queue still holds it, queuing
+    # it at every sweep would only grow that queue: once a minute at most.
+    now = timezone.now()
+    quiet_since = now - timezone.timedelta(seconds=RESEND_RESCUE_AFTER)
+    due = Delivery.objects.filter(
+        resent_by__isnull=False, status=DeliveryStatus.PENDING, updated_at__lt=quiet_since
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=quiet_since))
+    rescued = list(due.values_list("pk", flat=True)[:1000])
+    Delivery.objects.filter(pk__in=rescued, status=DeliveryStatus.PENDING).update(updated_at=now)
+    for delivery_id in rescued:
         resend_send.delay(delivery_id)
     # A late failure receipt needs a fall-back even after a campaign completed.
     reopen = Campaign.objects.filter(
