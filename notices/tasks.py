@@ -263,6 +263,7 @@ def send_contact_code(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """A code to confirm a new email or phone, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
@@ -290,6 +291,7 @@ def send_contact_code(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
         useful_until=verification.expires_at.timestamp(),
     )
 
@@ -302,6 +304,7 @@ def send_contact_changed(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """Tell the email or phone a customer's record no longer has that it was
     replaced: whoever changed it with a stolen session or phone is noticed by
@@ -341,6 +344,7 @@ def send_contact_changed(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
     )
 
 
@@ -354,12 +358,14 @@ def _send_direct(
     reference: str,
     slot_at: float | None,
     provider: str,
+    in_doubt: bool = False,
     useful_until: float | None = None,
 ) -> None:
     """Record one message's reference, take its provider slot and send it by
     email or text; /verify vouches for it once sent. A text the provider
     refuses for now is retried (the task's positional arguments kept), on a
-    provider and slot chosen again."""
+    provider and slot chosen again; one it may have taken (its answer lost) is
+    retried at the same provider, which is first asked for it by reference."""
     from django.core.mail import EmailMessage
 
     from notices import channels
@@ -377,15 +383,33 @@ def _send_direct(
     if channel == "email":
         EmailMessage(subject, text, to=[to], headers={REFERENCE_HEADER: reference}).send()
     else:
+        message = OutgoingMessage(reference=reference, to=to, body=text)
+        backend = channels.get_backend("sms", provider)
         try:
-            channels.get_backend("sms", provider).send(
-                OutgoingMessage(reference=reference, to=to, body=text)
-            )
+            if not (in_doubt and _already_taken(backend, message)):
+                backend.send(message)
         except ChannelError as exc:
-            if not exc.permanent:
-                raise task.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
-            return
+            if exc.permanent:
+                return
+            # A text the provider may have taken is asked for there, not sent
+            # by whichever provider is free next.
+            doubt = in_doubt or exc.ambiguous
+            retry = (
+                {"slot_at": None, "provider": provider, "in_doubt": True} if doubt else _NEW_SLOT
+            )
+            raise task.retry(exc=exc, countdown=10, kwargs=retry) from exc
     transactional_message_sent(reference=reference)
+
+
+def _already_taken(backend, message) -> bool:
+    """Whether the provider has this text already; one that cannot be asked is
+    taken to have it (as a campaign's in-doubt message is): not sent twice."""
+    from notices.channels.base import LookupUnsupported
+
+    try:
+        return bool(backend.lookup(message))
+    except LookupUnsupported:
+        return True
 
 
 def _reference_line(reference: str) -> str:
@@ -421,6 +445,7 @@ def send_claim_code(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """A claim code texted to the phone on record, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
@@ -446,4 +471,5 @@ def send_claim_code(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
     )
