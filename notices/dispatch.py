@@ -109,22 +109,33 @@ class BatchResult:
 # --- 1. claim -----------------------------------------------------------------
 
 
+_CLAIM = """
+    UPDATE notices_delivery
+       SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+           attempts = attempts + 1, updated_at = %s
+     WHERE id IN (SELECT id FROM notices_delivery
+                   WHERE campaign_id = %s AND status = 'pending' AND {which}
+                   ORDER BY {order} LIMIT %s {lock})
+ RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
+"""
+# Retries that are due first (they have waited longest), then rows never tried,
+# each through its own index: rows still waiting for their retry (millions, in a
+# provider outage) are never read, let alone filtered out one by one.
+_DUE_RETRIES = ("next_attempt_at <= %s", "next_attempt_at, id")
+_FRESH = ("next_attempt_at IS NULL", "id")
+
+
 def claim(campaign_id: int, limit: int) -> list[Claimed]:
     now = timezone.now()
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = f"""
-        UPDATE notices_delivery
-           SET status = 'sending', claimed_at = %s, prepared_at = NULL,
-                  attempts = attempts + 1, updated_at = %s
-         WHERE id IN (SELECT id FROM notices_delivery
-                       WHERE campaign_id = %s AND status = 'pending'
-                         AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                       ORDER BY id LIMIT %s {lock})
-     RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
-    """
+    rows: list = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, campaign_id, now, limit])
-        rows = cursor.fetchall()
+        for (which, order), due in ((_DUE_RETRIES, [now]), (_FRESH, [])):
+            if len(rows) >= limit:
+                break
+            sql = _CLAIM.format(which=which, order=order, lock=lock)
+            cursor.execute(sql, [now, now, campaign_id, *due, limit - len(rows)])
+            rows += cursor.fetchall()
     return sorted((Claimed(*row, claimed_at=now) for row in rows), key=lambda c: c.id)
 
 

@@ -72,7 +72,9 @@ def campaign_dispatch(campaign_id: int) -> None:
         return
     # Retries wait for their time; rows in flight belong to another dispatcher.
     next_retry = (
-        Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.PENDING)
+        Delivery.objects.filter(
+            campaign_id=campaign_id, status=DeliveryStatus.PENDING, next_attempt_at__isnull=False
+        )
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()

@@ -118,11 +118,17 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # Workers claim the oldest pending rows of a campaign.
+            # Workers claim a campaign's retries that are due, then its rows never
+            # tried, oldest first; rows waiting for a later retry are in neither's way.
+            models.Index(
+                fields=["campaign", "next_attempt_at", "id"],
+                condition=Q(status="pending", next_attempt_at__isnull=False),
+                name="delivery_pending_retry",
+            ),
             models.Index(
                 fields=["campaign", "id"],
-                condition=Q(status="pending"),
-                name="delivery_pending",
+                condition=Q(status="pending", next_attempt_at__isnull=True),
+                name="delivery_pending_fresh",
             ),
             # The sweep finds rows left "sending" by a dead worker.
             models.Index(

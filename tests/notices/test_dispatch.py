@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connections
+from django.db.models import F
 from django.utils import timezone
 
 from notices import dispatch, services
@@ -62,6 +63,67 @@ def test_every_recipient_gets_one_message_with_its_reference(sending, audience):
     sms = next(m for m in locmem.outbox if m.to == "+61411000003")
     assert sms.callback_url.endswith(f"/webhooks/sms/primary/{sms.reference}")
     assert services.campaign_finish_if_done(sending.pk)
+
+
+def test_a_claim_takes_due_retries_first_then_fresh_rows_never_future_retries(sending):
+    rows = list(Delivery.objects.filter(campaign=sending).order_by("id"))
+    later, due = timezone.now() + timedelta(minutes=5), timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(next_attempt_at=later)
+    Delivery.objects.filter(pk=rows[4].pk).update(next_attempt_at=due)
+    assert [c.id for c in dispatch.claim(sending.pk, 2)] == [rows[2].pk, rows[4].pk]
+    assert [c.id for c in dispatch.claim(sending.pk, 100)] == [rows[3].pk]
+
+
+@pytest.mark.postgres
+def test_a_claim_reads_no_row_waiting_for_its_retry(sending):
+    """In a provider outage, millions of rows wait for their retry: a claim that
+    walked past them all (300,000 rows, 0.1 s, for each batch of each
+    dispatcher) would slow the campaign to a crawl just when it has to catch up.
+    Each claim statement finds its rows through an index, filtering none out."""
+    import json
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    later = timezone.now() + timedelta(minutes=5)
+    first = Delivery.objects.filter(campaign=sending).order_by("id").first()
+    waiting = [
+        Delivery(
+            campaign=sending,
+            customer_id=first.customer_id,
+            channel="push",
+            to="token",
+            resent_by_id=first.customer_id,  # a resend: no unique (campaign, customer, channel)
+            next_attempt_at=later,
+        )
+        for _ in range(200)
+    ]
+    Delivery.objects.bulk_create(waiting)
+    Delivery.objects.filter(campaign=sending, resent_by__isnull=True).update(
+        id=F("id") + 1_000_000
+    )  # fresh rows after the waiting ones, as they are mid-campaign
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notices_delivery")
+    with CaptureQueriesContext(connection) as captured:
+        dispatch.claim(sending.pk, 2)
+    claims = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("UPDATE")]
+    assert claims
+    removed = 0
+    for sql in claims:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            transaction.set_rollback(True)
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        removed += _rows_removed(plan[0]["Plan"])
+    assert removed == 0
+
+
+def _rows_removed(node: dict) -> int:
+    return node.get("Rows Removed by Filter", 0) + sum(
+        _rows_removed(child) for child in node.get("Plans", [])
+    )
 
 
 def test_a_batch_claimed_twice_sends_nothing_twice(sending):
