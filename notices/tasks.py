@@ -101,7 +101,11 @@ def deliveries_sweep() -> None:
     stale = timezone.now() - timezone.timedelta(seconds=max(60, settings.DISPATCH_TASK_SECONDS * 2))
     for campaign in Campaign.objects.filter(status=Status.SENDING):
         heartbeat = max(filter(None, [campaign.dispatched_at, campaign.updated_at]))
-        if heartbeat < stale and not services.campaign_finish_if_done(campaign.pk):
+        if (
+            heartbeat < stale
+            and not services.campaign_finish_if_done(campaign.pk)
+            and _work_left_unclaimed(campaign, since=stale)
+        ):
             logger.warning("sweep: restarting campaign %s", campaign.pk)
             Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
             kick_campaign(campaign.pk)
@@ -126,6 +130,21 @@ def deliveries_sweep() -> None:
             status=Status.SENDING, completed_at=None
         ):
             kick_campaign(campaign.pk)
+
+
+def _work_left_unclaimed(campaign: Campaign, *, since) -> bool:
+    """Whether a quiet campaign has work its dispatchers would have taken by now
+    if they were alive. One whose rows all wait for a later retry is quiet with
+    its dispatchers alive (each queued for that time): restarting it would only
+    add dispatchers, each keeping itself queued until the campaign ends."""
+    if not campaign.planning_done:
+        return True
+    pending = Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING)
+    return (
+        pending.filter(next_attempt_at__isnull=True).exists()
+        or pending.filter(next_attempt_at__lt=since).exists()
+        or Delivery.objects.filter(campaign_id=campaign.pk, fallback_pending=True).exists()
+    )
 
 
 @shared_task(time_limit=60, soft_time_limit=50)

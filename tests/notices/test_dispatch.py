@@ -415,6 +415,35 @@ def test_an_emails_message_id_on_a_real_domain_is_recorded_whole(sending, audien
     assert all(len(d.provider_id) > 64 for d in emails)
 
 
+def _quiet_for(campaign, minutes: int) -> None:
+    ago = timezone.now() - timedelta(minutes=minutes)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        planning_done=True, dispatched_at=ago, updated_at=ago
+    )
+
+
+@pytest.mark.parametrize("due_in_minutes, restarted", [(10, False), (-5, True)])
+def test_the_sweep_restarts_a_quiet_campaign_only_when_it_has_work_due(
+    sending, monkeypatch, due_in_minutes, restarted
+):
+    """Every row waits for a retry ten minutes away (a provider asked us to wait):
+    no dispatcher claims anything meanwhile, and its heartbeat goes quiet. Its
+    dispatchers are only waiting, each with its next run queued: restarting it
+    at every sweep added a set of dispatchers a minute, and each of them kept
+    itself queued until the campaign ended. One whose rows have been due for
+    minutes unclaimed has lost its dispatchers, and is restarted."""
+    from notices import tasks
+
+    Delivery.objects.filter(campaign=sending).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=due_in_minutes)
+    )
+    _quiet_for(sending, minutes=5)
+    kicked = []
+    monkeypatch.setattr(tasks, "kick_campaign", kicked.append)
+    tasks.deliveries_sweep()
+    assert kicked == ([sending.pk] if restarted else [])
+
+
 def test_a_delivery_claimed_by_a_receipt_meanwhile_keeps_the_receipts_state(sending, scripted):
     items = dispatch.claim(sending.pk, 1)
     for item in items:
