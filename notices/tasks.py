@@ -47,7 +47,11 @@ def campaign_plan(campaign_id: int) -> None:
         campaign = Campaign.objects.get(pk=campaign_id)
         if campaign.status not in (Status.SENDING, Status.PAUSED) or campaign.planning_done:
             return
-        if planning.plan_next(campaign):
+        done = planning.plan_next(campaign)
+        # A cancel that committed while this chunk was being written skipped
+        # the rows pending then, not these.
+        services.deliveries_skip_if_cancelled(campaign_id=campaign_id)
+        if done:
             return
     campaign_plan.delay(campaign_id)
 
