@@ -115,9 +115,11 @@ _CLAIM = """
            attempts = attempts + 1, updated_at = %s
      WHERE id IN (SELECT id FROM notices_delivery
                    WHERE campaign_id = %s AND status = 'pending' AND {which}
+                     AND resent_by_id IS NULL
                    ORDER BY {order} LIMIT %s {lock})
  RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
 """
+# A support resend is its own task's (resend_send): it falls back to no other channel.
 # Retries that are due first (they have waited longest), then rows never tried,
 # each through its own index: rows still waiting for their retry (millions, in a
 # provider outage) are never read, let alone filtered out one by one.

@@ -77,7 +77,10 @@ def campaign_dispatch(campaign_id: int) -> None:
     # Retries wait for their time; rows in flight belong to another dispatcher.
     next_retry = (
         Delivery.objects.filter(
-            campaign_id=campaign_id, status=DeliveryStatus.PENDING, next_attempt_at__isnull=False
+            campaign_id=campaign_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__isnull=False,
+            resent_by__isnull=True,
         )
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
@@ -143,7 +146,9 @@ def _work_left_unclaimed(campaign: Campaign, *, since) -> bool:
     add dispatchers, each keeping itself queued until the campaign ends."""
     if not campaign.planning_done:
         return True
-    pending = Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING)
+    pending = Delivery.objects.filter(
+        campaign_id=campaign.pk, status=DeliveryStatus.PENDING, resent_by__isnull=True
+    )
     return (
         pending.filter(next_attempt_at__isnull=True).exists()
         or pending.filter(next_attempt_at__lt=since).exists()

@@ -309,6 +309,25 @@ def test_a_failed_resend_does_not_fall_back(
     assert (resend.status, resend.fallback_pending) == ("failed", False)
 
 
+def test_a_resend_is_left_to_its_own_task_by_the_campaigns_dispatchers(
+    agent, sent, customer, django_capture_on_commit_callbacks
+):
+    """The campaign is still sending to others: its dispatchers claim its pending
+    rows, but not a resend, which would then fall back like a campaign message
+    (a second message on a channel the agent did not choose)."""
+    Campaign.objects.filter(pk=sent.pk).update(status="sending")
+    locmem.invalid_numbers.add(customer.phone)
+    resend = Delivery.objects.create(
+        campaign=sent, customer=customer, channel="sms", to=customer.phone, resent_by=agent
+    )
+    assert dispatch.dispatch_batch(sent.pk).claimed == 0
+    resend.refresh_from_db()
+    assert resend.status == "pending"
+    dispatch.send_resend(resend.pk)
+    resend.refresh_from_db()
+    assert (resend.status, resend.fallback_pending) == ("failed", False)
+
+
 def test_no_resend_form_before_any_alert(agent_client, alice):
     html = page(agent_client, alice).content.decode()
     assert "No messages yet." in html and "Resend" not in html
