@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from contextvars import copy_context
@@ -46,7 +47,14 @@ from notices import channels
 from notices.audience import address, channel_order_for, reachable
 from notices.channels import push
 from notices.channels.base import ChannelError, LookupUnsupported, OutgoingMessage
-from notices.models import Campaign, CampaignTemplate, Delivery, DeliveryEvent, DeliveryStatus
+from notices.models import (
+    PROVIDER_ID_MAX_LENGTH,
+    Campaign,
+    CampaignTemplate,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+)
 from notices.ratelimit import Pacer, wait_until
 from notices.references import format_reference, new_reference
 from notices.templating import RenderContext, render, render_sms, render_subject
@@ -71,6 +79,8 @@ class Claimed:
     stored_reference: str | None
     attempts: int
     in_doubt: bool
+    # The provider of the attempt before: one in doubt is asked there, not elsewhere.
+    stored_provider: str = ""
     reference: str | None = None
     provider: str = ""
     subject: str = ""
@@ -99,22 +109,35 @@ class BatchResult:
 # --- 1. claim -----------------------------------------------------------------
 
 
+_CLAIM = """
+    UPDATE notices_delivery
+       SET status = 'sending', claimed_at = %s, prepared_at = NULL,
+           attempts = attempts + 1, updated_at = %s
+     WHERE id IN (SELECT id FROM notices_delivery
+                   WHERE campaign_id = %s AND status = 'pending' AND {which}
+                     AND resent_by_id IS NULL
+                   ORDER BY {order} LIMIT %s {lock})
+ RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
+"""
+# A support resend is its own task's (resend_send): it falls back to no other channel.
+# Retries that are due first (they have waited longest), then rows never tried,
+# each through its own index: rows still waiting for their retry (millions, in a
+# provider outage) are never read, let alone filtered out one by one.
+_DUE_RETRIES = ("next_attempt_at <= %s", "next_attempt_at, id")
+_FRESH = ("next_attempt_at IS NULL", "id")
+
+
 def claim(campaign_id: int, limit: int) -> list[Claimed]:
     now = timezone.now()
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = f"""
-        UPDATE notices_delivery
-           SET status = 'sending', claimed_at = %s, prepared_at = NULL,
-                  attempts = attempts + 1, updated_at = %s
-         WHERE id IN (SELECT id FROM notices_delivery
-                       WHERE campaign_id = %s AND status = 'pending'
-                         AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                       ORDER BY id LIMIT %s {lock})
-     RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
-    """
+    rows: list = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, campaign_id, now, limit])
-        rows = cursor.fetchall()
+        for (which, order), due in ((_DUE_RETRIES, [now]), (_FRESH, [])):
+            if len(rows) >= limit:
+                break
+            sql = _CLAIM.format(which=which, order=order, lock=lock)
+            cursor.execute(sql, [now, now, campaign_id, *due, limit - len(rows)])
+            rows += cursor.fetchall()
     return sorted((Claimed(*row, claimed_at=now) for row in rows), key=lambda c: c.id)
 
 
@@ -132,7 +155,18 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
     """Fill in reference, subject and body; items without a template fail here."""
     templates = _templates(campaign)
     customer_ids = {i.customer_id for i in items}
-    names = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "first_name"))
+    customers = {
+        pk: (first_name, {"phone": phone, "email": email, "user_id": user_id})
+        for pk, first_name, phone, email, user_id in Customer.objects.filter(
+            id__in=customer_ids
+        ).values_list("id", "first_name", "phone", "email", "user_id")
+    }
+    push_users = {
+        customers[i.customer_id][1]["user_id"]
+        for i in items
+        if i.channel == "push" and i.customer_id in customers
+    } - {None}
+    devices = _latest_devices(push_users) if push_users else {}
     exposed = dict(
         Exposure.objects.filter(
             incident_id=campaign.incident_id, customer_id__in=customer_ids
@@ -150,9 +184,18 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
         if template is None:
             failures.append(Outcome(item, error=ChannelError("no template", permanent=True)))
             continue
+        first_name, contact = customers.get(item.customer_id, ("", {}))
+        if not item.in_doubt:  # one in doubt is looked up, and sent, where it went before
+            # The contact on record now, not the one planned (hours ago, perhaps):
+            # one the customer gave up or support corrected is someone else's.
+            item.to = address(item.channel, **contact, device=devices.get(contact["user_id"], ""))
+            if not item.to:
+                why = f"no longer reachable by {item.channel}"
+                failures.append(Outcome(item, error=ChannelError(why, permanent=True)))
+                continue
         item.reference = item.stored_reference or new_reference()
         context = RenderContext(
-            first_name=names.get(item.customer_id, ""),
+            first_name=first_name,
             exposed_codes=list(exposed.get(item.customer_id) or {}),
             reference=format_reference(item.reference),
             language=item.language,
@@ -250,11 +293,16 @@ def send_batch(campaign: Campaign, items: list[Claimed], latencies: list[float])
 
 
 def _send_in_runs(
-    queues: list, deadline: float | None, latencies: list[float], outcomes: list, futures: list
+    queues: list,
+    deadline: float | None,
+    latencies: list[float],
+    outcomes: list,
+    futures: list,
+    still_on: Callable[[], bool] | None = None,
 ) -> list[Claimed]:
     """Send each queue's items in the runs its pacer books (on the sending threads
     when its backend allows), adding to ``outcomes`` and ``futures``; returns
-    what was left unsent at ``deadline``."""
+    what was left unsent at ``deadline``, or once ``still_on()`` says no."""
     unsent: list[Claimed] = []
     while queues:
         if deadline is not None and time.monotonic() >= deadline:
@@ -267,6 +315,11 @@ def _send_in_runs(
                 break
         pacer, backend, group = min(queues, key=lambda q: q[0].due())
         wait_until(pacer.due())
+        if still_on is not None and not still_on():
+            # Cancelled or paused while this batch waited for its rate: what it
+            # has not handed over yet is not sent (runs last a second at most).
+            unsent += [item for _pacer, _backend, rest in queues for item in rest]
+            break
         if not pacer.booked:
             continue  # its run before has gone: book the next one, time permitting
         slots = pacer.take()
@@ -292,7 +345,12 @@ def _send_in_runs(
 
 
 def send_batch_until(
-    campaign: Campaign, items: list[Claimed], latencies: list[float], *, deadline: float | None
+    campaign: Campaign,
+    items: list[Claimed],
+    latencies: list[float],
+    *,
+    deadline: float | None,
+    still_on: Callable[[], bool] | None = None,
 ) -> tuple[list[Outcome], list[Claimed]]:
     """Send each provider account's share of the batch under its rate (shared by
     every campaign and resend) and the campaign's own cap, runs of the accounts
@@ -301,7 +359,8 @@ def send_batch_until(
     Past ``deadline`` (a ``time.monotonic()`` time) no further run is booked:
     what is left is returned unsent, so that a batch larger than its rates allow
     in a task's time (a campaign capped far below its batch, a slow provider, a
-    provider booked ahead by other campaigns) does not outlive the task.
+    provider booked ahead by other campaigns) does not outlive the task. So is
+    what is left once ``still_on()``, asked before each run, says no.
     """
     by_channel: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
     for item in items:
@@ -321,7 +380,7 @@ def send_batch_until(
     outcomes: list[Outcome] = []
     futures: list = []
     try:
-        unsent = _send_in_runs(queues, deadline, latencies, outcomes, futures)
+        unsent = _send_in_runs(queues, deadline, latencies, outcomes, futures, still_on)
         outcomes += [future.result() for future in futures]
     finally:
         # A send still under way (the loop above raised) keeps its connection
@@ -373,7 +432,7 @@ def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tupl
     item, error = outcome.item, outcome.error
     if error is None:
         status = DeliveryStatus.DELIVERED if item.channel == "inapp" else DeliveryStatus.SENT
-        row = _Row(item.id, status, outcome.provider_id, sent_at=now)
+        row = _Row(item.id, status, outcome.provider_id[:PROVIDER_ID_MAX_LENGTH], sent_at=now)
         if status == DeliveryStatus.DELIVERED:
             row.delivered_at = now
         return row, outcome.detail or "handed to the provider"
@@ -553,9 +612,10 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "UPDATE notices_delivery d SET reference = v.reference, subject = v.subject, "
-                "body = v.body, provider = v.provider, prepared_at = %s "
+                'body = v.body, provider = v.provider, "to" = v.address, prepared_at = %s '
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::timestamptz[]) AS v(id, reference, subject, body, provider, claimed_at) "
+                "%s::text[], %s::timestamptz[]) "
+                "AS v(id, reference, subject, body, provider, address, claimed_at) "
                 "WHERE d.id = v.id AND d.status = 'sending' AND d.claimed_at = v.claimed_at "
                 "RETURNING d.id",
                 [
@@ -565,6 +625,7 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
                     [i.subject for i in items],
                     [i.body for i in items],
                     [i.provider for i in items],
+                    [i.to for i in items],
                     [i.claimed_at for i in items],
                 ],
             )
@@ -573,9 +634,18 @@ def _prepare_rows(items: list[Claimed]) -> set[int]:
         for i in items:
             cursor.execute(
                 "UPDATE notices_delivery SET reference = %s, subject = %s, body = %s, "
-                "provider = %s, prepared_at = %s "
+                'provider = %s, "to" = %s, prepared_at = %s '
                 "WHERE id = %s AND status = 'sending' AND claimed_at = %s",
-                [i.reference, i.subject, i.body, i.provider, prepared_at, i.id, i.claimed_at],
+                [
+                    i.reference,
+                    i.subject,
+                    i.body,
+                    i.provider,
+                    i.to,
+                    prepared_at,
+                    i.id,
+                    i.claimed_at,
+                ],
             )
             if cursor.rowcount:
                 mine.add(i.id)
@@ -705,16 +775,23 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         return result
     Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
 
-    providers = {ch: channels.choose_provider(ch) for ch in {i.channel for i in items}}
-    for item in items:
-        item.provider = providers[item.channel]
+    assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
 
-    sent, unsent = send_batch_until(campaign, ready, result.latencies, deadline=deadline)
+    sending = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING)
+    sent, unsent = send_batch_until(
+        campaign, ready, result.latencies, deadline=deadline, still_on=sending.exists
+    )
     release_unsent(unsent)
     outcomes = failures + sent
     statuses = record_outcomes(outcomes)
     _report_health(outcomes)
+    if unsent or DeliveryStatus.PENDING in statuses:
+        # Cancelled meanwhile: what went back to pending is skipped, as the
+        # cancel skipped every row pending then.
+        from notices.services.campaigns import deliveries_skip_if_cancelled
+
+        deliveries_skip_if_cancelled(campaign_id=campaign.pk)
     # Counted by what was recorded: a transient error on the last attempt is a failure.
     for status in statuses:
         if status == DeliveryStatus.FAILED:
@@ -724,6 +801,17 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         else:
             result.sent += 1
     return result
+
+
+def assign_providers(items: list[Claimed]) -> None:
+    """Each item's provider: the first of its channel whose circuit is closed,
+    except for an item in doubt, which stays with the provider that may already
+    have it. Only that provider can say whether it does (another would be
+    asked in vain, and send a second copy), and its receipts name it."""
+    chosen = {ch: channels.choose_provider(ch) for ch in {i.channel for i in items}}
+    for item in items:
+        stays = item.in_doubt and item.stored_provider in channels.provider_names(item.channel)
+        item.provider = item.stored_provider if stays else chosen[item.channel]
 
 
 def _report_health(outcomes: list[Outcome]) -> None:
@@ -750,7 +838,7 @@ def claim_one(delivery_id: int) -> list[Claimed]:
                   attempts = attempts + 1, updated_at = %s
              WHERE id = %s AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-         RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt
+         RETURNING id, customer_id, channel, "to", language, reference, attempts, in_doubt, provider
             """,
             [now, now, delivery_id, now],
         )
@@ -765,7 +853,7 @@ def send_resend(delivery_id: int) -> Outcome | None:
     if not items:
         return None
     campaign = Campaign.objects.select_related("incident").get(deliveries__pk=delivery_id)
-    items[0].provider = channels.choose_provider(items[0].channel)
+    assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
     outcomes = failures + send_batch(campaign, ready, [])
     record_outcomes(outcomes, fallback=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.models import FINAL_STATUSES, STATUS_RANK, DeliveryStatus
+from notices.models import FINAL_STATUSES, PROVIDER_ID_MAX_LENGTH, STATUS_RANK, DeliveryStatus
 
 # Twilio's MessageStatus values; the rest (queued, sending, …) change nothing.
 TWILIO_STATUSES = {
@@ -78,7 +78,7 @@ def apply_receipt(
         status == DeliveryStatus.FAILED,
         error,
         error[:500],
-        provider_id,
+        provider_id[:PROVIDER_ID_MAX_LENGTH],
         now,
         status == DeliveryStatus.DELIVERED,
         now,
@@ -206,7 +206,8 @@ def apply_receipts(receipts: list[dict]) -> None:
         return
     now = timezone.now()
     columns = ["reference", "provider", "provider_status", "status", "provider_id", "error"]
-    arrays = [[str(r.get(c) or "")[:500] for r in receipts] for c in columns]
+    longest = {"provider_id": PROVIDER_ID_MAX_LENGTH}
+    arrays = [[str(r.get(c) or "")[: longest.get(c, 500)] for r in receipts] for c in columns]
     final = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")

@@ -47,7 +47,11 @@ def campaign_plan(campaign_id: int) -> None:
         campaign = Campaign.objects.get(pk=campaign_id)
         if campaign.status not in (Status.SENDING, Status.PAUSED) or campaign.planning_done:
             return
-        if planning.plan_next(campaign):
+        done = planning.plan_next(campaign)
+        # A cancel that committed while this chunk was being written skipped
+        # the rows pending then, not these.
+        services.deliveries_skip_if_cancelled(campaign_id=campaign_id)
+        if done:
             return
     campaign_plan.delay(campaign_id)
 
@@ -72,7 +76,12 @@ def campaign_dispatch(campaign_id: int) -> None:
         return
     # Retries wait for their time; rows in flight belong to another dispatcher.
     next_retry = (
-        Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.PENDING)
+        Delivery.objects.filter(
+            campaign_id=campaign_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__isnull=False,
+            resent_by__isnull=True,
+        )
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
@@ -85,6 +94,10 @@ def campaign_dispatch(campaign_id: int) -> None:
         campaign_dispatch.apply_async((campaign_id,), countdown=min(max(wait, 0.2), 60))
 
 
+# Seconds a pending resend is left to its own task before the sweep queues another.
+RESEND_RESCUE_AFTER = 60
+
+
 @shared_task(time_limit=120, soft_time_limit=100)
 def deliveries_sweep() -> None:
     """Every few seconds: rescue in-doubt deliveries and stalled campaigns."""
@@ -95,15 +108,25 @@ def deliveries_sweep() -> None:
     stale = timezone.now() - timezone.timedelta(seconds=max(60, settings.DISPATCH_TASK_SECONDS * 2))
     for campaign in Campaign.objects.filter(status=Status.SENDING):
         heartbeat = max(filter(None, [campaign.dispatched_at, campaign.updated_at]))
-        if heartbeat < stale and not services.campaign_finish_if_done(campaign.pk):
+        if (
+            heartbeat < stale
+            and not services.campaign_finish_if_done(campaign.pk)
+            and _work_left_unclaimed(campaign, since=stale)
+        ):
             logger.warning("sweep: restarting campaign %s", campaign.pk)
             Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
             kick_campaign(campaign.pk)
-    # Support resends whose worker died or whose retry is due.
-    due = Delivery.objects.filter(resent_by__isnull=False, status=DeliveryStatus.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
-    )
-    for delivery_id in due.values_list("pk", flat=True)[:1000]:
+    # Support resends whose task was lost (a worker died) or whose retry is overdue.
+    # Each has its own task queued; while a backed-up queue still holds it, queuing
+    # it at every sweep would only grow that queue: once a minute at most.
+    now = timezone.now()
+    quiet_since = now - timezone.timedelta(seconds=RESEND_RESCUE_AFTER)
+    due = Delivery.objects.filter(
+        resent_by__isnull=False, status=DeliveryStatus.PENDING, updated_at__lt=quiet_since
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=quiet_since))
+    rescued = list(due.values_list("pk", flat=True)[:1000])
+    Delivery.objects.filter(pk__in=rescued, status=DeliveryStatus.PENDING).update(updated_at=now)
+    for delivery_id in rescued:
         resend_send.delay(delivery_id)
     # A late failure receipt needs a fall-back even after a campaign completed.
     reopen = Campaign.objects.filter(
@@ -114,6 +137,23 @@ def deliveries_sweep() -> None:
             status=Status.SENDING, completed_at=None
         ):
             kick_campaign(campaign.pk)
+
+
+def _work_left_unclaimed(campaign: Campaign, *, since) -> bool:
+    """Whether a quiet campaign has work its dispatchers would have taken by now
+    if they were alive. One whose rows all wait for a later retry is quiet with
+    its dispatchers alive (each queued for that time): restarting it would only
+    add dispatchers, each keeping itself queued until the campaign ends."""
+    if not campaign.planning_done:
+        return True
+    pending = Delivery.objects.filter(
+        campaign_id=campaign.pk, status=DeliveryStatus.PENDING, resent_by__isnull=True
+    )
+    return (
+        pending.filter(next_attempt_at__isnull=True).exists()
+        or pending.filter(next_attempt_at__lt=since).exists()
+        or Delivery.objects.filter(campaign_id=campaign.pk, fallback_pending=True).exists()
+    )
 
 
 @shared_task(time_limit=60, soft_time_limit=50)
@@ -131,7 +171,7 @@ def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "
     )
     backend = channels.get_backend(test.channel, provider)
     try:
-        test.provider_id = backend.send(message)
+        test.provider_id = backend.send(message)[:255]
         test.status = "sent"
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
@@ -253,6 +293,7 @@ def send_contact_code(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """A code to confirm a new email or phone, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
@@ -280,6 +321,7 @@ def send_contact_code(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
         useful_until=verification.expires_at.timestamp(),
     )
 
@@ -292,6 +334,7 @@ def send_contact_changed(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """Tell the email or phone a customer's record no longer has that it was
     replaced: whoever changed it with a stolen session or phone is noticed by
@@ -331,6 +374,7 @@ def send_contact_changed(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
     )
 
 
@@ -344,12 +388,14 @@ def _send_direct(
     reference: str,
     slot_at: float | None,
     provider: str,
+    in_doubt: bool = False,
     useful_until: float | None = None,
 ) -> None:
     """Record one message's reference, take its provider slot and send it by
     email or text; /verify vouches for it once sent. A text the provider
     refuses for now is retried (the task's positional arguments kept), on a
-    provider and slot chosen again."""
+    provider and slot chosen again; one it may have taken (its answer lost) is
+    retried at the same provider, which is first asked for it by reference."""
     from django.core.mail import EmailMessage
 
     from notices import channels
@@ -367,15 +413,33 @@ def _send_direct(
     if channel == "email":
         EmailMessage(subject, text, to=[to], headers={REFERENCE_HEADER: reference}).send()
     else:
+        message = OutgoingMessage(reference=reference, to=to, body=text)
+        backend = channels.get_backend("sms", provider)
         try:
-            channels.get_backend("sms", provider).send(
-                OutgoingMessage(reference=reference, to=to, body=text)
-            )
+            if not (in_doubt and _already_taken(backend, message)):
+                backend.send(message)
         except ChannelError as exc:
-            if not exc.permanent:
-                raise task.retry(exc=exc, countdown=10, kwargs=_NEW_SLOT) from exc
-            return
+            if exc.permanent:
+                return
+            # A text the provider may have taken is asked for there, not sent
+            # by whichever provider is free next.
+            doubt = in_doubt or exc.ambiguous
+            retry = (
+                {"slot_at": None, "provider": provider, "in_doubt": True} if doubt else _NEW_SLOT
+            )
+            raise task.retry(exc=exc, countdown=10, kwargs=retry) from exc
     transactional_message_sent(reference=reference)
+
+
+def _already_taken(backend, message) -> bool:
+    """Whether the provider has this text already; one that cannot be asked is
+    taken to have it (as a campaign's in-doubt message is): not sent twice."""
+    from notices.channels.base import LookupUnsupported
+
+    try:
+        return bool(backend.lookup(message))
+    except LookupUnsupported:
+        return True
 
 
 def _reference_line(reference: str) -> str:
@@ -411,6 +475,7 @@ def send_claim_code(
     reference: str = "",
     slot_at: float | None = None,
     provider: str = "",
+    in_doubt: bool = False,
 ) -> None:
     """A claim code texted to the phone on record, on the transactional queue,
     with a reference /verify vouches for once it is sent."""
@@ -436,4 +501,5 @@ def send_claim_code(
         reference=reference,
         slot_at=slot_at,
         provider=provider,
+        in_doubt=in_doubt,
     )

@@ -121,6 +121,14 @@ class EmailChannel(ChannelBackend):
                     # limit of messages a connection): nothing was taken, send again.
                     continue
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
+            except smtplib.SMTPDataError as exc:
+                self._drop()
+                # 5xx: the server refuses this message for good (its content, its
+                # recipient); 4xx: it asks us to try again later.
+                raise ChannelError(
+                    f"refused: {exc.smtp_code} {exc.__class__.__name__}",
+                    permanent=500 <= exc.smtp_code < 600,
+                ) from exc
             except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
                 self._drop()
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc

@@ -11,6 +11,7 @@ from notices.models.contacts import ContactVerification, Device
 from notices.models.deliveries import (
     FINAL_STATUSES,
     HANDED_OVER_STATUSES,
+    PROVIDER_ID_MAX_LENGTH,
     STATUS_RANK,
     Delivery,
     DeliveryEvent,
@@ -24,6 +25,7 @@ from notices.models.records import CampaignRecord, IncidentRecord
 __all__ = [
     "FINAL_STATUSES",
     "HANDED_OVER_STATUSES",
+    "PROVIDER_ID_MAX_LENGTH",
     "STATUS_RANK",
     "Campaign",
     "CampaignRecord",

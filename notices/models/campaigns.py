@@ -159,7 +159,7 @@ class TestSend(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     reference = models.CharField(max_length=16)
     status = models.CharField(max_length=12, default="pending")
-    provider_id = models.CharField(max_length=64, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)  # as Delivery's
     last_error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)

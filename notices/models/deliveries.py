@@ -38,6 +38,9 @@ FINAL_STATUSES = {
     DeliveryStatus.UNDELIVERABLE,
     DeliveryStatus.SKIPPED,
 }
+# A provider's id for a message, cut to this when stored: one longer (a
+# provider's whim) must not fail the recording of a batch already sent.
+PROVIDER_ID_MAX_LENGTH = 255
 # Handed to a provider (or the in-app inbox): what "heard from us" counts.
 HANDED_OVER_STATUSES = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
 
@@ -62,7 +65,8 @@ class Delivery(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     provider = models.CharField(max_length=32, blank=True)
-    provider_id = models.CharField(max_length=64, blank=True)
+    # An email's is its Message-ID, which names our host: often over 64 characters.
+    provider_id = models.CharField(max_length=PROVIDER_ID_MAX_LENGTH, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -114,11 +118,17 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # Workers claim the oldest pending rows of a campaign.
+            # Workers claim a campaign's retries that are due, then its rows never
+            # tried, oldest first; rows waiting for a later retry are in neither's way.
+            models.Index(
+                fields=["campaign", "next_attempt_at", "id"],
+                condition=Q(status="pending", next_attempt_at__isnull=False),
+                name="delivery_pending_retry",
+            ),
             models.Index(
                 fields=["campaign", "id"],
-                condition=Q(status="pending"),
-                name="delivery_pending",
+                condition=Q(status="pending", next_attempt_at__isnull=True),
+                name="delivery_pending_fresh",
             ),
             # The sweep finds rows left "sending" by a dead worker.
             models.Index(

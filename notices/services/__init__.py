@@ -14,6 +14,7 @@ from notices.services.campaigns import (
     campaign_send,
     campaign_templates_fill,
     deliveries_mark_in_doubt,
+    deliveries_skip_if_cancelled,
     incident_check_active,
     test_send_create,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "contact_change_confirm",
     "contact_change_start",
     "deliveries_mark_in_doubt",
+    "deliveries_skip_if_cancelled",
     "device_refresh",
     "device_register",
     "device_remove",

@@ -233,7 +233,7 @@ def campaign_send(*, campaign: Campaign, by, request=None) -> Campaign:
 
 
 def campaign_pause(*, campaign: Campaign, by, request=None) -> Campaign:
-    """Workers stop between batches; what is in flight completes."""
+    """Workers stop before their next run of sends; what a provider was handed completes."""
     _require_sender(by)
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
         status=Status.PAUSED, updated_at=timezone.now()
@@ -269,20 +269,33 @@ def campaign_cancel(*, campaign: Campaign, by, request=None) -> Campaign:
             status=Status.CANCELLED, completed_at=now, updated_at=now
         ):
             raise ValidationError(_("This campaign can no longer be cancelled."))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO notices_deliveryevent "
-                "(delivery_id, source, status, provider_status, detail, created_at) "
-                "SELECT id, 'staff', 'skipped', '', 'campaign cancelled', %s "
-                "FROM notices_delivery WHERE campaign_id = %s AND status = 'pending'",
-                [now, campaign.pk],
-            )
-        Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SKIPPED, updated_at=now
-        )
+        _skip_pending(campaign.pk, now)
         audit(AuditAction.CAMPAIGN_CANCEL, actor=by, target=campaign, request=request)
     campaign.refresh_from_db()
     return campaign
+
+
+def _skip_pending(campaign_id: int, now) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notices_deliveryevent "
+            "(delivery_id, source, status, provider_status, detail, created_at) "
+            "SELECT id, 'staff', 'skipped', '', 'campaign cancelled', %s "
+            "FROM notices_delivery WHERE campaign_id = %s AND status = 'pending'",
+            [now, campaign_id],
+        )
+    return Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SKIPPED, updated_at=now
+    )
+
+
+def deliveries_skip_if_cancelled(*, campaign_id: int) -> int:
+    """Skip what a batch under way put back to pending (unsent, or to retry)
+    after its campaign was cancelled; returns how many."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign_id, status=Status.CANCELLED).exists():
+            return 0
+        return _skip_pending(campaign_id, timezone.now())
 
 
 def campaign_finish_if_done(campaign_id: int) -> bool:

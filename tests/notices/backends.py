@@ -12,6 +12,7 @@ lookups: list[str] = []
 
 
 def reset() -> None:
+    by_account.clear()
     script.clear()
     accepted.clear()
     lookups.clear()
@@ -59,6 +60,38 @@ class DownSmsBackend(ChannelBackend):
 FAILOVER = [
     {"name": "primary", "backend": "tests.notices.backends.DownSmsBackend"},
     {"name": "backup", "backend": "tests.notices.backends.ScriptedSmsBackend"},
+]
+
+
+# Two provider accounts that each know only their own messages, like two real
+# providers: a lookup at one never finds what the other accepted.
+by_account: dict[str, list[OutgoingMessage]] = {}
+
+
+class AccountSmsBackend(ChannelBackend):
+    """A provider account that accepts every text, but whose answer to the
+    numbers in ``script`` (outcome "lost") never arrives."""
+
+    channel = "sms"
+
+    def send(self, message: OutgoingMessage) -> str:
+        sent = by_account.setdefault(self.name, [])
+        sent.append(message)
+        if script.get(message.to) and script[message.to].pop(0) == "lost":
+            raise ChannelError("no answer: ReadTimeoutError", ambiguous=True)
+        return f"{self.name}-{len(sent)}"
+
+    def lookup(self, message: OutgoingMessage) -> str | None:
+        lookups.append(f"{self.name}:{message.reference}")
+        for index, sent in enumerate(by_account.get(self.name, []), start=1):
+            if sent.reference == message.reference:
+                return f"{self.name}-{index}"
+        return None
+
+
+TWO_ACCOUNTS = [
+    {"name": "primary", "backend": "tests.notices.backends.AccountSmsBackend"},
+    {"name": "backup", "backend": "tests.notices.backends.AccountSmsBackend"},
 ]
 
 

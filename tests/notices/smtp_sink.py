@@ -16,6 +16,8 @@ class SmtpSink:
     messages_per_connection: int = 0
     hang_up_at_mail: bool = False
     hang_up_after_data: bool = False
+    # Its answer to a message's data: "554 5.7.1 rejected" refuses it for good.
+    answer_after_data: bytes = b"250 queued"
     port: int = 0
     recipients: list[str] = field(default_factory=list)
     messages: int = 0
@@ -36,7 +38,7 @@ class SmtpSink:
                     taken += 1
                     if self.hang_up_after_data:
                         break
-                    writer.write(b"250 queued\r\n")
+                    writer.write(self.answer_after_data + b"\r\n")
                     await writer.drain()
                     if taken == self.messages_per_connection:
                         break

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connections
+from django.db.models import F
 from django.utils import timezone
 
 from notices import dispatch, services
@@ -62,6 +63,67 @@ def test_every_recipient_gets_one_message_with_its_reference(sending, audience):
     sms = next(m for m in locmem.outbox if m.to == "+61411000003")
     assert sms.callback_url.endswith(f"/webhooks/sms/primary/{sms.reference}")
     assert services.campaign_finish_if_done(sending.pk)
+
+
+def test_a_claim_takes_due_retries_first_then_fresh_rows_never_future_retries(sending):
+    rows = list(Delivery.objects.filter(campaign=sending).order_by("id"))
+    later, due = timezone.now() + timedelta(minutes=5), timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(next_attempt_at=later)
+    Delivery.objects.filter(pk=rows[4].pk).update(next_attempt_at=due)
+    assert [c.id for c in dispatch.claim(sending.pk, 2)] == [rows[2].pk, rows[4].pk]
+    assert [c.id for c in dispatch.claim(sending.pk, 100)] == [rows[3].pk]
+
+
+@pytest.mark.postgres
+def test_a_claim_reads_no_row_waiting_for_its_retry(sending):
+    """In a provider outage, millions of rows wait for their retry: a claim that
+    walked past them all (300,000 rows, 0.1 s, for each batch of each
+    dispatcher) would slow the campaign to a crawl just when it has to catch up.
+    Each claim statement finds its rows through an index, filtering none out."""
+    import json
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    later = timezone.now() + timedelta(minutes=5)
+    first = Delivery.objects.filter(campaign=sending).order_by("id").first()
+    waiting = [
+        Delivery(
+            campaign=sending,
+            customer_id=first.customer_id,
+            channel="push",
+            to="token",
+            resent_by_id=first.customer_id,  # a resend: no unique (campaign, customer, channel)
+            next_attempt_at=later,
+        )
+        for _ in range(200)
+    ]
+    Delivery.objects.bulk_create(waiting)
+    Delivery.objects.filter(campaign=sending, resent_by__isnull=True).update(
+        id=F("id") + 1_000_000
+    )  # fresh rows after the waiting ones, as they are mid-campaign
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notices_delivery")
+    with CaptureQueriesContext(connection) as captured:
+        dispatch.claim(sending.pk, 2)
+    claims = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("UPDATE")]
+    assert claims
+    removed = 0
+    for sql in claims:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            transaction.set_rollback(True)
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        removed += _rows_removed(plan[0]["Plan"])
+    assert removed == 0
+
+
+def _rows_removed(node: dict) -> int:
+    return node.get("Rows Removed by Filter", 0) + sum(
+        _rows_removed(child) for child in node.get("Plans", [])
+    )
 
 
 def test_a_batch_claimed_twice_sends_nothing_twice(sending):
@@ -269,6 +331,117 @@ def test_cancel_skips_what_is_not_sent(sending, lead):
     assert (
         DeliveryEvent.objects.filter(delivery__in=skipped, detail="campaign cancelled").count() == 3
     )
+
+
+@pytest.mark.parametrize("stop", ["cancel", "pause"])
+def test_a_batch_under_way_stops_sending_when_its_campaign_is_cancelled_or_paused(
+    sending, audience, lead, settings, monkeypatch, stop
+):
+    """A batch claimed just before the cancel waits for its campaign's rate (one
+    text a second here): what it has not yet handed over is not sent after the
+    cancel (it is skipped) nor after a pause (it waits, pending, for the resume)."""
+    from notices import ratelimit
+
+    settings.RATE_HEADROOM = 1.0
+    settings.DISPATCH_TASK_SECONDS = 30
+    Campaign.objects.filter(pk=sending.pk).update(sms_rate=1)
+    real_take = ratelimit.Pacer.take
+    runs = []
+
+    def take_then_stop(pacer):
+        slots = real_take(pacer)
+        if pacer.campaign_key.endswith(":sms") and not runs:
+            getattr(services, f"campaign_{stop}")(campaign=sending, by=lead)
+        runs.append(slots)
+        return slots
+
+    monkeypatch.setattr(ratelimit.Pacer, "take", take_then_stop)
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    assert len(locmem.outbox) == 1 and sms.filter(status="sent").count() == 1
+    left = sms.exclude(status="sent")
+    assert left.count() == 2
+    if stop == "cancel":
+        assert set(left.values_list("status", flat=True)) == {"skipped"}
+        assert (
+            DeliveryEvent.objects.filter(delivery__in=left, detail="campaign cancelled").count()
+            == 2
+        )
+    else:
+        assert set(left.values_list("status", flat=True)) == {"pending"}
+        assert {d.attempts for d in left} == {0}
+
+
+def test_a_contact_changed_since_planning_is_used_not_the_old_one(sending, audience):
+    """Planned hours before its turn (9.8 million texts at 100 a second take a
+    day): the customer has since confirmed a new number, or support corrected a
+    wrong one. The alert names what of theirs was exposed: it goes to the number
+    on record now, never to the one given up (someone else's, perhaps)."""
+    from customers.models import Customer
+
+    Customer.objects.filter(pk=audience["both"].pk).update(phone="+61411999999")
+    run_until_idle(sending)
+    sms_to = sorted(m.to for m in locmem.outbox)
+    assert "+61411000003" not in sms_to and "+61411999999" in sms_to
+    delivery = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert (delivery.status, delivery.to) == ("sent", "+61411999999")
+
+
+def test_a_contact_removed_since_planning_falls_back_to_the_next_channel(sending, audience):
+    from customers.models import Customer
+
+    Customer.objects.filter(pk=audience["both"].pk).update(phone="")
+    run_until_idle(sending)
+    assert "+61411000003" not in [m.to for m in locmem.outbox]
+    by_channel = {
+        d.channel: d for d in Delivery.objects.filter(campaign=sending, customer=audience["both"])
+    }
+    assert by_channel["sms"].status == "failed"
+    assert "no longer" in by_channel["sms"].last_error
+    assert by_channel["email"].status == "sent"
+    assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
+
+
+def test_an_emails_message_id_on_a_real_domain_is_recorded_whole(sending, audience, settings):
+    """The Message-ID names our host: on a real domain it is longer than 64
+    characters. Recording it must not fail the batch after its emails went out
+    (on PostgreSQL, a value too long for its column fails the whole statement)."""
+    settings.PORTAL_BASE_URL = "https://alerts.customer-support.example-telco.com.au"
+    run_until_idle(sending)
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {d.status for d in emails} == {"sent"}
+    assert {d.provider_id for d in emails} == {m.extra_headers["Message-ID"] for m in mail.outbox}
+    assert all(len(d.provider_id) > 64 for d in emails)
+
+
+def _quiet_for(campaign, minutes: int) -> None:
+    ago = timezone.now() - timedelta(minutes=minutes)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        planning_done=True, dispatched_at=ago, updated_at=ago
+    )
+
+
+@pytest.mark.parametrize("due_in_minutes, restarted", [(10, False), (-5, True)])
+def test_the_sweep_restarts_a_quiet_campaign_only_when_it_has_work_due(
+    sending, monkeypatch, due_in_minutes, restarted
+):
+    """Every row waits for a retry ten minutes away (a provider asked us to wait):
+    no dispatcher claims anything meanwhile, and its heartbeat goes quiet. Its
+    dispatchers are only waiting, each with its next run queued: restarting it
+    at every sweep added a set of dispatchers a minute, and each of them kept
+    itself queued until the campaign ended. One whose rows have been due for
+    minutes unclaimed has lost its dispatchers, and is restarted."""
+    from notices import tasks
+
+    Delivery.objects.filter(campaign=sending).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=due_in_minutes)
+    )
+    _quiet_for(sending, minutes=5)
+    kicked = []
+    monkeypatch.setattr(tasks, "kick_campaign", kicked.append)
+    tasks.deliveries_sweep()
+    assert kicked == ([sending.pk] if restarted else [])
 
 
 def test_a_delivery_claimed_by_a_receipt_meanwhile_keeps_the_receipts_state(sending, scripted):

@@ -94,3 +94,19 @@ def test_an_unreachable_server_is_a_plain_failure(settings):
     with pytest.raises(ChannelError) as refused:
         EmailChannel().send(message(1))
     assert not refused.value.ambiguous
+
+
+@pytest.mark.parametrize(
+    "answer, permanent",
+    [(b"554 5.7.1 Message rejected", True), (b"451 4.3.0 Try again later", False)],
+)
+def test_a_message_the_server_refuses_for_good_is_not_retried(sink, answer, permanent):
+    """A 5xx answer to the data refuses this message for good (its content or its
+    recipient): retried, it would be refused six times over ten minutes before
+    the customer's next channel is tried. A 4xx asks for a retry."""
+    sink(answer_after_data=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert refused.value.permanent is permanent and not refused.value.ambiguous
+    channel.end_batch()

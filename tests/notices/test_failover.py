@@ -49,3 +49,44 @@ def test_traffic_moves_to_the_backup_during_an_outage(two_providers, campaign, l
     assert {d.status for d in sms} == {"sent"}
     assert {d.provider for d in sms} == {"backup"}
     assert sorted(m.to for m in backends.accepted) == sorted(d.to for d in sms)
+
+
+@pytest.fixture
+def two_accounts(settings):
+    backends.reset()
+    settings.SMS_PROVIDERS = backends.TWO_ACCOUNTS
+    settings.PROVIDER_FAILURE_THRESHOLD = 1
+    settings.DELIVERY_RETRY_BASE = 0
+    yield backends
+    backends.reset()
+
+
+def test_a_message_in_doubt_is_looked_up_where_it_was_sent_not_sent_again_elsewhere(
+    two_accounts, campaign, lead, audience
+):
+    """The primary took the text but its answer was lost, and the failures set it
+    aside: the retry asks the primary, and does not send a second copy by the backup."""
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    number = audience["sms_only"].phone
+    two_accounts.script[number] = ["lost"]
+    dispatch.dispatch_batch(campaign.pk, batch_size=100)
+    assert channels.choose_provider("sms") == "backup"  # the lost answer opened the circuit
+    delivery = Delivery.objects.get(campaign=campaign, customer=audience["sms_only"])
+    assert (delivery.status, delivery.in_doubt, delivery.provider) == ("pending", True, "primary")
+
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+    dispatch.dispatch_batch(campaign.pk, batch_size=100)
+
+    delivery.refresh_from_db()
+    copies = [m for sent in two_accounts.by_account.values() for m in sent if m.to == number]
+    assert len(copies) == 1
+    assert two_accounts.lookups == [f"primary:{delivery.reference}"]
+    # Its receipts still come from, and are matched to, the provider that has it.
+    assert (delivery.status, delivery.provider, delivery.provider_id) == (
+        "sent",
+        "primary",
+        "primary-1",
+    )

@@ -61,3 +61,27 @@ def test_chunks_advance_the_cursor_until_done(campaign):
     plan_all(campaign)
     campaign.refresh_from_db()
     assert campaign.planning_done
+
+
+def test_a_chunk_planned_while_the_campaign_is_cancelled_is_skipped_not_left_pending(
+    campaign, lead, monkeypatch
+):
+    """The cancel skips the rows pending when it commits; a chunk being planned
+    then commits its rows after it. They would stay pending for good (never sent,
+    but counted as waiting in every report): they are skipped like the others."""
+    from notices import planning, tasks
+    from notices.models import Campaign, Delivery
+    from notices.services import campaign_approve, campaign_cancel
+
+    campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    real_bound = planning.chunk_upper_bound
+
+    def cancelled_meanwhile(*args, **kwargs):
+        campaign_cancel(campaign=Campaign.objects.get(pk=campaign.pk), by=lead)
+        return real_bound(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "chunk_upper_bound", cancelled_meanwhile)
+    tasks.campaign_plan(campaign.pk)
+    statuses = set(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True))
+    assert statuses == {"skipped"}

@@ -316,3 +316,22 @@ def test_a_batch_of_receipts_moves_each_delivery_to_its_furthest_state(
     assert delivery.status == "delivered"
     assert delivery.events.filter(source="callback").count() == 2
     assert (other.status, other.fallback_pending, other.last_error) == ("failed", True, "30003")
+
+
+def test_a_receipt_with_an_overlong_provider_id_is_recorded_cut_not_an_error(delivery):
+    """A provider's id longer than the column is cut: on PostgreSQL it would fail the
+    statement (a buffered batch of receipts, all of them, again at every drain)."""
+    from notices.receipts import apply_receipts
+
+    Delivery.objects.filter(pk=delivery.pk).update(provider_id="")
+    receipt = {
+        "reference": delivery.reference,
+        "provider": "primary",
+        "provider_status": "delivered",
+        "status": "delivered",
+        "provider_id": "X" * 300,
+        "error": "",
+    }
+    apply_receipts([receipt])
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.provider_id == "X" * 255

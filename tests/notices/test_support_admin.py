@@ -273,6 +273,32 @@ def test_resends_are_limited_per_customer(agent_client, sent, customer, settings
     assert Delivery.objects.filter(customer=customer, resent_by__isnull=False).count() == 2
 
 
+def test_the_sweep_queues_a_waiting_resend_again_once_a_minute_not_at_every_sweep(
+    agent, sent, customer, monkeypatch
+):
+    """While the transactional queue is backed up, every sweep (each 15 s) queued
+    every pending resend once more: the queue grew behind the backlog that was
+    holding them up. Its own task is queued when it is asked for; the sweep is
+    for one lost since (a worker died), and repeats itself once a minute at most."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notices import tasks
+
+    resend = Delivery.objects.create(
+        campaign=sent, customer=customer, channel="sms", to=customer.phone, resent_by=agent
+    )
+    queued = []
+    monkeypatch.setattr(tasks.resend_send, "delay", queued.append)
+    tasks.deliveries_sweep()
+    assert queued == []  # just asked for: its own task is on its way
+    Delivery.objects.filter(pk=resend.pk).update(updated_at=timezone.now() - timedelta(minutes=2))
+    for _ in range(3):
+        tasks.deliveries_sweep()
+    assert queued == [resend.pk]
+
+
 def test_a_failed_resend_does_not_fall_back(
     agent_client, sent, customer, django_capture_on_commit_callbacks
 ):
@@ -280,6 +306,25 @@ def test_a_failed_resend_does_not_fall_back(
     with django_capture_on_commit_callbacks(execute=True):
         act(agent_client, customer, "resend", channel="sms")
     resend = Delivery.objects.get(customer=customer, resent_by__isnull=False)
+    assert (resend.status, resend.fallback_pending) == ("failed", False)
+
+
+def test_a_resend_is_left_to_its_own_task_by_the_campaigns_dispatchers(
+    agent, sent, customer, django_capture_on_commit_callbacks
+):
+    """The campaign is still sending to others: its dispatchers claim its pending
+    rows, but not a resend, which would then fall back like a campaign message
+    (a second message on a channel the agent did not choose)."""
+    Campaign.objects.filter(pk=sent.pk).update(status="sending")
+    locmem.invalid_numbers.add(customer.phone)
+    resend = Delivery.objects.create(
+        campaign=sent, customer=customer, channel="sms", to=customer.phone, resent_by=agent
+    )
+    assert dispatch.dispatch_batch(sent.pk).claimed == 0
+    resend.refresh_from_db()
+    assert resend.status == "pending"
+    dispatch.send_resend(resend.pk)
+    resend.refresh_from_db()
     assert (resend.status, resend.fallback_pending) == ("failed", False)
 
 

@@ -164,3 +164,50 @@ def test_a_code_text_retried_after_a_provider_error_chooses_its_provider_again(
     [asked] = retries
     assert asked["kwargs"] == {"slot_at": None, "provider": ""}
     backends.reset()
+
+
+def test_an_email_test_send_records_a_message_id_on_a_real_domain(settings, campaign):
+    """An email's Message-ID names our host, over 64 characters on most real domains."""
+    settings.PORTAL_BASE_URL = "https://alerts.customer-support.example-telco.com.au"
+    test = _TestSendModel.objects.create(
+        campaign=campaign,
+        channel="email",
+        language="en",
+        to="staff@example.com",
+        subject="Test",
+        body="Test",
+        reference="K7QM3TXP9HWC",
+        requested_by=campaign.created_by,
+    )
+    tasks.test_send(test.pk)
+    test.refresh_from_db()
+    assert test.status == "sent" and len(test.provider_id) > 64
+
+
+@pytest.mark.parametrize("kind", ["claim", "contact"])
+def test_a_code_text_whose_answer_was_lost_is_looked_up_not_sent_twice(
+    kind, alice, campaign, retries, settings
+):
+    """The provider took the text, but its answer timed out: the retry asks the
+    same provider for it by its reference before sending a second copy."""
+    from portal.models import TransactionalMessage
+    from tests.notices import backends
+
+    backends.reset()
+    settings.SMS_PROVIDERS = [
+        {**p, "rate": 0} for p in backends.TWO_ACCOUNTS
+    ]  # the retry's provider: the one that may have it, not the first one free
+    alice.phone = "+61411000789"
+    alice.save()
+    backends.script["+61411000789"] = ["lost"]
+    with pytest.raises(Retry):
+        _send(kind, alice, campaign, provider="backup")
+    [asked] = retries
+    assert asked["kwargs"] == {"slot_at": None, "provider": "backup", "in_doubt": True}
+
+    _send(kind, alice, campaign, **asked["kwargs"])
+    sent = [m for account in backends.by_account.values() for m in account]
+    assert len(sent) == 1
+    assert backends.lookups == ["backup:K7QM3TXP9HWC"]
+    assert TransactionalMessage.objects.get(reference="K7QM3TXP9HWC").sent_at is not None
+    backends.reset()
