@@ -8,12 +8,6 @@ from __future__ import annotations
 import re
 
 DOT = "\u2022"  # •
-# What Python calls white space, spelt out: a regular expression's \s is not the
-# same set in Python and in PostgreSQL (where it hangs on the database's locale).
-SPACES = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
-    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 def mask_email(email: str) -> str:
@@ -27,8 +21,8 @@ def mask_email(email: str) -> str:
 def mask_phone(phone: str) -> str:
     """``+61412345321`` → ``•••• ••• 321``; a number already masked stays as it is
     (retention keeps a delivery's number in this form)."""
-    if is_masked("phone", phone):
-        return phone.strip(SPACES)
+    if DOT in (phone or ""):
+        return phone
     digits = re.sub(r"[^0-9]", "", phone or "")
     if len(digits) < 6:
         return f"{DOT * 4} {DOT * 3}"
@@ -116,44 +110,8 @@ MASKERS = {
 }
 
 
-_SECRET_CLASSES = [code for code, masker in MASKERS.items() if masker is mask_secret]
-
-
-def masked_shapes(exclude: str = "") -> tuple[dict[str, str], str]:
-    """The exact shape of what each masker above produces, as a regular
-    expression read alike by Python and PostgreSQL (no \\s, no \\d), and the shape
-    of ``mask_tail`` for every other data class. ``exclude``: characters a
-    shape may not contain (the import's one-line fast path leaves out its
-    separators and what JSON escapes)."""
-    seen = f"[^{SPACES}{exclude}]"  # one character a mask leaves visible
-    shapes = {
-        "email": f"[^@{SPACES}{exclude}]{DOT}{{3}}@[^@{SPACES}{exclude}]+|{DOT}{{3}}",
-        "phone": f"{DOT}{{4}} {DOT}{{3}}( [0-9]{{3}})?",
-        "date_of_birth": f"{DOT}{{2}}/{DOT}{{2}}/((19|20)[0-9]{{2}}|{DOT}{{4}})",
-        "name": f"{seen}{DOT}{{3}}( {seen}{DOT}{{3}})*|{DOT}{{3}}",
-        "address": f"{DOT}{{3}}(, ({seen}|{seen}[^,{exclude}]*{seen}))?",
-    }
-    shapes.update(dict.fromkeys(_SECRET_CLASSES, f"{DOT}{{8}}"))
-    return shapes, f"{DOT}{{4}}( {seen}{{2,4}})?"
-
-
-_SHAPES, _TAIL_SHAPE = masked_shapes()
-_SHAPES = {code: re.compile(f"(?:{shape})") for code, shape in _SHAPES.items()}
-_TAIL_SHAPE = re.compile(f"(?:{_TAIL_SHAPE})")
-
-
-def is_masked(data_class: str, value: str) -> bool:
-    """Whether a value is already in exactly the masked form this module gives
-    that data class (white space around it aside). A raw value that merely
-    contains the dot, ``12•34567``, is not: it is masked like any other."""
-    return bool(_SHAPES.get(data_class, _TAIL_SHAPE).fullmatch((value or "").strip(SPACES)))
-
-
 def mask_value(data_class: str, raw: str) -> str:
-    """The masked form of an exposed value of the given data class; a value
-    already masked (a supplier's file may hold only masked values) is kept."""
-    if is_masked(data_class, raw):
-        return raw.strip(SPACES)
+    """The masked form of a raw exposed value of the given data class."""
     return MASKERS.get(data_class, mask_tail)(raw)
 
 

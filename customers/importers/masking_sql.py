@@ -1,12 +1,10 @@
 """The masking rules of ``customers.masking`` as one SQL expression, so raw
 values are masked inside the import statement and never written anywhere
-lasting. A value already in exactly the masked form of its data class
-(``customers.masking.is_masked``, the same regular expressions) is kept."""
+lasting. A value that already contains the mask dot is kept as it is."""
 
 from __future__ import annotations
 
 from customers.importers.spec import SPACES
-from customers.masking import masked_shapes
 
 DOT = "\u2022"
 # Python's white space and digits, spelt out: \s and \d in PostgreSQL hang on the
@@ -52,24 +50,10 @@ def mask_sql(code: str, value: str) -> str:
     """SQL masking ``value`` (an expression) by the rule of data class ``code``
     (an expression too)."""
     value = f"btrim({value}, '{SPACES}')"
-    shapes, tail_shape = masked_shapes()
-    kept = " ".join(
-        f"WHEN {code} = '{name}' THEN {value} ~ '^(?:{shape})$'" for name, shape in shapes.items()
-    )
     whens = " ".join(
         f"WHEN {code} = '{name}' THEN {rule.format(v=value)}" for name, rule in _RULES.items()
     )
     return (
-        f"CASE WHEN (CASE {kept} ELSE {value} ~ '^(?:{tail_shape})$' END) THEN {value} "
+        f"CASE WHEN strpos({value}, '{DOT}') > 0 THEN {value} "
         f"{whens} ELSE {_TAIL.format(v=value)} END"
     )
-
-
-def masked_line_pattern(exclude: str) -> str:
-    """A regular expression for a whole ``code=value;…`` list whose every value is
-    already in the masked form of its code; ``exclude``: characters no value holds."""
-    shapes, tail_shape = masked_shapes(exclude)
-    named = "|".join(f"{name}=(?:{shape})" for name, shape in shapes.items())
-    others = f"(?!(?:{'|'.join(shapes)})=)[a-z0-9_]+=(?:{tail_shape})"
-    pair = f"(?:{named}|{others})"
-    return f"^{pair}(;{pair})*$"

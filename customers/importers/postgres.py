@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from customers.hashing import hmac_pads
 from customers.importers import spec
-from customers.importers.masking_sql import mask_sql, masked_line_pattern
+from customers.importers.masking_sql import DOT, mask_sql
 from customers.importers.reading import BLOCK, BOM, blocks, careful_rows, header_key
 from customers.models import DataClass
 
@@ -424,21 +424,22 @@ def import_exposures(
             ("NOT v.malformed AND NOT v.known", "exposed", spec.UNKNOWN_DATA_CLASS),
             ("v.distinct_codes < v.parts", "exposed", spec.REPEATED_DATA_CLASS),
         ]
-        # Most lines are already masked and well formed ("passport_number=•••• 4567;..."): for
+        # Most lines are already masked and well formed ("code=v•lue;..."): for
         # those one regular expression and jsonb_object() build the JSON. Such
         # a line is "plain" when every code is known and none is listed twice
         # (nothing in it needs escaping, so its JSON text is exactly as many
         # bytes as the line plus the quoting; a repeated code, which
         # jsonb_object drops, makes it shorter). Only the other lines take the careful
         # path, a subquery per line (ten times the cost): split the list,
-        # check it, build the JSON, masking raw values (those not already in
-        # the masked form of their data class) on the way in. Each level computes its columns once per line.
+        # check it, build the JSON, masking raw values (those without the mask
+        # dot) on the way in. Each level computes its columns once per line.
         checks = [
             (c, col, reason) if col != "exposed" else (f"NOT v.plain AND ({c})", col, reason)
             for c, col, reason in checks
         ]
         ref_oversized = _oversized("r.customer_ref", spec.EXPOSURE_COLUMNS["customer_ref"])
-        plain = masked_line_pattern(f";={_JSON_PLAIN}")
+        value = f"[^;={_JSON_PLAIN}]*{DOT}[^;={_JSON_PLAIN}]*"
+        plain = f"^[a-z0-9_]+={value}(;[a-z0-9_]+={value})*$"
         careful = f"""
             SELECT jsonb_build_object(
                        'parts', count(*),
@@ -448,8 +449,11 @@ def import_exposures(
                        'known', coalesce(bool_and(x.code = ANY(%s::text[])), TRUE),
                        -- A malformed part is not a long value too.
                        'longest', coalesce(max(length(x.value)) FILTER (WHERE x.has_value), 0),
-                       'fields', jsonb_object_agg(x.code, {mask_sql("x.code", "x.value")})
-                           FILTER (WHERE x.has_value))
+                       'fields', jsonb_object_agg(
+                           x.code,
+                           CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
+                                ELSE {mask_sql("x.code", "x.value")} END
+                       ) FILTER (WHERE x.has_value))
               FROM (SELECT split_part(part, '=', 1) AS code,
                            strpos(part, '=') > 0
                                AND btrim(substr(part, strpos(part, '=') + 1), '{spec.SPACES}') <> ''

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from customers.masking import SPACES
-
 # Column → longest accepted value, spaces around it trimmed (see ``oversized``).
 CUSTOMER_COLUMNS = {
     "customer_ref": 32,
@@ -49,6 +47,12 @@ LANGUAGES = ("en", "fr")
 CHANNELS = ("sms", "email", "inapp", "push")
 
 REF_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
+# What Python calls white space, spelt out: a regular expression's \s is not the
+# same set in Python and in PostgreSQL (where it hangs on the database's locale).
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # Dot-separated parts, none empty, without white space or the characters that
 # separate addresses in a list or wrap them ("Jane <j@example.com>").
 _EMAIL_PART = f'[^@.{SPACES},;:<>()"]+'

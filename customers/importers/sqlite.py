@@ -14,7 +14,7 @@ from django.utils import timezone
 from customers.hashing import birth_date_hash
 from customers.importers import spec
 from customers.importers.reading import careful_rows
-from customers.masking import mask_value
+from customers.masking import DOT, mask_value
 from customers.models import Customer, DataClass
 
 BATCH = 2000
@@ -148,7 +148,7 @@ def exposure_errors(line: int, record: dict, known: set[str]) -> tuple[list, str
             e.column == "exposed" and e.reason == spec.OVERSIZED for e in errors
         ):
             errors.append(spec.RowError(line, "exposed", spec.OVERSIZED))
-        fields[code] = mask_value(code, value)  # keeps a value already masked
+        fields[code] = value if DOT in value else mask_value(code, value)
     if not parts:
         errors.append(spec.RowError(line, "exposed", spec.NOTHING_EXPOSED))
     if malformed:
