@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -109,6 +110,7 @@ def end_other_sessions(request: HttpRequest) -> HttpResponse:
 CLAIM_SESSION_KEY = "customers.claim"
 
 
+@never_cache  # it shows back what was typed: a reference and a date of birth
 def claim_start(request: HttpRequest) -> HttpResponse:
     """Customer reference, date of birth and claim code, then a new email."""
     form = ClaimForm(request.POST or None)
@@ -142,6 +144,7 @@ def claim_start(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/claim.html", {"form": form})
 
 
+@never_cache  # the email address being claimed
 def claim_confirm(request: HttpRequest) -> HttpResponse:
     """The code we emailed: it proves the email, then the login is made."""
     stored = request.session.get(CLAIM_SESSION_KEY)
