@@ -49,6 +49,13 @@ def field_widget(bound_field, autocomplete: str = ""):
 
 
 @register.filter
+def error_target(bound_field) -> str:
+    """The id an error summary links to: the field's input, or a radio group's
+    first choice (Django gives a group no id of its own: the link went to "#")."""
+    return bound_field.id_for_label or f"{bound_field.auto_id}_0"
+
+
+@register.filter
 def reference(value: str) -> str:
     """A stored message reference as printed: ``XXXX-XXXX-XXXX``."""
     return "-".join(value[i : i + 4] for i in range(0, len(value or ""), 4))

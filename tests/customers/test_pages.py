@@ -345,6 +345,17 @@ def test_every_error_on_a_choice_group_is_read_with_it():
     assert "This field is required." in errors and "A second problem." in errors
 
 
+def test_the_error_summary_links_a_choice_group_to_its_first_choice(alice_client):
+    response = alice_client.post(
+        reverse("notices:preferences"), {"action": "preferences", "preferred_language": "xx"}
+    )
+    html = response.content.decode()
+    summary = re.search(r'<div class="banner banner-error error-summary".*?</div>', html, re.S)
+    target = re.search(r'<a href="#([^"]*)">', summary.group(0)).group(1)
+    assert target == "id_preferred_language_0"
+    assert f'<input type="radio" name="preferred_language" value="en" id="{target}"' in html
+
+
 def test_the_error_summary_puts_french_spacing_before_its_colons(client, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     html = client.post(reverse("customers:claim"), {"email": "not-an-email"}).content.decode()
