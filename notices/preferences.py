@@ -57,7 +57,8 @@ def _contact_limited(request: HttpRequest) -> bool:
 def preferences(request: HttpRequest) -> HttpResponse:
     customer = customer_for_user(request.user)
     if customer is None:
-        raise Http404
+        # The menu offers this page to every login: the same answer as My status.
+        return render(request, "customers/no_record.html")
     pending = request.session.get(PENDING_KEY, {})
     choices = channel_choices(customer)
     prefs_form = PreferencesForm(
