@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 
-from portal.i18n import in_sentence, localized
+from portal.i18n import fallback_language, in_sentence, localized
 
 register = template.Library()
 
@@ -13,6 +14,15 @@ register = template.Library()
 def translated_field(obj, field: str) -> str:
     """``{% tr obj 'title' %}``: the field in the active language."""
     return localized(obj, field)
+
+
+@register.simple_tag(name="lang_of")
+def fallback_lang_attribute(obj, field: str) -> str:
+    """``<p{% lang_of obj 'summary' %}>``: ` lang="en"` where ``{% tr %}`` shows the
+    English text on a French page (no French version was written), so that
+    screen readers read it in English (WCAG 3.1.2, language of parts)."""
+    language = fallback_language(obj, field)
+    return format_html(' lang="{}"', language) if language else ""
 
 
 @register.filter(name="tr_field")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from customers.models import Customer
 from notices.channels import locmem
 from notices.models import ContactVerification
+from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +154,27 @@ def test_help_in_french_falls_back_to_the_english_settings(client, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     html = client.get(reverse("notices:help")).content.decode()
     assert "9am to 5pm" in html and settings.REGULATOR_NAME in html
+
+
+def test_incident_text_with_no_french_version_is_marked_english(alice_client, incident, settings):
+    # The factory's incident has a French title and summary, but no French actions.
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert '<p lang="en">We closed the access point.</p>' in html
+    assert "<p>Cyberattaque visant les dossiers clients</p>" in html
+
+
+def test_an_incident_with_no_french_title_is_marked_english_on_home(client, db):
+    incident = IncidentFactory(slug="english-only", title_fr="", summary_fr="")
+    _publish_public_notice(incident)
+    html = client.get(reverse("home"), {"lang": "fr"}).content.decode()
+    assert '<h1 lang="en">Cyber attack on customer records</h1>' in html
+    assert '<p lang="en">Someone accessed our customer database.</p>' in html
+
+
+def test_incident_text_in_english_carries_no_language_of_its_own(alice_client):
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "<p>We closed the access point.</p>" in html
 
 
 def test_the_dashboard_says_when_it_was_last_updated(alice_client):
