@@ -56,6 +56,21 @@ def test_public_pages_render_for_everyone(client, name, incident):
     assert "portal/site.css" in response.content.decode()
 
 
+def test_every_page_has_a_title_of_its_own(client, alice, incident):
+    # WCAG 2.4.2: the title says which page this is, before the content is read.
+    pages = [*PUBLIC_PAGES, "customers:claim", "account_login", "account_request_login_code"]
+    titles = {}
+    for name in pages:
+        html = client.get(reverse(name)).content.decode()
+        titles[name] = re.search(r"<title>\s*(.*?)\s*</title>", html, re.S).group(1)
+    client.force_login(alice.user)
+    for name in SIGNED_IN_PAGES:
+        html = client.get(reverse(name), follow=True).content.decode()
+        titles[name] = re.search(r"<title>\s*(.*?)\s*</title>", html, re.S).group(1)
+    shared = {t for t in titles.values() if list(titles.values()).count(t) > 1}
+    assert not shared, {name: t for name, t in titles.items() if t in shared}
+
+
 def _publish_public_notice(incident, audience="public"):
     from django.utils import timezone
 
