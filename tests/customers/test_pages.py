@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -288,6 +289,31 @@ def test_a_bad_new_phone_is_refused_with_a_message(alice_client):
     assert response.status_code == 400
     assert "valid phone number" in response.content.decode()
     assert not ContactVerification.objects.exists()
+
+
+def _heading_levels(html: str) -> list[int]:
+    main = html[html.index("<main") : html.index("</main>")]
+    return [int(level) for level in re.findall(r"<h([1-6])[\s>]", main)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "preferences", "preferred_language": "xx"},
+        {"action": "contact_start", "kind": "phone", "phone-value": "12"},
+    ],
+    ids=["preferences", "contact"],
+)
+def test_the_error_summary_keeps_the_heading_order(alice_client, data):
+    # Under the form's own heading, so the next section is not read as part of it.
+    html = alice_client.post(reverse("notices:preferences"), data).content.decode()
+    assert "error-summary" in html
+    levels = _heading_levels(html)
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    summary = re.search(r'<h(\d) id="error-summary-title"', html).group(1)
+    before = html[: html.index(f'<h{summary} id="error-summary-title"')]
+    form_heading = _heading_levels(before + "</main>")[-1]
+    assert int(summary) == form_heading + 1
 
 
 def test_code_requests_are_limited_per_login(alice_client, settings):
