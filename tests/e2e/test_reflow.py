@@ -38,13 +38,15 @@ def _sign_in(page: Page, user, base_url: str) -> None:
     page.context.add_cookies([{**cookie, "url": base_url}])
 
 
-def test_a_notice_with_an_indented_block_and_a_table_reflows(narrow, incident):
+def test_a_notice_with_an_indented_block_a_table_and_an_image_reflows(narrow, incident):
     # Text pasted with a four-space indent becomes a code block in Markdown.
     body = (
         "## What happened\nSomeone reached our customer database.\n\n"
         f"    {LONG_LINE}\n\n"
         "| What was exposed | What to do |\n|---|---|\n"
-        "| Passport number | Decide whether to replace your passport |\n"
+        "| Passport number | Decide whether to replace your passport |\n\n"
+        # Images come only from this site: one of ours, 1200 pixels wide.
+        "![Where to find your reference](/static/portal/share.png)\n"
     )
     notice = Notice.objects.create(
         incident=incident,
@@ -61,6 +63,7 @@ def test_a_notice_with_an_indented_block_and_a_table_reflows(narrow, incident):
     )
     narrow.goto(notice.get_absolute_url())
     expect(narrow.locator(".notice-body pre")).to_contain_text("K7QM-3TXP-9HWC")
+    expect(narrow.locator(".notice-body img")).to_have_js_property("complete", True)
     assert_reflows(narrow)
 
 
