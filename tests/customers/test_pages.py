@@ -14,7 +14,7 @@ from django.urls import reverse
 from customers.models import Customer
 from notices.channels import locmem
 from notices.models import ContactVerification
-from tests.factories import IncidentFactory
+from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,27 @@ def test_an_incident_with_no_french_title_is_marked_english_on_home(client, db):
 def test_incident_text_in_english_carries_no_language_of_its_own(alice_client):
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
     assert "<p>We closed the access point.</p>" in html
+
+
+def test_a_field_with_no_steps_yet_shows_no_empty_progress(client, incident):
+    # Staff may add a data class before writing its steps.
+    from customers.models import DataClass
+
+    DataClass.objects.create(
+        code="loyalty_number",
+        label="Loyalty card number",
+        label_fr="Numéro de carte de fidélité",
+        sensitivity=1,
+        explanation="It identifies your loyalty account.",
+        explanation_fr="Il identifie votre compte de fidélité.",
+    )
+    user = UserFactory(username="fay", email="fay@example.com")
+    customer = CustomerFactory(user=user, email=user.email, first_name="Fay")
+    ExposureFactory(incident=incident, customer=customer, fields={"loyalty_number": "•••• 12"})
+    client.force_login(user)
+    html = client.get(reverse("customers:dashboard")).content.decode()
+    assert "Your loyalty card number was exposed." in html
+    assert "recommended steps done" not in html and "<progress" not in html
 
 
 def test_the_dashboard_says_when_it_was_last_updated(alice_client):
