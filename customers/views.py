@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from allauth.account.adapter import get_adapter
@@ -21,6 +22,9 @@ from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
 from portal.i18n import mark_language_chosen
 from portal.public_pages import cached_for_visitors
+
+# An incident slug (a SlugField): the only text a step's anchor takes from the post.
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 @cached_for_visitors
@@ -56,7 +60,10 @@ def step_toggle(request: HttpRequest, code: str) -> HttpResponse:
     if step is None:
         raise Http404
     services.step_progress_set(customer=customer, step=step, done=request.POST.get("done") == "1")
-    return redirect(f"{reverse('customers:dashboard')}#step-{step.code}")
+    # Back to the step where it was ticked (a step can show under two incidents).
+    incident = request.POST.get("incident", "")
+    anchor = f"#step-{incident}-{step.code}" if SLUG.fullmatch(incident) else ""
+    return redirect(f"{reverse('customers:dashboard')}{anchor}")
 
 
 @require_POST
