@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -141,11 +141,15 @@ def preferences(request: HttpRequest) -> HttpResponse:
         request.session[PENDING_KEY] = pending
         return redirect("notices:preferences")
 
+    # A code that has expired is asked for again, not typed in: its form goes,
+    # unless this very post tried it (its error is shown there).
+    now = timezone.now()
     waiting = {
         v.kind: v
         for v in ContactVerification.objects.filter(
             public_id__in=list(pending.values()), customer=customer, confirmed_at__isnull=True
         )
+        if v.expires_at > now or confirm_forms[v.kind].is_bound
     }
     return render(
         request,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 
 import pytest
 from allauth.usersessions.models import UserSession
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Customer
 from notices.channels import locmem
@@ -300,6 +302,26 @@ def test_a_new_email_also_moves_the_sign_in(
     alice.refresh_from_db()
     alice.user.refresh_from_db()
     assert alice.email == alice.user.email == "alice@new.example"
+
+
+def test_a_code_that_has_expired_is_asked_for_again(alice_client, alice):
+    url = reverse("notices:preferences")
+    alice_client.post(
+        url, {"action": "contact_start", "kind": "email", "email-value": "alice@new.example"}
+    )
+    assert "Confirm your new email address" in alice_client.get(url).content.decode()
+    ContactVerification.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    html = alice_client.get(url).content.decode()
+    # Not "It expires in 10 minutes" over a code that no longer works.
+    assert "Confirm your new email address" not in html
+    assert "Change your email address" in html
+    # Typed in all the same (a page left open): the answer says why, where it was typed.
+    response = alice_client.post(
+        url, {"action": "contact_confirm", "kind": "email", "email-confirm-code": "123456"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="confirm-email"' in html and "has expired" in html
 
 
 def test_a_bad_new_phone_is_refused_with_a_message(alice_client):
