@@ -160,6 +160,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "change_forms": change_forms,
             "confirm_forms": confirm_forms,
             "waiting": waiting,
+            "page_has_errors": status != 200,  # its forms have names of their own
         },
         status=status,
     )

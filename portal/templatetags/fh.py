@@ -58,6 +58,16 @@ def field_widget(bound_field, autocomplete: str = ""):
     return bound_field.as_widget(attrs=attrs)
 
 
+@register.simple_tag(takes_context=True)
+def sent_back_with_errors(context) -> bool:
+    """Whether the page's form came back with errors (``form``, allauth's
+    ``verify_form``, or a view's own ``page_has_errors``). Read with get(): a
+    failed lookup in the template would log the whole context at DEBUG."""
+    if context.get("page_has_errors"):
+        return True
+    return any(getattr(context.get(name), "errors", None) for name in ("form", "verify_form"))
+
+
 @register.filter
 def error_target(bound_field) -> str:
     """The id an error summary links to: the field's input, or a radio group's

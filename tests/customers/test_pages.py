@@ -74,6 +74,25 @@ def test_every_page_has_a_title_of_its_own(client, alice, incident):
     assert not shared, {name: t for name, t in titles.items() if t in shared}
 
 
+def _title(response) -> str:
+    return re.search(r"<title>\s*(.*?)\s*</title>", response.content.decode(), re.S).group(1)
+
+
+def test_a_page_sent_back_with_errors_says_so_in_its_title(alice_client, settings):
+    # Screen readers read the title first, before the error summary.
+    claim = reverse("customers:claim")
+    assert _title(Client().get(claim)) == "Claim your record · Firsthand"
+    empty = {"customer_ref": "", "birth_date": "", "claim_code": "", "email": ""}
+    assert _title(Client().post(claim, empty)) == "Error: Claim your record · Firsthand"
+    preferences = reverse("notices:preferences")
+    assert _title(alice_client.get(preferences)).startswith("Preferences")
+    bad_phone = {"action": "contact_start", "kind": "phone", "phone-value": "12"}
+    assert _title(alice_client.post(preferences, bad_phone)).startswith("Error: Preferences")
+    french = Client()
+    french.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    assert _title(french.post(claim, empty)).startswith("Erreur\u00a0: ")
+
+
 def _publish_public_notice(incident, audience="public"):
     from django.utils import timezone
 
