@@ -64,7 +64,11 @@ def preferences(request: HttpRequest) -> HttpResponse:
     prefs_form = PreferencesForm(
         channels=choices,
         initial={
-            "preferred_channel": customer.preferred_channel,
+            # A channel they can no longer be reached on (a number since removed)
+            # would leave no choice ticked: "No preference" is what applies.
+            "preferred_channel": customer.preferred_channel
+            if customer.preferred_channel in dict(choices)
+            else "",
             "preferred_language": customer.preferred_language,
         },
     )

@@ -277,6 +277,16 @@ def test_preferences_offer_only_channels_the_customer_has(alice_client, alice):
     assert Customer.objects.get(pk=alice.pk).preferred_channel != "sms"
 
 
+def test_a_preferred_channel_no_longer_on_offer_shows_no_preference(alice_client, alice):
+    alice.preferred_channel, alice.phone = "sms", ""
+    alice.save()
+    html = alice_client.get(reverse("notices:preferences")).content.decode()
+    checked = re.findall(
+        r'<input type="radio" name="preferred_channel" value="(\w*)"[^>]* checked', html
+    )
+    assert checked == [""]
+
+
 def test_a_new_phone_is_used_only_once_the_code_comes_back(
     alice_client, alice, django_capture_on_commit_callbacks
 ):
