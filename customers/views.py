@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from allauth.account.adapter import get_adapter
@@ -11,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -20,6 +22,9 @@ from customers.forms import ClaimConfirmForm, ClaimForm
 from customers.models import Language
 from portal.i18n import mark_language_chosen
 from portal.public_pages import cached_for_visitors
+
+# An incident slug (a SlugField): the only text a step's anchor takes from the post.
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 @cached_for_visitors
@@ -55,7 +60,10 @@ def step_toggle(request: HttpRequest, code: str) -> HttpResponse:
     if step is None:
         raise Http404
     services.step_progress_set(customer=customer, step=step, done=request.POST.get("done") == "1")
-    return redirect(f"{reverse('customers:dashboard')}#step-{step.code}")
+    # Back to the step where it was ticked (a step can show under two incidents).
+    incident = request.POST.get("incident", "")
+    anchor = f"#step-{incident}-{step.code}" if SLUG.fullmatch(incident) else ""
+    return redirect(f"{reverse('customers:dashboard')}{anchor}")
 
 
 @require_POST
@@ -109,6 +117,7 @@ def end_other_sessions(request: HttpRequest) -> HttpResponse:
 CLAIM_SESSION_KEY = "customers.claim"
 
 
+@never_cache  # it shows back what was typed: a reference and a date of birth
 def claim_start(request: HttpRequest) -> HttpResponse:
     """Customer reference, date of birth and claim code, then a new email."""
     form = ClaimForm(request.POST or None)
@@ -142,6 +151,7 @@ def claim_start(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/claim.html", {"form": form})
 
 
+@never_cache  # the email address being claimed
 def claim_confirm(request: HttpRequest) -> HttpResponse:
     """The code we emailed: it proves the email, then the login is made."""
     stored = request.session.get(CLAIM_SESSION_KEY)

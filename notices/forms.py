@@ -32,6 +32,14 @@ class SuspiciousReportForm(forms.ModelForm):
         fields = ["channel", "sender", "reference", "message", "contact"]
         widgets = {"message": forms.Textarea(attrs={"rows": 6})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's "---------" is read out as dashes, in any language.
+        self.fields["channel"].choices = [
+            ("", _("Choose one")),
+            *SuspiciousReport.Channel.choices,
+        ]
+
 
 class PreferencesForm(forms.Form):
     """How a customer wants to hear from us, and in which language."""

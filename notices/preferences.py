@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -59,13 +59,18 @@ def _contact_limited(request: HttpRequest) -> bool:
 def preferences(request: HttpRequest) -> HttpResponse:
     customer = customer_for_user(request.user)
     if customer is None:
-        raise Http404
+        # The menu offers this page to every login: the same answer as My status.
+        return render(request, "customers/no_record.html")
     pending = request.session.get(PENDING_KEY, {})
     choices = channel_choices(customer)
     prefs_form = PreferencesForm(
         channels=choices,
         initial={
-            "preferred_channel": customer.preferred_channel,
+            # A channel they can no longer be reached on (a number since removed)
+            # would leave no choice ticked: "No preference" is what applies.
+            "preferred_channel": customer.preferred_channel
+            if customer.preferred_channel in dict(choices)
+            else "",
             "preferred_language": customer.preferred_language,
         },
     )
@@ -148,11 +153,15 @@ def preferences(request: HttpRequest) -> HttpResponse:
         request.session[PENDING_KEY] = pending
         return redirect("notices:preferences")
 
+    # A code that has expired is asked for again, not typed in: its form goes,
+    # unless this very post tried it (its error is shown there).
+    now = timezone.now()
     waiting = {
         v.kind: v
         for v in ContactVerification.objects.filter(
             public_id__in=list(pending.values()), customer=customer, confirmed_at__isnull=True
         )
+        if v.expires_at > now or confirm_forms[v.kind].is_bound
     }
     return render(
         request,
@@ -163,6 +172,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "change_forms": change_forms,
             "confirm_forms": confirm_forms,
             "waiting": waiting,
+            "page_has_errors": status != 200,  # its forms have names of their own
         },
         status=status,
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
@@ -57,7 +58,9 @@ def notice_detail(request: HttpRequest, slug: str) -> HttpResponse:
             # remembers their choice on their record), as on the home page.
             "public_page": notice.audience == Notice.Audience.PUBLIC
             and not request.user.is_authenticated,
-            "canonical": f"{request.build_absolute_uri(notice.get_absolute_url())}?lang={language}",
+            # From the configured address, never the Host header: visitors share
+            # one cached copy, and the link they pass on must be ours.
+            "canonical": f"{settings.PORTAL_BASE_URL}{notice.get_absolute_url()}?lang={language}",
             # A link to a notice for customers only is a 404 to whoever it is passed to.
             "shareable": notice.audience == Notice.Audience.PUBLIC,
         },

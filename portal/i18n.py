@@ -52,6 +52,19 @@ def localized(obj: models.Model, field: str) -> str:
     return value
 
 
+def fallback_language(obj: models.Model, field: str) -> str | None:
+    """The language ``localized`` shows ``field`` in when it is not the page's:
+    English, on a French page, for a record with no French twin filled in."""
+    if (
+        translation.get_language() == "fr"
+        and hasattr(obj, f"{field}_fr")
+        and not getattr(obj, f"{field}_fr")
+        and getattr(obj, field)
+    ):
+        return settings.LANGUAGE_CODE
+    return None
+
+
 def localized_setting(name: str) -> str:
     """The French twin of the text setting ``name`` (``<name>_FR``) when French is
     active and it is set, else the English text."""

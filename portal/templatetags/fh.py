@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 
-from portal.i18n import in_sentence, localized
+from portal.i18n import fallback_language, in_sentence, localized
 
 register = template.Library()
 
@@ -13,6 +14,15 @@ register = template.Library()
 def translated_field(obj, field: str) -> str:
     """``{% tr obj 'title' %}``: the field in the active language."""
     return localized(obj, field)
+
+
+@register.simple_tag(name="lang_of")
+def fallback_lang_attribute(obj, field: str) -> str:
+    """``<p{% lang_of obj 'summary' %}>``: ` lang="en"` where ``{% tr %}`` shows the
+    English text on a French page (no French version was written), so that
+    screen readers read it in English (WCAG 3.1.2, language of parts)."""
+    language = fallback_language(obj, field)
+    return format_html(' lang="{}"', language) if language else ""
 
 
 @register.filter(name="tr_field")
@@ -46,6 +56,23 @@ def field_widget(bound_field, autocomplete: str = ""):
     if autocomplete:
         attrs["autocomplete"] = autocomplete
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.simple_tag(takes_context=True)
+def sent_back_with_errors(context) -> bool:
+    """Whether the page's form came back with errors (``form``, allauth's
+    ``verify_form``, or a view's own ``page_has_errors``). Read with get(): a
+    failed lookup in the template would log the whole context at DEBUG."""
+    if context.get("page_has_errors"):
+        return True
+    return any(getattr(context.get(name), "errors", None) for name in ("form", "verify_form"))
+
+
+@register.filter
+def error_target(bound_field) -> str:
+    """The id an error summary links to: the field's input, or a radio group's
+    first choice (Django gives a group no id of its own: the link went to "#")."""
+    return bound_field.id_for_label or f"{bound_field.auto_id}_0"
 
 
 @register.filter

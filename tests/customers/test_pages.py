@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from allauth.usersessions.models import UserSession
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Customer
 from notices.channels import locmem
 from notices.models import ContactVerification
 from tests.conftest import signed_in_by_code
+from tests.factories import CustomerFactory, ExposureFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +59,40 @@ def test_public_pages_render_for_everyone(client, name, incident):
     response = client.get(reverse(name))
     assert response.status_code == 200
     assert "portal/site.css" in response.content.decode()
+
+
+def test_every_page_has_a_title_of_its_own(client, alice, incident):
+    # WCAG 2.4.2: the title says which page this is, before the content is read.
+    pages = [*PUBLIC_PAGES, "customers:claim", "account_login", "account_request_login_code"]
+    titles = {}
+    for name in pages:
+        html = client.get(reverse(name)).content.decode()
+        titles[name] = re.search(r"<title>\s*(.*?)\s*</title>", html, re.S).group(1)
+    client.force_login(alice.user)
+    for name in SIGNED_IN_PAGES:
+        html = client.get(reverse(name), follow=True).content.decode()
+        titles[name] = re.search(r"<title>\s*(.*?)\s*</title>", html, re.S).group(1)
+    shared = {t for t in titles.values() if list(titles.values()).count(t) > 1}
+    assert not shared, {name: t for name, t in titles.items() if t in shared}
+
+
+def _title(response) -> str:
+    return re.search(r"<title>\s*(.*?)\s*</title>", response.content.decode(), re.S).group(1)
+
+
+def test_a_page_sent_back_with_errors_says_so_in_its_title(alice_client, settings):
+    # Screen readers read the title first, before the error summary.
+    claim = reverse("customers:claim")
+    assert _title(Client().get(claim)) == "Claim your record · Firsthand"
+    empty = {"customer_ref": "", "birth_date": "", "claim_code": "", "email": ""}
+    assert _title(Client().post(claim, empty)) == "Error: Claim your record · Firsthand"
+    preferences = reverse("notices:preferences")
+    assert _title(alice_client.get(preferences)).startswith("Preferences")
+    bad_phone = {"action": "contact_start", "kind": "phone", "phone-value": "12"}
+    assert _title(alice_client.post(preferences, bad_phone)).startswith("Error: Preferences")
+    french = Client()
+    french.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    assert _title(french.post(claim, empty)).startswith("Erreur\u00a0: ")
 
 
 def _publish_public_notice(incident, audience="public"):
@@ -157,6 +195,48 @@ def test_help_in_french_falls_back_to_the_english_settings(client, settings):
     assert "9am to 5pm" in html and settings.REGULATOR_NAME in html
 
 
+def test_incident_text_with_no_french_version_is_marked_english(alice_client, incident, settings):
+    # The factory's incident has a French title and summary, but no French actions.
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert '<p lang="en">We closed the access point.</p>' in html
+    assert "<p>Cyberattaque visant les dossiers clients</p>" in html
+
+
+def test_an_incident_with_no_french_title_is_marked_english_on_home(client, db):
+    incident = IncidentFactory(slug="english-only", title_fr="", summary_fr="")
+    _publish_public_notice(incident)
+    html = client.get(reverse("home"), {"lang": "fr"}).content.decode()
+    assert '<h1 lang="en">Cyber attack on customer records</h1>' in html
+    assert '<p lang="en">Someone accessed our customer database.</p>' in html
+
+
+def test_incident_text_in_english_carries_no_language_of_its_own(alice_client):
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "<p>We closed the access point.</p>" in html
+
+
+def test_a_field_with_no_steps_yet_shows_no_empty_progress(client, incident):
+    # Staff may add a data class before writing its steps.
+    from customers.models import DataClass
+
+    DataClass.objects.create(
+        code="loyalty_number",
+        label="Loyalty card number",
+        label_fr="Numéro de carte de fidélité",
+        sensitivity=1,
+        explanation="It identifies your loyalty account.",
+        explanation_fr="Il identifie votre compte de fidélité.",
+    )
+    user = UserFactory(username="fay", email="fay@example.com")
+    customer = CustomerFactory(user=user, email=user.email, first_name="Fay")
+    ExposureFactory(incident=incident, customer=customer, fields={"loyalty_number": "•••• 12"})
+    client.force_login(user)
+    html = client.get(reverse("customers:dashboard")).content.decode()
+    assert "Your loyalty card number was exposed." in html
+    assert "recommended steps done" not in html and "<progress" not in html
+
+
 def test_the_dashboard_says_when_it_was_last_updated(alice_client):
     html = alice_client.get(reverse("customers:dashboard")).content.decode()
     assert "Last updated:" in html and "<time datetime=" in html
@@ -197,6 +277,16 @@ def test_preferences_offer_only_channels_the_customer_has(alice_client, alice):
     )
     assert response.status_code == 400
     assert Customer.objects.get(pk=alice.pk).preferred_channel != "sms"
+
+
+def test_a_preferred_channel_no_longer_on_offer_shows_no_preference(alice_client, alice):
+    alice.preferred_channel, alice.phone = "sms", ""
+    alice.save()
+    html = alice_client.get(reverse("notices:preferences")).content.decode()
+    checked = re.findall(
+        r'<input type="radio" name="preferred_channel" value="(\w*)"[^>]* checked', html
+    )
+    assert checked == [""]
 
 
 def test_a_new_phone_is_used_only_once_the_code_comes_back(
@@ -319,6 +409,26 @@ def test_a_session_signed_in_a_moment_ago_changes_a_contact_without_asking_again
     assert ContactVerification.objects.filter(customer__user__username="alice").exists()
 
 
+def test_a_code_that_has_expired_is_asked_for_again(alice_client, alice):
+    url = reverse("notices:preferences")
+    alice_client.post(
+        url, {"action": "contact_start", "kind": "email", "email-value": "alice@new.example"}
+    )
+    assert "Confirm your new email address" in alice_client.get(url).content.decode()
+    ContactVerification.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    html = alice_client.get(url).content.decode()
+    # Not "It expires in 10 minutes" over a code that no longer works.
+    assert "Confirm your new email address" not in html
+    assert "Change your email address" in html
+    # Typed in all the same (a page left open): the answer says why, where it was typed.
+    response = alice_client.post(
+        url, {"action": "contact_confirm", "kind": "email", "email-confirm-code": "123456"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="confirm-email"' in html and "has expired" in html
+
+
 def test_a_bad_new_phone_is_refused_with_a_message(alice_client):
     response = alice_client.post(
         reverse("notices:preferences"),
@@ -327,6 +437,31 @@ def test_a_bad_new_phone_is_refused_with_a_message(alice_client):
     assert response.status_code == 400
     assert "valid phone number" in response.content.decode()
     assert not ContactVerification.objects.exists()
+
+
+def _heading_levels(html: str) -> list[int]:
+    main = html[html.index("<main") : html.index("</main>")]
+    return [int(level) for level in re.findall(r"<h([1-6])[\s>]", main)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "preferences", "preferred_language": "xx"},
+        {"action": "contact_start", "kind": "phone", "phone-value": "12"},
+    ],
+    ids=["preferences", "contact"],
+)
+def test_the_error_summary_keeps_the_heading_order(alice_client, data):
+    # Under the form's own heading, so the next section is not read as part of it.
+    html = alice_client.post(reverse("notices:preferences"), data).content.decode()
+    assert "error-summary" in html
+    levels = _heading_levels(html)
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    summary = re.search(r'<h(\d) id="error-summary-title"', html).group(1)
+    before = html[: html.index(f'<h{summary} id="error-summary-title"')]
+    form_heading = _heading_levels(before + "</main>")[-1]
+    assert int(summary) == form_heading + 1
 
 
 def test_code_requests_are_limited_per_login(alice_client, settings):
@@ -419,6 +554,17 @@ def test_every_error_on_a_choice_group_is_read_with_it():
     assert html.count('id="id_channel_error"') == 1
     errors = re.search(r'<ul class="errorlist" id="id_channel_error">(.*?)</ul>', html).group(1)
     assert "This field is required." in errors and "A second problem." in errors
+
+
+def test_the_error_summary_links_a_choice_group_to_its_first_choice(alice_client):
+    response = alice_client.post(
+        reverse("notices:preferences"), {"action": "preferences", "preferred_language": "xx"}
+    )
+    html = response.content.decode()
+    summary = re.search(r'<div class="banner banner-error error-summary".*?</div>', html, re.S)
+    target = re.search(r'<a href="#([^"]*)">', summary.group(0)).group(1)
+    assert target == "id_preferred_language_0"
+    assert f'<input type="radio" name="preferred_language" value="en" id="{target}"' in html
 
 
 def test_the_error_summary_puts_french_spacing_before_its_colons(client, settings):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -42,9 +44,9 @@ def test_not_affected_customer_is_told_so(client, incident):
 
 def test_ticking_a_step_saves_progress_without_javascript(alice_client, alice):
     url = reverse("customers:step_toggle", args=["passport-decide-replace"])
-    response = alice_client.post(url, {"done": "1"})
+    response = alice_client.post(url, {"done": "1", "incident": "customer-data-breach"})
     assert response.status_code == 302
-    assert response["Location"].endswith("#step-passport-decide-replace")
+    assert response["Location"].endswith("#step-customer-data-breach-passport-decide-replace")
     assert StepProgress.objects.filter(
         customer=alice, step__code="passport-decide-replace"
     ).exists()
@@ -52,6 +54,30 @@ def test_ticking_a_step_saves_progress_without_javascript(alice_client, alice):
     assert "1 of" in html and "Mark as not done" in html
     alice_client.post(url, {"done": "0"})
     assert not StepProgress.objects.filter(customer=alice).exists()
+
+
+def test_a_step_shown_under_two_incidents_has_an_anchor_in_each(alice_client, alice):
+    from customers.masking import mask_value
+    from tests.factories import ExposureFactory, IncidentFactory
+
+    second = IncidentFactory(slug="billing-intrusion")
+    passport = {"passport_number": mask_value("passport_number", "PA7654321")}
+    ExposureFactory(incident=second, customer=alice, fields=passport)
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    ids = re.findall(r'<li id="(step-[^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert "step-billing-intrusion-passport-decide-replace" in ids
+    assert "step-customer-data-breach-passport-decide-replace" in ids
+    url = reverse("customers:step_toggle", args=["passport-decide-replace"])
+    response = alice_client.post(url, {"done": "1", "incident": "billing-intrusion"})
+    assert response["Location"].endswith("#step-billing-intrusion-passport-decide-replace")
+
+
+def test_a_step_toggle_names_no_anchor_it_was_not_given(alice_client):
+    url = reverse("customers:step_toggle", args=["passport-decide-replace"])
+    for junk in ("", "a b", "x" * 51, "<script>", "é"):
+        response = alice_client.post(url, {"done": "1", "incident": junk})
+        assert response["Location"] == reverse("customers:dashboard")
 
 
 def test_a_step_that_is_not_yours_is_a_404(alice_client, bob):
@@ -65,11 +91,13 @@ def test_step_toggle_refuses_get(alice_client):
     assert alice_client.get(url).status_code == 405
 
 
-def test_staff_without_customer_record_gets_a_plain_page(client):
+@pytest.mark.parametrize("name", ["customers:dashboard", "notices:messages", "notices:preferences"])
+def test_a_login_without_customer_record_gets_a_plain_page(client, name):
+    # Every page of the signed-in menu says so, none a "page not found".
     from tests.factories import StaffFactory
 
     client.force_login(StaffFactory())
-    response = client.get(reverse("customers:dashboard"))
+    response = client.get(reverse(name))
     assert response.status_code == 200
     assert "could not find a customer record" in response.content.decode()
 

@@ -61,7 +61,7 @@ def _nav(page: Page, name: str) -> None:
 
 
 def test_customer_signs_in_reads_acts_checks_a_message_and_switches_to_french(
-    visitor: Page, alice: Customer, alerted: Delivery
+    visitor: Page, alice: Customer, alerted: Delivery, incident
 ):
     page = visitor
     reference = format_reference(alerted.reference)
@@ -90,10 +90,11 @@ def test_customer_signs_in_reads_acts_checks_a_message_and_switches_to_french(
 
     # Tick the first step: a form post, back on the dashboard at that step.
     step = passport.locator(".checklist li").first
-    step_code = step.get_attribute("id").removeprefix("step-")
+    anchor = step.get_attribute("id")  # step-<incident>-<step>
+    step_code = anchor.removeprefix(f"step-{incident.slug}-")
     step.get_by_role("button", name=re.compile(r"^Mark as done")).click()
-    expect(page).to_have_url(re.compile(rf"/dashboard/#step-{step_code}$"))
-    step = page.locator(f"#step-{step_code}")
+    expect(page).to_have_url(re.compile(rf"/dashboard/#{anchor}$"))
+    step = page.locator(f"#{anchor}")
     expect(step.get_by_role("button", name=re.compile(r"^Mark as not done"))).to_be_visible()
     expect(step).to_contain_text("Done:")
     assert _progress(page) == (1, total)

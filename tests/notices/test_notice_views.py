@@ -57,19 +57,34 @@ def test_a_customer_not_affected_does_not_see_affected_only_notices(client, make
     assert client.get(notice.get_absolute_url()).status_code == 404
 
 
-def test_notice_page_has_previews_dates_share_and_french(client, make_notice, incident):
+def test_notice_page_has_previews_dates_share_and_french(client, make_notice, incident, settings):
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
     notice = published(
         make_notice(title="Cyber attack: what to do", summary="Names and dates of birth.")
     )
     html = client.get(notice.get_absolute_url()).content.decode()
     assert '<meta property="og:title" content="Cyber attack: what to do">' in html
     assert '<meta name="twitter:card" content="summary">' in html
-    assert f'og:url" content="http://testserver{notice.get_absolute_url()}?lang=en"' in html
+    canonical = f"https://portal.example.com{notice.get_absolute_url()}?lang=en"
+    assert f'og:url" content="{canonical}"' in html
     assert "Date we discovered it" in html and "data-share" in html
     assert "<h2>What happened</h2>" in html
     french = client.get(notice.get_absolute_url() + "?lang=fr").content.decode()
     assert "<h2>Ce qui s&#x27;est passé</h2>" in french or "<h2>Ce qui s'est passé</h2>" in french
     assert '<html lang="fr">' in french
+
+
+def test_the_link_to_pass_on_never_comes_from_the_host_header(client, make_notice, settings):
+    # One rendering is cached for every visitor: a request naming another host
+    # the site answers to must not put that host in everyone's share link.
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    notice = published(make_notice())
+    client.get(notice.get_absolute_url(), HTTP_HOST="127.0.0.1")
+    html = client.get(notice.get_absolute_url()).content.decode()
+    shared = f"https://portal.example.com{notice.get_absolute_url()}?lang=en"
+    assert f'<input id="share-url" type="text" readonly value="{shared}">' in html
+    assert f'<link rel="canonical" href="{shared}">' in html
+    assert "127.0.0.1" not in html
 
 
 @pytest.mark.parametrize("audience", ["customers", "affected"])

@@ -127,6 +127,14 @@ def test_report_a_suspicious_message(client):
     assert report.channel == "sms" and "bit.ly" in report.message
 
 
+def test_the_report_form_asks_for_the_channel_in_words(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:report")).content.decode()
+    select = re.search(r'<select name="channel".*?</select>', html, re.S).group(0)
+    assert '<option value="" selected>Choisissez une option</option>' in select
+    assert "---" not in select
+
+
 def test_report_needs_a_message_and_is_rate_limited(client, settings):
     assert client.post(reverse("notices:report"), {"channel": "sms"}).status_code == 400
     settings.REPORT_RATE_PER_IP = "2/h"

@@ -35,6 +35,18 @@ def test_customer_cannot_see_another_customers_messages(client, alice, sent_to_a
     assert "BOBR-EF23-4567" not in html and "Message for Bob" not in html
 
 
+def test_a_message_is_marked_in_the_language_it_was_written_in(
+    client, alice, sent_to_alice_and_bob, settings
+):
+    # Sent in English, read on the French page: screen readers must read it in English.
+    client.force_login(alice.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("notices:messages")).content.decode()
+    assert '<html lang="fr">' in html
+    assert 'class="message-title" lang="en">Your data</h2>' in html
+    assert '<div class="message-body" lang="en"><p>Message for Alice</p></div>' in html
+
+
 def test_messages_page_needs_a_login(client):
     assert client.get(reverse("notices:messages")).status_code == 302
 

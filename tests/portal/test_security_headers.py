@@ -87,6 +87,53 @@ def test_session_cookie_is_http_only(client):
     assert response.cookies["sessionid"]["samesite"] == "Lax"
 
 
+SIGNED_IN_PAGES = [
+    "/",
+    "/dashboard/",
+    "/account/",
+    "/messages/",
+    "/preferences/",
+    "/notices/",
+    "/help/",
+    "/accounts/sessions/",
+    "/no-such-page/",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_signed_in_pages_are_not_stored_by_any_cache(alice_client, path):
+    # Shared caches must not keep them, nor the browser for Back after signing out.
+    response = alice_client.get(path)
+    cache_control = response["Cache-Control"]
+    assert "private" in cache_control and "no-store" in cache_control
+
+
+@pytest.mark.django_db
+def test_public_pages_for_visitors_stay_cacheable(client):
+    response = client.get("/")
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
+@pytest.mark.django_db
+def test_the_claim_pages_are_not_stored(client):
+    # Not signed in yet, but they show back a reference, a date of birth, an email.
+    response = client.post("/claim/", {"customer_ref": "A0000001", "birth_date": "junk"})
+    assert "no-store" in response["Cache-Control"]
+    session = client.session
+    session["customers.claim"] = {
+        "claim_id": 1,
+        "email": "new@example.com",
+        "code_hash": "x",
+        "expires": 0,
+        "tries": 0,
+    }
+    session.save()
+    response = client.get("/claim/confirm/")
+    assert b"new@example.com" in response.content
+    assert "no-store" in response["Cache-Control"]
+
+
 # --- Production settings ------------------------------------------------------
 
 
