@@ -223,7 +223,8 @@ def test_pause_and_cancel_stop_sending_between_batches(stack):
     assert stack.fake.summary()["total_accepted"] == cancelled_at < audience
     assert status_of(campaign) == "cancelled"
     assert (
-        Delivery.objects.filter(campaign=campaign, status="skipped").count() == audience - cancelled_at
+        Delivery.objects.filter(campaign=campaign, status="skipped").count()
+        == audience - cancelled_at
     )
     assert_exactly_once(
         stack,
