@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -208,7 +209,7 @@ class NoticeDetailSerializer(NoticeSummarySerializer):
     updates = NoticeUpdateSerializer(many=True)
 
 
-def _notice_summary(notice: Notice, request) -> dict:
+def _notice_summary(notice: Notice) -> dict:
     return {
         "slug": notice.slug,
         "incident": notice.incident.slug,
@@ -217,7 +218,8 @@ def _notice_summary(notice: Notice, request) -> dict:
         "title": localized(notice, "title"),
         "summary": localized(notice, "summary"),
         "published_at": notice.published_at,
-        "url": request.build_absolute_uri(notice.get_absolute_url()),
+        # Our address, never the Host header's: the app shows and shares it.
+        "url": f"{settings.PORTAL_BASE_URL}{notice.get_absolute_url()}",
     }
 
 
@@ -245,7 +247,7 @@ class NoticeListView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([_notice_summary(n, request) for n in page])
+        return self.get_paginated_response([_notice_summary(n) for n in page])
 
     def get_queryset(self):
         notices = selectors.notices_visible_to(_reader(self.request)).order_by("-id")
@@ -269,7 +271,7 @@ class NoticeDetailView(APIView):
     def get(self, request, slug: str):
         notice = get_object_or_404(selectors.notices_visible_to(_reader(request)), slug=slug)
         data = {
-            **_notice_summary(notice, request),
+            **_notice_summary(notice),
             "html": str(render_markdown(localized(notice, "body"))),
             "updates": [
                 {"at": u.created_at, "html": str(render_markdown(localized(u, "body")))}
@@ -385,8 +387,6 @@ class VerifyView(APIView):
         auth=[{}],
     )
     def post(self, request):
-        from django.conf import settings
-
         from portal.ratelimits import limited
 
         serializer = VerifyRequestSerializer(data=request.data)

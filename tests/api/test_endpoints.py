@@ -653,3 +653,13 @@ def test_a_body_sent_to_a_request_that_takes_none_is_a_400_not_ignored(
     assert Device.objects.exists() and not StepProgress.objects.exists()
     # Without one, as before.
     assert getattr(alice_api, method)(path).status_code == 204
+
+
+def test_a_notices_link_is_our_address_never_the_host_header(api, world, settings):
+    # The app shows and shares it: a request naming another host the site
+    # answers to must not put that host in it.
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    listed = api.get("/api/v1/notices", HTTP_HOST="127.0.0.1").json()["results"]
+    assert [n["url"] for n in listed] == ["https://portal.example.com/notices/public-one/"]
+    detail = api.get("/api/v1/notices/public-one", HTTP_HOST="127.0.0.1").json()
+    assert detail["url"] == "https://portal.example.com/notices/public-one/"
