@@ -79,8 +79,13 @@ class NoticeFeed(Feed):
     def title(self):
         return _("Notices")
 
+    # Absolute links from our address, never the Host header's (Django's Feed
+    # would add the request's host to a relative one): readers keep and share them.
     def link(self):
-        return reverse("notices:index")
+        return f"{settings.PORTAL_BASE_URL}{reverse('notices:index')}"
+
+    def feed_url(self):
+        return f"{settings.PORTAL_BASE_URL}{reverse('notices:feed')}"
 
     def subtitle(self):
         return _("What we have published about the incident, newest first.")
@@ -102,7 +107,9 @@ class NoticeFeed(Feed):
         return latest or item.published_at
 
     def item_link(self, item: Notice) -> str:
-        return f"{item.get_absolute_url()}?lang={translation.get_language()}"
+        return (
+            f"{settings.PORTAL_BASE_URL}{item.get_absolute_url()}?lang={translation.get_language()}"
+        )
 
 
 @require_http_methods(["GET", "POST"])

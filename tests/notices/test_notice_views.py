@@ -158,6 +158,15 @@ def test_atom_feed_lists_public_notices_in_the_language_asked(client, make_notic
     assert hidden.slug not in body and "In the feed" not in body
 
 
+def test_the_feeds_links_are_our_address_never_the_host_header(client, make_notice, settings):
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    notice = published(make_notice())
+    body = client.get(reverse("notices:feed"), HTTP_HOST="127.0.0.1").content.decode()
+    assert f'href="https://portal.example.com{notice.get_absolute_url()}?lang=en"' in body
+    assert 'href="https://portal.example.com/notices/feed.atom"' in body
+    assert "127.0.0.1" not in body
+
+
 def test_unpublished_notice_page_is_404(client, make_notice):
     assert client.get(reverse("notices:notice", args=["nope"])).status_code == 404
 
