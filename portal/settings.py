@@ -394,7 +394,9 @@ ID_SUPPORT_URL = env_str("ID_SUPPORT_URL", "https://www.idcare.org")
 # Sending pipeline.
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 200, minimum=1)
 DISPATCH_THREADS = env_int("DISPATCH_THREADS", 16, minimum=1)
-DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1)
+# A dispatch task runs batches for this long, and its last batch sends for up
+# to this long again: twice it must fit in the tasks' soft limit of 240 s.
+DISPATCH_TASK_SECONDS = env_int("DISPATCH_TASK_SECONDS", 30, minimum=1, maximum=100)
 PLANNING_CHUNK = env_int("PLANNING_CHUNK", 50_000, minimum=100)
 PLANNING_FIRST_CHUNK = env_int("PLANNING_FIRST_CHUNK", 2_000, minimum=1)
 # Pace at this share of each rate (provider's, campaign's) so late sends never exceed it.

@@ -25,6 +25,10 @@ def test_env_int_refuses_garbage_and_out_of_range(monkeypatch):
     monkeypatch.setenv("FH_NUM", "-1")
     with pytest.raises(ImproperlyConfigured):
         env_int("FH_NUM", 1, minimum=0)
+    monkeypatch.setenv("FH_NUM", "101")
+    with pytest.raises(ImproperlyConfigured, match="at most 100"):
+        env_int("FH_NUM", 1, maximum=100)
+    assert env_int("FH_NUM", 1, maximum=101) == 101
 
 
 def test_env_str_required_without_default(monkeypatch):
