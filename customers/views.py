@@ -4,6 +4,7 @@ import re
 from dataclasses import asdict
 
 from allauth.account.adapter import get_adapter
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.utils import perform_login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -167,13 +168,18 @@ def claim_confirm(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, exc.messages[0])
                 return redirect("customers:claim")
-            return perform_login(
+            response = perform_login(
                 request,
                 user,
                 email_verification="none",
                 redirect_url=reverse("customers:dashboard"),
                 email=pending.email,
             )
+            # A code to the email, proven just now: a recent authentication, as a
+            # sign-in by code is (portal.reauthentication), so that setting a
+            # first password or changing a contact next does not ask again.
+            record_authentication(request, user, method="code", email=pending.email)
+            return response
         pending.tries += 1
         if pending.tries >= claims.EMAIL_CODE_TRIES:
             del request.session[CLAIM_SESSION_KEY]

@@ -358,3 +358,22 @@ def test_the_birth_date_example_names_its_month_beside_any_browsers_date_field(c
     assert "14 March 1987" in html and "14/03/1987" not in html
     french = client.get(reverse("customers:claim"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "14 mars 1987" in french
+
+
+def test_a_customer_who_just_claimed_sets_a_first_password_without_confirming_again(
+    client, former, claim_post
+):
+    """The claim proved the email by a code a moment ago: as strong as a sign-in
+    by code, which the re-authentication rule counts (portal.reauthentication).
+    Without a record of it, the first thing a newly signed-in customer does
+    (choose a password, change their phone) asked them to prove it again."""
+    claim_post(claims.claim_code_issue(customer=former, via="support"))
+    client.post(reverse("customers:claim_confirm"), {"code": emailed_code()})
+    response = client.post(
+        reverse("account_set_password"),
+        {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9"},
+    )
+    assert response.status_code == 302
+    assert response["Location"].split("?")[0] != reverse("account_request_reauthentication_code")
+    former.refresh_from_db()
+    assert former.user.check_password("a-new-long-pass-9")
