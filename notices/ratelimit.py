@@ -27,6 +27,15 @@ def reserve_slots(key: str, count: int, rate: float) -> list[float]:
         return [time.monotonic()] * count
     rate = rate * settings.RATE_HEADROOM
     span = count / rate
+    start, db_now, now = _book(key, span)
+    first = now + max(0.0, start - db_now)
+    return [first + i / rate for i in range(count)]
+
+
+def _book(key: str, span: float) -> tuple[float, float, float]:
+    """Book the next ``span`` seconds of ``key``'s bucket. Returns where they
+    start and the database's clock then (epoch seconds), and this process's
+    ``time.monotonic()`` to convert them by."""
     RateBucket.objects.get_or_create(key=key)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -54,8 +63,7 @@ def reserve_slots(key: str, count: int, rate: float) -> list[float]:
                 [db_now, span, key, span],
             )
             start = float(cursor.fetchone()[0])
-    first = now + max(0.0, start - db_now)
-    return [first + i / rate for i in range(count)]
+    return start, db_now, now
 
 
 def slot_delay(key: str, rate: float) -> float:
