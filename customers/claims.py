@@ -23,7 +23,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ from django_ratelimit.core import is_ratelimited
 from customers.hashing import birth_date_hash, claim_code_hash, keyed_hash
 from customers.importers.spec import normalise_ref
 from customers.models import ClaimCode, Customer, User
-from customers.services import login_username_for
+from customers.services import login_username_for, logins_with_email
 from portal.codes import format_code, normalise_code, random_code
 from portal.ratelimits import limited
 
@@ -208,8 +208,7 @@ class PendingClaim:
 def email_available_for(customer: Customer, email: str) -> bool:
     """An email can be the login of one person only: no other login has it, as
     its own field or as its allauth address (allauth finds a login by either)."""
-    owners = User.objects.filter(Q(email=email) | Q(emailaddress__email=email))
-    return not owners.exclude(pk=customer.user_id).exists()
+    return not logins_with_email(email).exclude(pk=customer.user_id).exists()
 
 
 def claim_complete(*, claim_id: int, email: str) -> User:

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Incident, Step, StepProgress, User
@@ -45,13 +45,20 @@ def customer_login_ensure(*, email: str) -> User | None:
     return _login_create(email)
 
 
+def logins_with_email(email: str) -> QuerySet[User]:
+    """The logins that use this email, as their own field or as their allauth
+    address (allauth finds a login by either); enough of them to tell one from
+    several. Each column is read through its own index: one query with an OR
+    across the join read every login and every address (a quarter of a second
+    at 300,000 logins), for every sign-in asked for an email not on record."""
+    ids = set(User.objects.filter(email=email).values_list("pk", flat=True)[:2])
+    ids |= set(EmailAddress.objects.filter(email=email).values_list("user_id", flat=True)[:2])
+    return User.objects.filter(pk__in=ids) if ids else User.objects.none()
+
+
 def _owners(email: str) -> list[User]:
-    """The logins that use this email (allauth finds a login by either); two at most."""
-    return list(
-        User.objects.filter(Q(email=email) | Q(emailaddress__email=email))
-        .distinct()
-        .order_by("pk")[:2]
-    )
+    """The logins that use this email; two at most."""
+    return list(logins_with_email(email).order_by("pk")[:2])
 
 
 def _owner_if_unambiguous(email: str, owners: list[User]) -> User | None:
