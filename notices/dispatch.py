@@ -184,7 +184,12 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
         if template is None:
             failures.append(Outcome(item, error=ChannelError("no template", permanent=True)))
             continue
-        first_name, contact = customers.get(item.customer_id, ("", {}))
+        if item.customer_id not in customers:  # erased since the claim, deliveries too
+            failures.append(
+                Outcome(item, error=ChannelError("no longer on record", permanent=True))
+            )
+            continue
+        first_name, contact = customers[item.customer_id]
         if not item.in_doubt:  # one in doubt is looked up, and sent, where it went before
             # The contact on record now, not the one planned (hours ago, perhaps):
             # one the customer gave up or support corrected is someone else's.

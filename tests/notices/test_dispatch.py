@@ -388,6 +388,26 @@ def test_a_contact_changed_since_planning_is_used_not_the_old_one(sending, audie
     assert (delivery.status, delivery.to) == ("sent", "+61411999999")
 
 
+def test_a_customer_erased_after_the_claim_fails_alone_not_the_whole_batch(sending, audience):
+    """Deleted meanwhile (their deliveries went with them): the others of the
+    batch are still rendered. Looking up the contact on record at render must
+    not take a missing record for a crash of every message claimed with it."""
+    from customers.models import Customer
+
+    items = dispatch.claim(sending.pk, 100)
+    gone = audience["both"].pk
+    Customer.objects.filter(pk=gone).delete()
+    failures = dispatch.render_batch(sending, items)
+    assert {f.item.customer_id for f in failures} == {gone}
+    assert all(i.body for i in items if i.customer_id != gone)
+    # Its rows went with it: nothing of it is sent, recorded or fallen back to.
+    for item in items:
+        item.reference = item.stored_reference
+    failures, ready = dispatch.prepare_batch(sending, items)
+    assert failures == [] and gone not in {i.customer_id for i in ready}
+    assert {i.customer_id for i in ready} == {i.customer_id for i in items} - {gone}
+
+
 def test_a_contact_removed_since_planning_falls_back_to_the_next_channel(sending, audience):
     from customers.models import Customer
 
