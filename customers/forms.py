@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from allauth.account.forms import RequestLoginCodeForm
+from allauth.account.forms import RequestLoginCodeForm, ResetPasswordForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.normalise import normalise_email
-from customers.services import customer_login_ensure
+from customers.services import customer_login_ensure, login_for_email
 
 
 class CustomerRequestLoginCodeForm(RequestLoginCodeForm):
@@ -18,6 +18,23 @@ class CustomerRequestLoginCodeForm(RequestLoginCodeForm):
         if email:
             self._user = customer_login_ensure(email=email)
         return email
+
+
+class ResetForTheLoginOnRecord:
+    """A password reset reaches only the login the email signs in to by code
+    (login_for_email): a reset link sets a password and signs in, so allauth's
+    choice (every login with the address) would let the reader of an inbox now
+    on another record, or shared, into a login that is not theirs."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        login = login_for_email(email=email)
+        self.users = [login] if login is not None else []
+        return email
+
+
+class CustomerResetPasswordForm(ResetForTheLoginOnRecord, ResetPasswordForm):
+    pass
 
 
 class ClaimForm(forms.Form):

@@ -9,13 +9,19 @@ import re
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.headless.account.inputs import (
     RequestLoginCodeInput,
+    RequestPasswordResetInput,
     ResetPasswordInput,
     ResetPasswordKeyInput,
 )
-from allauth.headless.account.views import RequestLoginCodeView, ResetPasswordView
+from allauth.headless.account.views import (
+    RequestLoginCodeView,
+    RequestPasswordResetView,
+    ResetPasswordView,
+)
 from allauth.headless.internal.restkit.response import ErrorResponse
 from django.http import Http404, HttpRequest
 
+from customers.forms import ResetForTheLoginOnRecord
 from customers.services import customer_login_ensure
 
 
@@ -31,6 +37,16 @@ class CustomerRequestLoginCodeInput(RequestLoginCodeInput):
 
 class CustomerRequestLoginCodeView(RequestLoginCodeView):
     input_class = CustomerRequestLoginCodeInput
+
+
+class CustomerRequestPasswordResetInput(ResetForTheLoginOnRecord, RequestPasswordResetInput):
+    pass
+
+
+class CustomerRequestPasswordResetView(RequestPasswordResetView):
+    """As on the web (customers.forms): a reset for the login the email signs in to."""
+
+    input_class = CustomerRequestPasswordResetInput
 
 
 # A reset link's key is "<user id in base 36>-<token>", as the web page's URL

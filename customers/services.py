@@ -77,6 +77,13 @@ def _login_for(email: str) -> User | None:
     return _owner_if_unambiguous(email, _owners(email))
 
 
+def login_for_email(*, email: str) -> User | None:
+    """The login an email signs in to, on the rules of customer_login_ensure,
+    never made here: for a password reset, which sets a password and signs in."""
+    email = (email or "").strip().lower()
+    return _login_for(email) if email else None
+
+
 USERNAME_PREFIX = "customer-"
 
 

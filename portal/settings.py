@@ -504,7 +504,10 @@ if TESTING:
 LOGIN_URL = "account_request_login_code"
 LOGIN_REDIRECT_URL = "customers:dashboard"
 ACCOUNT_ADAPTER = "customers.adapters.AccountAdapter"
-ACCOUNT_FORMS = {"request_login_code": "customers.forms.CustomerRequestLoginCodeForm"}
+ACCOUNT_FORMS = {
+    "request_login_code": "customers.forms.CustomerRequestLoginCodeForm",
+    "reset_password": "customers.forms.CustomerResetPasswordForm",
+}
 ACCOUNT_LOGIN_METHODS = {"email"}
 # How allauth names the person ("Successfully signed in as …"): their address,
 # not the internal username a customer's login gets.

@@ -9,6 +9,7 @@ from customers import views as customer_views
 from customers.headless import (
     CheckedResetPasswordView,
     CustomerRequestLoginCodeView,
+    CustomerRequestPasswordResetView,
     phone_not_managed,
 )
 from portal.health import healthz, livez
@@ -42,6 +43,11 @@ urlpatterns = [
     path(
         "_allauth/app/v1/auth/code/request",
         CustomerRequestLoginCodeView.as_api_view(client="app"),
+    ),
+    # A reset goes only to the login the email signs in to, as a code does.
+    path(
+        "_allauth/app/v1/auth/password/request",
+        CustomerRequestPasswordResetView.as_api_view(client="app"),
     ),
     # A reset key must name a user before allauth reads it; phones are not managed here.
     path(

@@ -104,6 +104,43 @@ def test_an_email_on_a_record_does_not_sign_the_reader_in_to_another_login_with_
     assert User.objects.filter(email="alice@example.com").count() == 1
 
 
+@pytest.mark.parametrize("via", ["site", "app"])
+def test_a_password_reset_does_not_hand_the_reader_another_login_with_the_email(
+    client, alice, django_capture_on_commit_callbacks, via
+):
+    """The rule the code sign-in keeps (customers.services.customer_login_ensure)
+    holds for a reset link too: whoever reads an inbox that is now another
+    record's (recycled, shared) could otherwise set a password on Alice's login
+    and sign in to it. The answer is the one for an email not on record."""
+    alice.email = "alice.new@example.com"
+    alice.save()
+    CustomerFactory(email="alice@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        if via == "site":
+            response = client.post(
+                reverse("account_reset_password"), {"email": "alice@example.com"}
+            )
+            assert response.status_code == 302
+        else:
+            response = client.post(
+                "/_allauth/app/v1/auth/password/request",
+                {"email": "alice@example.com"},
+                content_type="application/json",
+            )
+            assert response.status_code == 200
+    assert mail.outbox == []
+
+
+def test_a_password_reset_still_reaches_a_login_whose_record_moved_on_alone(
+    client, alice, django_capture_on_commit_callbacks
+):
+    alice.email = "alice.new@example.com"
+    alice.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
 def test_wrong_codes_are_limited(client, django_capture_on_commit_callbacks):
     CustomerFactory(email="jane@example.com")
     request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
