@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, User
+from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
+from customers.services import logins_with_email
 from notices.models import ContactVerification, Device
 from portal.transactional import message_reference_new
 
@@ -132,12 +133,11 @@ def _tell_the_old_contact(customer: Customer, kind: str, old: str) -> None:
 
 
 def _another_login_uses(customer: Customer, email: str) -> bool:
+    # Both columns are stored lower-cased, as ``email`` is: an exact match through
+    # their indexes (iexact compared upper() of every row, indexed by nothing).
     if not customer.user_id:
         return False
-    return (
-        EmailAddress.objects.filter(email__iexact=email).exclude(user_id=customer.user_id).exists()
-        or User.objects.filter(email__iexact=email).exclude(pk=customer.user_id).exists()
-    )
+    return logins_with_email(email).exclude(pk=customer.user_id).exists()
 
 
 def _move_login_email(customer: Customer, email: str) -> None:

@@ -162,3 +162,73 @@ def test_the_notice_is_in_the_customers_language(
     alice.save(update_fields=["preferred_language"])
     _change(alice, "email", "new@example.com", monkeypatch, django_capture_on_commit_callbacks)
     assert "L'adresse e-mail de votre dossier" in mail.outbox[-1].body
+
+
+@pytest.mark.parametrize("held_as", ["field", "address"])
+def test_a_new_email_another_login_uses_is_refused_once_the_code_is_right(
+    alice, bob, monkeypatch, held_as
+):
+    from allauth.account.models import EmailAddress
+
+    if held_as == "address":  # the login's own field edited, its allauth address not
+        bob.user.email = "bob.old@example.com"
+        bob.user.save()
+        EmailAddress.objects.update_or_create(user=bob.user, defaults={"email": "bob@example.com"})
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    verification = contacts.contact_change_start(
+        customer=alice, kind="email", value="Bob@Example.com"
+    )
+    with pytest.raises(ValidationError, match="already used by another login"):
+        contacts.contact_change_confirm(
+            customer=alice, verification_id=verification.public_id, code="123456"
+        )
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_new_email_is_checked_against_other_logins_through_indexes(
+    alice, monkeypatch
+):
+    """Whether another login uses the new email was asked with iexact (upper() of
+    every login's and every address's email: no index serves it), a full read of
+    both tables at each confirmed change, millions of rows after a breach."""
+    import json
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import UserFactory
+
+    for n in range(50):
+        UserFactory(email=f"someone{n}@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_user")
+        cursor.execute("ANALYZE account_emailaddress")
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    verification = start(alice)
+    with CaptureQueriesContext(connection) as captured:
+        contacts.contact_change_confirm(
+            customer=alice, verification_id=verification.public_id, code="123456"
+        )
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().startswith("SELECT")
+        and "someone" not in q["sql"]
+        and ("account_emailaddress" in q["sql"] or '"customers_user"' in q["sql"])
+    ]
+    assert reads
+    for sql in reads:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            transaction.set_rollback(True)
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        assert _rows_read_in_vain(plan[0]["Plan"]) == 0, sql
+
+
+def _rows_read_in_vain(node: dict) -> int:
+    removed = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Join Filter", 0)
+    return removed + sum(_rows_read_in_vain(child) for child in node.get("Plans", []))
