@@ -339,13 +339,13 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
     with transaction.atomic():
         rows = list(
             sending.select_for_update(skip_locked=True, no_key=True).values_list(
-                "id", "prepared_at"
+                "id", "prepared_at", "campaign_id"
             )[:limit]
         )
         if not rows:
             return 0
-        prepared = [i for i, prepared_at in rows if prepared_at is not None]
-        claimed_only = [i for i, prepared_at in rows if prepared_at is None]
+        prepared = [i for i, prepared_at, _campaign in rows if prepared_at is not None]
+        claimed_only = [i for i, prepared_at, _campaign in rows if prepared_at is None]
         changed = sending.filter(pk__in=prepared, prepared_at__isnull=False).update(
             **back, in_doubt=True, updated_at=now
         )
@@ -366,6 +366,11 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
             ]
             for i in ids
         )
+    # No dispatcher runs for a cancelled campaign: what it left pending would stay
+    # so for good. Skipped, as a cancel skips; those that may have reached the
+    # provider keep their in-doubt flag (and event) to say so.
+    for campaign_id in {row[2] for row in rows}:
+        deliveries_skip_if_cancelled(campaign_id=campaign_id)
     return changed
 
 

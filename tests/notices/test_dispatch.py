@@ -246,6 +246,28 @@ def test_worker_killed_after_preparing_is_in_doubt_then_looked_up(sending, audie
     assert len(scripted.accepted) == 3  # not found at the provider: sent, once each
 
 
+def test_rows_a_dead_worker_left_in_a_cancelled_campaign_are_skipped_not_pending_for_good(
+    sending, audience, scripted
+):
+    # No dispatcher runs for a cancelled campaign: put back to pending, they stayed so.
+    items = dispatch.claim(sending.pk, 100)
+    for item in items[:2]:
+        item.provider = "primary"
+    dispatch.prepare_batch(sending, items[:2])  # two may have reached the provider
+    Campaign.objects.filter(pk=sending.pk).update(status="cancelled")
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    # Skipped, and the two that may have gone out still say so.
+    assert sorted((d.status, d.in_doubt) for d in swept) == [
+        ("skipped", False),
+        ("skipped", False),
+        ("skipped", False),
+        ("skipped", True),
+        ("skipped", True),
+    ]
+
+
 def test_a_worker_that_stalled_after_claiming_leaves_swept_rows_to_their_new_claimant(
     sending, audience, scripted
 ):
