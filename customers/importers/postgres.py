@@ -438,7 +438,9 @@ def import_exposures(
             for c, col, reason in checks
         ]
         ref_oversized = _oversized("r.customer_ref", spec.EXPOSURE_COLUMNS["customer_ref"])
-        value = f"[^;={_JSON_PLAIN}]*{DOT}[^;={_JSON_PLAIN}]*"
+        # No white space at either end: such a value is trimmed, on the careful path.
+        edge = f"[^;={_JSON_PLAIN}{spec.SPACES}]"
+        value = f"(?:{edge}[^;={_JSON_PLAIN}]*)?{DOT}(?:[^;={_JSON_PLAIN}]*{edge})?"
         plain = f"^[a-z0-9_]+={value}(;[a-z0-9_]+={value})*$"
         careful = f"""
             SELECT jsonb_build_object(
@@ -451,8 +453,7 @@ def import_exposures(
                        'longest', coalesce(max(length(x.value)) FILTER (WHERE x.has_value), 0),
                        'fields', jsonb_object_agg(
                            x.code,
-                           CASE WHEN strpos(x.value, '{DOT}') > 0 THEN x.value
-                                ELSE {mask_sql("x.code", "x.value")} END
+                           {mask_sql("x.code", "x.value")}
                        ) FILTER (WHERE x.has_value))
               FROM (SELECT split_part(part, '=', 1) AS code,
                            strpos(part, '=') > 0

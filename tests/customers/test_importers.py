@@ -555,6 +555,22 @@ def test_sql_and_python_masking_agree(incident_and_customers):
             assert stored == mask_value(code, raw), (code, raw)
 
 
+def test_a_masked_value_with_white_space_around_it_is_stored_trimmed_on_each_backend(
+    incident_and_customers,
+):
+    text = (
+        "customer_ref,exposed\n"
+        'EX0001,"passport_number= \u2022\u2022\u2022\u2022 4567\u00a0"\n'
+        'EX0002,"passport_number=\t\u2022\u2022\u2022\u2022 4567 ;name=PA1234567"\n'
+    )
+    import_exposures(csv_bytes(text), incident=incident_and_customers)
+    fields = {
+        e.customer.customer_ref: e.fields for e in Exposure.objects.select_related("customer")
+    }
+    assert fields["EX0001"]["passport_number"] == "\u2022\u2022\u2022\u2022 4567"
+    assert fields["EX0002"]["passport_number"] == "\u2022\u2022\u2022\u2022 4567"
+
+
 BAD_EXPOSURES = (
     "customer_ref,exposed\n"
     "EX0001,passport_number=PA1\n"
