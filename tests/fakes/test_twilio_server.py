@@ -360,14 +360,15 @@ def test_dropped_after_accept_is_still_listed(fake, http):
 
 
 def test_latency(fake, http):
-    fake.configure(latency_ms=150)
+    fake.configure(latency_ms=600)
     started = time.monotonic()
     assert send(http, fake, "+15551230010").status == 201
-    assert time.monotonic() - started >= 0.15
-    # Only sends are slowed down; the control endpoints answer at once.
+    assert time.monotonic() - started >= 0.6
+    # Only sends are slowed down; the control endpoints answer without that wait
+    # (the margin is wide: a loaded machine can take a while for any request).
     started = time.monotonic()
     fake.summary()
-    assert time.monotonic() - started < 0.15
+    assert time.monotonic() - started < 0.6
 
 
 def test_config_rejects_unknown_keys_and_bad_values(fake):
@@ -493,7 +494,8 @@ def test_callbacks_never_delay_the_answer(fake, http):
         started = time.monotonic()
         for i in range(3):
             assert send(http, fake, f"+1555123002{i}", callback=f"{slow.url}/cb").status == 201
-        assert time.monotonic() - started < 0.25
+        # Waiting on even one callback per send would take 0.9 s.
+        assert time.monotonic() - started < 0.9
         assert len(slow.wait_for(6, timeout=10)) == 6
     finally:
         slow.close()
