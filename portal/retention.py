@@ -309,27 +309,26 @@ def _import_files(run: _Run) -> None:
     run.apply("import_files", finished, remove)
 
 
+def _older_than(run: _Run, rule: str, days: int, rows: QuerySet, field: str = "created_at"):
+    """Delete ``rows`` whose ``field`` is more than ``days`` old (0: never)."""
+    if days:
+        cutoff = run.now - timedelta(days=days)
+        run.apply(rule, rows.filter(**{f"{field}__lt": cutoff}), _deleted)
+
+
 def _outbox_messages(run: _Run) -> None:
-    if not settings.RETENTION_DELIVERY_CONTENT_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_DELIVERY_CONTENT_DAYS)
-    run.apply("outbox_messages", OutboxMessage.objects.filter(created_at__lt=cutoff), _deleted)
+    days = settings.RETENTION_DELIVERY_CONTENT_DAYS
+    _older_than(run, "outbox_messages", days, OutboxMessage.objects.all())
 
 
 def _test_sends(run: _Run) -> None:
-    if not settings.RETENTION_DELIVERY_CONTENT_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_DELIVERY_CONTENT_DAYS)
-    run.apply("test_sends", TestSend.objects.filter(created_at__lt=cutoff), _deleted)
+    _older_than(run, "test_sends", settings.RETENTION_DELIVERY_CONTENT_DAYS, TestSend.objects.all())
 
 
 def _transactional_messages(run: _Run) -> None:
     # A sign-in or claim code's reference: /verify no longer vouches for it after this.
-    if not settings.RETENTION_DELIVERY_CONTENT_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_DELIVERY_CONTENT_DAYS)
-    rows = TransactionalMessage.objects.filter(created_at__lt=cutoff)
-    run.apply("transactional_messages", rows, _deleted)
+    days = settings.RETENTION_DELIVERY_CONTENT_DAYS
+    _older_than(run, "transactional_messages", days, TransactionalMessage.objects.all())
 
 
 def _audit_log(run: _Run) -> None:
@@ -375,27 +374,20 @@ def _sign_ins(run: _Run) -> None:
 
 def _suspicious_reports(run: _Run) -> None:
     # Unreviewed ones too: a year on, the message it reported is long dealt with.
-    if not settings.RETENTION_REPORTS_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_REPORTS_DAYS)
-    old = SuspiciousReport.objects.filter(created_at__lt=cutoff)
-    run.apply("suspicious_reports", old, _deleted)
+    days = settings.RETENTION_REPORTS_DAYS
+    _older_than(run, "suspicious_reports", days, SuspiciousReport.objects.all())
 
 
 def _devices(run: _Run) -> None:
     # updated_at moves whenever the app registers or refreshes its token, and
     # when the provider says the token is gone (the device is then inactive).
-    if not settings.RETENTION_DEVICES_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_DEVICES_DAYS)
-    run.apply("devices", Device.objects.filter(updated_at__lt=cutoff), _deleted)
+    days = settings.RETENTION_DEVICES_DAYS
+    _older_than(run, "devices", days, Device.objects.all(), field="updated_at")
 
 
 def _contact_notes(run: _Run) -> None:
-    if not settings.RETENTION_CONTACT_NOTES_DAYS:
-        return
-    cutoff = run.now - timedelta(days=settings.RETENTION_CONTACT_NOTES_DAYS)
-    run.apply("contact_notes", ContactNote.objects.filter(created_at__lt=cutoff), _deleted)
+    days = settings.RETENTION_CONTACT_NOTES_DAYS
+    _older_than(run, "contact_notes", days, ContactNote.objects.all())
 
 
 def _delivery_content(run: _Run) -> None:
