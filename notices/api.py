@@ -295,6 +295,11 @@ class DeviceRefreshSerializer(NoUnknownFields, serializers.Serializer):
     token = StrictCharField(max_length=4096)
 
 
+def _session_key(request) -> str | None:
+    """The signed-in session: the app's (its session token) or the browser's."""
+    return getattr(request.auth, "session_key", None) or request.session.session_key
+
+
 class DeviceListView(APIView):
     @extend_schema(
         operation_id="device_register",
@@ -311,7 +316,9 @@ class DeviceListView(APIView):
         customer_of(request)
         serializer = DeviceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = services.device_register(user=request.user, **serializer.validated_data)
+        device = services.device_register(
+            user=request.user, session_key=_session_key(request), **serializer.validated_data
+        )
         return Response(DeviceSerializer(device).data, status=status.HTTP_201_CREATED)
 
 
@@ -327,7 +334,10 @@ class DeviceDetailView(APIView):
         serializer = DeviceRefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         device = services.device_refresh(
-            user=request.user, public_id=device_id, token=serializer.validated_data["token"]
+            user=request.user,
+            public_id=device_id,
+            token=serializer.validated_data["token"],
+            session_key=_session_key(request),
         )
         return Response(DeviceSerializer(device).data)
 

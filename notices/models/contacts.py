@@ -28,6 +28,19 @@ class Device(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)  # tokens are long; look up by hash
     platform = models.CharField(max_length=8, choices=Platform)
     active = models.BooleanField(default=True)
+    # The signed-in session that registered (or last refreshed) it: ending that
+    # session (signing it out from the devices page, or every other session)
+    # takes the device with it, so a stolen session leaves no phone behind
+    # that keeps receiving the customer's alerts. Empty for one registered
+    # before this was kept.
+    user_session = models.ForeignKey(
+        "usersessions.UserSession",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

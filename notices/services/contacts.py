@@ -152,21 +152,37 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def device_register(*, user, token: str, platform: str) -> Device:
-    """Register (or re-register) an app install for push; a token that moved to
-    another login follows it."""
+def _user_session(user, session_key: str | None):
+    """allauth's record of the signed-in session ``session_key``, if it keeps one."""
+    from allauth.usersessions.models import UserSession
+
+    if not session_key:
+        return None
+    return UserSession.objects.filter(user=user, session_key=session_key).first()
+
+
+def device_register(*, user, token: str, platform: str, session_key: str | None = None) -> Device:
+    """Register (or re-register) an app install for push, for as long as the
+    session registering it lasts; a token that moved to another login follows it."""
     device, _created = Device.objects.update_or_create(
         token_hash=token_hash(token),
-        defaults={"user": user, "token": token, "platform": platform, "active": True},
+        defaults={
+            "user": user,
+            "token": token,
+            "platform": platform,
+            "active": True,
+            "user_session": _user_session(user, session_key),
+        },
     )
     return device
 
 
-def device_refresh(*, user, public_id, token: str) -> Device:
+def device_refresh(*, user, public_id, token: str, session_key: str | None = None) -> Device:
     device = _own_device(user, public_id)
     Device.objects.filter(token_hash=token_hash(token)).exclude(pk=device.pk).delete()
     device.token, device.token_hash, device.active = token, token_hash(token), True
-    device.save(update_fields=["token", "token_hash", "active", "updated_at"])
+    device.user_session = _user_session(user, session_key)
+    device.save(update_fields=["token", "token_hash", "active", "user_session", "updated_at"])
     return device
 
 

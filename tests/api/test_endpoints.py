@@ -457,6 +457,24 @@ def test_devices_register_refresh_remove(alice_api, bob_api, alice):
     assert not Device.objects.exists()
 
 
+def test_a_device_goes_when_the_session_that_registered_it_is_ended(alice):
+    # A stolen token must not leave behind a phone that keeps receiving the
+    # customer's alerts: signing that session out (the devices page, or "sign
+    # out other sessions") takes the devices it registered with it.
+    from allauth.usersessions.models import UserSession
+
+    tokens = [session_token_for(alice.user) for _ in range(2)]
+    for key in tokens:
+        UserSession.objects.create(user=alice.user, session_key=key, ip="192.0.2.1")
+    for key, push in zip(tokens, ["stolen-phone", "own-phone"], strict=True):
+        app = APIClient()
+        app.credentials(HTTP_X_SESSION_TOKEN=key)
+        body = {"token": push, "platform": "android"}
+        assert app.post("/api/v1/devices", body, format="json").status_code == 201
+    UserSession.objects.get(session_key=tokens[0]).end()
+    assert list(Device.objects.values_list("token", flat=True)) == ["own-phone"]
+
+
 def test_verify_is_public_and_answers_like_the_web_page(api, world, alice):
     genuine = api.post(
         "/api/v1/verify", {"reference": format_reference(world[alice.customer_ref])}, format="json"
