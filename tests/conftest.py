@@ -180,6 +180,14 @@ def bob(db, incident):
     )
 
 
+def cache_keys(cache) -> list[str]:
+    """The names a cache holds, whichever backend the run uses: a test's own
+    locmem cache, or Redis when CACHE_URL points there (CI)."""
+    if hasattr(cache, "_cache"):
+        return list(cache._cache)
+    return list(cache.keys("*"))
+
+
 def record_sign_in(session, user, *, at: float | None = None) -> None:
     """What allauth records in a session when someone signs in by code (the
     recent authentication a contact change asks for); ``at`` to backdate it."""

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.throttling import SimpleRateThrottle
 
 from portal.api_throttles import CountingThrottle
+from tests.conftest import cache_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,6 @@ def test_the_cache_never_names_a_count_by_the_clients_address(api, three_a_minut
 
     api.get("/api/v1/health", REMOTE_ADDR="10.9.8.7")
     api.post("/api/v1/verify", {"reference": "ZZZZ-ZZZZ-ZZZZ"}, REMOTE_ADDR="10.9.8.7")
-    keys = " ".join(cache._cache)
+    keys = " ".join(cache_keys(cache))
     assert "throttle_anon_" in keys and "throttle_verify_" in keys
     assert "10.9.8.7" not in keys
