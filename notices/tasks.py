@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from notices import dispatch, planning, services
 from notices.channels.outbox import REFERENCE_HEADER
-from notices.models import Campaign, Delivery, DeliveryStatus, TestSend
+from notices.models import PROVIDER_ID_MAX_LENGTH, Campaign, Delivery, DeliveryStatus, TestSend
 from portal import send_slots
 from portal.transactional import (
     message_reference_new,
@@ -171,7 +171,7 @@ def test_send(test_send_id: int, slot_at: float | None = None, provider: str = "
     )
     backend = channels.get_backend(test.channel, provider)
     try:
-        test.provider_id = backend.send(message)[:255]
+        test.provider_id = backend.send(message)[:PROVIDER_ID_MAX_LENGTH]
         test.status = "sent"
     except ChannelError as exc:
         test.status, test.last_error = "failed", str(exc)
