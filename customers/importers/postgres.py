@@ -10,6 +10,7 @@ are masked inside the statement that writes exposures.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import BinaryIO
 
@@ -23,6 +24,8 @@ from customers.importers import spec
 from customers.importers.masking_sql import DOT, mask_sql
 from customers.importers.reading import BLOCK, BOM, blocks, careful_rows, header_key
 from customers.models import DataClass
+
+logger = logging.getLogger(__name__)
 
 
 class _Duplicates(Exception):
@@ -71,6 +74,29 @@ def _settings(cursor) -> None:
             cursor.execute("SET LOCAL temp_buffers = '128MB'")
     except DatabaseError:
         pass
+    _keep_lines_out_of_server_log(cursor)
+
+
+def _keep_lines_out_of_server_log(cursor) -> bool:
+    """When COPY refuses a line, its error quotes the line, raw identifiers and
+    all, and the server writes that to its own log (kept apart from the
+    database, read by others). Terse errors leave the quote out. Setting it
+    takes a superuser, ``GRANT SET ON PARAMETER log_error_verbosity TO role``
+    (PostgreSQL 15) or ``ALTER ROLE role SET log_error_verbosity = terse``;
+    without any of them the import still runs, and says so in the log."""
+    cursor.execute("SELECT current_setting('log_error_verbosity')")
+    if cursor.fetchone()[0].lower() == "terse":
+        return True
+    try:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL log_error_verbosity = terse")
+        return True
+    except DatabaseError:
+        logger.warning(
+            "import: cannot set log_error_verbosity to terse; a line COPY refuses will be "
+            "quoted in PostgreSQL's own log (see the README's release steps)"
+        )
+        return False
 
 
 def _stage(cursor, stream: BinaryIO, names: list[str], columns: dict, progress) -> tuple[list, int]:

@@ -775,3 +775,51 @@ def test_a_report_that_cannot_be_written_is_refused_before_importing(tmp_path: P
             stdout=io.StringIO(),
         )
     assert not Customer.objects.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_line_copy_refuses_is_not_quoted_in_the_servers_log(
+    monkeypatch, incident_and_customers
+):
+    # The error of a refused COPY quotes the line (raw identifiers and all) in
+    # its context, which the server writes to its own log unless errors are terse.
+    from django.db import connection
+
+    from customers.importers import postgres
+
+    seen = []
+    copy_csv = postgres._copy_csv
+
+    def watched(cursor, *args, **kwargs):
+        cursor.execute("SELECT current_setting('log_error_verbosity')")
+        seen.append(cursor.fetchone()[0])
+        return copy_csv(cursor, *args, **kwargs)
+
+    monkeypatch.setattr(postgres, "_copy_csv", watched)
+    text = "customer_ref,exposed\nEX0001,passport_number=PA1234821,extra\n"
+    with pytest.raises(ImportFailed):
+        import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert seen == ["terse"]
+    with connection.cursor() as cursor:  # SET LOCAL: only for the import's transaction
+        cursor.execute("SELECT current_setting('log_error_verbosity')")
+        assert cursor.fetchone()[0] == "default"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_role_that_may_not_quiet_the_log_still_imports_and_says_so(caplog):
+    from django.db import connection, transaction
+
+    from customers.importers import postgres
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN CREATE ROLE firsthand_test_plain NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        with transaction.atomic():
+            cursor.execute("SET LOCAL ROLE firsthand_test_plain")
+            assert postgres._keep_lines_out_of_server_log(cursor) is False
+            cursor.execute("SELECT current_setting('log_error_verbosity')")
+            assert cursor.fetchone()[0] == "default"
+            cursor.execute("RESET ROLE")
+    assert "log_error_verbosity" in caplog.text
