@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from customers import selectors, services
 from customers.masking import mask_email, mask_phone
-from customers.models import Channel, Customer, Language, Sensitivity
+from customers.models import Channel, Customer, Incident, Language, Sensitivity
 from portal.api import NoUnknownFields, StrictChoiceField, etag_response, refuse_body
 from portal.api_docs import ERRORS
 from portal.i18n import localized
@@ -99,9 +99,15 @@ class IncidentSerializer(serializers.Serializer):
     title = serializers.CharField()
     summary = serializers.CharField()
     what_we_are_doing = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in (Incident.Status.ACTIVE, Incident.Status.CLOSED)],
+        help_text="`closed`: over, though the steps for what was exposed still apply.",
+    )
     occurred_at = serializers.DateTimeField(allow_null=True)
     discovered_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was closed; null while it is active."
+    )
     affected = serializers.BooleanField()
 
 
@@ -142,6 +148,7 @@ def _incident(status) -> dict:
         "status": incident.status,
         "occurred_at": incident.occurred_at,
         "discovered_at": incident.discovered_at,
+        "closed_at": incident.closed_at if status.closed else None,
         "affected": status.affected,
     }
 
@@ -209,7 +216,8 @@ class ExposureListView(APIView):
         },
         tags=["status"],
         description="What of mine was exposed, per incident, with the steps to take, most "
-        "urgent first. Send If-None-Match with the last ETag to get 304 when nothing changed.",
+        "urgent first (a closed incident's too: /api/v1/incidents says which are closed and "
+        "since when). Send If-None-Match with the last ETag to get 304 when nothing changed.",
     )
     def get(self, request):
         statuses = statuses_of(request)

@@ -82,6 +82,10 @@ class IncidentStatus:
         return [card.data_class for card in self.cards]
 
     @property
+    def closed(self) -> bool:
+        return self.incident.status == Incident.Status.CLOSED
+
+    @property
     def updated_at(self):
         """When what this status says last changed: the incident or the exposure."""
         stamps = [self.incident.updated_at]

@@ -354,6 +354,25 @@ def test_incidents_say_whether_i_was_affected(alice_api, world):
     assert incidents == {"customer-data-breach": True, "other-incident": False}
 
 
+def test_incidents_say_whether_and_since_when_they_are_closed(alice_api, bob_api, incident):
+    from datetime import UTC, datetime
+
+    from customers.models import Incident
+    from portal import generations
+
+    [active] = alice_api.get("/api/v1/incidents").json()
+    assert (active["status"], active["closed_at"]) == ("active", None)
+    when = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+    Incident.objects.filter(pk=incident.pk).update(status="closed", closed_at=when)
+    generations.bump()  # as closing it does, once committed
+    for api in (alice_api, bob_api):  # each still sees it, with their own exposure
+        [closed] = api.get("/api/v1/incidents").json()
+        assert (closed["status"], closed["affected"]) == ("closed", True)
+        assert datetime.fromisoformat(closed["closed_at"]) == when
+    [exposure] = bob_api.get("/api/v1/exposures").json()
+    assert [f["data_class"] for f in exposure["fields"]] == ["drivers_licence_number"]
+
+
 def test_messages_paginate_by_cursor_and_filter(alice_api, alice, world):
     body = alice_api.get("/api/v1/messages?page_size=1").json()
     assert [m["reference"] for m in body["results"]] == [

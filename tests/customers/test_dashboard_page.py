@@ -170,3 +170,17 @@ def test_last_updated_is_formatted_in_each_visitors_language(alice):
     assert english_when.group(1) == french_when.group(1)  # the same moment
     assert english_when.group(2) != french_when.group(2)  # shown two ways
     assert dashboard_page._formatted.cache_info().currsize >= 2
+
+
+def test_closing_an_incident_shows_on_the_next_view(
+    alice, incident, django_capture_on_commit_callbacks
+):
+    from customers.services import incident_close
+    from tests.factories import StaffFactory
+
+    client = _client(alice)
+    assert "This incident was closed on" not in client.get(DASHBOARD).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_close(incident=incident, by=StaffFactory())
+    page = client.get(DASHBOARD).content.decode()
+    assert "This incident was closed on" in page and "•••• 821" in page

@@ -131,3 +131,64 @@ def test_the_headline_keeps_acronyms_and_proper_nouns(client, incident, settings
     assert "bank account number (IBAN)" in english
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     assert "numéro de compte bancaire (IBAN)" in headline()
+
+
+def _close(incident, when):
+    from customers.models import Incident
+    from customers.services import incident_close
+    from tests.factories import StaffFactory
+
+    incident_close(incident=incident, by=StaffFactory())
+    Incident.objects.filter(pk=incident.pk).update(closed_at=when)
+
+
+@pytest.mark.parametrize(
+    ("language", "closed", "date"),
+    [
+        ("en", "This incident was closed on", "March 3, 2026"),
+        ("fr", "Cet incident a été clos le", "3 mars 2026"),
+    ],
+)
+def test_a_closed_incident_says_so_and_since_when_and_keeps_its_steps(
+    client, alice, incident, language, closed, date
+):
+    from datetime import UTC, datetime
+
+    _close(incident, datetime(2026, 3, 3, 9, 30, tzinfo=UTC))
+    client.force_login(alice.user)
+    html = client.get(
+        reverse("customers:dashboard"), headers={"Accept-Language": language}
+    ).content.decode()
+    section = re.search(r'<section class="incident".*?</section>', html, re.S).group(0)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    # Said in words, not by a colour: the heading and a dated sentence.
+    assert ("Closed" if language == "en" else "Clos") in re.search(
+        r"<h2.*?</h2>", section, re.S
+    ).group(0)
+    assert f"{closed} {date}" in text
+    assert '<time datetime="2026-03-03">' in section
+    assert "•••• 821" in section  # what was exposed, and the steps, still shown
+    assert 'id="step-customer-data-breach-passport-decide-replace"' in section
+
+
+def test_an_active_incident_says_nothing_of_closing(alice_client):
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "closed on" not in html and "badge-closed" not in html
+
+
+def test_a_closed_incident_without_a_date_still_says_it_is_closed(alice_client, alice, incident):
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.CLOSED)
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "This incident is closed." in html and "closed on" not in html
+
+
+def test_a_closed_incident_shows_only_the_signed_in_customers_data(alice_client, bob, incident):
+    from datetime import UTC, datetime
+
+    _close(incident, datetime(2026, 3, 3, 9, 30, tzinfo=UTC))
+    html = alice_client.get(reverse("customers:dashboard")).content.decode()
+    assert "This incident was closed on" in html
+    assert bob.exposures.get().fields["drivers_licence_number"] not in html
+    assert bob.customer_ref not in html and "Bob" not in html

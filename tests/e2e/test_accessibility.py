@@ -118,6 +118,14 @@ def _customer_not_affected(world: World) -> User:
     return user
 
 
+def _alice_after_the_incident_closed(world: World) -> User:
+    incident = world.alice.exposures.get().incident
+    customer_services.incident_close(
+        incident=incident, by=staff_with_role(INCIDENT_LEAD, username="ines")
+    )
+    return world.alice.user
+
+
 def _login_without_customer(world: World) -> User:
     return UserFactory(username="dora", email="dora@example.com")
 
@@ -297,6 +305,12 @@ CASES = {
         who=ALICE,
         then=_dashboard_in_french,
         screenshots="dashboard-fr",
+    ),
+    "dashboard-closed": Case(
+        "/dashboard/",
+        "Hello Alice",
+        "This incident was closed on",
+        who=_alice_after_the_incident_closed,
     ),
     "dashboard-no-record": Case(
         "/dashboard/", "could not find a customer record", who=_login_without_customer
