@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from contextlib import nullcontext
 
@@ -15,6 +16,8 @@ from customers.models import Customer, Incident, Step, StepProgress, User
 from portal import generations
 from portal.audit import audit
 from portal.models import AuditAction
+
+logger = logging.getLogger(__name__)
 
 
 def customer_login_ensure(*, email: str) -> User | None:
@@ -33,6 +36,8 @@ def customer_login_ensure(*, email: str) -> User | None:
     keeps its sign-in email). Otherwise, as for an email not ours, None: the
     reader of a shared or reassigned inbox is not signed in to someone else's
     login, nor to a staff one, and the answer they see is the same either way.
+    The one exception is a login an erased record left behind, when a record
+    is waiting for a login with the email (_past_a_login_left_behind).
     """
     email = (email or "").strip().lower()
     if not email:
@@ -41,7 +46,7 @@ def customer_login_ensure(*, email: str) -> User | None:
         return _login_ensure_in_one_statement(email)
     owners = _owners(email)
     if owners:
-        return _owner_if_unambiguous(email, owners)
+        return _owner_if_unambiguous(email, owners) or _past_a_login_left_behind(email, owners)
     return _login_create(email)
 
 
@@ -71,6 +76,47 @@ def _owner_if_unambiguous(email: str, owners: list[User]) -> User | None:
     if records.filter(email_from_support=False).exclude(user=owner).exists():
         return None
     return owner
+
+
+def _past_a_login_left_behind(email: str, owners: list[User]) -> User | None:
+    """A new login for the record waiting for one with this email, when the one
+    login using the email is linked to no record at all: its record was erased
+    (and perhaps imported again, as a new record). That login is retired, not
+    linked to the waiting record: its password, its sessions and its app
+    installs were the earlier record's holder's, who may no longer read the
+    inbox. Never a staff login, one with a role or permissions of its own, a
+    disabled one, or one with another address too (its own field or allauth's);
+    never when no record waits (the login still signs in then, as before).
+    Off the hot paths: only when the email's one login answered None."""
+    if len(owners) != 1:
+        return None
+    owner = owners[0]
+    if not owner.is_active or owner.is_staff or owner.is_superuser or owner.email != email:
+        return None
+    if Customer.objects.filter(user=owner).exists():
+        return None  # another record's login: never handed over
+    waiting = Customer.objects.filter(email=email, user__isnull=True, email_from_support=False)
+    if not waiting.exists():
+        return None  # it still signs in, as before
+    if EmailAddress.objects.filter(user=owner).exclude(email=email).exists():
+        return None  # a login of two addresses, not plainly this email's
+    with transaction.atomic():
+        # Conditional, so that a login linked or given a role meanwhile is left alone.
+        retired = User.objects.filter(
+            pk=owner.pk,
+            email=email,
+            is_active=True,
+            is_staff=False,
+            is_superuser=False,
+            customer__isnull=True,
+            groups__isnull=True,
+            user_permissions__isnull=True,
+        ).update(is_active=False, email="")
+        if not retired:
+            return _login_for(email)  # a concurrent request's work, or not ours
+        EmailAddress.objects.filter(user=owner).delete()
+        logger.info("login %s, left by an erased record, retired for a new one", owner.pk)
+        return _login_create(email)
 
 
 def _login_for(email: str) -> User | None:
@@ -170,8 +216,10 @@ def _login_ensure_in_one_statement(email: str) -> User | None:
         found = []
     if found:
         return found[0]
-    # Not ours, or a concurrent request linked it after this statement began.
-    return _login_for(email)
+    # Not ours, or a concurrent request linked it after this statement began, or
+    # a login left behind by an erased record (no query when no login has the email).
+    owners = _owners(email)
+    return _owner_if_unambiguous(email, owners) or _past_a_login_left_behind(email, owners)
 
 
 def _login_create(email: str) -> User | None:

@@ -57,6 +57,29 @@ def test_an_email_on_a_record_does_not_sign_the_app_in_to_a_staff_login_with_it(
     assert response.status_code == 401 and mail.outbox == []
 
 
+def test_a_re_imported_record_signs_the_app_in_by_code_past_a_login_left_behind(
+    api, incident, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_login_ensure
+
+    earlier = CustomerFactory(email="jane@example.com")
+    old = customer_login_ensure(email="jane@example.com")
+    earlier.delete()  # erased; re-imported below
+    record = CustomerFactory(email="jane@example.com", first_name="Jo")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"{BASE}/auth/code/request", {"email": "jane@example.com"}, format="json"
+        )
+    api.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    response = api.post(f"{BASE}/auth/code/confirm", {"code": code_from_mail()}, format="json")
+    assert response.status_code == 200, response.json()
+    api.credentials(HTTP_X_SESSION_TOKEN=response.json()["meta"]["session_token"])
+    me = api.get("/api/v1/me")
+    assert me.status_code == 200 and me.json()["customer_ref"] == record.customer_ref
+    record.refresh_from_db()
+    assert record.user_id != old.pk
+
+
 @pytest.mark.parametrize("path", ["/auth/code/request", "/auth/login", "/auth/code/confirm"])
 def test_json_nested_too_deeply_is_a_400_in_allauths_shape(api, path):
     deep = "[" * 5000 + "]" * 5000

@@ -276,3 +276,84 @@ def test_on_postgresql_an_email_not_on_record_reads_logins_only_through_indexes(
     assert reads
     for sql in reads:
         assert rows_read_in_vain(sql) == 0, sql
+
+
+# A login an earlier record left behind (the record erased, or replaced by a
+# re-import) gives way to the record now waiting for a login with its email: it
+# is retired, and the code signs in a new login linked to that record, never the
+# old one (its password, sessions and app installs belonged to the earlier record).
+
+
+def _left_behind(email: str = "jane@example.com", **fields) -> User:
+    earlier = CustomerFactory(customer_ref="J0000001", email=email)
+    login = customer_login_ensure(email=email)
+    for name, value in fields.items():
+        setattr(login, name, value)
+    login.set_password("the-earlier-password")
+    login.save()
+    earlier.delete()  # erased; a re-import then makes a new record
+    return login
+
+
+def test_a_login_an_erased_record_left_gives_way_to_the_re_imported_record():
+    old = _left_behind()
+    record = CustomerFactory(customer_ref="J0000001", email="jane@example.com")
+    user = customer_login_ensure(email="jane@example.com")
+    assert user is not None and user.pk != old.pk
+    record.refresh_from_db()
+    assert record.user == user and not user.has_usable_password()
+    old.refresh_from_db()
+    assert not old.is_active and old.email == ""
+    assert not EmailAddress.objects.filter(user=old).exists()
+    assert list(User.objects.filter(email="jane@example.com")) == [user]
+    assert customer_login_ensure(email="jane@example.com") == user  # and stays so
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"is_staff": True},
+        {"is_superuser": True},
+        {"is_active": False},  # disabled by someone: their decision, not ours
+    ],
+)
+def test_a_login_left_behind_that_is_staff_or_disabled_is_not_retired(fields):
+    old = _left_behind(**fields)
+    record = CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    record.refresh_from_db()
+    old.refresh_from_db()
+    assert record.user is None and old.email == "jane@example.com"
+    assert all(getattr(old, name) == value for name, value in fields.items())
+    assert User.objects.filter(email="jane@example.com").count() == 1
+
+
+def test_a_login_left_behind_with_a_role_is_not_retired():
+    from django.contrib.auth.models import Group
+
+    old = _left_behind()
+    old.groups.add(Group.objects.create(name="Some role"))
+    CustomerFactory(email="jane@example.com")
+    assert customer_login_ensure(email="jane@example.com") is None
+    old.refresh_from_db()
+    assert old.is_active and old.email == "jane@example.com"
+
+
+def test_a_login_left_behind_is_kept_when_no_record_waits_for_the_email():
+    old = _left_behind()
+    assert customer_login_ensure(email="jane@example.com") == old
+    # A record support entered the email on does not count (customers.claims).
+    CustomerFactory(email="jane@example.com", email_from_support=True)
+    assert customer_login_ensure(email="jane@example.com") == old
+    old.refresh_from_db()
+    assert old.is_active and old.email == "jane@example.com"
+
+
+def test_a_password_reset_never_retires_a_login_left_behind():
+    from customers.services import login_for_email
+
+    old = _left_behind()
+    CustomerFactory(email="jane@example.com")
+    assert login_for_email(email="jane@example.com") is None
+    old.refresh_from_db()
+    assert old.is_active and old.email == "jane@example.com"

@@ -104,6 +104,45 @@ def test_an_email_on_a_record_does_not_sign_the_reader_in_to_another_login_with_
     assert User.objects.filter(email="alice@example.com").count() == 1
 
 
+def test_a_re_imported_record_signs_in_by_code_past_the_login_its_erased_record_left(
+    client, incident, django_capture_on_commit_callbacks
+):
+    """The earlier record's login (its password, its sessions) is retired, not
+    handed to whoever reads the inbox now: the code signs in a new login, linked
+    to the new record, as a first sign-in does."""
+    from django.test import Client
+
+    from customers.services import customer_login_ensure
+    from tests.factories import ExposureFactory
+
+    earlier = CustomerFactory(customer_ref="J0000001", email="jane@example.com")
+    old = customer_login_ensure(email="jane@example.com")
+    old.set_password("the-earlier-password")
+    old.save()
+    old_session = Client()
+    old_session.force_login(old)
+    earlier.delete()
+    record = CustomerFactory(customer_ref="J0000001", email="jane@example.com", first_name="Jo")
+    ExposureFactory(incident=incident, customer=record, fields={"passport_number": "•••• 321"})
+
+    request_code(client, "jane@example.com", django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [["jane@example.com"]]
+    response = client.post(CONFIRM, {"code": code_from_outbox()})
+    assert response["Location"] == reverse("customers:dashboard")
+    record.refresh_from_db()
+    assert record.user_id not in (None, old.pk)
+    assert int(client.session["_auth_user_id"]) == record.user_id
+    page = client.get(reverse("customers:dashboard")).content.decode()
+    assert "Hello Jo" in page and "•••• 321" in page
+    # Nothing of the earlier login reaches the new record.
+    assert old_session.get(reverse("customers:dashboard")).status_code == 302
+    password = Client().post(
+        reverse("account_login"),
+        {"login": "jane@example.com", "password": "the-earlier-password"},
+    )
+    assert "_auth_user_id" not in password.wsgi_request.session
+
+
 @pytest.mark.parametrize("via", ["site", "app"])
 def test_a_password_reset_does_not_hand_the_reader_another_login_with_the_email(
     client, alice, django_capture_on_commit_callbacks, via
