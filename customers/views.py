@@ -121,8 +121,8 @@ CLAIM_SESSION_KEY = "customers.claim"
 @never_cache  # it shows back what was typed: a reference and a date of birth
 def claim_start(request: HttpRequest) -> HttpResponse:
     """Customer reference, date of birth and claim code, then a new email."""
-    form = ClaimForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = ClaimForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             claim = claims.claim_check(
@@ -149,7 +149,9 @@ def claim_start(request: HttpRequest) -> HttpResponse:
                 "account/email/claim_code", data["email"], {"code": code}
             )
             return redirect("customers:claim_confirm")
-    return render(request, "customers/claim.html", {"form": form})
+    # Sent back with its errors: a 400 (every failure of the checks answers alike).
+    status = 400 if form.is_bound else 200
+    return render(request, "customers/claim.html", {"form": form}, status=status)
 
 
 @never_cache  # the email address being claimed
@@ -159,8 +161,8 @@ def claim_confirm(request: HttpRequest) -> HttpResponse:
     if not stored:
         return redirect("customers:claim")
     pending = claims.PendingClaim(**stored)
-    form = ClaimConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = ClaimConfirmForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         if pending.matches(form.cleaned_data["code"]):
             del request.session[CLAIM_SESSION_KEY]
             try:
@@ -187,4 +189,9 @@ def claim_confirm(request: HttpRequest) -> HttpResponse:
             return redirect("customers:claim")
         request.session[CLAIM_SESSION_KEY] = asdict(pending)
         form.add_error("code", _("That code is not right or has expired."))
-    return render(request, "customers/claim_confirm.html", {"form": form, "email": pending.email})
+    return render(
+        request,
+        "customers/claim_confirm.html",
+        {"form": form, "email": pending.email},
+        status=400 if form.is_bound else 200,
+    )

@@ -271,7 +271,7 @@ def test_wrong_details_get_one_answer_and_nothing_is_sent(client, former, claim_
         {"claim_code": "AAAA-BBBB-CCCC"},
     ]:
         response = claim_post(code, **overrides)
-        assert response.status_code == 200
+        assert response.status_code == 400  # the form sent back, with its error
         html = response.content.decode()
         bodies.add(
             re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
@@ -288,8 +288,9 @@ def test_an_email_belonging_to_another_login_is_refused_after_the_claim_checks(
     client, former, alice, claim_post
 ):
     code = claims.claim_code_issue(customer=former, via="support")
-    html = claim_post(code, email=alice.email).content.decode()
-    assert "already used by another login" in html
+    response = claim_post(code, email=alice.email)
+    assert response.status_code == 400
+    assert "already used by another login" in response.content.decode()
     assert mail.outbox == []
 
 
@@ -312,7 +313,8 @@ def test_three_wrong_email_codes_end_the_attempt(client, former, claim_post):
     wrong = "000000" if right != "000000" else "111111"
     for _ in range(2):
         response = client.post(reverse("customers:claim_confirm"), {"code": wrong})
-        assert response.status_code == 200
+        assert response.status_code == 400
+        assert "That code is not right or has expired." in response.content.decode()
     response = client.post(reverse("customers:claim_confirm"), {"code": wrong})
     assert response["Location"] == reverse("customers:claim")
     response = client.post(reverse("customers:claim_confirm"), {"code": right})
@@ -345,10 +347,31 @@ def test_the_form_answers_429_when_over_the_limit(client, former, claim_post):
 
 def test_the_form_validates_without_a_500(client):
     response = client.post(reverse("customers:claim"), {"birth_date": "31/02/1990", "email": "x"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
     assert 'class="banner banner-error error-summary"' in html
     assert client.get(reverse("customers:claim_confirm")).status_code == 302
+
+
+def test_the_email_code_form_sent_back_with_errors_is_a_400_with_its_summary(
+    client, former, claim_post
+):
+    claim_post(claims.claim_code_issue(customer=former, via="support"))
+    response = client.post(reverse("customers:claim_confirm"), {"code": "12"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="banner banner-error error-summary"' in html
+    assert "new.address@example.com" in html  # the page, re-shown, not a bare error
+    assert client.get(reverse("customers:claim_confirm")).status_code == 200
+
+
+@pytest.mark.parametrize("step", ["claim", "claim_confirm"])
+def test_a_form_posted_empty_is_sent_back_with_its_errors(client, former, claim_post, step):
+    if step == "claim_confirm":
+        claim_post(claims.claim_code_issue(customer=former, via="support"))
+    response = client.post(reverse(f"customers:{step}"), {})
+    assert response.status_code == 400
+    assert 'class="banner banner-error error-summary"' in response.content.decode()
 
 
 def test_the_birth_date_example_names_its_month_beside_any_browsers_date_field(client):
