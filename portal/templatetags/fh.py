@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import template
 from django.utils.html import format_html
 from django.utils.text import format_lazy
@@ -56,6 +58,26 @@ def field_widget(bound_field, autocomplete: str = ""):
     if autocomplete:
         attrs["autocomplete"] = autocomplete
     return bound_field.as_widget(attrs=attrs)
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@register.filter(is_safe=True)
+def sentence_case(text: str) -> str:
+    """ "Change Password" as "Change password": allauth's page titles, in Title
+    Case, read like the site's own. The first word and words in capitals (an
+    acronym) are kept; so are entities (already escaped text, all lower case)."""
+    text = str(text).strip()
+    first = _WORD.search(text)
+    if first is None:
+        return text
+
+    def lower(match: re.Match) -> str:
+        word = match.group(0)
+        return word if len(word) > 1 and word.isupper() else word.lower()
+
+    return text[: first.end()] + _WORD.sub(lower, text[first.end() :])
 
 
 @register.simple_tag(takes_context=True)

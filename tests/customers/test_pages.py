@@ -95,6 +95,38 @@ def test_a_page_sent_back_with_errors_says_so_in_its_title(alice_client, setting
     assert _title(french.post(claim, empty)).startswith("Erreur\u00a0: ")
 
 
+@pytest.mark.parametrize(
+    ("name", "title", "signed_in"),
+    [
+        ("account_signup", "Sign up closed", False),
+        ("account_reset_password", "Password reset", False),
+        ("account_reset_password_done", "Password reset", False),
+        ("account_change_password", "Change password", True),
+        ("mfa_index", "Two-factor authentication", True),
+        ("account_logout", "Sign out", True),
+        # Ours, in sentence case already, are left as they are.
+        ("account_login", "Sign in with your password", False),
+        ("usersessions_list", "Sessions", True),
+    ],
+)
+def test_allauths_pages_have_titles_in_sentence_case_like_ours(
+    client, alice, name, title, signed_in
+):
+    if signed_in:
+        client.force_login(alice.user)
+    assert _title(client.get(reverse(name))) == f"{title} · Firsthand"
+
+
+def test_sentence_case_keeps_the_first_letter_acronyms_and_markup():
+    from portal.templatetags.fh import sentence_case
+
+    assert sentence_case("\n  Trust this Browser?\n") == "Trust this browser?"
+    assert sentence_case("Enter Sign-In Code") == "Enter sign-in code"
+    assert sentence_case("Activate TOTP App") == "Activate TOTP app"
+    assert sentence_case("Réinitialisation du Mot de passe") == "Réinitialisation du mot de passe"
+    assert sentence_case("l&#x27;Authentification") == "l&#x27;authentification"
+
+
 def _publish_public_notice(incident, audience="public"):
     from django.utils import timezone
 
