@@ -32,7 +32,11 @@ from django_ratelimit.core import is_ratelimited
 from customers.hashing import birth_date_hash, claim_code_hash, keyed_hash
 from customers.importers.spec import normalise_ref
 from customers.models import ClaimCode, Customer, User
-from customers.services import login_username_for, logins_with_email
+from customers.services import (
+    login_in_the_way,
+    login_retire,
+    login_username_for,
+)
 from portal.codes import format_code, normalise_code, random_code
 from portal.ratelimits import limited
 
@@ -206,9 +210,9 @@ class PendingClaim:
 
 
 def email_available_for(customer: Customer, email: str) -> bool:
-    """An email can be the login of one person only: no other login has it, as
-    its own field or as its allauth address (allauth finds a login by either)."""
-    return not logins_with_email(email).exclude(pk=customer.user_id).exists()
+    """An email can be the login of one person only (login_in_the_way); one an
+    erased record left behind is retired when the claim completes."""
+    return login_in_the_way(email, besides=customer.user_id) is not True
 
 
 def claim_complete(*, claim_id: int, email: str) -> User:
@@ -219,7 +223,8 @@ def claim_complete(*, claim_id: int, email: str) -> User:
         if claim.state(now) != "active":
             raise ValidationError(failure_message())
         customer = Customer.objects.select_for_update().get(pk=claim.customer_id)
-        if not email_available_for(customer, email):
+        in_the_way = login_in_the_way(email, besides=customer.user_id)
+        if in_the_way is True or (in_the_way and not login_retire(in_the_way, email)):
             raise ValidationError(
                 _("That email address is already used by another login: choose another.")
             )

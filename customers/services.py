@@ -80,14 +80,31 @@ def _owner_if_unambiguous(email: str, owners: list[User]) -> User | None:
 
 def _past_a_login_left_behind(email: str, owners: list[User]) -> User | None:
     """A new login for the record waiting for one with this email, when the one
-    login using the email is linked to no record at all: its record was erased
-    (and perhaps imported again, as a new record). That login is retired, not
-    linked to the waiting record: its password, its sessions and its app
-    installs were the earlier record's holder's, who may no longer read the
-    inbox. Never a staff login, one with a role or permissions of its own, a
-    disabled one, or one with another address too (its own field or allauth's);
-    never when no record waits (the login still signs in then, as before).
-    Off the hot paths: only when the email's one login answered None."""
+    login using the email is one an erased record left behind (login_left_behind).
+    That login is retired, not linked to the waiting record: its password, its
+    sessions and its app installs were the earlier record's holder's, who may no
+    longer read the inbox. Never when no record waits (the login still signs in
+    then, as before). Off the hot paths: only when the email's one login
+    answered None."""
+    owner = login_left_behind(email, owners)
+    if owner is None:
+        return None
+    waiting = Customer.objects.filter(email=email, user__isnull=True, email_from_support=False)
+    if not waiting.exists():
+        return None  # it still signs in, as before
+    if not login_retire(owner, email):
+        return _login_for(email)  # a concurrent request's work, or not ours
+    return _login_create(email)
+
+
+def login_left_behind(email: str, owners: list[User] | None = None) -> User | None:
+    """The one login using ``email``, when it is linked to no record at all (its
+    record was erased, and perhaps imported again as a new one) and is nothing
+    else: not staff, no role or permission of its own, active, and no other
+    address (its own field or allauth's). Whoever proves the email next, for a
+    record (a sign-in by code, a claim, a change of contact), may have the
+    address; that login is then retired (login_retire), never handed over."""
+    owners = _owners(email) if owners is None else owners
     if len(owners) != 1:
         return None
     owner = owners[0]
@@ -95,13 +112,29 @@ def _past_a_login_left_behind(email: str, owners: list[User]) -> User | None:
         return None
     if Customer.objects.filter(user=owner).exists():
         return None  # another record's login: never handed over
-    waiting = Customer.objects.filter(email=email, user__isnull=True, email_from_support=False)
-    if not waiting.exists():
-        return None  # it still signs in, as before
     if EmailAddress.objects.filter(user=owner).exclude(email=email).exists():
         return None  # a login of two addresses, not plainly this email's
+    if owner.groups.exists() or owner.user_permissions.exists():
+        return None
+    return owner
+
+
+def login_in_the_way(email: str, *, besides: int | None) -> User | bool | None:
+    """What stands between a record's login (``besides``, if it has one) and
+    ``email`` (proven): None when no other login has it, as its own field or as
+    its allauth address; the login an erased record left behind, when that is
+    the only one (to retire with login_retire); True for any other login."""
+    others = list(logins_with_email(email).exclude(pk=besides).order_by("pk")[:2])
+    if not others:
+        return None
+    return login_left_behind(email, others) or True
+
+
+def login_retire(owner: User, email: str) -> bool:
+    """Disable a login login_left_behind found, and free its address: its
+    password and sessions stop working. Conditional, so that a login linked or
+    given a role since is left alone; returns whether it was retired."""
     with transaction.atomic():
-        # Conditional, so that a login linked or given a role meanwhile is left alone.
         retired = User.objects.filter(
             pk=owner.pk,
             email=email,
@@ -112,11 +145,10 @@ def _past_a_login_left_behind(email: str, owners: list[User]) -> User | None:
             groups__isnull=True,
             user_permissions__isnull=True,
         ).update(is_active=False, email="")
-        if not retired:
-            return _login_for(email)  # a concurrent request's work, or not ours
-        EmailAddress.objects.filter(user=owner).delete()
-        logger.info("login %s, left by an erased record, retired for a new one", owner.pk)
-        return _login_create(email)
+        if retired:
+            EmailAddress.objects.filter(user=owner).delete()
+            logger.info("login %s, left by an erased record, retired for a new one", owner.pk)
+    return bool(retired)
 
 
 def _login_for(email: str) -> User | None:

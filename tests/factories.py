@@ -61,3 +61,17 @@ class ExposureFactory(factory.django.DjangoModelFactory):
     incident = factory.SubFactory(IncidentFactory)
     customer = factory.SubFactory(CustomerFactory)
     fields = factory.LazyFunction(lambda: {"email": "c•••@example.com"})
+
+
+def login_left_behind_by_an_erased_record(email: str = "jane@example.com", **fields) -> User:
+    """A login whose record was erased (a re-import may then make a new one)."""
+    from customers.services import customer_login_ensure
+
+    earlier = CustomerFactory(customer_ref="J0000001", email=email)
+    login = customer_login_ensure(email=email)
+    for name, value in fields.items():
+        setattr(login, name, value)
+    login.set_password("the-earlier-password")
+    login.save()
+    earlier.delete()  # erased; a re-import then makes a new record
+    return login

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
-from customers.services import logins_with_email
+from customers.services import login_in_the_way, login_retire
 from notices.models import ContactVerification, Device
 from portal.transactional import message_reference_new
 
@@ -89,18 +89,18 @@ def contact_change_confirm(*, customer: Customer, verification_id, code: str) ->
     expected = _code_hash(str(verification.public_id), (code or "").strip())
     if not hmac.compare_digest(expected, verification.code_hash):
         raise ValidationError(wrong)
-    taken = _("That email address is already used by another login: choose another.")
-    if verification.kind == ContactVerification.Kind.EMAIL and _another_login_uses(
-        customer, verification.value
-    ):
-        # Said only now that the code proved they read that inbox: no one learns
-        # from it which addresses have a login. It would be a second login's address
-        # (a unique one): an IntegrityError, and a 500.
-        raise ValidationError(taken)
     try:
         return _contact_change_apply(customer, verification)
-    except IntegrityError:  # another login took it since the check above
-        raise ValidationError(taken) from None
+    except (_EmailTaken, IntegrityError):  # IntegrityError: another login took it since
+        # Said only now that the code proved they read that inbox: no one learns
+        # from it which addresses have a login.
+        raise ValidationError(
+            _("That email address is already used by another login: choose another.")
+        ) from None
+
+
+class _EmailTaken(Exception):
+    pass
 
 
 def _contact_change_apply(customer: Customer, verification: ContactVerification) -> Customer:
@@ -115,6 +115,7 @@ def _contact_change_apply(customer: Customer, verification: ContactVerification)
             customer.email_from_support = False
             fields = ["email", "email_verified", "email_from_support"]
             if customer.user_id:
+                _free_for_the_login(customer, verification.value)
                 _move_login_email(customer, verification.value)
         else:
             customer.phone, customer.phone_verified = verification.value, True
@@ -132,12 +133,13 @@ def _tell_the_old_contact(customer: Customer, kind: str, old: str) -> None:
     tasks.send_contact_changed.delay(customer.pk, kind, old, message_reference_new())
 
 
-def _another_login_uses(customer: Customer, email: str) -> bool:
-    # Both columns are stored lower-cased, as ``email`` is: an exact match through
-    # their indexes (iexact compared upper() of every row, indexed by nothing).
-    if not customer.user_id:
-        return False
-    return logins_with_email(email).exclude(pk=customer.user_id).exists()
+def _free_for_the_login(customer: Customer, email: str) -> None:
+    """Another login with the email would be a second login's address (a unique
+    one): an IntegrityError, and a 500. One an erased record left behind gives
+    way (retired). Both columns are matched exactly through their indexes."""
+    in_the_way = login_in_the_way(email, besides=customer.user_id)
+    if in_the_way is True or (in_the_way and not login_retire(in_the_way, email)):
+        raise _EmailTaken
 
 
 def _move_login_email(customer: Customer, email: str) -> None:

@@ -259,7 +259,7 @@ def test_an_address_another_login_takes_while_confirming_is_a_400_not_a_500(
         )
     code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
     # Bob's login took the address between the check and the write.
-    monkeypatch.setattr(contacts, "_another_login_uses", lambda customer, email: False)
+    monkeypatch.setattr(contacts, "login_in_the_way", lambda email, besides: None)
     response = alice_api.post(
         "/api/v1/me/contact/confirm",
         {"verification_id": started.json()["verification_id"], "code": code},

@@ -17,7 +17,12 @@ from django.utils import timezone
 from customers import claims
 from customers.hashing import birth_date_hash, claim_code_hash
 from customers.models import ClaimCode, Customer
-from tests.factories import CustomerFactory, ExposureFactory, UserFactory
+from tests.factories import (
+    CustomerFactory,
+    ExposureFactory,
+    UserFactory,
+    login_left_behind_by_an_erased_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -304,6 +309,45 @@ def test_an_email_another_login_holds_as_its_address_is_refused_too(
     html = claim_post(code, email="alice@example.com").content.decode()
     assert "already used by another login" in html
     assert mail.outbox == []
+
+
+def test_a_claim_takes_an_email_from_a_login_an_erased_record_left_behind(
+    client, former, claim_post
+):
+    old = login_left_behind_by_an_erased_record("new.address@example.com")
+    code = claims.claim_code_issue(customer=former, via="support")
+    assert claim_post(code).status_code == 302
+    response = client.post(reverse("customers:claim_confirm"), {"code": emailed_code()})
+    assert response.status_code == 302
+    former.refresh_from_db()
+    old.refresh_from_db()
+    assert former.user is not None and former.user.pk != old.pk  # never handed over
+    assert former.user.email == "new.address@example.com"
+    assert (old.is_active, old.email) == (False, "")
+
+
+def test_a_claim_does_not_take_an_email_from_a_staff_login_without_a_record(
+    client, former, claim_post
+):
+    login_left_behind_by_an_erased_record("new.address@example.com", is_staff=True)
+    code = claims.claim_code_issue(customer=former, via="support")
+    response = claim_post(code)
+    assert response.status_code == 400
+    assert "already used by another login" in response.content.decode()
+
+
+def test_a_login_given_a_role_before_the_claim_completes_keeps_its_email(former):
+    from django.contrib.auth.models import Group
+    from django.core.exceptions import ValidationError
+
+    old = login_left_behind_by_an_erased_record("new.address@example.com")
+    claim = check(claims.claim_code_issue(customer=former, via="support"))
+    assert claims.email_available_for(former, "new.address@example.com")
+    old.groups.add(Group.objects.create(name="Support"))  # meanwhile
+    with pytest.raises(ValidationError, match="already used"):
+        claims.claim_complete(claim_id=claim.pk, email="new.address@example.com")
+    old.refresh_from_db()
+    assert (old.is_active, old.email) == (True, "new.address@example.com")
 
 
 def test_three_wrong_email_codes_end_the_attempt(client, former, claim_post):

@@ -12,7 +12,12 @@ from django.utils import timezone
 from customers.models import Customer, Step, StepProgress, User
 from customers.services import customer_login_ensure, step_progress_set
 from tests.explain import rows_read_in_vain
-from tests.factories import CustomerFactory, StaffFactory, UserFactory
+from tests.factories import (
+    CustomerFactory,
+    StaffFactory,
+    UserFactory,
+    login_left_behind_by_an_erased_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -285,14 +290,7 @@ def test_on_postgresql_an_email_not_on_record_reads_logins_only_through_indexes(
 
 
 def _left_behind(email: str = "jane@example.com", **fields) -> User:
-    earlier = CustomerFactory(customer_ref="J0000001", email=email)
-    login = customer_login_ensure(email=email)
-    for name, value in fields.items():
-        setattr(login, name, value)
-    login.set_password("the-earlier-password")
-    login.save()
-    earlier.delete()  # erased; a re-import then makes a new record
-    return login
+    return login_left_behind_by_an_erased_record(email, **fields)
 
 
 def test_a_login_an_erased_record_left_gives_way_to_the_re_imported_record():

@@ -187,6 +187,23 @@ def test_a_new_email_another_login_uses_is_refused_once_the_code_is_right(
     assert alice.email == "alice@example.com"
 
 
+def test_a_new_email_a_login_an_erased_record_left_behind_uses_is_taken_from_it(alice, monkeypatch):
+    from tests.factories import login_left_behind_by_an_erased_record
+
+    old = login_left_behind_by_an_erased_record("jane@example.com")
+    monkeypatch.setattr(contacts.secrets, "randbelow", lambda n: 123456)
+    verification = contacts.contact_change_start(
+        customer=alice, kind="email", value="jane@example.com"
+    )
+    contacts.contact_change_confirm(
+        customer=alice, verification_id=verification.public_id, code="123456"
+    )
+    alice.refresh_from_db()
+    old.refresh_from_db()
+    assert (alice.email, alice.user.email) == ("jane@example.com", "jane@example.com")
+    assert (old.is_active, old.email) == (False, "")
+
+
 @pytest.mark.postgres
 def test_on_postgresql_a_new_email_is_checked_against_other_logins_through_indexes(
     alice, monkeypatch
