@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -206,14 +206,29 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
             language=item.language,
             incident_title=titles.get(item.language, titles["en"]),
         )
-        item.subject = render_subject(template[0], context)
-        item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
-        if item.channel == "push":
-            # What we store is what the app shows: never over FCM's payload limit.
-            item.body = push.fit_body(
-                subject=item.subject, body=item.body, reference=item.reference
+        try:
+            _render_item(item, template, context)
+        except DatabaseError:
+            raise  # not this message's fault: the batch is retried
+        except Exception as exc:
+            # A template saved before it was checked, or a value it cannot take:
+            # this message fails for good (rendering again gives the same), the
+            # others of the batch still go; raised, it failed them all, for ever.
+            item.subject = item.body = ""
+            why = (
+                f"could not be rendered: the {item.channel} template in {item.language} "
+                f"raised {exc.__class__.__name__}: {exc}"
             )
+            failures.append(Outcome(item, error=ChannelError(why, permanent=True)))
     return failures
+
+
+def _render_item(item: Claimed, template: tuple[str, str], context: RenderContext) -> None:
+    item.subject = render_subject(template[0], context)
+    item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
+    if item.channel == "push":
+        # What we store is what the app shows: never over FCM's payload limit.
+        item.body = push.fit_body(subject=item.subject, body=item.body, reference=item.reference)
 
 
 def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcome], list[Claimed]]:

@@ -858,3 +858,29 @@ def test_a_batch_whose_queueing_fails_midway_waits_for_the_sends_under_way(
     with pytest.raises(RuntimeError):
         dispatch.dispatch_batch(sending.pk, batch_size=100)
     assert events == ["first send returned", "end_batch"]
+
+
+def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_out(sending, audience):
+    """A template saved before it was checked (here the French text, with a
+    placeholder that does not exist) fails only the messages it renders: those
+    are failed for good, with a reason staff can act on, and fall back; the
+    rest of the batch is sent. Raised, it failed the whole batch, which the
+    sweep then put back and claimed again, without end."""
+    from notices.models import CampaignTemplate
+
+    CampaignTemplate.objects.filter(campaign=sending, channel="sms", language="fr").update(
+        body="Bonjour {prenom}, réf. {reference}"
+    )
+    both = audience["both"]
+    Delivery.objects.filter(campaign=sending, customer=both, channel="sms").update(language="fr")
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert (result.claimed, result.sent, result.failed) == (5, 4, 1)
+    sms = Delivery.objects.get(campaign=sending, customer=both, channel="sms")
+    assert sms.status == "failed" and sms.body == ""
+    assert "could not be rendered" in sms.last_error and "prenom" in sms.last_error
+    assert "+61411000003" not in [m.to for m in locmem.outbox]
+    assert sorted(m.to for m in locmem.outbox) == ["+61411000001", "+61411000005"]
+    run_until_idle(sending)
+    email = Delivery.objects.get(campaign=sending, customer=both, channel="email")
+    assert email.status == "sent"
+    assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
