@@ -884,3 +884,44 @@ def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_out(se
     email = Delivery.objects.get(campaign=sending, customer=both, channel="email")
     assert email.status == "sent"
     assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
+
+
+def test_rows_whose_worker_dies_every_time_are_failed_after_the_last_attempt(
+    sending, audience, settings, monkeypatch
+):
+    """Whatever kills the worker between claim and outcome (a crash in render, a
+    hard time limit), the sweep put the rows back to pending and they were
+    claimed again, for ever. After DELIVERY_MAX_ATTEMPTS claims the sweep fails
+    them: those never handed to a provider fall back to the next channel."""
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+
+    def dies(campaign, items):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(dispatch, "render_batch", dies)
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    for _attempt in range(2):
+        with pytest.raises(RuntimeError):
+            dispatch.dispatch_batch(sending.pk, batch_size=100)
+        _left_by_a_dead_worker(sending)
+        services.deliveries_mark_in_doubt(older_than_seconds=60)
+    assert {(d.status, d.fallback_pending) for d in sms} == {("failed", True)}
+    assert all("gave up after 2 attempts" in d.last_error for d in sms)
+    assert dispatch.claim(sending.pk, 100) == []
+
+
+def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
+    sending, audience, scripted, settings
+):
+    """Prepared, then the worker died, on its last attempt: the message may have
+    gone out, so the sweep fails it in doubt and plans no other channel."""
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    items = dispatch.claim(sending.pk, 100)
+    for item in items:
+        item.provider = "primary"
+    dispatch.prepare_batch(sending, items)
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt, d.fallback_pending) for d in swept} == {("failed", True, False)}
+    assert all("may have reached the provider" in d.last_error for d in swept)
