@@ -95,6 +95,15 @@ class Outcome:
     provider_id: str = ""
     error: ChannelError | None = None
     detail: str = ""
+    # Not handed to the provider: an earlier send of its batch found the account refused.
+    stopped: bool = False
+
+
+class _Refusal:
+    """Set by the first send of a batch that a provider account refuses as a
+    whole (``ChannelError.account``): its other sends there are not tried."""
+
+    error: ChannelError | None = None
 
 
 @dataclass
@@ -277,9 +286,13 @@ def _message(item: Claimed) -> OutgoingMessage:
     )
 
 
-def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> Outcome:
+def deliver_one(
+    backend, item: Claimed, slot: float, latencies: list[float], refusal: _Refusal | None = None
+) -> Outcome:
     message = _message(item)
     wait_until(slot)  # a lookup is a call to the provider too: it takes its slot
+    if refusal is not None and refusal.error is not None:
+        return Outcome(item, error=refusal.error, stopped=True)
     if item.in_doubt:
         try:
             found = backend.lookup(message)
@@ -297,6 +310,8 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
     try:
         provider_id = backend.send(message)
     except ChannelError as exc:
+        if exc.account and refusal is not None:
+            refusal.error = exc
         return Outcome(item, error=exc)
     except Exception as exc:  # a bug or an unexpected library error: assume the worst
         return Outcome(
@@ -325,20 +340,30 @@ def _send_in_runs(
     what was left unsent at ``deadline``, or once ``still_on()`` says no."""
     unsent: list[Claimed] = []
     while queues:
+        # A provider account that refused a send of this batch as a whole: the
+        # rest of its share is not tried (it goes back with the refused one).
+        for _pacer, _backend, group, refusal in queues:
+            if refusal.error is not None:
+                outcomes += [Outcome(item, error=refusal.error, stopped=True) for item in group]
+        queues = [q for q in queues if q[3].error is None]
+        if not queues:
+            break
         if deadline is not None and time.monotonic() >= deadline:
             # Book no more runs; send those already booked (time booked and left
             # unused is lost to every sender, and the next batch would only book
             # again, later still).
-            unsent += [item for pacer, _b, group in queues if not pacer.booked for item in group]
+            unsent += [
+                item for pacer, _b, group, _r in queues if not pacer.booked for item in group
+            ]
             queues = [q for q in queues if q[0].booked]
             if not queues:
                 break
-        pacer, backend, group = min(queues, key=lambda q: q[0].due())
+        pacer, backend, group, refusal = min(queues, key=lambda q: q[0].due())
         wait_until(pacer.due())
         if still_on is not None and not still_on():
             # Cancelled or paused while this batch waited for its rate: what it
             # has not handed over yet is not sent (runs last a second at most).
-            unsent += [item for _pacer, _backend, rest in queues for item in rest]
+            unsent += [item for _pacer, _backend, rest, _r in queues for item in rest]
             break
         if not pacer.booked:
             continue  # its run before has gone: book the next one, time permitting
@@ -353,12 +378,12 @@ def _send_in_runs(
             for item, slot in zip(run, slots, strict=True):
                 futures.append(
                     _executor().submit(
-                        copy_context().run, deliver_one, backend, item, slot, latencies
+                        copy_context().run, deliver_one, backend, item, slot, latencies, refusal
                     )
                 )
         else:
             outcomes += [
-                deliver_one(backend, item, slot, latencies)
+                deliver_one(backend, item, slot, latencies, refusal)
                 for item, slot in zip(run, slots, strict=True)
             ]
     return unsent
@@ -395,8 +420,8 @@ def send_batch_until(
             ),
             campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
         )
-        queues.append((pacer, channels.get_backend(channel, provider), group))
-    backends = [backend for _pacer, backend, _group in queues]
+        queues.append((pacer, channels.get_backend(channel, provider), group, _Refusal()))
+    backends = [backend for _pacer, backend, _group, _refusal in queues]
     outcomes: list[Outcome] = []
     futures: list = []
     try:
@@ -427,6 +452,61 @@ def release_unsent(items: list[Claimed]) -> None:
 
 
 # --- 4. record the outcome ---------------------------------------------------
+
+
+# How long what a provider account refused as a whole waits before it is tried again.
+ACCOUNT_RETRY_SECONDS = 60
+
+
+def _refused_accounts(outcomes: list[Outcome]) -> tuple[list[Outcome], list[Outcome]]:
+    """Put back what a provider account refused as a whole (sign-in, sender,
+    suspension, no connection) and what its batch then did not try; returns
+    those and the other outcomes, to record as usual.
+
+    Nothing of it was taken, and it is no fault of the recipients: back to
+    pending, the attempt not counted (a refusal that lasts must neither fail a
+    campaign's messages nor use up their retries), to be tried again in
+    ``ACCOUNT_RETRY_SECONDS`` (or the provider's Retry-After). Only on this
+    path: a batch that meets no such refusal runs no query more."""
+    refused = [o for o in outcomes if o.error is not None and o.error.account]
+    if not refused:
+        return [], outcomes
+    now = timezone.now()
+    # One time for the batch (jittered, so that dispatchers do not come back together).
+    delay = max(
+        [ACCOUNT_RETRY_SECONDS * random.uniform(1, 1.2)]
+        + [o.error.retry_after or 0.0 for o in refused]
+    )
+    by_error: dict[str, list[int]] = defaultdict(list)
+    events = []
+    for outcome in refused:
+        error = outcome.error
+        why = f"not tried, its provider account refused: {error}" if outcome.stopped else str(error)
+        by_error[why].append(outcome.item.id)
+        if not outcome.stopped:
+            events.append(
+                DeliveryEvent(
+                    delivery_id=outcome.item.id,
+                    source=DeliveryEvent.Source.DISPATCH,
+                    status=DeliveryStatus.PENDING,
+                    detail=f"retry in {delay:.0f}s, not counted: {error}"[:500],
+                    created_at=now,
+                )
+            )
+    with transaction.atomic():
+        for why, ids in by_error.items():
+            Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.PENDING,
+                claimed_at=None,
+                prepared_at=None,
+                attempts=F("attempts") - 1,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=why,
+                updated_at=now,
+            )
+        insert_events(events)
+    put_back = {id(o) for o in refused}
+    return refused, [o for o in outcomes if id(o) not in put_back]
 
 
 def retry_delay(attempts: int, retry_after: float | None) -> float:
@@ -803,9 +883,10 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         campaign, ready, result.latencies, deadline=deadline, still_on=sending.exists
     )
     release_unsent(unsent)
+    refused, sent = _refused_accounts(sent)
     outcomes = failures + sent
-    statuses = record_outcomes(outcomes)
-    _report_health(outcomes)
+    statuses = record_outcomes(outcomes) + [DeliveryStatus.PENDING] * len(refused)
+    _report_health(outcomes + [o for o in refused if not o.stopped])
     if unsent or DeliveryStatus.PENDING in statuses:
         # Cancelled meanwhile: what went back to pending is skipped, as the
         # cancel skipped every row pending then.
@@ -875,7 +956,9 @@ def send_resend(delivery_id: int) -> Outcome | None:
     campaign = Campaign.objects.select_related("incident").get(deliveries__pk=delivery_id)
     assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
-    outcomes = failures + send_batch(campaign, ready, [])
+    refused, sent = _refused_accounts(send_batch(campaign, ready, []))
+    outcomes = failures + sent
     record_outcomes(outcomes, fallback=False)
-    _report_health(outcomes)
+    _report_health(outcomes + refused)
+    outcomes += refused
     return outcomes[0] if outcomes else None  # None: no longer this worker's to send

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -587,7 +588,7 @@ def test_campaigns_and_resends_on_one_provider_share_its_rate(
         pass
     deadlines = []
 
-    def record(backend, item, slot, latencies):
+    def record(backend, item, slot, latencies, refusal=None):
         deadlines.append((item.channel, slot))
         return dispatch.Outcome(item, provider_id=f"SM{item.id}")
 
@@ -925,3 +926,56 @@ def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
     swept = Delivery.objects.filter(campaign=sending)
     assert {(d.status, d.in_doubt, d.fallback_pending) for d in swept} == {("failed", True, False)}
     assert all("may have reached the provider" in d.last_error for d in swept)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com"),
+        smtplib.SMTPDataError(554, b"Message rejected: Sending suspended for this account"),
+    ],
+    ids=["sender", "suspended"],
+)
+def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
+    sending, audience, counting_email, refusal
+):
+    """The account is refused, not the customers: the batch's other emails are not
+    tried, and every one is tried again later, its attempt not counted (a
+    misconfigured account must not fail a whole campaign's emails, nor use up
+    their retries); once the account is put right, each is sent once."""
+    counting_email.failures = [refusal]
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert result.failed == 0
+    assert mail.outbox == []  # the second email was not tried after the first was refused
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {(d.status, d.attempts, d.fallback_pending) for d in emails} == {("pending", 0, False)}
+    assert all(d.next_attempt_at > timezone.now() for d in emails)
+    assert all("refused" in d.last_error for d in emails)
+    assert Delivery.objects.filter(campaign=sending, status="failed").count() == 0
+    # The account put right: each email goes out once, no fall-back planned.
+    Delivery.objects.filter(campaign=sending).update(next_attempt_at=None)
+    run_until_idle(sending)
+    assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
+    assert {d.status for d in Delivery.objects.filter(campaign=sending)} == {"sent"}
+    assert Delivery.objects.filter(campaign=sending).count() == 5
+
+
+def test_a_resend_the_email_account_refuses_waits_for_it_and_keeps_its_attempts(
+    sending, audience, lead, counting_email
+):
+    counting_email.failures = [
+        smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com")
+    ]
+    resend = Delivery.objects.create(
+        campaign=sending,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        resent_by=lead,
+    )
+    outcome = dispatch.send_resend(resend.pk)
+    assert outcome.error.account and not outcome.error.permanent
+    resend.refresh_from_db()
+    assert (resend.status, resend.attempts, resend.fallback_pending) == ("pending", 0, False)
+    assert resend.next_attempt_at > timezone.now()
+    assert mail.outbox == []
