@@ -293,10 +293,19 @@ def deliver_one(
     wait_until(slot)  # a lookup is a call to the provider too: it takes its slot
     if refusal is not None and refusal.error is not None:
         return Outcome(item, error=refusal.error, stopped=True)
+    # Past its last attempt, a message whose answer was lost is only asked for:
+    # found, it was sent; not found, it falls back (see ``_outcome_row``).
+    lookup_only = item.attempts > settings.DELIVERY_MAX_ATTEMPTS
     if item.in_doubt:
         try:
             found = backend.lookup(message)
         except LookupUnsupported:
+            if lookup_only:
+                # What was done before the last attempt's doubt was looked up at
+                # all: with no way to ask, the message falls back to the next
+                # channel, which may reach the customer twice rather than not at all.
+                why = f"no answer on the last attempt, and {item.provider} cannot be asked"
+                return Outcome(item, error=ChannelError(why, permanent=True))
             return Outcome(
                 item,
                 provider_id="unknown",
@@ -306,6 +315,9 @@ def deliver_one(
             return Outcome(item, error=ChannelError(f"lookup failed: {exc}", ambiguous=True))
         if found:
             return Outcome(item, provider_id=found, detail="found at the provider: not resent")
+        if lookup_only:
+            why = f"no answer on the last attempt, and not found at the provider ({item.provider})"
+            return Outcome(item, error=ChannelError(why, permanent=True))
     started = time.monotonic()
     try:
         provider_id = backend.send(message)
@@ -454,6 +466,10 @@ def release_unsent(items: list[Claimed]) -> None:
 # --- 4. record the outcome ---------------------------------------------------
 
 
+# Lookups a message gets after its last attempt's answer was lost, before it
+# falls back all the same (the provider's lookups failing each time).
+LAST_LOOKUPS = 3
+
 # How long what a provider account refused as a whole waits before it is tried again.
 ACCOUNT_RETRY_SECONDS = 60
 
@@ -536,7 +552,21 @@ def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tupl
         if status == DeliveryStatus.DELIVERED:
             row.delivered_at = now
         return row, outcome.detail or "handed to the provider"
-    if error.permanent or item.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+    last = settings.DELIVERY_MAX_ATTEMPTS
+    if error.ambiguous and not error.permanent and last <= item.attempts < last + LAST_LOOKUPS:
+        # The provider may have it: falling back now could reach the customer
+        # twice. Asked for after the usual wait (a provider may take a moment to
+        # list it), by lookup only; the answer decides (``deliver_one``).
+        delay = retry_delay(item.attempts, error.retry_after)
+        row = _Row(
+            item.id,
+            DeliveryStatus.PENDING,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=str(error),
+            in_doubt=True,
+        )
+        return row, f"no answer on the last attempt: asking the provider in {delay:.0f}s: {error}"
+    if error.permanent or item.attempts >= last:
         why = str(error) if error.permanent else f"gave up after {item.attempts} attempts: {error}"
         return _Row(item.id, DeliveryStatus.FAILED, last_error=why, fallback_pending=fallback), why
     delay = retry_delay(item.attempts, error.retry_after)

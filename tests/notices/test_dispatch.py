@@ -979,3 +979,63 @@ def test_a_resend_the_email_account_refuses_waits_for_it_and_keeps_its_attempts(
     assert (resend.status, resend.attempts, resend.fallback_pending) == ("pending", 0, False)
     assert resend.next_attempt_at > timezone.now()
     assert mail.outbox == []
+
+
+def test_a_text_whose_last_attempt_timed_out_is_looked_up_not_fallen_back(
+    sending, audience, scripted, settings
+):
+    """The provider took the text on its last attempt but the answer was lost:
+    falling straight back to email sent the customer both. It is asked for first."""
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["lost"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "sent" and sms.provider_id
+    assert scripted.lookups == [sms.reference]
+    assert [m.to for m in scripted.accepted].count("+61411000003") == 1
+    assert not Delivery.objects.filter(
+        campaign=sending, customer=audience["both"], channel="email"
+    ).exists()
+    assert "b1@example.com" not in [m.to[0] for m in mail.outbox]
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_once_the_provider_has_not_got_it(
+    sending, audience, scripted, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["timeout"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed" and "not found at the provider" in sms.last_error
+    assert scripted.lookups == [sms.reference]
+    assert "+61411000003" not in [m.to for m in scripted.accepted]  # not sent again
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
+    assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_after_a_few_failed_lookups(
+    sending, audience, scripted, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["timeout"]
+    scripted.lookup_down = True
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed"
+    assert len(scripted.lookups) == dispatch.LAST_LOOKUPS
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_when_the_provider_cannot_be_asked(
+    sending, audience, scripted, settings
+):
+    settings.SMS_PROVIDERS = backends.NO_LOOKUP
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["lost"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed"
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
