@@ -890,13 +890,22 @@ def _latest_devices(user_ids: set[int]) -> dict[int, str]:
 # --- one batch ----------------------------------------------------------------
 
 
-def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResult:
-    """Claim, render, record, send and record one batch of a sending campaign."""
+def superseded(campaign: Campaign, generation: int | None) -> bool:
+    """Whether a dispatcher of ``generation`` belongs to a set since replaced
+    (``kick_campaign``); one queued without a generation is not."""
+    return generation is not None and generation != campaign.dispatch_generation
+
+
+def dispatch_batch(
+    campaign_id: int, batch_size: int | None = None, *, generation: int | None = None
+) -> BatchResult:
+    """Claim, render, record, send and record one batch of a sending campaign
+    (nothing, for a dispatcher of a ``generation`` since replaced)."""
     result = BatchResult()
     # A batch hands to providers only what its rates let go within a task's time.
     deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
     campaign = Campaign.objects.select_related("incident").get(pk=campaign_id)
-    if campaign.status != Campaign.Status.SENDING:
+    if campaign.status != Campaign.Status.SENDING or superseded(campaign, generation):
         return result
     plan_fallbacks(campaign)
     items = claim(campaign.pk, batch_size or settings.DISPATCH_BATCH_SIZE)

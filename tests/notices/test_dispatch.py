@@ -1039,3 +1039,31 @@ def test_a_text_whose_last_attempt_timed_out_falls_back_when_the_provider_cannot
     assert sms.status == "failed"
     email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
     assert email.status == "sent"
+
+
+def test_a_pause_and_resume_within_a_minute_keeps_the_campaigns_number_of_dispatchers(
+    sending, lead, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Dispatchers waiting for a retry sit queued for up to a minute. Paused and
+    resumed meanwhile, the campaign was given a new set beside them: twice its
+    parallelism, and more with each resume. The set a resume replaces stops."""
+    from notices import tasks
+
+    Campaign.objects.filter(pk=sending.pk).update(parallelism=2, planning_done=True)
+    Delivery.objects.filter(campaign=sending).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        tasks.campaign_dispatch, "apply_async", lambda args, **options: queued.append(args)
+    )
+    tasks.kick_campaign(sending.pk)
+    services.campaign_pause(campaign=sending, by=lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_resume(campaign=sending, by=lead)
+    assert len(queued) == 4  # the first two are still queued, waiting for the retries
+    running, queued[:] = list(queued), []
+    for args in running:
+        tasks.campaign_dispatch.run(*args)
+    assert len(queued) == 2  # those still alive queued themselves again: the parallelism
