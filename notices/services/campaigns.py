@@ -352,13 +352,21 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
         if not rows:
             return 0
         last = settings.DELIVERY_MAX_ATTEMPTS
-        retried = [row for row in rows if row[3] < last]
+        # A cancelled campaign's rows go back to pending all the same, to be skipped below.
+        cancelled = set(
+            Campaign.objects.filter(
+                pk__in={row[2] for row in rows}, status=Status.CANCELLED
+            ).values_list("pk", flat=True)
+        )
+        spent = [row for row in rows if row[3] >= last and row[2] not in cancelled]
+        spent_ids = {row[0] for row in spent}
+        retried = [row for row in rows if row[0] not in spent_ids]
         prepared = [row[0] for row in retried if row[1] is not None]
         claimed_only = [row[0] for row in retried if row[1] is None]
         # Given up: in doubt (this attempt or an earlier may have reached the
         # provider), or not; a support resend falls back to no other channel.
-        doubtful = [row[0] for row in rows if row[3] >= last and (row[1] or row[4])]
-        unsent = [row for row in rows if row[3] >= last and not (row[1] or row[4])]
+        doubtful = [row[0] for row in spent if row[1] or row[4]]
+        unsent = [row for row in spent if not (row[1] or row[4])]
         changed = sending.filter(pk__in=prepared, prepared_at__isnull=False).update(
             **back, in_doubt=True, updated_at=now
         )

@@ -1067,3 +1067,15 @@ def test_a_pause_and_resume_within_a_minute_keeps_the_campaigns_number_of_dispat
     for args in running:
         tasks.campaign_dispatch.run(*args)
     assert len(queued) == 2  # those still alive queued themselves again: the parallelism
+
+
+def test_rows_on_their_last_attempt_that_a_dead_worker_left_in_a_cancelled_campaign_are_skipped(
+    sending, audience, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    dispatch.claim(sending.pk, 100)
+    Campaign.objects.filter(pk=sending.pk).update(status="cancelled")
+    _left_by_a_dead_worker(sending)
+    services.deliveries_mark_in_doubt(older_than_seconds=60)
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.fallback_pending) for d in swept} == {("skipped", False)}
