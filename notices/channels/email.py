@@ -145,6 +145,10 @@ class EmailChannel(ChannelBackend):
                 ) from exc
             except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
                 self._drop()
+                status = getattr(exc, "status_code", None)
+                if status in (401, 403):  # an ESP's API refusing our key or account
+                    why = f"account refused: HTTP {status} ({exc.__class__.__name__})"
+                    raise ChannelError(why, account=True) from exc
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
             self._local.sent += 1
             return

@@ -1079,3 +1079,18 @@ def test_rows_on_their_last_attempt_that_a_dead_worker_left_in_a_cancelled_campa
     services.deliveries_mark_in_doubt(older_than_seconds=60)
     swept = Delivery.objects.filter(campaign=sending)
     assert {(d.status, d.fallback_pending) for d in swept} == {("skipped", False)}
+
+
+@pytest.mark.parametrize("status, account", [(401, True), (403, True), (500, False)])
+def test_an_email_providers_api_refusing_our_key_stops_the_batch_and_fails_no_one(
+    sending, audience, counting_email, status, account
+):
+    from anymail.exceptions import AnymailAPIError
+
+    counting_email.failures = [AnymailAPIError("refused", status_code=status)]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    # Refused as an account, neither email is tried nor counted; otherwise the
+    # first is retried (an attempt spent) and the second goes out.
+    assert len(mail.outbox) == (0 if account else 1)
+    assert sorted(d.attempts for d in emails) == ([0, 0] if account else [1, 1])
