@@ -1094,3 +1094,23 @@ def test_an_email_providers_api_refusing_our_key_stops_the_batch_and_fails_no_on
     # first is retried (an attempt spent) and the second goes out.
     assert len(mail.outbox) == (0 if account else 1)
     assert sorted(d.attempts for d in emails) == ([0, 0] if account else [1, 1])
+
+
+def test_a_refused_smtp_sign_in_fails_no_email_of_a_parallel_batch(sending, audience, settings):
+    """Over SMTP the batch's emails go out side by side, each thread signing in
+    on its own connection: each refusal puts its email back, none is failed."""
+    from tests.notices.smtp_sink import SmtpSink
+
+    sink = SmtpSink(answer_to_auth=b"535 5.7.8 Authentication credentials invalid").start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "alerts", "wrong"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    finally:
+        sink.stop()
+    assert result.failed == 0 and sink.messages == 0
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {(d.status, d.attempts) for d in emails} == {("pending", 0)}
+    assert all("535" in d.last_error for d in emails)
