@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -95,6 +95,15 @@ class Outcome:
     provider_id: str = ""
     error: ChannelError | None = None
     detail: str = ""
+    # Not handed to the provider: an earlier send of its batch found the account refused.
+    stopped: bool = False
+
+
+class _Refusal:
+    """Set by the first send of a batch that a provider account refuses as a
+    whole (``ChannelError.account``): its other sends there are not tried."""
+
+    error: ChannelError | None = None
 
 
 @dataclass
@@ -206,14 +215,29 @@ def render_batch(campaign: Campaign, items: list[Claimed]) -> list[Outcome]:
             language=item.language,
             incident_title=titles.get(item.language, titles["en"]),
         )
-        item.subject = render_subject(template[0], context)
-        item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
-        if item.channel == "push":
-            # What we store is what the app shows: never over FCM's payload limit.
-            item.body = push.fit_body(
-                subject=item.subject, body=item.body, reference=item.reference
+        try:
+            _render_item(item, template, context)
+        except DatabaseError:
+            raise  # not this message's fault: the batch is retried
+        except Exception as exc:
+            # A template saved before it was checked, or a value it cannot take:
+            # this message fails for good (rendering again gives the same), the
+            # others of the batch still go; raised, it failed them all, for ever.
+            item.subject = item.body = ""
+            why = (
+                f"could not be rendered: the {item.channel} template in {item.language} "
+                f"raised {exc.__class__.__name__}: {exc}"
             )
+            failures.append(Outcome(item, error=ChannelError(why, permanent=True)))
     return failures
+
+
+def _render_item(item: Claimed, template: tuple[str, str], context: RenderContext) -> None:
+    item.subject = render_subject(template[0], context)
+    item.body = (render_sms if item.channel == "sms" else render)(template[1], context)
+    if item.channel == "push":
+        # What we store is what the app shows: never over FCM's payload limit.
+        item.body = push.fit_body(subject=item.subject, body=item.body, reference=item.reference)
 
 
 def prepare_batch(campaign: Campaign, items: list[Claimed]) -> tuple[list[Outcome], list[Claimed]]:
@@ -262,13 +286,26 @@ def _message(item: Claimed) -> OutgoingMessage:
     )
 
 
-def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> Outcome:
+def deliver_one(
+    backend, item: Claimed, slot: float, latencies: list[float], refusal: _Refusal | None = None
+) -> Outcome:
     message = _message(item)
     wait_until(slot)  # a lookup is a call to the provider too: it takes its slot
+    if refusal is not None and refusal.error is not None:
+        return Outcome(item, error=refusal.error, stopped=True)
+    # Past its last attempt, a message whose answer was lost is only asked for:
+    # found, it was sent; not found, it falls back (see ``_outcome_row``).
+    lookup_only = item.attempts > settings.DELIVERY_MAX_ATTEMPTS
     if item.in_doubt:
         try:
             found = backend.lookup(message)
         except LookupUnsupported:
+            if lookup_only:
+                # What was done before the last attempt's doubt was looked up at
+                # all: with no way to ask, the message falls back to the next
+                # channel, which may reach the customer twice rather than not at all.
+                why = f"no answer on the last attempt, and {item.provider} cannot be asked"
+                return Outcome(item, error=ChannelError(why, permanent=True))
             return Outcome(
                 item,
                 provider_id="unknown",
@@ -278,10 +315,15 @@ def deliver_one(backend, item: Claimed, slot: float, latencies: list[float]) -> 
             return Outcome(item, error=ChannelError(f"lookup failed: {exc}", ambiguous=True))
         if found:
             return Outcome(item, provider_id=found, detail="found at the provider: not resent")
+        if lookup_only:
+            why = f"no answer on the last attempt, and not found at the provider ({item.provider})"
+            return Outcome(item, error=ChannelError(why, permanent=True))
     started = time.monotonic()
     try:
         provider_id = backend.send(message)
     except ChannelError as exc:
+        if exc.account and refusal is not None:
+            refusal.error = exc
         return Outcome(item, error=exc)
     except Exception as exc:  # a bug or an unexpected library error: assume the worst
         return Outcome(
@@ -310,20 +352,30 @@ def _send_in_runs(
     what was left unsent at ``deadline``, or once ``still_on()`` says no."""
     unsent: list[Claimed] = []
     while queues:
+        # A provider account that refused a send of this batch as a whole: the
+        # rest of its share is not tried (it goes back with the refused one).
+        for _pacer, _backend, group, refusal in queues:
+            if refusal.error is not None:
+                outcomes += [Outcome(item, error=refusal.error, stopped=True) for item in group]
+        queues = [q for q in queues if q[3].error is None]
+        if not queues:
+            break
         if deadline is not None and time.monotonic() >= deadline:
             # Book no more runs; send those already booked (time booked and left
             # unused is lost to every sender, and the next batch would only book
             # again, later still).
-            unsent += [item for pacer, _b, group in queues if not pacer.booked for item in group]
+            unsent += [
+                item for pacer, _b, group, _r in queues if not pacer.booked for item in group
+            ]
             queues = [q for q in queues if q[0].booked]
             if not queues:
                 break
-        pacer, backend, group = min(queues, key=lambda q: q[0].due())
+        pacer, backend, group, refusal = min(queues, key=lambda q: q[0].due())
         wait_until(pacer.due())
         if still_on is not None and not still_on():
             # Cancelled or paused while this batch waited for its rate: what it
             # has not handed over yet is not sent (runs last a second at most).
-            unsent += [item for _pacer, _backend, rest in queues for item in rest]
+            unsent += [item for _pacer, _backend, rest, _r in queues for item in rest]
             break
         if not pacer.booked:
             continue  # its run before has gone: book the next one, time permitting
@@ -338,12 +390,12 @@ def _send_in_runs(
             for item, slot in zip(run, slots, strict=True):
                 futures.append(
                     _executor().submit(
-                        copy_context().run, deliver_one, backend, item, slot, latencies
+                        copy_context().run, deliver_one, backend, item, slot, latencies, refusal
                     )
                 )
         else:
             outcomes += [
-                deliver_one(backend, item, slot, latencies)
+                deliver_one(backend, item, slot, latencies, refusal)
                 for item, slot in zip(run, slots, strict=True)
             ]
     return unsent
@@ -380,8 +432,8 @@ def send_batch_until(
             ),
             campaign=(f"{campaign.pk}:{channel}", campaign.rate_for(channel)),
         )
-        queues.append((pacer, channels.get_backend(channel, provider), group))
-    backends = [backend for _pacer, backend, _group in queues]
+        queues.append((pacer, channels.get_backend(channel, provider), group, _Refusal()))
+    backends = [backend for _pacer, backend, _group, _refusal in queues]
     outcomes: list[Outcome] = []
     futures: list = []
     try:
@@ -414,6 +466,65 @@ def release_unsent(items: list[Claimed]) -> None:
 # --- 4. record the outcome ---------------------------------------------------
 
 
+# Lookups a message gets after its last attempt's answer was lost, before it
+# falls back all the same (the provider's lookups failing each time).
+LAST_LOOKUPS = 3
+
+# How long what a provider account refused as a whole waits before it is tried again.
+ACCOUNT_RETRY_SECONDS = 60
+
+
+def _refused_accounts(outcomes: list[Outcome]) -> tuple[list[Outcome], list[Outcome]]:
+    """Put back what a provider account refused as a whole (sign-in, sender,
+    suspension, no connection) and what its batch then did not try; returns
+    those and the other outcomes, to record as usual.
+
+    Nothing of it was taken, and it is no fault of the recipients: back to
+    pending, the attempt not counted (a refusal that lasts must neither fail a
+    campaign's messages nor use up their retries), to be tried again in
+    ``ACCOUNT_RETRY_SECONDS`` (or the provider's Retry-After). Only on this
+    path: a batch that meets no such refusal runs no query more."""
+    refused = [o for o in outcomes if o.error is not None and o.error.account]
+    if not refused:
+        return [], outcomes
+    now = timezone.now()
+    # One time for the batch (jittered, so that dispatchers do not come back together).
+    delay = max(
+        [ACCOUNT_RETRY_SECONDS * random.uniform(1, 1.2)]
+        + [o.error.retry_after or 0.0 for o in refused]
+    )
+    by_error: dict[str, list[int]] = defaultdict(list)
+    events = []
+    for outcome in refused:
+        error = outcome.error
+        why = f"not tried, its provider account refused: {error}" if outcome.stopped else str(error)
+        by_error[why].append(outcome.item.id)
+        if not outcome.stopped:
+            events.append(
+                DeliveryEvent(
+                    delivery_id=outcome.item.id,
+                    source=DeliveryEvent.Source.DISPATCH,
+                    status=DeliveryStatus.PENDING,
+                    detail=f"retry in {delay:.0f}s, not counted: {error}"[:500],
+                    created_at=now,
+                )
+            )
+    with transaction.atomic():
+        for why, ids in by_error.items():
+            Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.PENDING,
+                claimed_at=None,
+                prepared_at=None,
+                attempts=F("attempts") - 1,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=why,
+                updated_at=now,
+            )
+        insert_events(events)
+    put_back = {id(o) for o in refused}
+    return refused, [o for o in outcomes if id(o) not in put_back]
+
+
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Exponential back-off with full jitter, never sooner than Retry-After."""
     cap = min(settings.DELIVERY_RETRY_MAX, settings.DELIVERY_RETRY_BASE * 2 ** (attempts - 1))
@@ -441,7 +552,21 @@ def _outcome_row(outcome: Outcome, now: datetime, fallback: bool = True) -> tupl
         if status == DeliveryStatus.DELIVERED:
             row.delivered_at = now
         return row, outcome.detail or "handed to the provider"
-    if error.permanent or item.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+    last = settings.DELIVERY_MAX_ATTEMPTS
+    if error.ambiguous and not error.permanent and last <= item.attempts < last + LAST_LOOKUPS:
+        # The provider may have it: falling back now could reach the customer
+        # twice. Asked for after the usual wait (a provider may take a moment to
+        # list it), by lookup only; the answer decides (``deliver_one``).
+        delay = retry_delay(item.attempts, error.retry_after)
+        row = _Row(
+            item.id,
+            DeliveryStatus.PENDING,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=str(error),
+            in_doubt=True,
+        )
+        return row, f"no answer on the last attempt: asking the provider in {delay:.0f}s: {error}"
+    if error.permanent or item.attempts >= last:
         why = str(error) if error.permanent else f"gave up after {item.attempts} attempts: {error}"
         return _Row(item.id, DeliveryStatus.FAILED, last_error=why, fallback_pending=fallback), why
     delay = retry_delay(item.attempts, error.retry_after)
@@ -765,13 +890,22 @@ def _latest_devices(user_ids: set[int]) -> dict[int, str]:
 # --- one batch ----------------------------------------------------------------
 
 
-def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResult:
-    """Claim, render, record, send and record one batch of a sending campaign."""
+def superseded(campaign: Campaign, generation: int | None) -> bool:
+    """Whether a dispatcher of ``generation`` belongs to a set since replaced
+    (``kick_campaign``); one queued without a generation is not."""
+    return generation is not None and generation != campaign.dispatch_generation
+
+
+def dispatch_batch(
+    campaign_id: int, batch_size: int | None = None, *, generation: int | None = None
+) -> BatchResult:
+    """Claim, render, record, send and record one batch of a sending campaign
+    (nothing, for a dispatcher of a ``generation`` since replaced)."""
     result = BatchResult()
     # A batch hands to providers only what its rates let go within a task's time.
     deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
     campaign = Campaign.objects.select_related("incident").get(pk=campaign_id)
-    if campaign.status != Campaign.Status.SENDING:
+    if campaign.status != Campaign.Status.SENDING or superseded(campaign, generation):
         return result
     plan_fallbacks(campaign)
     items = claim(campaign.pk, batch_size or settings.DISPATCH_BATCH_SIZE)
@@ -788,9 +922,10 @@ def dispatch_batch(campaign_id: int, batch_size: int | None = None) -> BatchResu
         campaign, ready, result.latencies, deadline=deadline, still_on=sending.exists
     )
     release_unsent(unsent)
+    refused, sent = _refused_accounts(sent)
     outcomes = failures + sent
-    statuses = record_outcomes(outcomes)
-    _report_health(outcomes)
+    statuses = record_outcomes(outcomes) + [DeliveryStatus.PENDING] * len(refused)
+    _report_health(outcomes + [o for o in refused if not o.stopped])
     if unsent or DeliveryStatus.PENDING in statuses:
         # Cancelled meanwhile: what went back to pending is skipped, as the
         # cancel skipped every row pending then.
@@ -860,7 +995,9 @@ def send_resend(delivery_id: int) -> Outcome | None:
     campaign = Campaign.objects.select_related("incident").get(deliveries__pk=delivery_id)
     assign_providers(items)
     failures, ready = prepare_batch(campaign, items)
-    outcomes = failures + send_batch(campaign, ready, [])
+    refused, sent = _refused_accounts(send_batch(campaign, ready, []))
+    outcomes = failures + sent
     record_outcomes(outcomes, fallback=False)
-    _report_health(outcomes)
+    _report_health(outcomes + refused)
+    outcomes += refused
     return outcomes[0] if outcomes else None  # None: no longer this worker's to send

@@ -12,6 +12,7 @@ import time
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,12 +33,23 @@ Status = Campaign.Status
 
 
 def kick_campaign(campaign_id: int) -> None:
-    """Start (or restart) planning and the campaign's parallel dispatchers."""
-    campaign = Campaign.objects.only("parallelism", "planning_done").get(pk=campaign_id)
+    """Start (or restart) planning and the campaign's parallel dispatchers.
+
+    They are a new set: dispatchers of the set before (still queued for a
+    retry's time after a pause and a resume, say) stop when they next run."""
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update()
+            .only("parallelism", "planning_done", "dispatch_generation")
+            .get(pk=campaign_id)
+        )
+        campaign.dispatch_generation += 1
+        campaign.save(update_fields=["dispatch_generation"])
+    # Queued once the new set is committed: its tasks must not find the old one.
     if not campaign.planning_done:
         campaign_plan.delay(campaign_id)
     for _ in range(max(1, campaign.parallelism)):
-        campaign_dispatch.delay(campaign_id)
+        campaign_dispatch.delay(campaign_id, campaign.dispatch_generation)
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
@@ -57,20 +69,23 @@ def campaign_plan(campaign_id: int) -> None:
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
-def campaign_dispatch(campaign_id: int) -> None:
-    """Send batches for a while, then hand over to a fresh task (or stop)."""
+def campaign_dispatch(campaign_id: int, generation: int | None = None) -> None:
+    """Send batches for a while, then hand over to a fresh task (or stop).
+
+    ``generation``: the set of dispatchers this one belongs to; one of a set
+    since replaced stops (None, queued before sets existed: it carries on)."""
     deadline = time.monotonic() + settings.DISPATCH_TASK_SECONDS
     while time.monotonic() < deadline:
-        if not dispatch.dispatch_batch(campaign_id).claimed:
+        if not dispatch.dispatch_batch(campaign_id, generation=generation).claimed:
             break
     else:
-        campaign_dispatch.delay(campaign_id)
+        campaign_dispatch.delay(campaign_id, generation)
         return
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status != Status.SENDING:
+    if campaign.status != Status.SENDING or dispatch.superseded(campaign, generation):
         return
     if not campaign.planning_done:
-        campaign_dispatch.apply_async((campaign_id,), countdown=0.5)
+        campaign_dispatch.apply_async((campaign_id, generation), countdown=0.5)
         return
     if services.campaign_finish_if_done(campaign_id):
         return
@@ -91,7 +106,7 @@ def campaign_dispatch(campaign_id: int) -> None:
         or Delivery.objects.filter(campaign_id=campaign_id, fallback_pending=True).exists()
     ):
         wait = (next_retry - timezone.now()).total_seconds() if next_retry else 0
-        campaign_dispatch.apply_async((campaign_id,), countdown=min(max(wait, 0.2), 60))
+        campaign_dispatch.apply_async((campaign_id, generation), countdown=min(max(wait, 0.2), 60))
 
 
 # Seconds a pending resend is left to its own task before the sweep queues another.

@@ -17,6 +17,10 @@ class ChannelError(Exception):
     request went out, connection dropped before the answer): look it up before
     any resend. ``retry_after``: seconds the provider asked us to wait.
     ``invalid_address``: the number, address or device token itself is dead.
+    ``account``: the provider refused our account or connection, not this
+    message (sign-in, sender, a suspended account, no connection): every other
+    message would get the same answer. Nothing was taken; the batch stops, and
+    it is tried again later without counting as the recipient's attempt.
     """
 
     def __init__(
@@ -27,12 +31,14 @@ class ChannelError(Exception):
         ambiguous: bool = False,
         retry_after: float | None = None,
         invalid_address: bool = False,
+        account: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.ambiguous = ambiguous
         self.retry_after = retry_after
         self.invalid_address = invalid_address
+        self.account = account
 
 
 class LookupUnsupported(Exception):

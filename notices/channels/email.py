@@ -4,6 +4,7 @@ SMTP, an ESP through django-anymail, the demo outbox or locmem in tests."""
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import threading
 from email.utils import make_msgid
@@ -50,7 +51,11 @@ class EmailChannel(ChannelBackend):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = mail.get_connection()
-            connection.open()
+            try:
+                connection.open()
+            except BaseException:
+                _close(connection)  # a socket opened before the sign-in failed
+                raise
             _watch_data(connection, self._local)
             self._local.connection = connection
             self._local.sent = 0
@@ -98,16 +103,23 @@ class EmailChannel(ChannelBackend):
     def _send(self, email: EmailMessage) -> None:
         for last_try in (False, True):
             reused, self._local.data_started = False, False
+            email.connection = self._connected()
+            reused = self._local.sent > 0
+            if not self._local.watched:
+                self._local.data_started = None
             try:
-                email.connection = self._opened()
-                reused = self._local.sent > 0
-                if not self._local.watched:
-                    self._local.data_started = None
                 email.send()
             except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
                 raise ChannelError(
                     f"recipient refused: {exc.__class__.__name__}", permanent=True
                 ) from exc
+            except smtplib.SMTPSenderRefused as exc:
+                self._drop()
+                # At MAIL FROM, before any recipient: the account or the sender
+                # address is refused, except a message over the server's size limit.
+                if exc.smtp_code == 552 or _enhanced_status(exc)[1:] == ".3.4":
+                    raise ChannelError(f"refused: {_detail(exc)}", permanent=True) from exc
+                raise ChannelError(f"sender refused: {_detail(exc)}", account=True) from exc
             except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                 self._drop()
                 if self._local.data_started is not False:
@@ -123,6 +135,8 @@ class EmailChannel(ChannelBackend):
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
             except smtplib.SMTPDataError as exc:
                 self._drop()
+                if _about_the_account(exc):
+                    raise ChannelError(f"account refused: {_detail(exc)}", account=True) from exc
                 # 5xx: the server refuses this message for good (its content, its
                 # recipient); 4xx: it asks us to try again later.
                 raise ChannelError(
@@ -131,9 +145,21 @@ class EmailChannel(ChannelBackend):
                 ) from exc
             except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
                 self._drop()
+                status = getattr(exc, "status_code", None)
+                if status in (401, 403):  # an ESP's API refusing our key or account
+                    why = f"account refused: HTTP {status} ({exc.__class__.__name__})"
+                    raise ChannelError(why, account=True) from exc
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
             self._local.sent += 1
             return
+
+    def _connected(self):
+        """This thread's connection, opened if need be. Failing to connect or
+        to sign in is about the account or the server, not a recipient."""
+        try:
+            return self._opened()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ChannelError(f"cannot connect or sign in: {_detail(exc)}", account=True) from exc
 
     def lookup(self, message: OutgoingMessage) -> str | None:
         backend = settings.EMAIL_BACKEND
@@ -146,6 +172,52 @@ class EmailChannel(ChannelBackend):
                     return sent.extra_headers.get("Message-ID", message.reference)
             return None
         raise LookupUnsupported(backend)
+
+
+# An SMTP answer's enhanced status code (RFC 3463), e.g. "5.7.8".
+_ENHANCED_STATUS = re.compile(rb"^[245]\.\d{1,3}\.\d{1,3}\b")
+# Enhanced codes of a refusal of the account, not of the message: authentication
+# required, invalid or too weak (7.8, 7.9, 7.11), account disabled (7.13), trust
+# relationship required (7.14); Microsoft 365's client not authenticated (7.57),
+# send-as denied (7.60) and tenant or IP blocked (7.708, 7.750).
+_ACCOUNT_STATUSES = {"7.8", "7.9", "7.11", "7.13", "7.14", "7.57", "7.60", "7.708", "7.750"}
+# The words of providers that answer a suspended, unverified or over-quota
+# account at the data, with no such code (SES: "Sending suspended for this
+# account", "Email address is not verified"; SendGrid: "verified Sender Identity").
+_ACCOUNT_WORDS = re.compile(
+    rb"suspend|authenticat|sending paused|not verified|sender identity|quota exceeded"
+    rb"|sending (?:rate|limit|quota)|throttl",
+    re.IGNORECASE,
+)
+
+
+def _enhanced_status(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
+    match = _ENHANCED_STATUS.match(error.lstrip())
+    return match.group().decode() if match else ""
+
+
+def _about_the_account(exc: smtplib.SMTPResponseException) -> bool:
+    """Whether a refusal of a message's data is about our account rather than
+    the message: then every message would get it, and failing each for good
+    would fail a whole campaign. A code about the address or the mailbox
+    (X.1.*, X.2.*) is the recipient's."""
+    status = _enhanced_status(exc)
+    if status[2:4] in {"1.", "2."}:
+        return False
+    if status[2:] in _ACCOUNT_STATUSES:
+        return True
+    error = exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
+    return bool(_ACCOUNT_WORDS.search(error))
+
+
+def _detail(exc: Exception) -> str:
+    """The error and, for an SMTP answer, its code and text, for staff to act on."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        return f"{exc.smtp_code} {' '.join(text.split())[:200]} ({exc.__class__.__name__})"
+    return exc.__class__.__name__
 
 
 def _watch_data(connection, local: threading.local) -> None:

@@ -73,6 +73,10 @@ class Campaign(models.Model):
     planning_done = models.BooleanField(default=False)
     # Heartbeat of the dispatchers, for the sweep to notice a stalled campaign.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Which set of dispatchers is the campaign's: each start (send, resume, a
+    # restart by the sweep) begins a new one, and a dispatcher of an older set
+    # stops, so no more than ``parallelism`` of them work at once.
+    dispatch_generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -329,7 +329,14 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
     to pending. Those it had prepared (render and reference stored, so a provider
     call may have started) are flagged in doubt: the next attempt asks the
     provider before resending. Those it had only claimed cannot have been sent
-    and are simply retried (an in-doubt flag from an earlier attempt is kept)."""
+    and are simply retried (an in-doubt flag from an earlier attempt is kept).
+
+    One whose workers died on every attempt (``DELIVERY_MAX_ATTEMPTS`` claims)
+    is failed instead, or a row that kills its worker would be claimed for ever:
+    it falls back to the next channel only if no attempt can have reached the
+    provider (one that may have is not sent twice, on another channel either)."""
+    from django.conf import settings
+
     now = timezone.now()
     cutoff = now - timezone.timedelta(seconds=older_than_seconds)
     # Read and changed in one transaction, the rows locked: a row another sweep
@@ -339,30 +346,64 @@ def deliveries_mark_in_doubt(*, older_than_seconds: int, limit: int = 5000) -> i
     with transaction.atomic():
         rows = list(
             sending.select_for_update(skip_locked=True, no_key=True).values_list(
-                "id", "prepared_at", "campaign_id"
+                "id", "prepared_at", "campaign_id", "attempts", "in_doubt", "resent_by_id"
             )[:limit]
         )
         if not rows:
             return 0
-        prepared = [i for i, prepared_at, _campaign in rows if prepared_at is not None]
-        claimed_only = [i for i, prepared_at, _campaign in rows if prepared_at is None]
+        last = settings.DELIVERY_MAX_ATTEMPTS
+        # A cancelled campaign's rows go back to pending all the same, to be skipped below.
+        cancelled = set(
+            Campaign.objects.filter(
+                pk__in={row[2] for row in rows}, status=Status.CANCELLED
+            ).values_list("pk", flat=True)
+        )
+        spent = [row for row in rows if row[3] >= last and row[2] not in cancelled]
+        spent_ids = {row[0] for row in spent}
+        retried = [row for row in rows if row[0] not in spent_ids]
+        prepared = [row[0] for row in retried if row[1] is not None]
+        claimed_only = [row[0] for row in retried if row[1] is None]
+        # Given up: in doubt (this attempt or an earlier may have reached the
+        # provider), or not; a support resend falls back to no other channel.
+        doubtful = [row[0] for row in spent if row[1] or row[4]]
+        unsent = [row for row in spent if not (row[1] or row[4])]
         changed = sending.filter(pk__in=prepared, prepared_at__isnull=False).update(
             **back, in_doubt=True, updated_at=now
         )
         changed += sending.filter(pk__in=claimed_only, prepared_at__isnull=True).update(
             **back, updated_at=now
         )
+        gave_up = f"gave up after {last} attempts: each time its worker stopped before the outcome"
+        may_be_sent = f"{gave_up}; it may have reached the provider, so it is not sent again"
+        failed = {"status": DeliveryStatus.FAILED, "claimed_at": None, "updated_at": now}
+        changed += sending.filter(pk__in=doubtful).update(
+            **failed, in_doubt=True, last_error=may_be_sent
+        )
+        for resend in (False, True):
+            changed += sending.filter(
+                pk__in=[row[0] for row in unsent if (row[5] is not None) == resend]
+            ).update(**failed, fallback_pending=not resend, last_error=gave_up)
         DeliveryEvent.objects.bulk_create(
             DeliveryEvent(
                 delivery_id=i,
                 source=DeliveryEvent.Source.SWEEP,
-                status=DeliveryStatus.PENDING,
+                status=status,
                 detail=detail,
                 created_at=now,
             )
-            for ids, detail in [
-                (prepared, f"{SWEPT_IN_DOUBT}: check with the provider before resending"),
-                (claimed_only, "claimed by a worker that stopped before sending: retried"),
+            for ids, status, detail in [
+                (
+                    prepared,
+                    DeliveryStatus.PENDING,
+                    f"{SWEPT_IN_DOUBT}: check with the provider before resending",
+                ),
+                (
+                    claimed_only,
+                    DeliveryStatus.PENDING,
+                    "claimed by a worker that stopped before sending: retried",
+                ),
+                (doubtful, DeliveryStatus.FAILED, f"{SWEPT_IN_DOUBT}: {may_be_sent}"),
+                ([row[0] for row in unsent], DeliveryStatus.FAILED, gave_up),
             ]
             for i in ids
         )

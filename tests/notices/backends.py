@@ -5,17 +5,22 @@ from __future__ import annotations
 from notices.channels.base import ChannelBackend, ChannelError, OutgoingMessage
 
 # number → outcomes still to play: "ok", "transient", "permanent", "lost" (the
-# provider accepts it but the answer never arrives), "429".
+# provider accepts it but the answer never arrives), "timeout" (no answer, and
+# the provider never took it), "429".
 script: dict[str, list[str]] = {}
 accepted: list[OutgoingMessage] = []
 lookups: list[str] = []
+# While set, a lookup fails as the provider's API would when it is down.
+lookup_down = False
 
 
 def reset() -> None:
+    global lookup_down
     by_account.clear()
     script.clear()
     accepted.clear()
     lookups.clear()
+    lookup_down = False
 
 
 class ScriptedSmsBackend(ChannelBackend):
@@ -29,6 +34,8 @@ class ScriptedSmsBackend(ChannelBackend):
             raise ChannelError("HTTP 429", retry_after=30)
         if outcome == "permanent":
             raise ChannelError("code 21211: invalid number", permanent=True)
+        if outcome == "timeout":
+            raise ChannelError("no answer: ReadTimeoutError", ambiguous=True)
         accepted.append(message)
         if outcome == "lost":
             raise ChannelError("no answer: ReadTimeoutError", ambiguous=True)
@@ -36,6 +43,8 @@ class ScriptedSmsBackend(ChannelBackend):
 
     def lookup(self, message: OutgoingMessage) -> str | None:
         lookups.append(message.reference)
+        if lookup_down:
+            raise ChannelError("HTTP 503 from the provider")
         for index, sent in enumerate(accepted, start=1):
             if sent.reference == message.reference:
                 return f"SM{index:032d}"
@@ -43,6 +52,19 @@ class ScriptedSmsBackend(ChannelBackend):
 
 
 SCRIPTED = [{"name": "primary", "backend": "tests.notices.backends.ScriptedSmsBackend"}]
+
+
+class NoLookupSmsBackend(ScriptedSmsBackend):
+    """A provider that cannot be asked whether it has a message."""
+
+    def lookup(self, message: OutgoingMessage) -> str | None:
+        from notices.channels.base import LookupUnsupported
+
+        lookups.append(message.reference)
+        raise LookupUnsupported("no lookup")
+
+
+NO_LOOKUP = [{"name": "primary", "backend": "tests.notices.backends.NoLookupSmsBackend"}]
 
 
 class DownSmsBackend(ChannelBackend):

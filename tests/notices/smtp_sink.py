@@ -18,6 +18,10 @@ class SmtpSink:
     hang_up_after_data: bool = False
     # Its answer to a message's data: "554 5.7.1 rejected" refuses it for good.
     answer_after_data: bytes = b"250 queued"
+    # When set, it offers AUTH and answers a sign-in with this ("535 5.7.8 …"
+    # refuses it); and its answer to MAIL FROM ("550 5.7.1 …" refuses the sender).
+    answer_to_auth: bytes = b""
+    answer_to_mail: bytes = b"250 ok"
     port: int = 0
     recipients: list[str] = field(default_factory=list)
     messages: int = 0
@@ -47,7 +51,12 @@ class SmtpSink:
             if command == b"MAIL" and self.hang_up_at_mail:
                 break
             if command == b"EHLO":
-                writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+                auth = b"250-AUTH PLAIN\r\n" if self.answer_to_auth else b""
+                writer.write(b"250-sink\r\n" + auth + b"250 8BITMIME\r\n")
+            elif command == b"AUTH":
+                writer.write(self.answer_to_auth + b"\r\n")
+            elif command == b"MAIL":
+                writer.write(self.answer_to_mail + b"\r\n")
             elif command == b"RCPT":
                 self.recipients.append(line.split(b"<", 1)[1].split(b">", 1)[0].decode())
                 writer.write(b"250 ok\r\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -587,7 +588,7 @@ def test_campaigns_and_resends_on_one_provider_share_its_rate(
         pass
     deadlines = []
 
-    def record(backend, item, slot, latencies):
+    def record(backend, item, slot, latencies, refusal=None):
         deadlines.append((item.channel, slot))
         return dispatch.Outcome(item, provider_id=f"SM{item.id}")
 
@@ -858,3 +859,258 @@ def test_a_batch_whose_queueing_fails_midway_waits_for_the_sends_under_way(
     with pytest.raises(RuntimeError):
         dispatch.dispatch_batch(sending.pk, batch_size=100)
     assert events == ["first send returned", "end_batch"]
+
+
+def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_out(sending, audience):
+    """A template saved before it was checked (here the French text, with a
+    placeholder that does not exist) fails only the messages it renders: those
+    are failed for good, with a reason staff can act on, and fall back; the
+    rest of the batch is sent. Raised, it failed the whole batch, which the
+    sweep then put back and claimed again, without end."""
+    from notices.models import CampaignTemplate
+
+    CampaignTemplate.objects.filter(campaign=sending, channel="sms", language="fr").update(
+        body="Bonjour {prenom}, réf. {reference}"
+    )
+    both = audience["both"]
+    Delivery.objects.filter(campaign=sending, customer=both, channel="sms").update(language="fr")
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert (result.claimed, result.sent, result.failed) == (5, 4, 1)
+    sms = Delivery.objects.get(campaign=sending, customer=both, channel="sms")
+    assert sms.status == "failed" and sms.body == ""
+    assert "could not be rendered" in sms.last_error and "prenom" in sms.last_error
+    assert "+61411000003" not in [m.to for m in locmem.outbox]
+    assert sorted(m.to for m in locmem.outbox) == ["+61411000001", "+61411000005"]
+    run_until_idle(sending)
+    email = Delivery.objects.get(campaign=sending, customer=both, channel="email")
+    assert email.status == "sent"
+    assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
+
+
+def test_rows_whose_worker_dies_every_time_are_failed_after_the_last_attempt(
+    sending, audience, settings, monkeypatch
+):
+    """Whatever kills the worker between claim and outcome (a crash in render, a
+    hard time limit), the sweep put the rows back to pending and they were
+    claimed again, for ever. After DELIVERY_MAX_ATTEMPTS claims the sweep fails
+    them: those never handed to a provider fall back to the next channel."""
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+
+    def dies(campaign, items):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(dispatch, "render_batch", dies)
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    for _attempt in range(2):
+        with pytest.raises(RuntimeError):
+            dispatch.dispatch_batch(sending.pk, batch_size=100)
+        _left_by_a_dead_worker(sending)
+        services.deliveries_mark_in_doubt(older_than_seconds=60)
+    assert {(d.status, d.fallback_pending) for d in sms} == {("failed", True)}
+    assert all("gave up after 2 attempts" in d.last_error for d in sms)
+    assert dispatch.claim(sending.pk, 100) == []
+
+
+def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
+    sending, audience, scripted, settings
+):
+    """Prepared, then the worker died, on its last attempt: the message may have
+    gone out, so the sweep fails it in doubt and plans no other channel."""
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    items = dispatch.claim(sending.pk, 100)
+    for item in items:
+        item.provider = "primary"
+    dispatch.prepare_batch(sending, items)
+    _left_by_a_dead_worker(sending)
+    assert services.deliveries_mark_in_doubt(older_than_seconds=60) == 5
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.in_doubt, d.fallback_pending) for d in swept} == {("failed", True, False)}
+    assert all("may have reached the provider" in d.last_error for d in swept)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com"),
+        smtplib.SMTPDataError(554, b"Message rejected: Sending suspended for this account"),
+    ],
+    ids=["sender", "suspended"],
+)
+def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
+    sending, audience, counting_email, refusal
+):
+    """The account is refused, not the customers: the batch's other emails are not
+    tried, and every one is tried again later, its attempt not counted (a
+    misconfigured account must not fail a whole campaign's emails, nor use up
+    their retries); once the account is put right, each is sent once."""
+    counting_email.failures = [refusal]
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert result.failed == 0
+    assert mail.outbox == []  # the second email was not tried after the first was refused
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {(d.status, d.attempts, d.fallback_pending) for d in emails} == {("pending", 0, False)}
+    assert all(d.next_attempt_at > timezone.now() for d in emails)
+    assert all("refused" in d.last_error for d in emails)
+    assert Delivery.objects.filter(campaign=sending, status="failed").count() == 0
+    # The account put right: each email goes out once, no fall-back planned.
+    Delivery.objects.filter(campaign=sending).update(next_attempt_at=None)
+    run_until_idle(sending)
+    assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
+    assert {d.status for d in Delivery.objects.filter(campaign=sending)} == {"sent"}
+    assert Delivery.objects.filter(campaign=sending).count() == 5
+
+
+def test_a_resend_the_email_account_refuses_waits_for_it_and_keeps_its_attempts(
+    sending, audience, lead, counting_email
+):
+    counting_email.failures = [
+        smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com")
+    ]
+    resend = Delivery.objects.create(
+        campaign=sending,
+        customer=audience["email_only"],
+        channel="email",
+        to="e1@example.com",
+        resent_by=lead,
+    )
+    outcome = dispatch.send_resend(resend.pk)
+    assert outcome.error.account and not outcome.error.permanent
+    resend.refresh_from_db()
+    assert (resend.status, resend.attempts, resend.fallback_pending) == ("pending", 0, False)
+    assert resend.next_attempt_at > timezone.now()
+    assert mail.outbox == []
+
+
+def test_a_text_whose_last_attempt_timed_out_is_looked_up_not_fallen_back(
+    sending, audience, scripted, settings
+):
+    """The provider took the text on its last attempt but the answer was lost:
+    falling straight back to email sent the customer both. It is asked for first."""
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["lost"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "sent" and sms.provider_id
+    assert scripted.lookups == [sms.reference]
+    assert [m.to for m in scripted.accepted].count("+61411000003") == 1
+    assert not Delivery.objects.filter(
+        campaign=sending, customer=audience["both"], channel="email"
+    ).exists()
+    assert "b1@example.com" not in [m.to[0] for m in mail.outbox]
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_once_the_provider_has_not_got_it(
+    sending, audience, scripted, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["timeout"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed" and "not found at the provider" in sms.last_error
+    assert scripted.lookups == [sms.reference]
+    assert "+61411000003" not in [m.to for m in scripted.accepted]  # not sent again
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
+    assert [m.to for m in mail.outbox].count(["b1@example.com"]) == 1
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_after_a_few_failed_lookups(
+    sending, audience, scripted, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["timeout"]
+    scripted.lookup_down = True
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed"
+    assert len(scripted.lookups) == dispatch.LAST_LOOKUPS
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
+
+
+def test_a_text_whose_last_attempt_timed_out_falls_back_when_the_provider_cannot_be_asked(
+    sending, audience, scripted, settings
+):
+    settings.SMS_PROVIDERS = backends.NO_LOOKUP
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    scripted.script["+61411000003"] = ["lost"]
+    run_until_idle(sending)
+    sms = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="sms")
+    assert sms.status == "failed"
+    email = Delivery.objects.get(campaign=sending, customer=audience["both"], channel="email")
+    assert email.status == "sent"
+
+
+def test_a_pause_and_resume_within_a_minute_keeps_the_campaigns_number_of_dispatchers(
+    sending, lead, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Dispatchers waiting for a retry sit queued for up to a minute. Paused and
+    resumed meanwhile, the campaign was given a new set beside them: twice its
+    parallelism, and more with each resume. The set a resume replaces stops."""
+    from notices import tasks
+
+    Campaign.objects.filter(pk=sending.pk).update(parallelism=2, planning_done=True)
+    Delivery.objects.filter(campaign=sending).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        tasks.campaign_dispatch, "apply_async", lambda args, **options: queued.append(args)
+    )
+    tasks.kick_campaign(sending.pk)
+    services.campaign_pause(campaign=sending, by=lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_resume(campaign=sending, by=lead)
+    assert len(queued) == 4  # the first two are still queued, waiting for the retries
+    running, queued[:] = list(queued), []
+    for args in running:
+        tasks.campaign_dispatch.run(*args)
+    assert len(queued) == 2  # those still alive queued themselves again: the parallelism
+
+
+def test_rows_on_their_last_attempt_that_a_dead_worker_left_in_a_cancelled_campaign_are_skipped(
+    sending, audience, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    dispatch.claim(sending.pk, 100)
+    Campaign.objects.filter(pk=sending.pk).update(status="cancelled")
+    _left_by_a_dead_worker(sending)
+    services.deliveries_mark_in_doubt(older_than_seconds=60)
+    swept = Delivery.objects.filter(campaign=sending)
+    assert {(d.status, d.fallback_pending) for d in swept} == {("skipped", False)}
+
+
+@pytest.mark.parametrize("status, account", [(401, True), (403, True), (500, False)])
+def test_an_email_providers_api_refusing_our_key_stops_the_batch_and_fails_no_one(
+    sending, audience, counting_email, status, account
+):
+    from anymail.exceptions import AnymailAPIError
+
+    counting_email.failures = [AnymailAPIError("refused", status_code=status)]
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    # Refused as an account, neither email is tried nor counted; otherwise the
+    # first is retried (an attempt spent) and the second goes out.
+    assert len(mail.outbox) == (0 if account else 1)
+    assert sorted(d.attempts for d in emails) == ([0, 0] if account else [1, 1])
+
+
+def test_a_refused_smtp_sign_in_fails_no_email_of_a_parallel_batch(sending, audience, settings):
+    """Over SMTP the batch's emails go out side by side, each thread signing in
+    on its own connection: each refusal puts its email back, none is failed."""
+    from tests.notices.smtp_sink import SmtpSink
+
+    sink = SmtpSink(answer_to_auth=b"535 5.7.8 Authentication credentials invalid").start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "alerts", "wrong"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    finally:
+        sink.stop()
+    assert result.failed == 0 and sink.messages == 0
+    emails = Delivery.objects.filter(campaign=sending, channel="email")
+    assert {(d.status, d.attempts) for d in emails} == {("pending", 0)}
+    assert all("535" in d.last_error for d in emails)

@@ -110,3 +110,54 @@ def test_a_message_the_server_refuses_for_good_is_not_retried(sink, answer, perm
         channel.send(message(1))
     assert refused.value.permanent is permanent and not refused.value.ambiguous
     channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        {"answer_to_auth": b"535 5.7.8 Authentication credentials invalid"},
+        {"answer_to_mail": b"550 5.7.1 Sender address rejected: not owned by user"},
+        {"answer_after_data": b"554 Message rejected: Sending suspended for this account"},
+        {"answer_after_data": b"550 5.7.60 SMTP; Client does not have permissions to send as"},
+    ],
+    ids=["sign-in", "sender", "suspended", "send-as"],
+)
+def test_a_refusal_of_the_account_is_not_the_recipients_failure(sink, settings, behaviour):
+    """Refused sign-in, sender or account: every message would get the same
+    answer. Taken as this recipient's permanent failure, a misconfigured account
+    would fail every email of a campaign for good, one by one."""
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "alerts", "secret"
+    server = sink(**behaviour)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert refused.value.account
+    assert not refused.value.permanent and not refused.value.ambiguous
+    channel.end_batch()
+    assert server.messages <= 1  # refused, if it got that far: nothing was taken
+
+
+def test_an_unreachable_server_is_the_accounts_failure(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with pytest.raises(ChannelError) as refused:
+        EmailChannel().send(message(1))
+    assert refused.value.account and not refused.value.permanent
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"554 5.7.1 Message rejected",
+        b"550 5.1.1 The email account that you tried to reach does not exist",
+        b"552 5.3.4 Message size exceeds fixed limit",
+    ],
+)
+def test_a_refusal_of_this_message_stays_its_own_permanent_failure(sink, answer):
+    sink(answer_after_data=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert refused.value.permanent and not refused.value.account
+    channel.end_batch()
