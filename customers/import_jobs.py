@@ -115,6 +115,21 @@ def import_job_run(job_id: int) -> None:
     job.finished_at = timezone.now()
     job.save()
     cache.delete(_PROGRESS.format(job.pk))
+    _upload_remove(job)
+
+
+def _upload_remove(job: ImportJob) -> None:
+    """The uploaded CSV holds raw personal data (identity numbers unmasked): it
+    goes as soon as its job has ended, imported or not (staff upload a corrected
+    file again). Its name stays on the job, to say what was imported; the report
+    (no values) stays until the retention policy removes it."""
+    if not job.file:
+        return
+    try:
+        job.file.storage.delete(job.file.name)  # a file already gone is fine
+    except OSError as exc:
+        # The retention policy deletes it later (RETENTION_IMPORT_FILES_DAYS).
+        logger.error("import job %s: its upload could not be deleted: %s", job.pk, exc.strerror)
 
 
 def _import(job: ImportJob, stream, progress) -> ImportReport:
@@ -133,10 +148,10 @@ def import_jobs_fail_abandoned() -> int:
     abandoned = ImportJob.objects.filter(
         status=ImportJob.Status.RUNNING, started_at__lt=now - _ABANDONED_AFTER
     )
-    for job in abandoned:
-        cache.delete(_PROGRESS.format(job.pk))
-        logger.error("import job %s lost its worker: marked failed", job.pk)
-    return abandoned.update(
+    jobs = list(abandoned)
+    count = ImportJob.objects.filter(
+        pk__in=[job.pk for job in jobs], status=ImportJob.Status.RUNNING
+    ).update(
         status=ImportJob.Status.FAILED,
         finished_at=now,
         message=(
@@ -144,3 +159,8 @@ def import_jobs_fail_abandoned() -> int:
             "(killed, restarted or out of time): upload the file again"
         ),
     )
+    for job in jobs:
+        cache.delete(_PROGRESS.format(job.pk))
+        logger.error("import job %s lost its worker: marked failed", job.pk)
+        _upload_remove(job)
+    return count

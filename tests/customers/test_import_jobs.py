@@ -48,17 +48,18 @@ def test_uploading_customers_imports_them_in_a_worker(
 def test_uploaded_files_and_reports_are_readable_by_their_owner_only(
     admin_client, django_capture_on_commit_callbacks
 ):
-    upload(
-        admin_client,
-        "c.csv",
-        b"customer_ref,email\nUP0001,a@example.com\nUP0001,b@example.com\n",
-        django_capture_on_commit_callbacks,
-        kind="customers",
-    )
+    url = reverse("admin:customers_importjob_add")
+    content = b"customer_ref,email\nUP0001,a@example.com\nUP0001,b@example.com\n"
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post(url, {"file": SimpleUploadedFile("c.csv", content), "kind": "customers"})
     job = ImportJob.objects.get()
+    # The upload, until its job ends (then it is deleted).
+    assert os.stat(job.file.path).st_mode & 0o777 == 0o600
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
     assert job.report  # the duplicate line
-    for stored in (job.file, job.report):
-        assert os.stat(stored.path).st_mode & 0o777 == 0o600, stored.name
+    assert os.stat(job.report.path).st_mode & 0o777 == 0o600
 
 
 def test_a_rejected_upload_offers_its_report(
@@ -237,7 +238,8 @@ def test_deleting_a_job_deletes_its_files(
         kind="customers",
     )
     job = ImportJob.objects.get()
-    files = [settings.MEDIA_ROOT / job.file.name, settings.MEDIA_ROOT / job.report.name]
+    # The upload itself went when the job ended; a queued job's goes with it too.
+    files = [settings.MEDIA_ROOT / job.report.name]
     assert job.report and all(path.exists() for path in files)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -246,6 +248,24 @@ def test_deleting_a_job_deletes_its_files(
     assert response.status_code == 302
     assert not ImportJob.objects.exists()
     assert not any(path.exists() for path in files)
+
+
+def test_deleting_a_queued_job_deletes_its_upload(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():  # the worker never runs it
+        admin_client.post(
+            reverse("admin:customers_importjob_add"),
+            {"file": SimpleUploadedFile("c.csv", b"customer_ref\nUP0001\n"), "kind": "customers"},
+        )
+    job = ImportJob.objects.get()
+    path = settings.MEDIA_ROOT / job.file.name
+    assert job.status == "queued" and path.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:customers_importjob_delete", args=[job.pk]), {"post": "yes"}
+        )
+    assert not ImportJob.objects.exists() and not path.exists()
 
 
 def test_a_jobs_page_names_its_upload_without_linking_to_it(
@@ -262,3 +282,41 @@ def test_a_jobs_page_names_its_upload_without_linking_to_it(
     html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
     assert job.file.name.encode() not in html
     assert b"c.csv" in html
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"customer_ref,email\nUP0001,a@example.com\n", b"customer_ref,email\nUP0001,nope\n"],
+    ids=["done", "failed"],
+)
+def test_the_uploaded_file_is_deleted_once_its_job_has_ended(
+    admin_client, settings, content, django_capture_on_commit_callbacks
+):
+    # Raw personal data (an exposures file holds identity numbers unmasked) stayed
+    # on disk for RETENTION_IMPORT_FILES_DAYS after it was imported.
+    upload(admin_client, "c.csv", content, django_capture_on_commit_callbacks, kind="customers")
+    job = ImportJob.objects.get()
+    assert job.status in ("done", "failed") and job.file.name.endswith("c.csv")
+    assert not (settings.MEDIA_ROOT / job.file.name).exists()
+    assert (
+        b"c.csv"
+        in admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
+    )
+
+
+def test_the_sweep_deletes_the_upload_of_a_job_whose_worker_stopped(settings, tmp_path):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from customers.import_jobs import IMPORT_TIME_LIMIT, import_jobs_fail_abandoned
+
+    settings.MEDIA_ROOT = tmp_path
+    job = ImportJob(kind="customers", status="running")
+    job.file.save("c.csv", ContentFile(b"customer_ref\nUP0001\n"), save=False)
+    job.started_at = timezone.now() - timedelta(seconds=IMPORT_TIME_LIMIT + 3600)
+    job.save()
+    assert (tmp_path / job.file.name).exists()
+    assert import_jobs_fail_abandoned() == 1
+    assert not (tmp_path / job.file.name).exists()
