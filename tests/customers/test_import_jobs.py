@@ -320,3 +320,33 @@ def test_the_sweep_deletes_the_upload_of_a_job_whose_worker_stopped(settings, tm
     assert (tmp_path / job.file.name).exists()
     assert import_jobs_fail_abandoned() == 1
     assert not (tmp_path / job.file.name).exists()
+
+
+def test_an_upload_over_the_limit_is_not_stored_past_it(
+    admin_client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The size was checked by the form, after Django had written the whole
+    # upload to a temporary file (and the CSRF check reads it before the view,
+    # for anyone with the CSRF cookie): gigabytes on the disk before a refusal.
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload to a temporary file
+    stored = []
+    receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        stored.append(len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", counting)
+    response = upload(
+        admin_client,
+        "big.csv",
+        b"customer_ref\n" + b"UP0001\n" * (3 * 1024 * 1024 // 7),
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    assert "larger than 1 MB" in response.content.decode()
+    assert 0 < sum(stored) <= 1024 * 1024
+    assert not ImportJob.objects.exists()
