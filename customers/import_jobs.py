@@ -4,6 +4,7 @@ long transaction whose writes nobody sees until it commits)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
@@ -73,17 +74,22 @@ def import_job_run(job_id: int) -> None:
     if not claimed:
         return
     job = ImportJob.objects.select_related("incident").get(pk=job_id)
-    done = {"bytes": 0, "at": 0.0}
+    last = {"at": 0.0}
 
-    def progress(count: int) -> None:
-        done["bytes"] += count
-        if time.monotonic() - done["at"] > 0.5:
-            cache.set(_PROGRESS.format(job.pk), done["bytes"], 3600)
-            done["at"] = time.monotonic()
+    def progress(stream, count: int) -> None:
+        # Where the reader is in the file, not a sum of what was read: the header
+        # is read apart, and PostgreSQL reads a file COPY refused a second time.
+        position = stream.tell()
+        now = time.monotonic()
+        # At most twice a second, but the end always: what the page shows while
+        # the import checks and writes what it read (minutes for millions).
+        if position >= job.bytes_total or now - last["at"] > 0.5:
+            cache.set(_PROGRESS.format(job.pk), position, IMPORT_TIME_LIMIT)
+            last["at"] = now
 
     try:
         with job.file.open("rb") as stream:
-            report = _import(job, stream, progress)
+            report = _import(job, stream, functools.partial(progress, stream))
         job.status = ImportJob.Status.DONE
         job.message = report.summary()
     except ImportFailed as failed:

@@ -350,3 +350,28 @@ def test_an_upload_over_the_limit_is_not_stored_past_it(
     assert "larger than 1 MB" in response.content.decode()
     assert 0 < sum(stored) <= 1024 * 1024
     assert not ImportJob.objects.exists()
+
+
+def test_progress_reaches_the_end_of_the_file_once_it_is_read(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    # Counted in steps of half a second, the last lines read were never shown: the
+    # page said (say) 97% while the import checked and wrote, minutes for millions.
+    from customers import import_jobs
+
+    seen = []
+    real = import_jobs.import_customers
+
+    def importing(stream, **kwargs):
+        report = real(stream, **kwargs)
+        job = ImportJob.objects.get()
+        seen.append((job.status, import_jobs.import_job_progress(job), job.bytes_total))
+        return report
+
+    monkeypatch.setattr(import_jobs, "import_customers", importing)
+    content = b"customer_ref,email\n" + b"".join(
+        b"UP%04d,a%d@example.com\n" % (n, n) for n in range(200)
+    )
+    upload(admin_client, "c.csv", content, django_capture_on_commit_callbacks, kind="customers")
+    assert seen == [("running", len(content), len(content))]
+    assert ImportJob.objects.get().inserted == 200
