@@ -775,3 +775,31 @@ def test_a_report_that_cannot_be_written_is_refused_before_importing(tmp_path: P
             stdout=io.StringIO(),
         )
     assert not Customer.objects.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_import_waits_for_one_still_running(incident_and_customers):
+    # Two imports side by side (two workers, or the admin and manage.py): an
+    # exposures file read none of the customers the other had not committed yet,
+    # and two upserts of the same rows could deadlock. The second now waits
+    # (here, for less than the lock_timeout the other import holds it past).
+    import psycopg
+    from django.db import OperationalError, connection
+
+    from customers.importers.postgres import IMPORT_LOCK
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port")
+    text = "customer_ref,exposed\nEX0001,passport_number=PA1234821\n"
+    with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '50ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                import_exposures(csv_bytes(text), incident=incident_and_customers)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    report = import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert report.inserted == 1
