@@ -97,3 +97,26 @@ def test_an_older_demo_gets_an_author_for_its_notices():
     Notice.objects.update(created_by=None, edited_by=None)
     seed(10)
     assert not Notice.objects.filter(created_by=None).exists()
+
+
+def test_seed_demo_interrupted_between_a_chunks_two_imports_leaves_no_half_chunk(monkeypatch):
+    # The chunk's customers were committed before its exposures were imported:
+    # stopped in between (Ctrl-C in a ten-million seed, an error), the next run
+    # resumed after the highest demo customer and those exposures never came.
+    from portal.management.commands import seed_demo as command
+
+    seed(50)
+    expected = Exposure.objects.filter(customer__customer_ref__startswith="FH0").count()
+    Customer.objects.filter(customer_ref__startswith="FH0").delete()
+    real = command.import_exposures
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "import_exposures", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        seed(50)
+    assert not Customer.objects.filter(customer_ref__startswith="FH0").exists()
+    monkeypatch.setattr(command, "import_exposures", real)
+    seed(50)
+    assert Exposure.objects.filter(customer__customer_ref__startswith="FH0").count() == expected

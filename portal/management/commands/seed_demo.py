@@ -126,10 +126,13 @@ class Command(BaseCommand):
                 customers.writerow(person.customer_row())
                 if person.exposed:
                     exposures.writerow(person.exposure_row())
-        with customers_csv.open("rb") as stream:
-            import_customers(stream)
-        with exposures_csv.open("rb") as stream:
-            import_exposures(stream, incident=incident)
+        # Both or neither: seeding resumes after the highest demo customer, so a
+        # chunk's customers committed without its exposures would stay without them.
+        with transaction.atomic():
+            with customers_csv.open("rb") as stream:
+                import_customers(stream)
+            with exposures_csv.open("rb") as stream:
+                import_exposures(stream, incident=incident)
 
     @transaction.atomic
     def ensure_demo_customer(self, incident: Incident) -> None:
