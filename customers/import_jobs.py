@@ -146,6 +146,28 @@ def _import(job: ImportJob, stream, progress) -> ImportReport:
     )
 
 
+# A job queued this long may have lost its task with a broker (a restart of a
+# Redis without persistence): the sweep queues its task again. A job merely
+# waiting behind another runs once whichever of its tasks comes first (the
+# claim), and the others find it taken.
+_REQUEUE_AFTER = timedelta(minutes=10)
+
+
+def import_jobs_requeue_waiting() -> int:
+    """Queue again the task of each job still waiting to start: the database,
+    not the broker, says what is left to do."""
+    from customers.tasks import run_import_job
+
+    waiting = ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - _REQUEUE_AFTER
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in waiting.order_by("created_at"):
+        run_import_job.delay(pk)
+        count += 1
+    return count
+
+
 def import_jobs_fail_abandoned() -> int:
     """Fail the jobs whose worker stopped without finishing them (a hard time
     limit or a killed worker runs no ``except``): the import is one transaction,

@@ -283,8 +283,8 @@ def _import_files(run: _Run) -> None:
     if not settings.RETENTION_IMPORT_FILES_DAYS:
         return
     cutoff = run.now - timedelta(days=settings.RETENTION_IMPORT_FILES_DAYS)
-    # A job still queued that long never ran (its task was lost with a broker):
-    # nothing re-queues it, and its file would stay for ever.
+    # A job still queued that long never ran (the import sweep queues a lost
+    # task again, but its worker may never have come): its file would stay for ever.
     never_ran = Q(status=ImportJob.Status.QUEUED, created_at__lt=cutoff)
     finished = ImportJob.objects.filter(Q(finished_at__lt=cutoff) | never_ran).exclude(
         file="", report=""

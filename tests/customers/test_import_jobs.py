@@ -375,3 +375,30 @@ def test_progress_reaches_the_end_of_the_file_once_it_is_read(
     upload(admin_client, "c.csv", content, django_capture_on_commit_callbacks, kind="customers")
     assert seen == [("running", len(content), len(content))]
     assert ImportJob.objects.get().inserted == 200
+
+
+def test_the_sweep_queues_again_a_job_whose_task_was_lost(
+    admin_client, django_capture_on_commit_callbacks
+):
+    # Its task lost with the broker (a Redis restarted without persistence), a job
+    # stayed "queued" until the retention policy failed it, thirty days later.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.tasks import import_jobs_sweep
+
+    with django_capture_on_commit_callbacks():  # the task never reaches a worker
+        admin_client.post(
+            reverse("admin:customers_importjob_add"),
+            {"file": SimpleUploadedFile("c.csv", b"customer_ref\nUP0005\n"), "kind": "customers"},
+        )
+    job = ImportJob.objects.get()
+    import_jobs_sweep.delay()
+    job.refresh_from_db()
+    assert job.status == "queued"  # just uploaded: its task is on its way
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    import_jobs_sweep.delay()
+    job.refresh_from_db()
+    assert (job.status, job.inserted) == ("done", 1)
+    assert Customer.objects.filter(customer_ref="UP0005").exists()
