@@ -117,7 +117,16 @@ def import_job_run(job_id: int) -> None:
     if report.errors:
         out = io.StringIO()
         report.write_csv(out)
-        job.report.save(f"report-{job.pk}.csv", ContentFile(out.getvalue().encode()), save=False)
+        try:
+            job.report.save(
+                f"report-{job.pk}.csv", ContentFile(out.getvalue().encode()), save=False
+            )
+        except OSError as exc:
+            # The import may be committed: the job must still end, with its counts,
+            # not stay running until the sweep calls it failed with nothing imported.
+            logger.error("import job %s: its report could not be written: %s", job.pk, exc)
+            job.report = ""
+            job.message += "; the report could not be written (disk full?), in the worker's log"
     job.finished_at = timezone.now()
     job.save()
     cache.delete(_PROGRESS.format(job.pk))

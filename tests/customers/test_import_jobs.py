@@ -402,3 +402,32 @@ def test_the_sweep_queues_again_a_job_whose_task_was_lost(
     job.refresh_from_db()
     assert (job.status, job.inserted) == ("done", 1)
     assert Customer.objects.filter(customer_ref="UP0005").exists()
+
+
+def test_a_report_that_cannot_be_written_still_ends_the_job_with_its_counts(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The valid lines were committed, then writing the report raised (a full
+    # disk): the job stayed "running" until the sweep said nothing was imported.
+    from django.core.files.storage import FileSystemStorage
+
+    save = FileSystemStorage.save
+
+    def full(self, name, *args, **kwargs):
+        if name.startswith("import-reports/"):
+            raise OSError(28, "No space left on device")
+        return save(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(FileSystemStorage, "save", full)
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0006,a@example.com\nUP0007,nope\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+        skip_invalid="on",
+    )
+    job = ImportJob.objects.get()
+    assert (job.status, job.inserted, job.rejected_lines) == ("done", 1, 1)
+    assert not job.report and "report could not be written" in job.message
+    assert Customer.objects.filter(customer_ref="UP0006").exists()
