@@ -321,10 +321,12 @@ class ImportJobAdmin(admin.ModelAdmin):
         done = import_job_progress(obj)
         total = max(obj.bytes_total, 1)
         running = obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        # Named, for a screen reader: the field's label is not tied to it.
         return format_html(
-            '<progress max="{}" value="{}"{}></progress> {}%',
+            '<progress max="{}" value="{}" aria-label="{}"{}></progress> {}%',
             total,
             done,
+            _("import progress"),
             mark_safe(' data-import-running="1"') if running else "",
             int(100 * done / total),
         )

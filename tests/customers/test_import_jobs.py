@@ -431,3 +431,32 @@ def test_a_report_that_cannot_be_written_still_ends_the_job_with_its_counts(
     assert (job.status, job.inserted, job.rejected_lines) == ("done", 1, 1)
     assert not job.report and "report could not be written" in job.message
     assert Customer.objects.filter(customer_ref="UP0006").exists()
+
+
+def test_an_imports_page_is_labelled_for_translation_and_its_progress_is_named(
+    admin_client, django_capture_on_commit_callbacks
+):
+    # "Status", "Inserted", "Rejected lines", "Created by"… stayed English on a
+    # French admin (fields without a translatable label), and the progress bar
+    # had no name for a screen reader (the field's label is not tied to it).
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils.functional import Promise
+
+    from customers.admin import ImportJobAdmin
+
+    for name in ImportJobAdmin.list_display + ImportJobAdmin.readonly_fields:
+        try:
+            label = ImportJob._meta.get_field(name).verbose_name
+        except FieldDoesNotExist:  # an admin method, labelled by its description
+            label = getattr(ImportJobAdmin, name).short_description
+        assert isinstance(label, Promise), name
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref\nUP0008\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
+    assert b'<progress max="20" value="20" aria-label="import progress">' in html
