@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
@@ -298,11 +298,20 @@ class ImportJobAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj):
-        import_job_delete(job=obj)
+        self._delete(request, [obj])
 
     def delete_queryset(self, request, queryset):
-        for job in queryset:
-            import_job_delete(job=job)
+        self._delete(request, queryset)
+
+    def _delete(self, request, jobs) -> None:
+        kept = [str(job) for job in jobs if not import_job_delete(job=job)]
+        if kept:
+            self.message_user(
+                request,
+                _("Started by a worker in the meantime, so not deleted: %(jobs)s.")
+                % {"jobs": ", ".join(kept)},
+                messages.WARNING,
+            )
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -51,12 +51,24 @@ def import_job_create(*, kind: str, file, incident=None, skip_invalid: bool, by)
     return job
 
 
-def import_job_delete(*, job: ImportJob) -> None:
-    """Delete a finished job and its files: once its row is gone, nothing (the
-    retention policy included) would ever find the uploaded CSV again."""
-    files = [stored.name for stored in (job.file, job.report) if stored]
-    storage, pk = job.file.storage, job.pk
-    job.delete()
+def import_job_delete(*, job: ImportJob) -> bool:
+    """Delete a job that is not running, and its files: once its row is gone,
+    nothing (the retention policy included) would ever find the uploaded CSV
+    again. False if a worker has claimed it since ``job`` was read: deleted
+    then, its files went from under the import, and the job came back when the
+    worker saved it."""
+    with transaction.atomic():
+        current = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job.pk)
+            .exclude(status=ImportJob.Status.RUNNING)
+            .first()
+        )
+        if current is None:
+            return False
+        files = [stored.name for stored in (current.file, current.report) if stored]
+        storage, pk = current.file.storage, current.pk
+        current.delete()
     cache.delete(_PROGRESS.format(pk))
 
     def remove() -> None:
@@ -64,6 +76,7 @@ def import_job_delete(*, job: ImportJob) -> None:
             storage.delete(name)  # a file already gone is fine
 
     transaction.on_commit(remove)
+    return True
 
 
 def import_job_run(job_id: int) -> None:

@@ -460,3 +460,24 @@ def test_an_imports_page_is_labelled_for_translation_and_its_progress_is_named(
     job = ImportJob.objects.get()
     html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
     assert b'<progress max="20" value="20" aria-label="import progress">' in html
+
+
+def test_a_job_a_worker_claims_while_it_is_being_deleted_is_kept(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    # The delete page read the job queued; a worker claimed it before the delete
+    # ran: its upload was deleted under the import, and the worker's final save
+    # put the row back.
+    from customers.import_jobs import import_job_delete
+
+    with django_capture_on_commit_callbacks():
+        admin_client.post(
+            reverse("admin:customers_importjob_add"),
+            {"file": SimpleUploadedFile("c.csv", b"customer_ref\nUP0009\n"), "kind": "customers"},
+        )
+    read = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=read.pk).update(status="running")  # the worker's claim
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_job_delete(job=read) is False
+    assert ImportJob.objects.filter(pk=read.pk, status="running").exists()
+    assert (settings.MEDIA_ROOT / read.file.name).exists()
