@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -364,6 +364,17 @@ class ImportJobAdmin(admin.ModelAdmin):
         # Reports go to those who import (incident leads), not to every viewer.
         if not request.user.has_perm("customers.add_importjob"):
             raise PermissionDenied
+        try:
+            report = job.report.open("rb")
+        except FileNotFoundError:
+            # Written by a worker whose MEDIA_ROOT this web host does not share,
+            # or removed from the disk by hand: a message, not a server error.
+            self.message_user(
+                request,
+                _("The report of this import is not on this server's disk (MEDIA_ROOT)."),
+                messages.ERROR,
+            )
+            return redirect("admin:customers_importjob_change", job.pk)
         audit(
             AuditAction.EXPORT,
             actor=request.user,
@@ -371,9 +382,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             detail={"what": "import report"},
             request=request,
         )
-        return FileResponse(
-            job.report.open("rb"), as_attachment=True, filename=f"import-{job.pk}-report.csv"
-        )
+        return FileResponse(report, as_attachment=True, filename=f"import-{job.pk}-report.csv")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -481,3 +481,28 @@ def test_a_job_a_worker_claims_while_it_is_being_deleted_is_kept(
         assert import_job_delete(job=read) is False
     assert ImportJob.objects.filter(pk=read.pk, status="running").exists()
     assert (settings.MEDIA_ROOT / read.file.name).exists()
+
+
+def test_a_report_missing_from_the_disk_gets_a_message_not_a_server_error(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    # A web host not sharing the worker's MEDIA_ROOT, or a file removed by hand:
+    # the download raised FileNotFoundError (a 500), after auditing an export.
+    from portal.models import AuditEntry
+
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0010,nope\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    (settings.MEDIA_ROOT / job.report.name).unlink()
+    audited = AuditEntry.objects.count()
+    response = admin_client.get(
+        reverse("admin:customers_importjob_report", args=[job.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "not on this server" in response.content.decode()
+    assert AuditEntry.objects.count() == audited
