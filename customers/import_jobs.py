@@ -79,6 +79,10 @@ def import_job_delete(*, job: ImportJob) -> bool:
     return True
 
 
+class _IncidentClosed(Exception):
+    pass
+
+
 def import_job_run(job_id: int) -> None:
     """Claim the job (a redelivered task finds it taken) and run it."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
@@ -101,10 +105,21 @@ def import_job_run(job_id: int) -> None:
             last["at"] = now
 
     try:
+        if job.incident is not None and job.incident.closed_at is not None:
+            raise _IncidentClosed
         with job.file.open("rb") as stream:
             report = _import(job, stream, functools.partial(progress, stream))
         job.status = ImportJob.Status.DONE
         job.message = report.summary()
+    except _IncidentClosed:
+        # Closed after the upload (the form refuses a closed one): retention may
+        # have frozen its figures and deleted its exposures already.
+        report = ImportReport(kind=job.kind)
+        job.status = ImportJob.Status.FAILED
+        job.message = (
+            f"{job.kind}: nothing imported; the incident was closed before the import "
+            "started: reopen it and upload the file again"
+        )
     except ImportFailed as failed:
         report = failed.report
         job.status = ImportJob.Status.FAILED

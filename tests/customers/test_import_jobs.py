@@ -506,3 +506,28 @@ def test_a_report_missing_from_the_disk_gets_a_message_not_a_server_error(
     assert response.status_code == 200
     assert "not on this server" in response.content.decode()
     assert AuditEntry.objects.count() == audited
+
+
+def test_an_incident_closed_after_the_upload_gets_no_exposures(
+    admin_client, incident, django_capture_on_commit_callbacks
+):
+    # The form refuses a closed incident, but one closed while the job waited
+    # for a worker got its exposures all the same.
+    from customers.services import incident_close
+
+    CustomerFactory(customer_ref="UP0001")
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post(
+            reverse("admin:customers_importjob_add"),
+            {
+                "file": SimpleUploadedFile("e.csv", b"customer_ref,exposed\nUP0001,email=a@b.c\n"),
+                "kind": "exposures",
+                "incident": incident.pk,
+            },
+        )
+    incident_close(incident=incident, by=None)
+    for callback in callbacks:
+        callback()
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and "incident was closed" in job.message
+    assert not Exposure.objects.exists()

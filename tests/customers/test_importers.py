@@ -803,3 +803,18 @@ def test_on_postgresql_an_import_waits_for_one_still_running(incident_and_custom
                 cursor.execute("RESET lock_timeout")
     report = import_exposures(csv_bytes(text), incident=incident_and_customers)
     assert report.inserted == 1
+
+
+def test_the_command_refuses_exposures_for_a_closed_incident(
+    tmp_path: Path, incident_and_customers
+):
+    # The admin refused a closed incident; manage.py imported into it, after
+    # retention may have frozen its figures and deleted its exposures.
+    from customers.services import incident_close
+
+    incident_close(incident=incident_and_customers, by=None)
+    file = tmp_path / "exposures.csv"
+    file.write_text("customer_ref,exposed\nEX0001,passport_number=PA1234821\n")
+    with pytest.raises(CommandError, match="is closed: reopen it"):
+        call_command("import_exposures", str(file), "--incident", "breach", stdout=io.StringIO())
+    assert not Exposure.objects.exists()
