@@ -120,3 +120,14 @@ def test_seed_demo_interrupted_between_a_chunks_two_imports_leaves_no_half_chunk
     monkeypatch.setattr(command, "import_exposures", real)
     seed(50)
     assert Exposure.objects.filter(customer__customer_ref__startswith="FH0").count() == expected
+
+
+@pytest.mark.parametrize("other", ["FHX001", "FH123456789012"])
+def test_seed_demo_resumes_after_demo_numbers_only(other):
+    # Another customer whose reference starts FH stopped seeding with a
+    # ValueError ("FHX001"), or made it resume after a number it never reached.
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(customer_ref=other)
+    seed(20)
+    assert Customer.objects.filter(customer_ref__regex=r"^FH[0-9]{8}$").count() == 20

@@ -103,9 +103,11 @@ class Command(BaseCommand):
     @staticmethod
     def next_demo_number() -> int:
         """Demo customers are numbered; seeding resumes after the highest one."""
+        # Only demo numbers (FH and eight digits): another customer whose
+        # reference starts FH ("FHDEMO0001", or one imported) is not one.
         last = (
             Customer.objects.filter(customer_ref__startswith=DEMO_REF_PREFIX)
-            .exclude(customer_ref__startswith=f"{DEMO_REF_PREFIX}DEMO")
+            .filter(customer_ref__regex=rf"^{DEMO_REF_PREFIX}[0-9]{{8}}$")
             .order_by("-customer_ref")
             .values_list("customer_ref", flat=True)
             .first()
