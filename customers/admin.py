@@ -327,6 +327,8 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, obj: ImportJob) -> str:
+        if obj.status == ImportJob.Status.FAILED:
+            return "—"  # not "0%": it may have read the whole file, then stopped
         done = import_job_progress(obj)
         total = max(obj.bytes_total, 1)
         running = obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)

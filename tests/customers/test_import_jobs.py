@@ -531,3 +531,20 @@ def test_an_incident_closed_after_the_upload_gets_no_exposures(
     job = ImportJob.objects.get()
     assert job.status == "failed" and "incident was closed" in job.message
     assert not Exposure.objects.exists()
+
+
+def test_a_failed_jobs_page_shows_no_progress_of_zero(
+    admin_client, django_capture_on_commit_callbacks
+):
+    # A job that read its whole file, then failed, showed "0%", as if it never ran.
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0011,nope\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    job = ImportJob.objects.get()
+    assert job.status == "failed"
+    html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
+    assert b"<progress" not in html and b"0%" not in html
