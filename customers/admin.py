@@ -226,6 +226,11 @@ class ImportJobForm(forms.ModelForm):
             )
         if not upload.name.lower().endswith(".csv"):
             raise forms.ValidationError(_("Upload a .csv file."))
+        # Storage shortens a long name from the end of its part before the first
+        # dot: "customers.from.billing.2026.12.08….csv" had none left to shorten
+        # and the upload ended in a 400 (SuspiciousFileOperation). One extension.
+        root = upload.name[: -len(".csv")].replace(".", "_")[:60]
+        upload.name = f"{root or 'upload'}.csv"
         return upload
 
     def clean(self):

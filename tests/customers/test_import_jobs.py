@@ -548,3 +548,22 @@ def test_a_failed_jobs_page_shows_no_progress_of_zero(
     assert job.status == "failed"
     html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk])).content
     assert b"<progress" not in html and b"0%" not in html
+
+
+def test_a_long_file_name_with_many_dots_is_accepted(
+    admin_client, django_capture_on_commit_callbacks
+):
+    # Storage shortens a name from its part before the first dot: with too
+    # little there, it gave up (SuspiciousFileOperation) and staff got a 400.
+    name = "customers.export.from.the.billing.system.2026.12.08.all.regions.final.checked.by.the.lead.v3.csv"
+    response = upload(
+        admin_client,
+        name,
+        b"customer_ref\nUP0012\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+    )
+    assert response.status_code == 200
+    job = ImportJob.objects.get()
+    assert job.status == "done" and job.file.name.endswith(".csv")
+    assert job.file.name.split("/")[-1].startswith("customers_export_from")
