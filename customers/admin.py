@@ -6,11 +6,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -337,13 +336,16 @@ class ImportJobAdmin(admin.ModelAdmin):
         done = import_job_progress(obj)
         total = max(obj.bytes_total, 1)
         running = obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-        # Named, for a screen reader: the field's label is not tied to it.
+        # Named, for a screen reader: the field's label is not tied to it. While
+        # the job runs, the page asks for its progress (import_progress.js).
+        poll = reverse("admin:customers_importjob_progress", args=[obj.pk]) if running else ""
         return format_html(
-            '<progress max="{}" value="{}" aria-label="{}"{}></progress> {}%',
+            '<progress max="{}" value="{}" aria-label="{}"{}></progress> '
+            "<span data-import-percent>{}%</span>",
             total,
             done,
             _("import progress"),
-            mark_safe(' data-import-running="1"') if running else "",
+            format_html(' data-import-progress-url="{}"', poll) if poll else "",
             int(100 * done / total),
         )
 
@@ -361,8 +363,28 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.report_view),
                 name="customers_importjob_report",
             ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="customers_importjob_progress",
+            ),
             *super().get_urls(),
         ]
+
+    def progress_view(self, request, pk: int):
+        """The job's status and bytes read, for its page to show without
+        reloading itself (a reload every few seconds moved a screen reader and
+        the keyboard focus back to the top of the page)."""
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job):
+            raise Http404
+        return JsonResponse(
+            {
+                "status": job.status,
+                "done": import_job_progress(job),
+                "total": job.bytes_total,
+            }
+        )
 
     def report_view(self, request, pk: int):
         job = get_object_or_404(ImportJob, pk=pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -567,3 +568,29 @@ def test_a_long_file_name_with_many_dots_is_accepted(
     job = ImportJob.objects.get()
     assert job.status == "done" and job.file.name.endswith(".csv")
     assert job.file.name.split("/")[-1].startswith("customers_export_from")
+
+
+def test_a_running_jobs_page_polls_its_progress_instead_of_reloading(admin_client, tmp_path):
+    # The page reloaded itself every three seconds while the import ran: each
+    # time a screen reader and the keyboard focus went back to the top.
+    from django.core.cache import cache
+
+    job = ImportJob.objects.create(
+        kind="customers", file="imports/c.csv", status="running", bytes_total=1000
+    )
+    cache.set(f"import-progress:{job.pk}", 250)
+    poll = reverse("admin:customers_importjob_progress", args=[job.pk])
+    html = admin_client.get(reverse("admin:customers_importjob_change", args=[job.pk]))
+    assert f'data-import-progress-url="{poll}"'.encode() in html.content
+    assert admin_client.get(poll).json() == {"status": "running", "done": 250, "total": 1000}
+    script = (
+        Path(__file__).resolve().parents[2] / "customers/static/customers/import_progress.js"
+    ).read_text()
+    assert "setTimeout(function () { window.location.reload(); }" not in script
+
+
+def test_a_jobs_progress_needs_the_view_permission(client, tmp_path):
+    job = ImportJob.objects.create(kind="customers", file="imports/c.csv", status="running")
+    login_staff(client, UserFactory(username="staff", is_staff=True))
+    poll = reverse("admin:customers_importjob_progress", args=[job.pk])
+    assert client.get(poll).status_code == 404
