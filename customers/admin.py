@@ -268,6 +268,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "updated",
         "rejected_lines",
         "report_link",
+        "outcome",
         "message",
         "created_by",
         "created_at",
@@ -348,6 +349,40 @@ class ImportJobAdmin(admin.ModelAdmin):
             format_html(' data-import-progress-url="{}"', poll) if poll else "",
             int(100 * done / total),
         )
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj: ImportJob) -> str:
+        """In the reader's language, from the counts; the details below it are
+        the worker's own words (English, for the operator and the logs)."""
+        rejected = obj.rejected_lines
+        counts = {"added": obj.inserted, "changed": obj.updated, "rejected": rejected}
+        if obj.status == ImportJob.Status.QUEUED:
+            return _("Waiting for a worker to start it.")
+        if obj.status == ImportJob.Status.RUNNING:
+            return _("Importing.")
+        if obj.status == ImportJob.Status.DONE and not rejected:
+            return _("Imported: %(added)s added, %(changed)s changed.") % counts
+        if obj.status == ImportJob.Status.DONE:
+            return (
+                ngettext(
+                    "Imported: %(added)s added, %(changed)s changed; "
+                    "%(rejected)s line rejected and left out (see the report).",
+                    "Imported: %(added)s added, %(changed)s changed; "
+                    "%(rejected)s lines rejected and left out (see the report).",
+                    rejected,
+                )
+                % counts
+            )
+        if rejected:
+            return (
+                ngettext(
+                    "Nothing imported: %(rejected)s line rejected (see the report).",
+                    "Nothing imported: %(rejected)s lines rejected (see the report).",
+                    rejected,
+                )
+                % counts
+            )
+        return _("Nothing imported: the import stopped before its end (see the details).")
 
     @admin.display(description=_("import report"))
     def report_link(self, obj: ImportJob) -> str:

@@ -268,7 +268,7 @@ class ImportJob(models.Model):
     updated = models.BigIntegerField(_("records changed"), default=0)
     rejected_lines = models.BigIntegerField(_("rejected lines"), default=0)
     report = models.FileField(_("report"), upload_to="import-reports/%Y/%m/", blank=True)
-    message = models.TextField(_("outcome"), blank=True)
+    message = models.TextField(_("details"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

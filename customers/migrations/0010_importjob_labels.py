@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='importjob',
             name='message',
-            field=models.TextField(blank=True, verbose_name='outcome'),
+            field=models.TextField(blank=True, verbose_name='details'),
         ),
         migrations.AlterField(
             model_name='importjob',

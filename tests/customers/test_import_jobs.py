@@ -594,3 +594,38 @@ def test_a_jobs_progress_needs_the_view_permission(client, tmp_path):
     login_staff(client, UserFactory(username="staff", is_staff=True))
     poll = reverse("admin:customers_importjob_progress", args=[job.pk])
     assert client.get(poll).status_code == 404
+
+
+@pytest.fixture
+def french_catalogue(settings, tmp_path):
+    """The French catalogue as the .po file has it now (the committed .mo is
+    compiled at release)."""
+    import polib
+
+    po = Path(__file__).resolve().parents[2] / "locale/fr/LC_MESSAGES/django.po"
+    folder = tmp_path / "locale" / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    polib.pofile(str(po)).save_as_mofile(str(folder / "django.mo"))
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+
+
+def test_a_jobs_outcome_is_in_the_readers_language(
+    admin_client, french_catalogue, django_capture_on_commit_callbacks
+):
+    # The outcome was the worker's English sentence ("customers: imported; 1 new,
+    # 0 changed, 1 line(s) rejected, 0.0s") on a French admin.
+    upload(
+        admin_client,
+        "c.csv",
+        b"customer_ref,email\nUP0013,a@example.com\nUP0014,nope\n",
+        django_capture_on_commit_callbacks,
+        kind="customers",
+        skip_invalid="on",
+    )
+    job = ImportJob.objects.get()
+    page = reverse("admin:customers_importjob_change", args=[job.pk])
+    html = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Importé. Ajouts : 1 ; modifications : 0 ; 1 ligne rejetée" in html
+    assert "Lignes rejetées" in html and "Statut" in html
+    english = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Imported: 1 added, 0 changed; 1 line rejected and left out" in english
