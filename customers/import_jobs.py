@@ -105,7 +105,7 @@ def import_job_run(job_id: int) -> None:
             last["at"] = now
 
     try:
-        if job.incident is not None and job.incident.closed_at is not None:
+        if job.kind == ImportJob.Kind.EXPOSURES and job.incident.closed_at is not None:
             raise _IncidentClosed
         with job.file.open("rb") as stream:
             report = _import(job, stream, functools.partial(progress, stream))

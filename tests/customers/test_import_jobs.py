@@ -629,3 +629,26 @@ def test_a_jobs_outcome_is_in_the_readers_language(
     assert "Lignes rejetées" in html and "Statut" in html
     english = admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Imported: 1 added, 0 changed; 1 line rejected and left out" in english
+
+
+def test_a_customers_job_runs_whatever_incident_was_picked_with_it(
+    admin_client, incident, django_capture_on_commit_callbacks
+):
+    # The form keeps an incident picked for a customers file (it is ignored):
+    # that incident closed must not stop the customers import.
+    from customers.services import incident_close
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post(
+            reverse("admin:customers_importjob_add"),
+            {
+                "file": SimpleUploadedFile("c.csv", b"customer_ref\nUP0015\n"),
+                "kind": "customers",
+                "incident": incident.pk,
+            },
+        )
+    incident_close(incident=incident, by=None)
+    for callback in callbacks:
+        callback()
+    assert ImportJob.objects.get().status == "done"
+    assert Customer.objects.filter(customer_ref="UP0015").exists()
