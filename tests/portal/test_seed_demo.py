@@ -131,3 +131,27 @@ def test_seed_demo_resumes_after_demo_numbers_only(other):
     CustomerFactory(customer_ref=other)
     seed(20)
     assert Customer.objects.filter(customer_ref__regex=r"^FH[0-9]{8}$").count() == 20
+
+
+def test_seed_demo_stopped_while_creating_a_staff_login_leaves_none_half_made(monkeypatch):
+    # The login was committed before its role: run again, seeding found it and
+    # went on, leaving a staff login with no role and no email address.
+    from django.contrib.auth.models import Group
+
+    from portal.roles import INCIDENT_LEAD
+
+    get = Group.objects.get
+
+    def failing(**kwargs):
+        if kwargs.get("name") == INCIDENT_LEAD:
+            raise KeyboardInterrupt
+        return get(**kwargs)
+
+    monkeypatch.setattr(Group.objects, "get", failing)
+    with pytest.raises(KeyboardInterrupt):
+        seed(5)
+    monkeypatch.setattr(Group.objects, "get", get)
+    seed(5)
+    lead = User.objects.get(username="lead")
+    assert list(lead.groups.values_list("name", flat=True)) == [INCIDENT_LEAD]
+    assert lead.emailaddress_set.filter(verified=True).exists()

@@ -207,17 +207,21 @@ class Command(BaseCommand):
         from django.contrib.auth.models import Group
 
         for username, password, role in DEMO_STAFF:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                email = f"{username}@example.com"
-                if role is None:
-                    user = User.objects.create_superuser(username, email, password)
-                else:
-                    user = User.objects.create_user(username, email, password, is_staff=True)
-                    user.groups.add(Group.objects.get(name=role))
-                EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-                TOTP.activate(user, DEMO_TOTP_SECRET)
+            # A login with its role, address and MFA, or none: one found is not redone.
+            with transaction.atomic():
+                user = User.objects.filter(username=username).first()
+                if user is None:
+                    email = f"{username}@example.com"
+                    if role is None:
+                        user = User.objects.create_superuser(username, email, password)
+                    else:
+                        user = User.objects.create_user(username, email, password, is_staff=True)
+                        user.groups.add(Group.objects.get(name=role))
+                    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+                if not Authenticator.objects.filter(
+                    user=user, type=Authenticator.Type.TOTP
+                ).exists():
+                    TOTP.activate(user, DEMO_TOTP_SECRET)
 
     @transaction.atomic
     def ensure_claim_demo_customer(self, incident: Incident) -> None:
