@@ -7,6 +7,9 @@ the disk. First in FILE_UPLOAD_HANDLERS, this handler counts the bytes of a
 request's files; past the limit, no more of them reach the handlers that store
 them, and the file arrives empty but for its size (``OversizedUpload``), which
 the import form refuses with its message.
+
+The import's upload page is the only place that takes a file: a request to any
+other address has none of its files stored (the limit there is 0).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.urls import reverse
 
 
 class OversizedUpload(UploadedFile):
@@ -28,7 +32,10 @@ class OversizedUpload(UploadedFile):
 class SizeLimitedUploadHandler(FileUploadHandler):
     def __init__(self, request=None) -> None:
         super().__init__(request)
-        self.limit = settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
+        takes_imports = request is not None and request.path == reverse(
+            "admin:customers_importjob_add"
+        )
+        self.limit = settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024 if takes_imports else 0
         self.received = 0  # the request's files together
         self.file_size = 0
         self.oversized = False

@@ -652,3 +652,34 @@ def test_a_customers_job_runs_whatever_incident_was_picked_with_it(
         callback()
     assert ImportJob.objects.get().status == "done"
     assert Customer.objects.filter(customer_ref="UP0015").exists()
+
+
+def test_a_file_sent_anywhere_but_the_import_upload_is_not_stored(monkeypatch):
+    # The CSRF check reads a form (and stores its files) before any view runs,
+    # for anyone with the CSRF cookie: any address took a file of up to the
+    # import limit (a gigabyte) onto the disk.
+    from django.core.files.uploadhandler import (
+        MemoryFileUploadHandler,
+        TemporaryFileUploadHandler,
+    )
+
+    stored = []
+    for handler in (MemoryFileUploadHandler, TemporaryFileUploadHandler):
+        receive = handler.receive_data_chunk
+
+        def counting(self, raw_data, start, receive=receive):
+            stored.append(len(raw_data))
+            return receive(self, raw_data, start)
+
+        monkeypatch.setattr(handler, "receive_data_chunk", counting)
+    from django.test import Client
+
+    # Anyone: the cookie comes with any page that has a form.
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "a" * 32
+    response = client.post(
+        "/verify",
+        {"csrfmiddlewaretoken": "b" * 32, "file": SimpleUploadedFile("c.csv", b"x" * 100_000)},
+    )
+    assert response.status_code == 403  # the CSRF check refused it, having read it
+    assert stored == []
