@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.importers import ImportFailed, ImportReport, import_customers, import_exposures
@@ -205,14 +206,35 @@ def import_jobs_requeue_waiting() -> int:
     return count
 
 
+# On PostgreSQL a running import holds the import lock (importers/postgres.py)
+# from its first statement to its commit, and a worker that dies lets go of it
+# with its connection: a job running this long while nobody holds the lock has
+# lost its worker (a claimed job reaches the lock within moments).
+_LOST_AFTER = timedelta(minutes=10)
+
+
+def _no_import_holds_the_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    from customers.importers.postgres import IMPORT_LOCK
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Taken only to see that it is free; let go of at this commit.
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        return cursor.fetchone()[0]
+
+
 def import_jobs_fail_abandoned() -> int:
     """Fail the jobs whose worker stopped without finishing them (a hard time
     limit or a killed worker runs no ``except``): the import is one transaction,
-    so nothing of them was imported, and staff can see it and upload again."""
+    so nothing of them was imported, and staff can see it and upload again.
+    On PostgreSQL that is known ten minutes after the job started, when no
+    import holds the import lock; elsewhere once its time limit has passed."""
     now = timezone.now()
-    abandoned = ImportJob.objects.filter(
-        status=ImportJob.Status.RUNNING, started_at__lt=now - _ABANDONED_AFTER
-    )
+    lost = Q(started_at__lt=now - _ABANDONED_AFTER)
+    if _no_import_holds_the_lock():
+        lost |= Q(started_at__lt=now - _LOST_AFTER)
+    abandoned = ImportJob.objects.filter(lost, status=ImportJob.Status.RUNNING)
     jobs = list(abandoned)
     count = ImportJob.objects.filter(
         pk__in=[job.pk for job in jobs], status=ImportJob.Status.RUNNING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -176,6 +177,26 @@ def test_an_unexpected_error_fails_the_job_logs_it_and_lets_it_be_deleted(
     assert not ImportJob.objects.exists()
 
 
+@contextlib.contextmanager
+def import_lock_held_elsewhere():
+    """On PostgreSQL, the import lock held by another session, as a running
+    import holds it (customers.importers.postgres); elsewhere, nothing."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import psycopg
+
+    from customers.importers.postgres import IMPORT_LOCK
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port")
+    with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
+        yield
+
+
 def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(tmp_path):
     from datetime import timedelta
 
@@ -194,7 +215,8 @@ def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(
         )
         for seconds in (IMPORT_TIME_LIMIT + 3600, IMPORT_TIME_LIMIT - 60)
     )
-    assert import_jobs_sweep.delay().get() == 1
+    with import_lock_held_elsewhere():  # busy's import, on PostgreSQL
+        assert import_jobs_sweep.delay().get() == 1
     lost.refresh_from_db(), busy.refresh_from_db()
     assert lost.status == "failed" and lost.finished_at is not None
     assert "upload the file again" in lost.message
@@ -683,3 +705,27 @@ def test_a_file_sent_anywhere_but_the_import_upload_is_not_stored(monkeypatch):
     )
     assert response.status_code == 403  # the CSRF check refused it, having read it
     assert stored == []
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_job_whose_worker_died_is_failed_once_nobody_holds_the_import_lock():
+    # A worker killed (out of memory) in the middle of a 9.8-million-line import
+    # left its job "running" for three hours and ten minutes. Its connection gone,
+    # nobody holds the import lock that every running import holds.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.import_jobs import import_jobs_fail_abandoned
+
+    job = ImportJob.objects.create(
+        kind="customers",
+        file="imports/c.csv",
+        status="running",
+        started_at=timezone.now() - timedelta(minutes=20),
+    )
+    with import_lock_held_elsewhere():  # its import, still running
+        assert import_jobs_fail_abandoned() == 0
+    assert import_jobs_fail_abandoned() == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and "upload the file again" in job.message
