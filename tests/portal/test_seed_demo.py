@@ -155,3 +155,14 @@ def test_seed_demo_stopped_while_creating_a_staff_login_leaves_none_half_made(mo
     lead = User.objects.get(username="lead")
     assert list(lead.groups.values_list("name", flat=True)) == [INCIDENT_LEAD]
     assert lead.emailaddress_set.filter(verified=True).exists()
+
+
+def test_seed_demo_puts_back_a_deleted_demo_customer_with_its_login():
+    # Deleting the demo customer (to reset the demo) leaves its login: seeding
+    # again tried to create that login a second time and stopped (IntegrityError).
+    seed(5)
+    Customer.objects.filter(customer_ref="FHDEMO0001").delete()
+    seed(5)
+    demo = Customer.objects.get(customer_ref="FHDEMO0001")
+    assert demo.user.username == "customer-fhdemo0001"
+    assert demo.user.check_password("demo-password-2022")

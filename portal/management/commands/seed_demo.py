@@ -165,14 +165,19 @@ class Command(BaseCommand):
             },
         )
         if customer.user_id is None:
-            user = User.objects.create_user(
-                username="customer-fhdemo0001",
-                email=DEMO_EMAIL,
-                password=DEMO_PASSWORD,
-                first_name="Alex",
-                last_name="Citizen",
+            # The login may have outlived its customer (deleted to reset the demo).
+            user = User.objects.filter(username="customer-fhdemo0001").first()
+            if user is None:
+                user = User.objects.create_user(
+                    username="customer-fhdemo0001",
+                    email=DEMO_EMAIL,
+                    password=DEMO_PASSWORD,
+                    first_name="Alex",
+                    last_name="Citizen",
+                )
+            EmailAddress.objects.get_or_create(
+                user=user, email=DEMO_EMAIL, defaults={"primary": True, "verified": True}
             )
-            EmailAddress.objects.create(user=user, email=DEMO_EMAIL, primary=True, verified=True)
             customer.user = user
             customer.save(update_fields=["user"])
 
