@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -226,6 +225,11 @@ class ImportJobForm(forms.ModelForm):
             )
         if not upload.name.lower().endswith(".csv"):
             raise forms.ValidationError(_("Upload a .csv file."))
+        # Storage shortens a long name from the end of its part before the first
+        # dot: "customers.from.billing.2026.12.08….csv" had none left to shorten
+        # and the upload ended in a 400 (SuspiciousFileOperation). One extension.
+        root = upload.name[: -len(".csv")].replace(".", "_")[:60]
+        upload.name = f"{root or 'upload'}.csv"
         return upload
 
     def clean(self):
@@ -264,6 +268,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "updated",
         "rejected_lines",
         "report_link",
+        "outcome",
         "message",
         "created_by",
         "created_at",
@@ -298,11 +303,20 @@ class ImportJobAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj):
-        import_job_delete(job=obj)
+        self._delete(request, [obj])
 
     def delete_queryset(self, request, queryset):
-        for job in queryset:
-            import_job_delete(job=job)
+        self._delete(request, queryset)
+
+    def _delete(self, request, jobs) -> None:
+        kept = [str(job) for job in jobs if not import_job_delete(job=job)]
+        if kept:
+            self.message_user(
+                request,
+                _("Started by a worker in the meantime, so not deleted: %(jobs)s.")
+                % {"jobs": ", ".join(kept)},
+                messages.WARNING,
+            )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -318,16 +332,57 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, obj: ImportJob) -> str:
+        if obj.status == ImportJob.Status.FAILED:
+            return "—"  # not "0%": it may have read the whole file, then stopped
         done = import_job_progress(obj)
         total = max(obj.bytes_total, 1)
         running = obj.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+        # Named, for a screen reader: the field's label is not tied to it. While
+        # the job runs, the page asks for its progress (import_progress.js).
+        poll = reverse("admin:customers_importjob_progress", args=[obj.pk]) if running else ""
         return format_html(
-            '<progress max="{}" value="{}"{}></progress> {}%',
+            '<progress max="{}" value="{}" aria-label="{}"{}></progress> '
+            "<span data-import-percent>{}%</span>",
             total,
             done,
-            mark_safe(' data-import-running="1"') if running else "",
+            _("import progress"),
+            format_html(' data-import-progress-url="{}"', poll) if poll else "",
             int(100 * done / total),
         )
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj: ImportJob) -> str:
+        """In the reader's language, from the counts; the details below it are
+        the worker's own words (English, for the operator and the logs)."""
+        rejected = obj.rejected_lines
+        counts = {"added": obj.inserted, "changed": obj.updated, "rejected": rejected}
+        if obj.status == ImportJob.Status.QUEUED:
+            return _("Waiting for a worker to start it.")
+        if obj.status == ImportJob.Status.RUNNING:
+            return _("Importing.")
+        if obj.status == ImportJob.Status.DONE and not rejected:
+            return _("Imported: %(added)s added, %(changed)s changed.") % counts
+        if obj.status == ImportJob.Status.DONE:
+            return (
+                ngettext(
+                    "Imported: %(added)s added, %(changed)s changed; "
+                    "%(rejected)s line rejected and left out (see the report).",
+                    "Imported: %(added)s added, %(changed)s changed; "
+                    "%(rejected)s lines rejected and left out (see the report).",
+                    rejected,
+                )
+                % counts
+            )
+        if rejected:
+            return (
+                ngettext(
+                    "Nothing imported: %(rejected)s line rejected (see the report).",
+                    "Nothing imported: %(rejected)s lines rejected (see the report).",
+                    rejected,
+                )
+                % counts
+            )
+        return _("Nothing imported: the import stopped before its end (see the details).")
 
     @admin.display(description=_("import report"))
     def report_link(self, obj: ImportJob) -> str:
@@ -343,8 +398,28 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.report_view),
                 name="customers_importjob_report",
             ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="customers_importjob_progress",
+            ),
             *super().get_urls(),
         ]
+
+    def progress_view(self, request, pk: int):
+        """The job's status and bytes read, for its page to show without
+        reloading itself (a reload every few seconds moved a screen reader and
+        the keyboard focus back to the top of the page)."""
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job):
+            raise Http404
+        return JsonResponse(
+            {
+                "status": job.status,
+                "done": import_job_progress(job),
+                "total": job.bytes_total,
+            }
+        )
 
     def report_view(self, request, pk: int):
         job = get_object_or_404(ImportJob, pk=pk)
@@ -353,6 +428,17 @@ class ImportJobAdmin(admin.ModelAdmin):
         # Reports go to those who import (incident leads), not to every viewer.
         if not request.user.has_perm("customers.add_importjob"):
             raise PermissionDenied
+        try:
+            report = job.report.open("rb")
+        except FileNotFoundError:
+            # Written by a worker whose MEDIA_ROOT this web host does not share,
+            # or removed from the disk by hand: a message, not a server error.
+            self.message_user(
+                request,
+                _("The report of this import is not on this server's disk (MEDIA_ROOT)."),
+                messages.ERROR,
+            )
+            return redirect("admin:customers_importjob_change", job.pk)
         audit(
             AuditAction.EXPORT,
             actor=request.user,
@@ -360,9 +446,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             detail={"what": "import report"},
             request=request,
         )
-        return FileResponse(
-            job.report.open("rb"), as_attachment=True, filename=f"import-{job.pk}-report.csv"
-        )
+        return FileResponse(report, as_attachment=True, filename=f"import-{job.pk}-report.csv")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -254,23 +254,30 @@ class ImportJob(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
+        verbose_name=_("incident"),
         help_text=_("Required for exposures."),
     )
     file = models.FileField(_("CSV file"), upload_to="imports/%Y/%m/")
     skip_invalid = models.BooleanField(
         _("import the valid lines even if some are rejected"), default=False
     )
-    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
-    bytes_total = models.BigIntegerField(default=0)
-    inserted = models.BigIntegerField(default=0)
-    updated = models.BigIntegerField(default=0)
-    rejected_lines = models.BigIntegerField(default=0)
-    report = models.FileField(upload_to="import-reports/%Y/%m/", blank=True)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    # Labelled: the import's page and list show them to staff, in their language.
+    status = models.CharField(_("status"), max_length=8, choices=Status, default=Status.QUEUED)
+    bytes_total = models.BigIntegerField(_("size in bytes"), default=0)
+    inserted = models.BigIntegerField(_("records added"), default=0)
+    updated = models.BigIntegerField(_("records changed"), default=0)
+    rejected_lines = models.BigIntegerField(_("rejected lines"), default=0)
+    report = models.FileField(_("report"), upload_to="import-reports/%Y/%m/", blank=True)
+    message = models.TextField(_("details"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")

@@ -68,6 +68,10 @@ def run_import_job(job_id: int) -> None:
 
 @shared_task
 def import_jobs_sweep() -> int:
-    from customers.import_jobs import import_jobs_fail_abandoned
+    """Fail the jobs that lost their worker; queue again those still waiting
+    (their task may have been lost with the broker). Returns how many failed."""
+    from customers.import_jobs import import_jobs_fail_abandoned, import_jobs_requeue_waiting
 
-    return import_jobs_fail_abandoned()
+    failed = import_jobs_fail_abandoned()
+    import_jobs_requeue_waiting()
+    return failed

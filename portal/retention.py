@@ -5,9 +5,10 @@ The rules, with their periods in settings (``RETENTION_*``, 0 turns a rule off):
 
 - ``claim_codes``, ``contact_verifications``: codes expired, used or withdrawn
   ``RETENTION_CODES_DAYS`` ago are deleted.
-- ``import_files``: the uploaded CSV (raw personal data) and the report of an
-  import finished ``RETENTION_IMPORT_FILES_DAYS`` ago are deleted; the import's
-  counts stay. So is the file of one uploaded that long ago that never ran.
+- ``import_files``: the report of an import finished ``RETENTION_IMPORT_FILES_DAYS``
+  ago is deleted, and its uploaded CSV (raw personal data) if the job could not
+  delete it as it ended; the import's counts stay. So is the file of one
+  uploaded that long ago that never ran.
 - ``outbox_messages``, ``test_sends``: deleted ``RETENTION_DELIVERY_CONTENT_DAYS``
   after they were written.
 - ``audit_log``: entries older than ``RETENTION_AUDIT_YEARS`` (the only deletion
@@ -282,8 +283,8 @@ def _import_files(run: _Run) -> None:
     if not settings.RETENTION_IMPORT_FILES_DAYS:
         return
     cutoff = run.now - timedelta(days=settings.RETENTION_IMPORT_FILES_DAYS)
-    # A job still queued that long never ran (its task was lost with a broker):
-    # nothing re-queues it, and its file would stay for ever.
+    # A job still queued that long never ran (the import sweep queues a lost
+    # task again, but its worker may never have come): its file would stay for ever.
     never_ran = Q(status=ImportJob.Status.QUEUED, created_at__lt=cutoff)
     finished = ImportJob.objects.filter(Q(finished_at__lt=cutoff) | never_ran).exclude(
         file="", report=""

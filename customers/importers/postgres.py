@@ -62,9 +62,20 @@ def _hash_key_set(cursor, purpose: str) -> None:
     )
 
 
+# Imports run one at a time, whoever starts them (workers on two hosts, the
+# admin and manage.py): a second waits here, before it reads its file, until
+# the first commits or rolls back. Side by side, an exposures file found none
+# of the customers a file still importing added ("unknown customer": all or
+# nothing refused it, --skip-invalid dropped them), and two upserts of the same
+# rows took their locks in different orders (a deadlock). Arbitrary key.
+IMPORT_LOCK = 0x4648_494D_504F_5254
+
+
 def _settings(cursor) -> None:
-    """For this transaction: memory for the joins, and no JIT (compiling the
-    big statement costs half a second and saves nothing on string work)."""
+    """For this transaction: one import at a time, memory for the joins, and no
+    JIT (compiling the big statement costs half a second and saves nothing on
+    string work)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute("SET LOCAL jit = off")
     # The staging table lives in the session's temporary buffers (8 MB by

@@ -823,3 +823,45 @@ def test_on_postgresql_a_role_that_may_not_quiet_the_log_still_imports_and_says_
             assert cursor.fetchone()[0] == "default"
             cursor.execute("RESET ROLE")
     assert "log_error_verbosity" in caplog.text
+
+
+def test_on_postgresql_an_import_waits_for_one_still_running(incident_and_customers):
+    # Two imports side by side (two workers, or the admin and manage.py): an
+    # exposures file read none of the customers the other had not committed yet,
+    # and two upserts of the same rows could deadlock. The second now waits
+    # (here, for less than the lock_timeout the other import holds it past).
+    import psycopg
+    from django.db import OperationalError, connection
+
+    from customers.importers.postgres import IMPORT_LOCK
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port")
+    text = "customer_ref,exposed\nEX0001,passport_number=PA1234821\n"
+    with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '50ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                import_exposures(csv_bytes(text), incident=incident_and_customers)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    report = import_exposures(csv_bytes(text), incident=incident_and_customers)
+    assert report.inserted == 1
+
+
+def test_the_command_refuses_exposures_for_a_closed_incident(
+    tmp_path: Path, incident_and_customers
+):
+    # The admin refused a closed incident; manage.py imported into it, after
+    # retention may have frozen its figures and deleted its exposures.
+    from customers.services import incident_close
+
+    incident_close(incident=incident_and_customers, by=None)
+    file = tmp_path / "exposures.csv"
+    file.write_text("customer_ref,exposed\nEX0001,passport_number=PA1234821\n")
+    with pytest.raises(CommandError, match="is closed: reopen it"):
+        call_command("import_exposures", str(file), "--incident", "breach", stdout=io.StringIO())
+    assert not Exposure.objects.exists()

@@ -608,6 +608,15 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
         Check("import page", admin("customers_importjob_change", pk_of("import_job"))),
         {L, A, SU},
     ),
+    (
+        "bulk imports",
+        Check(
+            "import progress",
+            admin("customers_importjob_progress", pk_of("import_job")),
+            refused_with=(403, 404),
+        ),
+        {L, A, SU},
+    ),
     ("bulk imports", Check("import upload page", admin("customers_importjob_add")), {L, SU}),
     (
         "bulk imports",

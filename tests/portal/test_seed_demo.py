@@ -97,3 +97,72 @@ def test_an_older_demo_gets_an_author_for_its_notices():
     Notice.objects.update(created_by=None, edited_by=None)
     seed(10)
     assert not Notice.objects.filter(created_by=None).exists()
+
+
+def test_seed_demo_interrupted_between_a_chunks_two_imports_leaves_no_half_chunk(monkeypatch):
+    # The chunk's customers were committed before its exposures were imported:
+    # stopped in between (Ctrl-C in a ten-million seed, an error), the next run
+    # resumed after the highest demo customer and those exposures never came.
+    from portal.management.commands import seed_demo as command
+
+    seed(50)
+    expected = Exposure.objects.filter(customer__customer_ref__startswith="FH0").count()
+    Customer.objects.filter(customer_ref__startswith="FH0").delete()
+    real = command.import_exposures
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "import_exposures", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        seed(50)
+    assert not Customer.objects.filter(customer_ref__startswith="FH0").exists()
+    monkeypatch.setattr(command, "import_exposures", real)
+    seed(50)
+    assert Exposure.objects.filter(customer__customer_ref__startswith="FH0").count() == expected
+
+
+@pytest.mark.parametrize("other", ["FHX001", "FH123456789012"])
+def test_seed_demo_resumes_after_demo_numbers_only(other):
+    # Another customer whose reference starts FH stopped seeding with a
+    # ValueError ("FHX001"), or made it resume after a number it never reached.
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(customer_ref=other)
+    seed(20)
+    assert Customer.objects.filter(customer_ref__regex=r"^FH[0-9]{8}$").count() == 20
+
+
+def test_seed_demo_stopped_while_creating_a_staff_login_leaves_none_half_made(monkeypatch):
+    # The login was committed before its role: run again, seeding found it and
+    # went on, leaving a staff login with no role and no email address.
+    from django.contrib.auth.models import Group
+
+    from portal.roles import INCIDENT_LEAD
+
+    get = Group.objects.get
+
+    def failing(**kwargs):
+        if kwargs.get("name") == INCIDENT_LEAD:
+            raise KeyboardInterrupt
+        return get(**kwargs)
+
+    monkeypatch.setattr(Group.objects, "get", failing)
+    with pytest.raises(KeyboardInterrupt):
+        seed(5)
+    monkeypatch.setattr(Group.objects, "get", get)
+    seed(5)
+    lead = User.objects.get(username="lead")
+    assert list(lead.groups.values_list("name", flat=True)) == [INCIDENT_LEAD]
+    assert lead.emailaddress_set.filter(verified=True).exists()
+
+
+def test_seed_demo_puts_back_a_deleted_demo_customer_with_its_login():
+    # Deleting the demo customer (to reset the demo) leaves its login: seeding
+    # again tried to create that login a second time and stopped (IntegrityError).
+    seed(5)
+    Customer.objects.filter(customer_ref="FHDEMO0001").delete()
+    seed(5)
+    demo = Customer.objects.get(customer_ref="FHDEMO0001")
+    assert demo.user.username == "customer-fhdemo0001"
+    assert demo.user.check_password("demo-password-2022")

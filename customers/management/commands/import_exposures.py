@@ -21,6 +21,13 @@ class Command(ImportCommand):
             incident_obj = Incident.objects.get(slug=incident)
         except Incident.DoesNotExist:
             raise CommandError(f"No incident {incident!r}.") from None
+        if incident_obj.closed_at is not None:
+            # As in the admin: retention counts from the closing and may have
+            # frozen its figures and deleted its exposures; new ones would be
+            # neither counted nor kept.
+            raise CommandError(
+                f"Incident {incident!r} is closed: reopen it before importing exposures."
+            )
         self.run_import(
             file,
             report,

@@ -103,9 +103,11 @@ class Command(BaseCommand):
     @staticmethod
     def next_demo_number() -> int:
         """Demo customers are numbered; seeding resumes after the highest one."""
+        # Only demo numbers (FH and eight digits): another customer whose
+        # reference starts FH ("FHDEMO0001", or one imported) is not one.
         last = (
             Customer.objects.filter(customer_ref__startswith=DEMO_REF_PREFIX)
-            .exclude(customer_ref__startswith=f"{DEMO_REF_PREFIX}DEMO")
+            .filter(customer_ref__regex=rf"^{DEMO_REF_PREFIX}[0-9]{{8}}$")
             .order_by("-customer_ref")
             .values_list("customer_ref", flat=True)
             .first()
@@ -126,10 +128,13 @@ class Command(BaseCommand):
                 customers.writerow(person.customer_row())
                 if person.exposed:
                     exposures.writerow(person.exposure_row())
-        with customers_csv.open("rb") as stream:
-            import_customers(stream)
-        with exposures_csv.open("rb") as stream:
-            import_exposures(stream, incident=incident)
+        # Both or neither: seeding resumes after the highest demo customer, so a
+        # chunk's customers committed without its exposures would stay without them.
+        with transaction.atomic():
+            with customers_csv.open("rb") as stream:
+                import_customers(stream)
+            with exposures_csv.open("rb") as stream:
+                import_exposures(stream, incident=incident)
 
     @transaction.atomic
     def ensure_demo_customer(self, incident: Incident) -> None:
@@ -160,14 +165,19 @@ class Command(BaseCommand):
             },
         )
         if customer.user_id is None:
-            user = User.objects.create_user(
-                username="customer-fhdemo0001",
-                email=DEMO_EMAIL,
-                password=DEMO_PASSWORD,
-                first_name="Alex",
-                last_name="Citizen",
+            # The login may have outlived its customer (deleted to reset the demo).
+            user = User.objects.filter(username="customer-fhdemo0001").first()
+            if user is None:
+                user = User.objects.create_user(
+                    username="customer-fhdemo0001",
+                    email=DEMO_EMAIL,
+                    password=DEMO_PASSWORD,
+                    first_name="Alex",
+                    last_name="Citizen",
+                )
+            EmailAddress.objects.get_or_create(
+                user=user, email=DEMO_EMAIL, defaults={"primary": True, "verified": True}
             )
-            EmailAddress.objects.create(user=user, email=DEMO_EMAIL, primary=True, verified=True)
             customer.user = user
             customer.save(update_fields=["user"])
 
@@ -202,17 +212,21 @@ class Command(BaseCommand):
         from django.contrib.auth.models import Group
 
         for username, password, role in DEMO_STAFF:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                email = f"{username}@example.com"
-                if role is None:
-                    user = User.objects.create_superuser(username, email, password)
-                else:
-                    user = User.objects.create_user(username, email, password, is_staff=True)
-                    user.groups.add(Group.objects.get(name=role))
-                EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-                TOTP.activate(user, DEMO_TOTP_SECRET)
+            # A login with its role, address and MFA, or none: one found is not redone.
+            with transaction.atomic():
+                user = User.objects.filter(username=username).first()
+                if user is None:
+                    email = f"{username}@example.com"
+                    if role is None:
+                        user = User.objects.create_superuser(username, email, password)
+                    else:
+                        user = User.objects.create_user(username, email, password, is_staff=True)
+                        user.groups.add(Group.objects.get(name=role))
+                    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+                if not Authenticator.objects.filter(
+                    user=user, type=Authenticator.Type.TOTP
+                ).exists():
+                    TOTP.activate(user, DEMO_TOTP_SECRET)
 
     @transaction.atomic
     def ensure_claim_demo_customer(self, incident: Incident) -> None:
