@@ -825,6 +825,7 @@ def test_on_postgresql_a_role_that_may_not_quiet_the_log_still_imports_and_says_
     assert "log_error_verbosity" in caplog.text
 
 
+@pytest.mark.postgres
 def test_on_postgresql_an_import_waits_for_one_still_running(incident_and_customers):
     # Two imports side by side (two workers, or the admin and manage.py): an
     # exposures file read none of the customers the other had not committed yet,
