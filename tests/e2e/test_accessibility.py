@@ -311,6 +311,7 @@ CASES = {
         "Hello Alice",
         "This incident was closed on",
         who=_alice_after_the_incident_closed,
+        screenshots="dashboard-closed",
     ),
     "dashboard-no-record": Case(
         "/dashboard/", "could not find a customer record", who=_login_without_customer
