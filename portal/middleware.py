@@ -36,3 +36,27 @@ def private_pages(get_response: Callable[[HttpRequest], HttpResponse]):
         return response
 
     return middleware
+
+
+class AllauthFormErrorsAre400:
+    """allauth sends a page back with its form's errors (a wrong password or
+    code, a field left empty) as a 200; the site's own forms answer 400, so that
+    a client, a monitor or a test can tell a refusal from a success. Only
+    allauth's views: they render a TemplateResponse holding their ``form``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_template_response(self, request: HttpRequest, response):
+        if request.method != "POST" or response.status_code != 200:
+            return response
+        match = request.resolver_match
+        if match is None or not match.func.__module__.startswith("allauth."):
+            return response
+        form = (response.context_data or {}).get("form")
+        if form is not None and form.is_bound and form.errors:
+            response.status_code = 400
+        return response

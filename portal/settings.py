@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "portal.staff_auth.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.AllauthFormErrorsAre400",
 ]
 
 ROOT_URLCONF = "portal.urls"

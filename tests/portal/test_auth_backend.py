@@ -74,7 +74,7 @@ def test_a_password_is_checked_once_by_allauths_own_backend(client, monkeypatch)
     )
     user = UserFactory(email="pat@example.com")
     response = client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
-    assert response.status_code == 200 and len(checks) == 1
+    assert response.status_code == 400 and len(checks) == 1
     checks.clear()
     client.post(
         reverse("account_login"), {"login": user.email, "password": "correct-horse-battery"}

@@ -97,7 +97,7 @@ def test_a_page_with_a_bound_form_is_rendered_in_full(renders):
     client = Client()
     client.get(REQUEST)
     response = client.post(REQUEST, {"email": "not an address"})  # the form with its error
-    assert response.status_code == 200 and "aria-invalid" in response.content.decode()
+    assert response.status_code == 400 and "aria-invalid" in response.content.decode()
     assert renders.count("account/request_login_code.html") == 2
 
 

@@ -72,7 +72,7 @@ def test_staff_with_totp_pass_the_second_factor_at_sign_in(client):
     assert client.get("/admin/").status_code == 302  # not signed in yet
 
     response = client.post(reverse("mfa_authenticate"), {"code": "000000"})
-    assert response.status_code == 200 and client.get("/admin/").status_code == 302
+    assert response.status_code == 400 and client.get("/admin/").status_code == 302
     response = client.post(reverse("mfa_authenticate"), {"code": totp_now()})
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
