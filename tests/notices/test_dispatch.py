@@ -933,8 +933,11 @@ def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
     [
         smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com"),
         smtplib.SMTPDataError(554, b"Message rejected: Sending suspended for this account"),
+        smtplib.SMTPRecipientsRefused(
+            {"e1@example.com": (554, b"5.7.1 <e1@example.com>: Relay access denied")}
+        ),
     ],
-    ids=["sender", "suspended"],
+    ids=["sender", "suspended", "relay-denied"],
 )
 def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
     sending, audience, counting_email, refusal
@@ -958,6 +961,24 @@ def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
     assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
     assert {d.status for d in Delivery.objects.filter(campaign=sending)} == {"sent"}
     assert Delivery.objects.filter(campaign=sending).count() == 5
+
+
+def test_a_greylisted_email_is_retried_counted_not_failed_nor_fallen_back(
+    sending, audience, counting_email
+):
+    """A 4xx at RCPT TO (greylisting, a mailbox busy) is the recipient's server
+    asking for a retry: the email is retried later, its attempt counted."""
+    counting_email.failures = [
+        smtplib.SMTPRecipientsRefused(
+            {"e1@example.com": (451, b"4.7.1 Greylisted, please try again later")}
+        )
+    ]
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert (result.failed, result.retried) == (0, 1)
+    assert len(mail.outbox) == 1  # the batch's other email went out
+    deferred = Delivery.objects.get(campaign=sending, channel="email", status="pending")
+    assert deferred.attempts == 1 and not deferred.fallback_pending
+    assert deferred.next_attempt_at is not None and "451" in deferred.last_error
 
 
 def test_a_resend_the_email_account_refuses_waits_for_it_and_keeps_its_attempts(

@@ -161,3 +161,69 @@ def test_a_refusal_of_this_message_stays_its_own_permanent_failure(sink, answer)
         channel.send(message(1))
     assert refused.value.permanent and not refused.value.account
     channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"450 4.2.1 Mailbox busy, try again later",
+        b"451 4.7.1 Greylisted, please try again in 5 minutes",
+        b"452 4.5.3 Too many recipients",
+    ],
+    ids=["busy", "greylisted", "too-many"],
+)
+def test_a_recipient_deferred_for_now_is_retried_not_failed_for_good(sink, answer):
+    """A 4xx at RCPT TO asks for a retry: taken for a refusal for good, a
+    greylisting server would fail the email at once and send the customer to
+    their next channel."""
+    sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as deferred:
+        channel.send(message(1))
+    error = deferred.value
+    assert not error.permanent and not error.account and not error.ambiguous
+    assert answer.decode()[:3] in str(error)
+    channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"554 5.7.1 <c1@example.com>: Relay access denied",
+        b"550 5.7.1 <c1@example.com>... Relaying denied. Proper authentication required.",
+        b"550 5.7.1 Unable to relay",
+        b"454 4.7.1 <c1@example.com>: Relay access denied",
+    ],
+    ids=["postfix", "sendmail", "exchange", "postfix-4xx"],
+)
+def test_a_server_that_will_not_relay_for_us_refuses_our_account_not_the_recipient(sink, answer):
+    """Relaying denied at RCPT TO: we are not signed in or not allowed to send
+    through that server. Every recipient would be refused alike: failing each
+    for good would fail a campaign's emails one by one."""
+    server = sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    error = refused.value
+    assert error.account and not error.permanent and not error.ambiguous
+    assert "c1@example.com" not in str(error)  # the address is not kept in the error
+    channel.end_batch()
+    assert server.messages == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"550 5.1.1 <c1@example.com>: Recipient address rejected: User unknown",
+        b"550 5.2.1 Mailbox disabled, not accepting messages",
+        b"550 5.1.1 Relaying denied for unknown user",
+    ],
+    ids=["unknown", "disabled", "unknown-relay-words"],
+)
+def test_a_recipient_refused_for_good_stays_its_own_permanent_failure(sink, answer):
+    sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert refused.value.permanent and not refused.value.account
+    channel.end_batch()
