@@ -926,6 +926,19 @@ def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
     swept = Delivery.objects.filter(campaign=sending)
     assert {(d.status, d.in_doubt, d.fallback_pending) for d in swept} == {("failed", True, False)}
     assert all("may have reached the provider" in d.last_error for d in swept)
+    # It had: the provider's receipt says one was delivered, and so it is.
+    from notices.receipts import apply_receipt
+
+    reached = swept.filter(channel="sms").first()
+    apply_receipt(
+        reference=reached.reference,
+        provider="primary",
+        provider_status="delivered",
+        status="delivered",
+    )
+    reached.refresh_from_db()
+    assert (reached.status, reached.fallback_pending) == ("delivered", False)
+    assert swept.filter(status="failed").count() == 4
 
 
 @pytest.mark.parametrize(
