@@ -254,6 +254,34 @@ def _about_the_account(exc: smtplib.SMTPResponseException) -> bool:
     return bool(_ACCOUNT_WORDS.search(error))
 
 
+def account_refusal(exc: BaseException) -> ChannelError | None:
+    """For an email sent outside this channel (a code, through Django's
+    ``EmailMessage.send()``): the exception as ``ChannelError(account=True)``
+    when it refuses our account or server rather than the message, as
+    ``EmailChannel.send`` tells them apart; else None."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refusal = _recipient_refusal(exc)
+        return refusal if refusal.account else None
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        if exc.smtp_code == 552 or _enhanced_status(exc)[1:] == ".3.4":
+            return None  # the message's size
+        return ChannelError(f"sender refused: {_detail(exc)}", account=True)
+    if isinstance(exc, smtplib.SMTPDataError):
+        if _about_the_account(exc):
+            return ChannelError(f"account refused: {_detail(exc)}", account=True)
+        return None
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
+        return ChannelError(f"cannot connect or sign in: {_detail(exc)}", account=True)
+    if isinstance(exc, ConnectionRefusedError):  # nothing listens: nothing was sent
+        return ChannelError(f"cannot connect: {_detail(exc)}", account=True)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, AnymailAPIError) and status in (401, 403):
+        return ChannelError(
+            f"account refused: HTTP {status} ({exc.__class__.__name__})", account=True
+        )
+    return None
+
+
 def _detail(exc: Exception) -> str:
     """The error and, for an SMTP answer, its code and text, for staff to act on."""
     if isinstance(exc, smtplib.SMTPResponseException):

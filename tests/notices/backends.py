@@ -82,6 +82,8 @@ class DownSmsBackend(ChannelBackend):
 class RefusedSmsBackend(DownSmsBackend):
     """A provider that refuses our account (a revoked token, a suspended account)."""
 
+    path = "tests.notices.backends.RefusedSmsBackend"
+
     def send(self, message: OutgoingMessage) -> str:
         raise ChannelError("HTTP 401 code 20003: Authenticate", account=True)
 

@@ -4,10 +4,13 @@ lost after the message's data went out leaves a send in doubt."""
 
 from __future__ import annotations
 
+import smtplib
+
 import pytest
+from anymail.exceptions import AnymailAPIError
 
 from notices.channels.base import ChannelError, OutgoingMessage
-from notices.channels.email import EmailChannel
+from notices.channels.email import EmailChannel, account_refusal
 from tests.notices.smtp_sink import SmtpSink
 
 
@@ -227,3 +230,26 @@ def test_a_recipient_refused_for_good_stays_its_own_permanent_failure(sink, answ
         channel.send(message(1))
     assert refused.value.permanent and not refused.value.account
     channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "exc, account",
+    [
+        (smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid"), True),
+        (smtplib.SMTPSenderRefused(550, b"5.7.1 Sender rejected", "alerts@example.com"), True),
+        (smtplib.SMTPSenderRefused(552, b"5.3.4 Message too big", "alerts@example.com"), False),
+        (smtplib.SMTPDataError(554, b"Sending suspended for this account"), True),
+        (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), False),
+        (smtplib.SMTPRecipientsRefused({"a@b.example": (554, b"5.7.1 Relay access denied")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@b.example": (550, b"5.1.1 User unknown")}), False),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (smtplib.SMTPServerDisconnected("lost"), False),
+        (AnymailAPIError("refused", status_code=401), True),
+        (AnymailAPIError("throttled", status_code=429), False),
+    ],
+)
+def test_an_email_sent_outside_the_channel_tells_an_account_refusal_apart(exc, account):
+    """Codes go out through Django's EmailMessage.send(): their errors are told
+    apart as the channel's are."""
+    refusal = account_refusal(exc)
+    assert (refusal is not None and refusal.account) is account
