@@ -312,6 +312,12 @@ def deliver_one(
                 detail="in doubt and the provider cannot be asked: counted as sent, not resent",
             )
         except ChannelError as exc:
+            if exc.account:
+                # Our account refused, not the lookup: held back like a refused send.
+                error = ChannelError(f"lookup failed: {exc}", account=True)
+                if refusal is not None:
+                    refusal.error = error
+                return Outcome(item, error=error)
             return Outcome(item, error=ChannelError(f"lookup failed: {exc}", ambiguous=True))
         if found:
             return Outcome(item, provider_id=found, detail="found at the provider: not resent")
@@ -956,12 +962,20 @@ def assign_providers(items: list[Claimed]) -> None:
 
 def _report_health(outcomes: list[Outcome]) -> None:
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    refused: set[tuple[str, str]] = set()
     for outcome in outcomes:
         key = (outcome.item.channel, outcome.item.provider)
         transient = outcome.error is not None and not outcome.error.permanent
         tally[key][0 if transient else 1] += 1
+        if outcome.error is not None and outcome.error.account:
+            refused.add(key)
     for (channel, provider), (failures, successes) in tally.items():
         channels.record_provider_health(channel, provider, failures=failures, successes=successes)
+    # An account refused stops its batch at the first refusal, so it would add
+    # one failure a batch, never enough to open its circuit: set aside at once,
+    # its held-back messages go to the channel's next provider, if it has one.
+    for channel, provider in refused:
+        channels.provider_set_aside(channel, provider)
 
 
 # --- one resend -----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Provider receipts: delivery reports that arrive by webhook, out of order and
 more than once. Each is stored once (deduplicated on the delivery and the
 provider's status) and may only move a delivery forward, never back from a
-final state."""
+final state, except that a delivery the sweep failed in doubt (it may have
+reached the provider) becomes delivered when the provider reports it so."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def apply_receipt(
         if rank < STATUS_RANK[status] and s not in FINAL_STATUSES
     ]
     marks = ", ".join(["%s"] * len(lower))
+    # A final state is final, but for one: a delivery the sweep failed because
+    # it may have reached the provider (in doubt), which the provider now says
+    # was delivered. The customer got it.
+    doubt = " OR (status = 'failed' AND in_doubt)" if status == DeliveryStatus.DELIVERED else ""
     insert = f"""
         INSERT INTO notices_deliveryevent
             (delivery_id, source, status, provider_status, detail, created_at)
@@ -72,7 +77,7 @@ def apply_receipt(
             sent_at = COALESCE(sent_at, %s),
             delivered_at = CASE WHEN %s THEN COALESCE(delivered_at, %s) ELSE delivered_at END,
             updated_at = %s
-         WHERE id IN ({{ids}}) AND status IN ({marks})"""
+         WHERE id IN ({{ids}}) AND (status IN ({marks}){doubt})"""
     update_params = [
         status,
         status == DeliveryStatus.FAILED,
@@ -246,8 +251,10 @@ def apply_receipts(receipts: list[dict]) -> None:
                 updated_at = %s
               FROM best b
              WHERE d.id = b.delivery_id
-               AND d.status NOT IN ({final})
-               AND {_RANK_SQL.format("d.status")} < {_RANK_SQL.format("b.status")}
+               AND ((d.status NOT IN ({final})
+                     AND {_RANK_SQL.format("d.status")} < {_RANK_SQL.format("b.status")})
+                    -- failed by the sweep as maybe sent, and the provider delivered it
+                    OR (d.status = 'failed' AND d.in_doubt AND b.status = 'delivered'))
             """,
             [*arrays, now, now, now, now],
         )

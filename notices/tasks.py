@@ -7,6 +7,7 @@ on rows it claims, and the sweep re-derives lost work from the database.
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 from anymail.exceptions import AnymailAPIError
@@ -410,13 +411,22 @@ def _send_direct(
     email or text; /verify vouches for it once sent. A text the provider
     refuses for now is retried (the task's positional arguments kept), on a
     provider and slot chosen again; one it may have taken (its answer lost) is
-    retried at the same provider, which is first asked for it by reference."""
+    retried at the same provider, which is first asked for it by reference.
+    One that the provider account refuses as a whole is retried later without
+    spending a retry (``_retry_refused_account``)."""
     from django.core.mail import EmailMessage
 
     from notices import channels
     from notices.channels.base import ChannelError, OutgoingMessage
+    from notices.channels.email import account_refusal
 
-    transactional_message_record(reference=reference, channel=channel, to=to)
+    recorded_at = transactional_message_record(reference=reference, channel=channel, to=to)
+    refused = {
+        "task": task,
+        "reference": reference,
+        "channel": channel,
+        "until": useful_until or recorded_at.timestamp() + ACCOUNT_RETRY_FOR,
+    }
     provider = provider or channels.choose_provider(channel)
     try:
         _provider_slot(
@@ -426,7 +436,14 @@ def _send_direct(
         logger.warning("message %s not sent, it would arrive expired: %s", reference, exc)
         return
     if channel == "email":
-        EmailMessage(subject, text, to=[to], headers={REFERENCE_HEADER: reference}).send()
+        try:
+            EmailMessage(subject, text, to=[to], headers={REFERENCE_HEADER: reference}).send()
+        except Exception as exc:
+            refusal = account_refusal(exc)
+            if refusal is None:
+                raise  # the task's own retries, with back-off
+            _retry_refused_account(**refused, error=refusal, provider=provider, in_doubt=False)
+            return
     else:
         message = OutgoingMessage(reference=reference, to=to, body=text)
         backend = channels.get_backend("sms", provider)
@@ -436,6 +453,9 @@ def _send_direct(
         except ChannelError as exc:
             if exc.permanent:
                 return
+            if exc.account:
+                _retry_refused_account(**refused, error=exc, provider=provider, in_doubt=in_doubt)
+                return
             # A text the provider may have taken is asked for there, not sent
             # by whichever provider is free next.
             doubt = in_doubt or exc.ambiguous
@@ -444,6 +464,50 @@ def _send_direct(
             )
             raise task.retry(exc=exc, countdown=10, kwargs=retry) from exc
     transactional_message_sent(reference=reference)
+
+
+# A message outside a campaign with no expiry of its own (a claim code, a
+# contact-change notice) that its provider account keeps refusing is retried
+# for this long after it was first recorded, then dropped (logged).
+ACCOUNT_RETRY_FOR = 24 * 3600
+
+
+def _retry_refused_account(
+    task,
+    *,
+    reference: str,
+    channel: str,
+    provider: str,
+    in_doubt: bool,
+    error,
+    until: float,
+) -> None:
+    """A message its provider account refused as a whole (sign-in, sender, a
+    revoked token, a suspended account), as a campaign's is: tried again in
+    about ``dispatch.ACCOUNT_RETRY_SECONDS`` without spending one of the task's
+    retries (a few seconds' worth, kept for errors of the message's own: a
+    refusal lasting longer would drop the code), and the provider set aside
+    when the channel has another. Not past ``until`` (the code would arrive
+    expired, or ``ACCOUNT_RETRY_FOR`` has gone by): then it is dropped, logged."""
+    from notices import channels
+
+    countdown = dispatch.ACCOUNT_RETRY_SECONDS * random.uniform(1, 1.2)
+    if time.time() + countdown >= until:
+        logger.warning(
+            "message %s not sent, its provider account refused it while it was of use: %s",
+            reference,
+            error,
+        )
+        return
+    channels.provider_set_aside(channel, provider)
+    # One that may have been taken is asked for at the same provider, as above.
+    kwargs = {"slot_at": None, "provider": provider, "in_doubt": True} if in_doubt else _NEW_SLOT
+    request = task.request
+    request.retries -= 1  # retry() counts it back
+    try:
+        raise task.retry(exc=error, countdown=countdown, kwargs=kwargs)
+    finally:
+        request.retries += 1
 
 
 def _already_taken(backend, message) -> bool:

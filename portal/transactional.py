@@ -9,6 +9,8 @@ sent once the provider took it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -40,11 +42,13 @@ def verify_hint(channel: str, to: str) -> str:
     return ""
 
 
-def transactional_message_record(*, reference: str, channel: str, to: str) -> None:
-    """Before sending; a retried send finds its row already there."""
-    TransactionalMessage.objects.get_or_create(
+def transactional_message_record(*, reference: str, channel: str, to: str) -> datetime:
+    """Before sending; a retried send finds its row already there. Returns when
+    it was first recorded."""
+    message, _created = TransactionalMessage.objects.get_or_create(
         reference=reference, defaults={"channel": channel, "to_hint": verify_hint(channel, to)}
     )
+    return message.created_at
 
 
 def transactional_message_sent(*, reference: str) -> None:

@@ -99,6 +99,15 @@ def record_provider_health(channel: str, provider: str, *, failures: int, succes
         cache.delete(key)
 
 
+def provider_set_aside(channel: str, provider: str) -> None:
+    """Open the provider's circuit now (its account refused): traffic moves to
+    the channel's next provider for ``PROVIDER_COOLDOWN``; with one, nothing changes."""
+    if len(provider_names(channel)) == 1:
+        return
+    cache.set(_BREAKER_OPEN.format(channel, provider), 1, settings.PROVIDER_COOLDOWN)
+    cache.delete(_BREAKER_FAILURES.format(channel, provider))
+
+
 def _on_setting_changed(*, setting: str, **kwargs) -> None:
     # Tests swap providers with override_settings; backends are rebuilt then.
     if setting in {"SMS_PROVIDERS", "PUSH_PROVIDERS", "EMAIL_BACKEND"}:

@@ -109,7 +109,12 @@ class EmailChannel(ChannelBackend):
                 self._local.data_started = None
             try:
                 email.send()
-            except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
+            except smtplib.SMTPRecipientsRefused as exc:
+                refusal = _recipient_refusal(exc)
+                if refusal.account:
+                    self._drop()
+                raise refusal from exc
+            except AnymailRecipientsRefused as exc:
                 raise ChannelError(
                     f"recipient refused: {exc.__class__.__name__}", permanent=True
                 ) from exc
@@ -191,10 +196,48 @@ _ACCOUNT_WORDS = re.compile(
 )
 
 
+# A server's answer to RCPT TO that it will not relay for us (we are not signed
+# in, or not allowed to send through it): Postfix's "554 5.7.1 <…>: Relay access
+# denied", Sendmail's "550 5.7.1 <…>... Relaying denied", Exchange's "550 5.7.1
+# Unable to relay", Microsoft 365's "550 5.7.64 TenantAttribution; Relay Access Denied".
+_RELAY_DENIED = re.compile(
+    rb"\brelay(?:ing)?\b[^.;]{0,30}?\b(?:denied|not (?:permitted|allowed)|prohibited|refused)"
+    rb"|\bunable to relay|\bnot (?:permitted|allowed|authorized) to relay",
+    re.IGNORECASE,
+)
+# An address in a server's answer: not kept in a delivery's error.
+_ADDRESS = re.compile(rb"<[^<>]*>")
+
+
 def _enhanced_status(exc: smtplib.SMTPResponseException) -> str:
     error = exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
-    match = _ENHANCED_STATUS.match(error.lstrip())
+    return _status_in(error)
+
+
+def _status_in(answer: bytes) -> str:
+    match = _ENHANCED_STATUS.match(answer.lstrip())
     return match.group().decode() if match else ""
+
+
+def _recipient_refusal(exc: smtplib.SMTPRecipientsRefused) -> ChannelError:
+    """The error for a refused RCPT TO (a message has one recipient).
+
+    A refusal to relay for us, or an account-level code, is about our account:
+    every recipient would get it. A 4xx (greylisting, a mailbox busy, too many
+    recipients for now) asks for a retry. Any other 5xx refuses this recipient
+    for good (X.1.* unknown user or address, X.2.* mailbox disabled)."""
+    code, answer = next(iter(exc.recipients.values()), (550, b""))
+    answer = answer if isinstance(answer, bytes) else str(answer).encode()
+    text = _ADDRESS.sub(b"<...>", answer).decode(errors="replace")
+    detail = f"{code} {' '.join(text.split())[:200]} ({exc.__class__.__name__})"
+    status = _status_in(answer)
+    if status[2:4] not in {"1.", "2."} and (
+        _RELAY_DENIED.search(answer) or status[2:] in _ACCOUNT_STATUSES
+    ):
+        return ChannelError(f"relaying refused for our account: {detail}", account=True)
+    if 400 <= code < 500:
+        return ChannelError(f"recipient deferred: {detail}")
+    return ChannelError(f"recipient refused: {detail}", permanent=True)
 
 
 def _about_the_account(exc: smtplib.SMTPResponseException) -> bool:
@@ -209,6 +252,34 @@ def _about_the_account(exc: smtplib.SMTPResponseException) -> bool:
         return True
     error = exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
     return bool(_ACCOUNT_WORDS.search(error))
+
+
+def account_refusal(exc: BaseException) -> ChannelError | None:
+    """For an email sent outside this channel (a code, through Django's
+    ``EmailMessage.send()``): the exception as ``ChannelError(account=True)``
+    when it refuses our account or server rather than the message, as
+    ``EmailChannel.send`` tells them apart; else None."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refusal = _recipient_refusal(exc)
+        return refusal if refusal.account else None
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        if exc.smtp_code == 552 or _enhanced_status(exc)[1:] == ".3.4":
+            return None  # the message's size
+        return ChannelError(f"sender refused: {_detail(exc)}", account=True)
+    if isinstance(exc, smtplib.SMTPDataError):
+        if _about_the_account(exc):
+            return ChannelError(f"account refused: {_detail(exc)}", account=True)
+        return None
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
+        return ChannelError(f"cannot connect or sign in: {_detail(exc)}", account=True)
+    if isinstance(exc, ConnectionRefusedError):  # nothing listens: nothing was sent
+        return ChannelError(f"cannot connect: {_detail(exc)}", account=True)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, AnymailAPIError) and status in (401, 403):
+        return ChannelError(
+            f"account refused: HTTP {status} ({exc.__class__.__name__})", account=True
+        )
+    return None
 
 
 def _detail(exc: Exception) -> str:

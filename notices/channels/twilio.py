@@ -116,8 +116,12 @@ class TwilioBackend(ChannelBackend):
         if response.status == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             return ChannelError(text, retry_after=retry_after)
-        if response.status >= 500 or response.status in (401, 403, 408):
-            # Provider trouble or our credentials: not the recipient's fault.
+        if response.status in (401, 403):
+            # Our credentials or our account (revoked token, suspended account):
+            # every text would get the same answer, none is the recipient's fault.
+            return ChannelError(text, account=True)
+        if response.status >= 500 or response.status == 408:
+            # Provider trouble: not the recipient's fault.
             return ChannelError(text)
         if code in PERMANENT_CODES or response.status in (400, 404):
             return ChannelError(text, permanent=True)

@@ -79,8 +79,23 @@ class DownSmsBackend(ChannelBackend):
         return None
 
 
+class RefusedSmsBackend(DownSmsBackend):
+    """A provider that refuses our account (a revoked token, a suspended account)."""
+
+    path = "tests.notices.backends.RefusedSmsBackend"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise ChannelError("HTTP 401 code 20003: Authenticate", account=True)
+
+
 FAILOVER = [
     {"name": "primary", "backend": "tests.notices.backends.DownSmsBackend"},
+    {"name": "backup", "backend": "tests.notices.backends.ScriptedSmsBackend"},
+]
+
+
+REFUSED_PRIMARY = [
+    {"name": "primary", "backend": "tests.notices.backends.RefusedSmsBackend"},
     {"name": "backup", "backend": "tests.notices.backends.ScriptedSmsBackend"},
 ]
 

@@ -22,6 +22,8 @@ class SmtpSink:
     # refuses it); and its answer to MAIL FROM ("550 5.7.1 …" refuses the sender).
     answer_to_auth: bytes = b""
     answer_to_mail: bytes = b"250 ok"
+    # Its answer to RCPT TO ("550 5.1.1 …" refuses the recipient, "451 4.7.1 …" greylists).
+    answer_to_rcpt: bytes = b"250 ok"
     port: int = 0
     recipients: list[str] = field(default_factory=list)
     messages: int = 0
@@ -59,7 +61,7 @@ class SmtpSink:
                 writer.write(self.answer_to_mail + b"\r\n")
             elif command == b"RCPT":
                 self.recipients.append(line.split(b"<", 1)[1].split(b">", 1)[0].decode())
-                writer.write(b"250 ok\r\n")
+                writer.write(self.answer_to_rcpt + b"\r\n")
             elif command == b"DATA":
                 in_data = True
                 writer.write(b"354 go on\r\n")

@@ -926,6 +926,19 @@ def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
     swept = Delivery.objects.filter(campaign=sending)
     assert {(d.status, d.in_doubt, d.fallback_pending) for d in swept} == {("failed", True, False)}
     assert all("may have reached the provider" in d.last_error for d in swept)
+    # It had: the provider's receipt says one was delivered, and so it is.
+    from notices.receipts import apply_receipt
+
+    reached = swept.filter(channel="sms").first()
+    apply_receipt(
+        reference=reached.reference,
+        provider="primary",
+        provider_status="delivered",
+        status="delivered",
+    )
+    reached.refresh_from_db()
+    assert (reached.status, reached.fallback_pending) == ("delivered", False)
+    assert swept.filter(status="failed").count() == 4
 
 
 @pytest.mark.parametrize(
@@ -933,8 +946,11 @@ def test_rows_that_may_have_reached_the_provider_are_failed_without_a_fall_back(
     [
         smtplib.SMTPSenderRefused(550, b"5.7.1 Sender address rejected", "alerts@example.com"),
         smtplib.SMTPDataError(554, b"Message rejected: Sending suspended for this account"),
+        smtplib.SMTPRecipientsRefused(
+            {"e1@example.com": (554, b"5.7.1 <e1@example.com>: Relay access denied")}
+        ),
     ],
-    ids=["sender", "suspended"],
+    ids=["sender", "suspended", "relay-denied"],
 )
 def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
     sending, audience, counting_email, refusal
@@ -958,6 +974,24 @@ def test_a_refusal_of_the_email_account_stops_the_batch_and_fails_no_one(
     assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
     assert {d.status for d in Delivery.objects.filter(campaign=sending)} == {"sent"}
     assert Delivery.objects.filter(campaign=sending).count() == 5
+
+
+def test_a_greylisted_email_is_retried_counted_not_failed_nor_fallen_back(
+    sending, audience, counting_email
+):
+    """A 4xx at RCPT TO (greylisting, a mailbox busy) is the recipient's server
+    asking for a retry: the email is retried later, its attempt counted."""
+    counting_email.failures = [
+        smtplib.SMTPRecipientsRefused(
+            {"e1@example.com": (451, b"4.7.1 Greylisted, please try again later")}
+        )
+    ]
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert (result.failed, result.retried) == (0, 1)
+    assert len(mail.outbox) == 1  # the batch's other email went out
+    deferred = Delivery.objects.get(campaign=sending, channel="email", status="pending")
+    assert deferred.attempts == 1 and not deferred.fallback_pending
+    assert deferred.next_attempt_at is not None and "451" in deferred.last_error
 
 
 def test_a_resend_the_email_account_refuses_waits_for_it_and_keeps_its_attempts(
@@ -1114,3 +1148,71 @@ def test_a_refused_smtp_sign_in_fails_no_email_of_a_parallel_batch(sending, audi
     emails = Delivery.objects.filter(campaign=sending, channel="email")
     assert {(d.status, d.attempts) for d in emails} == {("pending", 0)}
     assert all("535" in d.last_error for d in emails)
+
+
+@pytest.fixture
+def revoked_twilio(settings):
+    """The only SMS provider, over the Twilio wire format, refusing our token."""
+    from tests.fakes.twilio_server import running_fake_twilio
+
+    sid = "AC" + "2" * 32
+    with running_fake_twilio(sid, "right-token") as fake:
+        settings.SMS_PROVIDERS = [
+            {
+                "name": "primary",
+                "backend": "notices.channels.twilio.TwilioBackend",
+                "api_base_url": fake.base_url,
+                "account_sid": sid,
+                "auth_token": "revoked-token",
+                "from_number": "+61400000000",
+                "timeout": 2,
+            }
+        ]
+        yield fake
+
+
+def test_an_sms_provider_refusing_our_account_holds_the_texts_back_and_fails_no_one(
+    sending, audience, settings, revoked_twilio
+):
+    """A revoked token or a suspended account (401/403) at the only SMS provider:
+    each text used to spend an attempt and, after DELIVERY_MAX_ATTEMPTS, fall back
+    to email. Like an email account refusal, the texts now wait, uncounted, and
+    staff see why (the rows' error and events, the pipeline page's retries)."""
+    from portal.observability import pipeline
+
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    result = dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert revoked_twilio.messages() == []
+    assert result.failed == 0
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    assert {(d.status, d.attempts, d.fallback_pending) for d in sms} == {("pending", 0, False)}
+    assert all(d.next_attempt_at > timezone.now() and "401" in d.last_error for d in sms)
+    # The emails of the batch went out; no text fell back to email.
+    assert sorted(m.to[0] for m in mail.outbox) == ["e1@example.com", "p1@example.com"]
+    assert Delivery.objects.filter(campaign=sending).count() == 5
+    # Each text the provider refused (those sent side by side before the first
+    # answer came back) has its event; the pipeline page counts them as retried.
+    refused = list(DeliveryEvent.objects.filter(delivery__channel="sms", status="pending"))
+    assert refused and all("not counted" in e.detail and "401" in e.detail for e in refused)
+    first = pipeline.first_event_id_since(timezone.now() - timedelta(hours=1))
+    row = next(r for r in pipeline.provider_errors(first) if r.channel == "sms")
+    assert (row.sent, row.retried, row.failed) == (0, len(refused), 0)
+
+
+def test_a_text_in_doubt_whose_lookup_our_account_refuses_waits_uncounted(
+    sending, audience, settings, revoked_twilio
+):
+    """Its last attempt's answer lost, a text is only looked up: a lookup refused
+    for our account says nothing about the text. It waits, still in doubt, its
+    lookups not used up (three failed ones would fall back, maybe a second copy)."""
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    sms = Delivery.objects.filter(campaign=sending, channel="sms")
+    for n, delivery in enumerate(sms):
+        delivery.reference = f"ABCDEFGHJK{n}{n}"
+        delivery.save(update_fields=["reference"])
+    sms.update(attempts=1, in_doubt=True, provider="primary")
+    dispatch.dispatch_batch(sending.pk, batch_size=100)
+    assert {(d.status, d.attempts, d.in_doubt, d.fallback_pending) for d in sms} == {
+        ("pending", 1, True, False)
+    }
+    assert all("lookup failed" in d.last_error and "401" in d.last_error for d in sms)

@@ -4,10 +4,13 @@ lost after the message's data went out leaves a send in doubt."""
 
 from __future__ import annotations
 
+import smtplib
+
 import pytest
+from anymail.exceptions import AnymailAPIError
 
 from notices.channels.base import ChannelError, OutgoingMessage
-from notices.channels.email import EmailChannel
+from notices.channels.email import EmailChannel, account_refusal
 from tests.notices.smtp_sink import SmtpSink
 
 
@@ -161,3 +164,92 @@ def test_a_refusal_of_this_message_stays_its_own_permanent_failure(sink, answer)
         channel.send(message(1))
     assert refused.value.permanent and not refused.value.account
     channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"450 4.2.1 Mailbox busy, try again later",
+        b"451 4.7.1 Greylisted, please try again in 5 minutes",
+        b"452 4.5.3 Too many recipients",
+    ],
+    ids=["busy", "greylisted", "too-many"],
+)
+def test_a_recipient_deferred_for_now_is_retried_not_failed_for_good(sink, answer):
+    """A 4xx at RCPT TO asks for a retry: taken for a refusal for good, a
+    greylisting server would fail the email at once and send the customer to
+    their next channel."""
+    sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as deferred:
+        channel.send(message(1))
+    error = deferred.value
+    assert not error.permanent and not error.account and not error.ambiguous
+    assert answer.decode()[:3] in str(error)
+    channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"554 5.7.1 <c1@example.com>: Relay access denied",
+        b"550 5.7.1 <c1@example.com>... Relaying denied. Proper authentication required.",
+        b"550 5.7.1 Unable to relay",
+        b"454 4.7.1 <c1@example.com>: Relay access denied",
+    ],
+    ids=["postfix", "sendmail", "exchange", "postfix-4xx"],
+)
+def test_a_server_that_will_not_relay_for_us_refuses_our_account_not_the_recipient(sink, answer):
+    """Relaying denied at RCPT TO: we are not signed in or not allowed to send
+    through that server. Every recipient would be refused alike: failing each
+    for good would fail a campaign's emails one by one."""
+    server = sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    error = refused.value
+    assert error.account and not error.permanent and not error.ambiguous
+    assert "c1@example.com" not in str(error)  # the address is not kept in the error
+    channel.end_batch()
+    assert server.messages == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"550 5.1.1 <c1@example.com>: Recipient address rejected: User unknown",
+        b"550 5.2.1 Mailbox disabled, not accepting messages",
+        b"550 5.1.1 Relaying denied for unknown user",
+    ],
+    ids=["unknown", "disabled", "unknown-relay-words"],
+)
+def test_a_recipient_refused_for_good_stays_its_own_permanent_failure(sink, answer):
+    sink(answer_to_rcpt=answer)
+    channel = EmailChannel()
+    with pytest.raises(ChannelError) as refused:
+        channel.send(message(1))
+    assert refused.value.permanent and not refused.value.account
+    channel.end_batch()
+
+
+@pytest.mark.parametrize(
+    "exc, account",
+    [
+        (smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid"), True),
+        (smtplib.SMTPSenderRefused(550, b"5.7.1 Sender rejected", "alerts@example.com"), True),
+        (smtplib.SMTPSenderRefused(552, b"5.3.4 Message too big", "alerts@example.com"), False),
+        (smtplib.SMTPDataError(554, b"Sending suspended for this account"), True),
+        (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), False),
+        (smtplib.SMTPRecipientsRefused({"a@b.example": (554, b"5.7.1 Relay access denied")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@b.example": (550, b"5.1.1 User unknown")}), False),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (smtplib.SMTPServerDisconnected("lost"), False),
+        (AnymailAPIError("refused", status_code=401), True),
+        (AnymailAPIError("throttled", status_code=429), False),
+    ],
+)
+def test_an_email_sent_outside_the_channel_tells_an_account_refusal_apart(exc, account):
+    """Codes go out through Django's EmailMessage.send(): their errors are told
+    apart as the channel's are."""
+    refusal = account_refusal(exc)
+    assert (refusal is not None and refusal.account) is account

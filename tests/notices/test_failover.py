@@ -51,6 +51,28 @@ def test_traffic_moves_to_the_backup_during_an_outage(two_providers, campaign, l
     assert sorted(m.to for m in backends.accepted) == sorted(d.to for d in sms)
 
 
+def test_a_provider_refusing_our_account_is_set_aside_at_once(settings, campaign, lead):
+    """Its batch stops at the first refusal, one failure a batch: counted like a
+    transient error it would never reach the threshold, and every text would
+    wait for the refused account while the backup is idle."""
+    backends.reset()
+    settings.SMS_PROVIDERS = backends.REFUSED_PRIMARY
+    settings.PROVIDER_FAILURE_THRESHOLD = 20
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    while not plan_chunk(campaign, 100):
+        pass
+    dispatch.dispatch_batch(campaign.pk, batch_size=100)
+    sms = Delivery.objects.filter(campaign=campaign, channel="sms")
+    assert {(d.status, d.attempts) for d in sms} == {("pending", 0)}
+    assert channels.choose_provider("sms") == "backup"
+    sms.update(next_attempt_at=None)
+    dispatch.dispatch_batch(campaign.pk, batch_size=100)
+    assert {(d.status, d.provider) for d in sms} == {("sent", "backup")}
+    assert sorted(m.to for m in backends.accepted) == sorted(d.to for d in sms)
+    backends.reset()
+
+
 @pytest.fixture
 def two_accounts(settings):
     backends.reset()

@@ -335,3 +335,62 @@ def test_a_receipt_with_an_overlong_provider_id_is_recorded_cut_not_an_error(del
     apply_receipts([receipt])
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and delivery.provider_id == "X" * 255
+
+
+def _failed_by_the_sweep(delivery, *, in_doubt: bool) -> None:
+    """As the sweep leaves a delivery whose workers died on every attempt: failed,
+    in doubt when an attempt may have reached the provider (then no fall-back)."""
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="failed", in_doubt=in_doubt, fallback_pending=not in_doubt, delivered_at=None
+    )
+
+
+DELIVERED = {"provider": "primary", "provider_status": "delivered", "status": "delivered"}
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one", "batch"])
+def test_a_delivery_failed_in_doubt_that_the_provider_delivered_becomes_delivered(
+    delivery, batched
+):
+    """The sweep failed it as "may have been sent"; the provider's receipt says the
+    customer got it. Left failed, the customer would count as never reached."""
+    from notices.receipts import apply_receipts
+
+    _failed_by_the_sweep(delivery, in_doubt=True)
+    receipt = {"reference": delivery.reference, "provider_id": "SM1", "error": "", **DELIVERED}
+    if batched:
+        apply_receipts([receipt])
+    else:
+        apply_receipt(**receipt)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.fallback_pending) == ("delivered", False)
+    assert delivery.delivered_at is not None
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one", "batch"])
+@pytest.mark.parametrize(
+    "in_doubt, provider_status, status",
+    [(False, "delivered", "delivered"), (True, "sent", "sent"), (True, "undelivered", "failed")],
+    ids=["failed-not-in-doubt", "in-doubt-sent", "in-doubt-undelivered"],
+)
+def test_other_failed_deliveries_stay_failed_whatever_the_receipt(
+    delivery, batched, in_doubt, provider_status, status
+):
+    from notices.receipts import apply_receipts
+
+    _failed_by_the_sweep(delivery, in_doubt=in_doubt)
+    receipt = {
+        "reference": delivery.reference,
+        "provider": "primary",
+        "provider_status": provider_status,
+        "status": status,
+        "provider_id": "SM1",
+        "error": "",
+    }
+    if batched:
+        apply_receipts([receipt])
+    else:
+        apply_receipt(**receipt)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.fallback_pending) == ("failed", not in_doubt)
+    assert delivery.delivered_at is None

@@ -211,3 +211,82 @@ def test_a_code_text_whose_answer_was_lost_is_looked_up_not_sent_twice(
     assert backends.lookups == ["backup:K7QM3TXP9HWC"]
     assert TransactionalMessage.objects.get(reference="K7QM3TXP9HWC").sent_at is not None
     backends.reset()
+
+
+# --- a provider account refused as a whole ----------------------------------------
+
+
+@pytest.fixture
+def refused_account(settings):
+    """The email server refuses our sign-in (535); the only SMS provider our token."""
+    from tests.notices import backends
+    from tests.notices.smtp_sink import SmtpSink
+
+    sink = SmtpSink(answer_to_auth=b"535 5.7.8 Authentication credentials invalid").start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "alerts", "wrong"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.EMAIL_RATE = 0
+    settings.SMS_PROVIDERS = [{"name": "primary", "backend": backends.RefusedSmsBackend.path}]
+    yield sink
+    sink.stop()
+
+
+def _as_a_worker_on_its_last_retry(task, *args):
+    """Run ``task`` as a worker would, its retries used up; returns the retry it queued."""
+    from celery.canvas import Signature
+
+    queued = []
+    original = Signature.apply_async
+    Signature.apply_async = lambda sig, *a, **k: queued.append(sig)
+    task.push_request(
+        retries=task.max_retries, args=list(args), kwargs={}, called_directly=False, is_eager=False
+    )
+    try:
+        with pytest.raises(Retry):
+            task.run(*args)
+    finally:
+        task.pop_request()
+        Signature.apply_async = original
+    [retry] = queued
+    return retry
+
+
+@pytest.mark.parametrize("kind, value", [("email", "new@example.com"), ("phone", "+61411000789")])
+def test_a_code_its_provider_account_refuses_waits_for_it_spending_no_retry(
+    kind, value, alice, refused_account
+):
+    """Counted, with the few seconds of back-off a code's retries give, a refused
+    sign-in or a revoked token lasting any longer dropped every code. It is
+    tried again in about a minute instead, however many retries it had spent."""
+    from portal.models import TransactionalMessage
+
+    verification = _verification(alice, kind, value)
+    task = tasks.send_contact_code
+    retry = _as_a_worker_on_its_last_retry(task, verification.pk, "123456", "K7QM3TXP9HWC")
+    assert retry.options["retries"] == task.max_retries  # this retry not counted
+    assert 60 <= retry.options["countdown"] <= 72
+    assert retry.kwargs["slot_at"] is None
+    assert retry.args == (verification.pk, "123456", "K7QM3TXP9HWC")
+    assert refused_account.messages == 0 and locmem.outbox == []
+    assert TransactionalMessage.objects.get(reference="K7QM3TXP9HWC").sent_at is None
+
+
+def test_a_claim_code_text_its_provider_account_refuses_waits_for_it(alice, refused_account):
+    retry = _as_a_worker_on_its_last_retry(
+        tasks.send_claim_code, alice.pk, "ABCD-EFGH-JKLM", "K7QM3TXP9HWC"
+    )
+    assert retry.options["retries"] == tasks.send_claim_code.max_retries
+    assert 60 <= retry.options["countdown"] <= 72
+
+
+@pytest.mark.parametrize("kind, value", [("email", "new@example.com"), ("phone", "+61411000789")])
+def test_a_code_refused_until_it_would_arrive_expired_is_dropped(
+    kind, value, alice, refused_account, retries, caplog
+):
+    verification = _verification(alice, kind, value, lifetime=30)
+    tasks.send_contact_code(verification.pk, "123456", "K7QM3TXP9HWC")
+    assert retries == [] and locmem.outbox == [] and refused_account.messages == 0
+    assert "message K7QM3TXP9HWC not sent, its provider account refused it" in caplog.text

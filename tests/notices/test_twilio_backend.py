@@ -75,7 +75,9 @@ def test_a_lost_answer_is_ambiguous_and_the_lookup_finds_the_message(backend, fa
     assert backend.lookup(message(reference="QRSTUVWXYZ24")) is None
 
 
-def test_wrong_credentials_are_transient_not_the_recipients_fault(fake):
+def test_wrong_credentials_are_a_refusal_of_our_account_not_the_recipients_fault(fake):
+    """A 401 (or 403: a suspended account) answers every text alike: taken as one
+    text's transient error, each would use up its attempts and fall back."""
     wrong = TwilioBackend(
         "primary",
         api_base_url=fake.base_url,
@@ -83,9 +85,13 @@ def test_wrong_credentials_are_transient_not_the_recipients_fault(fake):
         auth_token="wrong",
         from_number="+61400000000",
     )
-    with pytest.raises(ChannelError) as excinfo:
+    with pytest.raises(ChannelError) as sent:
         wrong.send(message())
-    assert not excinfo.value.permanent
+    with pytest.raises(ChannelError) as looked_up:
+        wrong.lookup(message())
+    for refused in (sent.value, looked_up.value):
+        assert refused.account and "401" in str(refused)
+        assert not refused.permanent and not refused.ambiguous
 
 
 def test_nothing_listening_is_a_transient_connection_failure():
