@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
+from customers.hashing import hash_key
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -130,7 +131,7 @@ class MFAAdapter(DefaultMFAAdapter):
 
         from cryptography.fernet import Fernet
 
-        key = hashlib.sha256(f"firsthand.mfa:{settings.HASH_KEY}".encode()).digest()
+        key = hashlib.sha256(f"firsthand.mfa:{hash_key()}".encode()).digest()
         return Fernet(base64.urlsafe_b64encode(key))
 
     def encrypt(self, text: str) -> str:

@@ -73,3 +73,22 @@ def test_debug_is_off_unless_set():
         "shell", "-c", "from django.conf import settings; print(settings.DEBUG)", env=env
     )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_without_a_key_nothing_is_hashed_or_encrypted_under_an_empty_one():
+    """Without DEBUG, SECRET_KEY has no default (migrate runs without it) and
+    HASH_KEY defaults to it. An import run then stored birth-date hashes under
+    the empty key, which anyone reverses by trying every date."""
+    code = (
+        "from django.core.exceptions import ImproperlyConfigured\n"
+        "from customers.hashing import birth_date_hash\n"
+        "from portal.staff_auth import MFAAdapter\n"
+        "for use in (lambda: birth_date_hash('1987-03-14'), lambda: MFAAdapter().encrypt('s')):\n"
+        "    try:\n"
+        "        print('used', use())\n"
+        "    except ImproperlyConfigured as exc:\n"
+        "        print('refused:', exc)\n"
+    )
+    result = run_manage("shell", "-c", code, env={**PRODUCTION, "SECRET_KEY": "", "HASH_KEY": ""})
+    refused = "refused: HASH_KEY (or SECRET_KEY, its default) must be set."
+    assert result.stdout.splitlines()[-2:] == [refused, refused], result.stdout + result.stderr
