@@ -41,3 +41,36 @@ def test_livez_answers_without_touching_anything(client, django_assert_num_queri
     with django_assert_num_queries(0):
         response = client.get("/livez")
     assert response.status_code == 200 and response.content == b"ok"
+
+
+# What production sets (portal/settings.py without DEBUG, an https PORTAL_BASE_URL).
+BEHIND_THE_LOAD_BALANCER = {
+    "ALLOWED_HOSTS": ["portal.example.com"],
+    "SECURE_SSL_REDIRECT": True,
+    "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+}
+
+
+def test_healthz_answers_the_load_balancers_own_probe(client, settings):
+    """The balancer probes each machine at its address, over plain HTTP: it got
+    a 301 to https, or a 400 for a host not in ALLOWED_HOSTS, and took every
+    machine out of service."""
+    for name, value in BEHIND_THE_LOAD_BALANCER.items():
+        setattr(settings, name, value)
+    for host in ["10.0.3.7:8000", "portal.example.com"]:
+        response = client.get("/healthz", HTTP_HOST=host)
+        assert response.status_code == 200, (host, response.status_code)
+        assert response.json()["checks"] == {"database": True, "broker": True}
+        assert response["X-Request-ID"]
+    assert client.head("/healthz", HTTP_HOST="10.0.3.7").status_code == 200
+    assert client.post("/healthz", HTTP_HOST="10.0.3.7").status_code == 405
+
+
+def test_other_paths_still_check_the_host_and_redirect_to_https(client, settings):
+    for name, value in BEHIND_THE_LOAD_BALANCER.items():
+        setattr(settings, name, value)
+    assert client.get("/livez", HTTP_HOST="10.0.3.7:8000").status_code == 400
+    assert client.get("/healthz/", HTTP_HOST="10.0.3.7:8000").status_code == 400
+    response = client.get("/livez", HTTP_HOST="portal.example.com")
+    assert response.status_code == 301
+    assert response["Location"] == "https://portal.example.com/livez"
