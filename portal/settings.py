@@ -18,7 +18,16 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_choice, env_float, env_french, env_int, env_list, env_str
+from portal.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_french,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+)
 from portal.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -381,9 +390,9 @@ TEST_SEND_RECIPIENTS = env_list("TEST_SEND_RECIPIENTS", [])
 # affected customers have had their direct alert handed to a provider.
 DIRECT_FIRST_THRESHOLD = env_float("DIRECT_FIRST_THRESHOLD", 0.95, minimum=0.0)
 # /verify: per address and across everyone, so references cannot be guessed.
-VERIFY_RATE_PER_IP = env_str("VERIFY_RATE_PER_IP", "20/m")
-VERIFY_RATE_GLOBAL = env_str("VERIFY_RATE_GLOBAL", "3000/m")
-REPORT_RATE_PER_IP = env_str("REPORT_RATE_PER_IP", "10/h")
+VERIFY_RATE_PER_IP = env_rate("VERIFY_RATE_PER_IP", "20/m")
+VERIFY_RATE_GLOBAL = env_rate("VERIFY_RATE_GLOBAL", "3000/m")
+REPORT_RATE_PER_IP = env_rate("REPORT_RATE_PER_IP", "10/h")
 # The regulator and the identity-theft support service, named on every notice.
 # A text shown inside sentences has a French twin (*_FR, see portal/env.py).
 REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information Commissioner")
@@ -572,10 +581,10 @@ REST_FRAMEWORK = {
         "portal.api_throttles.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "user": env_str("API_RATE_PER_USER", "600/min"),
-        "anon": env_str("API_RATE_PER_IP", "120/min"),
-        "verify": env_str("API_VERIFY_RATE_PER_IP", "20/min"),
-        "contact": env_str("API_CONTACT_RATE_PER_USER", "10/hour"),
+        "user": env_rate("API_RATE_PER_USER", "600/min", spans=False),
+        "anon": env_rate("API_RATE_PER_IP", "120/min", spans=False),
+        "verify": env_rate("API_VERIFY_RATE_PER_IP", "20/min", spans=False),
+        "contact": env_rate("API_CONTACT_RATE_PER_USER", "10/hour", spans=False),
     },
     # Client addresses through the same proxies as everywhere else. 0 means none:
     # DRF would read None as "trust the whole X-Forwarded-For", which anyone can send.
@@ -678,17 +687,17 @@ SUPPORT_HOURS_FR = env_french("SUPPORT_HOURS", "De 8 h à 20 h, 7 jours sur 7")
 # support agent, with the customer reference and the date of birth.
 CLAIM_CODE_DAYS = {"letter": 60, "sms": 2, "support": 2}
 CLAIM_CODE_MAX_ATTEMPTS = env_int("CLAIM_CODE_MAX_ATTEMPTS", 5, minimum=1)
-CLAIM_RATE_PER_IP = env_str("CLAIM_RATE_PER_IP", "10/h")
-CLAIM_RATE_PER_CUSTOMER = env_str("CLAIM_RATE_PER_CUSTOMER", "10/d")
-CLAIM_RATE_GLOBAL = env_str("CLAIM_RATE_GLOBAL", "2000/m")
+CLAIM_RATE_PER_IP = env_rate("CLAIM_RATE_PER_IP", "10/h")
+CLAIM_RATE_PER_CUSTOMER = env_rate("CLAIM_RATE_PER_CUSTOMER", "10/d")
+CLAIM_RATE_GLOBAL = env_rate("CLAIM_RATE_GLOBAL", "2000/m")
 # Every failed claim takes at least this long, whatever failed.
 CLAIM_FAILURE_SECONDS = env_float("CLAIM_FAILURE_SECONDS", 0.0 if TESTING else 0.4, minimum=0.0)
 
 # Staff: the admin requires MFA; a staff session ends after this long.
 STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_SECONDS", 8 * 3600, minimum=300)
 # Support resends of the latest alert, per customer.
-RESEND_RATE_PER_CUSTOMER = env_str("RESEND_RATE_PER_CUSTOMER", "3/h")
+RESEND_RATE_PER_CUSTOMER = env_rate("RESEND_RATE_PER_CUSTOMER", "3/h")
 # New email or phone confirmations started from the Preferences page, per login.
-CONTACT_RATE_PER_USER = env_str("CONTACT_RATE_PER_USER", "10/h")
+CONTACT_RATE_PER_USER = env_rate("CONTACT_RATE_PER_USER", "10/h")
 # Each process keeps the latest notices this long for customer pages (0: never).
 RECENT_NOTICES_SECONDS = env_float("RECENT_NOTICES_SECONDS", 0.0 if TESTING else 60.0, minimum=0)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.processes import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +94,20 @@ def test_without_a_key_nothing_is_hashed_or_encrypted_under_an_empty_one():
     result = run_manage("shell", "-c", code, env={**PRODUCTION, "SECRET_KEY": "", "HASH_KEY": ""})
     refused = "refused: HASH_KEY (or SECRET_KEY, its default) must be set."
     assert result.stdout.splitlines()[-2:] == [refused, refused], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        # django-ratelimit read these as 20 a second and 10 a second.
+        ("VERIFY_RATE_PER_IP", "20/week"),
+        ("CLAIM_RATE_PER_IP", "10/H"),
+        # DRF answered every API request with a 500.
+        ("API_RATE_PER_USER", "600/week"),
+        ("API_RATE_PER_IP", "120/5m"),
+    ],
+)
+def test_a_malformed_rate_stops_start_up(name, value):
+    result = run_manage("check", env={**PRODUCTION, name: value})
+    assert result.returncode != 0
+    assert f"{name}={value!r} is not a rate" in result.stderr
