@@ -17,6 +17,7 @@ HTML_PAGES = ["/", "/accounts/login/", "/verify", "/notices/", "/api/docs/", "/a
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
+    "HASH_KEY": secrets.token_urlsafe(50),
     "PORTAL_BASE_URL": "https://portal.example.com",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",

@@ -27,6 +27,8 @@ def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+    # Its own, never rotated (portal.W001): SECRET_KEY may then be.
+    "HASH_KEY": "another-long-random-key-for-stored-hashes-0123456789-abcdefghij",
     "PORTAL_BASE_URL": "https://portal.example.com",
     "ALLOWED_HOSTS": "portal.example.com",
     # Real providers: the demo outbox is a deploy error (notices.E002 to E004).
@@ -111,3 +113,21 @@ def test_a_malformed_rate_stops_start_up(name, value):
     result = run_manage("check", env={**PRODUCTION, name: value})
     assert result.returncode != 0
     assert f"{name}={value!r} is not a rate" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "hash_key, check_id",
+    [
+        # Rotating SECRET_KEY after a suspected leak would lock every staff member
+        # out of MFA and make every stored birth-date and claim-code hash stop matching.
+        ("", "portal.W001"),
+        (PRODUCTION["SECRET_KEY"], "portal.W001"),
+        # Whoever has the hashes could find a short key, then every date of birth.
+        ("short-key", "portal.W002"),
+    ],
+)
+def test_check_deploy_wants_a_hash_key_of_its_own(hash_key, check_id):
+    result = run_manage("check", "--deploy", env={**PRODUCTION, "HASH_KEY": hash_key})
+    output = result.stdout + result.stderr
+    assert f"({check_id})" in output, output
+    assert result.returncode == 0, output  # a warning: migrate and the processes still start
