@@ -43,3 +43,27 @@ def hash_key_is_its_own(app_configs=None, **kwargs) -> list[checks.CheckMessage]
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def client_addresses_behind_the_proxy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Production settings believe the proxy's X-Forwarded-Proto (gunicorn serves
+    plain HTTP: TLS ends before it). Unless TRUSTED_PROXY_COUNT says how many
+    proxies add to X-Forwarded-For, every client's address is the proxy's, and
+    the limits per address (30 sign-ins a minute, 20 code requests, 20 message
+    checks, 10 claims an hour) are shared by everyone: on the day of a breach,
+    the site turns nearly all of them away."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is None:
+        return []
+    if settings.ALLAUTH_TRUSTED_PROXY_COUNT > 0:
+        return []
+    return [
+        checks.Warning(
+            "TRUSTED_PROXY_COUNT is 0: behind the load balancer, every client has its "
+            "address, and the rate limits per address count everyone together.",
+            hint="Set TRUSTED_PROXY_COUNT to the number of proxies that add to "
+            "X-Forwarded-For (1 for a load balancer alone). Silence portal.W003 only if "
+            "clients reach gunicorn directly.",
+            id="portal.W003",
+        )
+    ]

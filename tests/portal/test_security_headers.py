@@ -19,6 +19,8 @@ PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "HASH_KEY": secrets.token_urlsafe(50),
     "PORTAL_BASE_URL": "https://portal.example.com",
+    # Behind one load balancer (portal.W003).
+    "TRUSTED_PROXY_COUNT": "1",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",
     "PUSH_BACKEND": "notices.channels.push.FcmBackend",

@@ -31,6 +31,8 @@ PRODUCTION = {
     "HASH_KEY": "another-long-random-key-for-stored-hashes-0123456789-abcdefghij",
     "PORTAL_BASE_URL": "https://portal.example.com",
     "ALLOWED_HOSTS": "portal.example.com",
+    # Behind one load balancer (portal.W003).
+    "TRUSTED_PROXY_COUNT": "1",
     # Real providers: the demo outbox is a deploy error (notices.E002 to E004).
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",
@@ -131,3 +133,15 @@ def test_check_deploy_wants_a_hash_key_of_its_own(hash_key, check_id):
     output = result.stdout + result.stderr
     assert f"({check_id})" in output, output
     assert result.returncode == 0, output  # a warning: migrate and the processes still start
+
+
+def test_check_deploy_wants_the_proxies_counted():
+    """Behind the load balancer that production settings assume (they believe its
+    X-Forwarded-Proto), every client had the balancer's address: 30 sign-ins a
+    minute, 20 code requests and 10 claims an hour for the whole country."""
+    result = run_manage("check", "--deploy", env={**PRODUCTION, "TRUSTED_PROXY_COUNT": "0"})
+    output = result.stdout + result.stderr
+    assert "(portal.W003) TRUSTED_PROXY_COUNT is 0" in output, output
+    # Without DEBUG only: development has no proxy.
+    debug = {**PRODUCTION, "TRUSTED_PROXY_COUNT": "0", "DEBUG": "1"}
+    assert "portal.W003" not in run_manage("check", "--deploy", env=debug).stderr
