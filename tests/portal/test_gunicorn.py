@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +53,32 @@ def test_workers_are_recycled_after_a_configurable_number_of_requests(monkeypatc
         monkeypatch.delenv("WEB_MAX_REQUESTS")
         assert importlib.reload(gunicorn).max_requests == 200_000
     finally:
+        importlib.reload(gunicorn)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        # A master with no worker: it served nothing, and said nothing.
+        ("WEB_WORKERS", "0", "WEB_WORKERS=0 must be at least 1"),
+        ("WEB_THREADS", "four", "WEB_THREADS='four' is not an integer"),
+        # gunicorn's "no timeout": a hung worker would never be replaced.
+        ("WEB_TIMEOUT", "0", "WEB_TIMEOUT=0 must be at least 1"),
+    ],
+)
+def test_a_malformed_web_setting_stops_start_up(monkeypatch, name, value, message):
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal import gunicorn
+
+    monkeypatch.setenv(name, value)
+    try:
+        with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+            importlib.reload(gunicorn)
+    finally:
+        monkeypatch.delenv(name)
         importlib.reload(gunicorn)
 
 
