@@ -1,4 +1,4 @@
-"""Readiness: the database answers and the broker accepts a connection."""
+"""Readiness: the database and the shared cache answer, and the broker accepts a connection."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -38,10 +39,28 @@ def broker_ok(timeout: float = 2.0) -> bool:
         return False
 
 
+_CACHE_PROBE_KEY = "healthz:probe"
+
+
+def cache_ok() -> bool:
+    """The shared cache holds every session and rate-limit count: a machine that
+    cannot reach it answers every signed-in page and every sign-in with a 500."""
+    try:
+        cache.set(_CACHE_PROBE_KEY, "ok", 10)
+        return cache.get(_CACHE_PROBE_KEY) == "ok"
+    except Exception:
+        return False
+
+
+def health_checks() -> dict[str, bool]:
+    """What /healthz and the API's health answer with."""
+    return {"database": database_ok(), "cache": cache_ok(), "broker": broker_ok()}
+
+
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": database_ok(), "broker": broker_ok()}
+    checks = health_checks()
     healthy = all(checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 def test_healthz_is_ok_with_database_and_broker(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": True, "broker": True}
+    assert response.json()["checks"] == {"database": True, "cache": True, "broker": True}
 
 
 def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
@@ -23,6 +23,22 @@ def test_healthz_is_503_when_the_file_broker_folder_is_missing(client, settings,
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "absent")}
     assert client.get("/healthz").status_code == 503
+
+
+def test_healthz_is_503_when_the_shared_cache_is_unreachable(client, settings):
+    """Sessions and rate-limit counts live there: a machine that cannot reach it
+    answered every signed-in page and every sign-in with a 500, and /healthz 200."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            # A real connection attempt to a port nothing listens on.
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "cache": False, "broker": True}
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(client, monkeypatch):
@@ -60,7 +76,7 @@ def test_healthz_answers_the_load_balancers_own_probe(client, settings):
     for host in ["10.0.3.7:8000", "portal.example.com"]:
         response = client.get("/healthz", HTTP_HOST=host)
         assert response.status_code == 200, (host, response.status_code)
-        assert response.json()["checks"] == {"database": True, "broker": True}
+        assert response.json()["checks"] == {"database": True, "cache": True, "broker": True}
         assert response["X-Request-ID"]
     assert client.head("/healthz", HTTP_HOST="10.0.3.7").status_code == 200
     assert client.post("/healthz", HTTP_HOST="10.0.3.7").status_code == 405
