@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from time import monotonic
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +25,14 @@ def database_ok() -> bool:
         return False
 
 
+# /healthz answers anyone, at any address (load_balancer_probe): each answer
+# opened a new connection to the broker, so a flood of requests was a flood of
+# connections (a RabbitMQ's costliest work) at what sends sign-in codes. A
+# process asks the broker at most this often and answers with what it said.
+BROKER_RECHECK_SECONDS = 1.0
+_broker_said: dict[str, tuple[float, bool]] = {}
+
+
 def broker_ok(timeout: float = 2.0) -> bool:
     url = settings.CELERY_BROKER_URL
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
@@ -31,12 +40,18 @@ def broker_ok(timeout: float = 2.0) -> bool:
         # The file broker "connects" to anything; check its folder instead.
         folder = Path(options["data_folder_in"])
         return folder.is_dir() and os.access(folder, os.W_OK)
+    now = monotonic()
+    asked_at, answered = _broker_said.get(url, (None, False))
+    if asked_at is not None and 0 <= now - asked_at < BROKER_RECHECK_SECONDS:
+        return answered
     try:
         with Connection(url, transport_options=options, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            return True
+            answered = True
     except Exception:
-        return False
+        answered = False
+    _broker_said[url] = (now, answered)
+    return answered
 
 
 _CACHE_PROBE_KEY = "healthz:probe"

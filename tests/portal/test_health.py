@@ -19,6 +19,28 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
     assert response.json()["checks"]["broker"] is False
 
 
+def test_a_flood_of_probes_opens_one_broker_connection_a_second(client, settings, monkeypatch):
+    """/healthz answers anyone: each answer opened a connection to the broker."""
+    from portal import health
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/1"  # nothing listens: a real attempt
+    opened = []
+
+    class CountedConnection(health.Connection):
+        def __init__(self, *args, **kwargs):
+            opened.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(health, "Connection", CountedConnection)
+    now = [1000.0]
+    monkeypatch.setattr(health, "monotonic", lambda: now[0], raising=False)
+    assert {client.get("/healthz").status_code for _ in range(5)} == {503}
+    assert len(opened) == 1
+    now[0] += health.BROKER_RECHECK_SECONDS
+    assert client.get("/healthz").json()["checks"]["broker"] is False
+    assert len(opened) == 2
+
+
 def test_healthz_is_503_when_the_file_broker_folder_is_missing(client, settings, tmp_path):
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "absent")}
