@@ -231,9 +231,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Longer than any countdown we use; redelivery is harmless anyway because
-    # tasks only act on rows they claim in the database.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A Redis gone without closing the connection (a failover, a NAT or firewall
+    # timeout) left a publish waiting for ever: every web thread that queued a
+    # sign-in code in turn, and /healthz's broker check. Above kombu's 1 s BRPOP.
+    _broker_timeout = env_float("BROKER_SOCKET_TIMEOUT", 10.0, minimum=2.0)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than any countdown we use; redelivery is harmless anyway because
+        # tasks only act on rows they claim in the database.
+        "visibility_timeout": 3600,
+        "socket_timeout": _broker_timeout,
+        "socket_connect_timeout": _broker_timeout,
+    }
 elif not CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be filesystem://, redis:// or amqp://.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import socket
+import sys
+import threading
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +116,65 @@ def test_other_paths_still_check_the_host_and_redirect_to_https(client, settings
     response = client.get("/livez", HTTP_HOST="portal.example.com")
     assert response.status_code == 301
     assert response["Location"] == "https://portal.example.com/livez"
+
+
+@pytest.fixture
+def silent_server():
+    """A loopback address that accepts connections and never answers: a broker
+    gone without closing its connections (a failover, a NAT or firewall timeout)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+STALLED_BROKER = """
+from django.conf import settings
+from portal.celery import app
+from portal.health import broker_ok
+print("broker_ok", broker_ok())
+try:
+    app.send_task("portal.tasks.apply_retention", retry=False)
+    print("published")
+except Exception as exc:
+    print("refused", type(exc).__name__)
+"""
+
+
+def test_a_broker_that_stops_answering_refuses_instead_of_hanging(silent_server, tmp_path):
+    """Every web thread that queued a sign-in code waited on it for ever, and so
+    did /healthz's check: the site stopped, and said it was healthy."""
+    import subprocess
+
+    from tests.portal.test_settings import ROOT, child_env
+
+    env = child_env(
+        DEBUG="1",
+        FIRSTHAND_VAR_DIR=str(tmp_path),
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{silent_server}/0",
+        BROKER_SOCKET_TIMEOUT="2",
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", STALLED_BROKER],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("waited on the silent broker for over a minute and a half")
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == ["broker_ok False", "refused OperationalError"], result.stderr
