@@ -159,6 +159,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # server-side cursor: DECLARE, FETCH, CLOSE, three round trips for a row or two.
     # Big exports page by key instead (portal/csv_export.py: in_created_order).
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # A database host gone without closing connections (a failover, a firewall
+    # timeout) left each new connection, and /healthz's check, waiting for ever.
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 10, minimum=1
+    )
     # A worker host that drops off the network mid-transaction must not keep
     # its row locks: the server ends such a session after this long (0: never;
     # behind PgBouncer in transaction mode set it on the role instead).

@@ -178,3 +178,38 @@ def test_a_broker_that_stops_answering_refuses_instead_of_hanging(silent_server,
         pytest.fail("waited on the silent broker for over a minute and a half")
     lines = result.stdout.splitlines()
     assert lines[-2:] == ["broker_ok False", "refused OperationalError"], result.stderr
+
+
+STALLED_DATABASE = """
+from portal.health import database_ok
+print("database_ok", database_ok())
+"""
+
+
+def test_a_database_that_stops_answering_fails_the_check_instead_of_hanging(
+    silent_server, tmp_path
+):
+    """A PostgreSQL host gone without closing its connections: a new connection
+    (each web thread's, and /healthz's) waited for it for ever."""
+    import subprocess
+
+    from tests.portal.test_settings import ROOT, child_env
+
+    env = child_env(
+        DEBUG="1",
+        FIRSTHAND_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_server}/firsthand",
+        DATABASE_CONNECT_TIMEOUT="1",
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", STALLED_DATABASE],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("waited on the silent database for over a minute and a half")
+    assert result.stdout.splitlines()[-1:] == ["database_ok False"], result.stderr
