@@ -28,7 +28,9 @@ def hash_key_is_its_own(app_configs=None, **kwargs) -> list[checks.CheckMessage]
             checks.Warning(
                 "HASH_KEY is not set apart from SECRET_KEY.",
                 hint="Set HASH_KEY to its own long random value before the first import, "
-                "and never change it; SECRET_KEY may then be rotated.",
+                "and never change it; SECRET_KEY may then be rotated. A site that has "
+                "imported already sets HASH_KEY to the current SECRET_KEY, then gives "
+                "SECRET_KEY a new value.",
                 id="portal.W001",
             )
         ]
