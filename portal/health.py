@@ -25,7 +25,7 @@ def database_ok() -> bool:
         return False
 
 
-# /healthz answers anyone, at any address (load_balancer_probe): each answer
+# /healthz answers anyone, at any address (machine_endpoints): each answer
 # opened a new connection to the broker, so a flood of requests was a flood of
 # connections (a RabbitMQ's costliest work) at what sends sign-in codes. A
 # process asks the broker at most this often and answers with what it said.
@@ -91,21 +91,28 @@ def livez(request: HttpRequest) -> HttpResponse:
 
 
 HEALTHZ_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 
-def load_balancer_probe(get_response: Callable[[HttpRequest], HttpResponse]):
-    """Answer ``/healthz`` before the middleware that checks the Host header and
-    redirects to https. A load balancer probes each web machine at its own
-    address, over plain HTTP (TLS ends at the balancer, which adds no
-    X-Forwarded-Proto to its own probes): through the stack, production
-    settings answered every probe with a 301 to https, or a 400 (and an error
-    logged with its traceback) for a host not in ALLOWED_HOSTS, and the
-    balancer took every machine out of service. The answer names no host and
-    holds no personal data."""
+def machine_endpoints(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Answer what is asked of each web machine at its own address, over plain
+    HTTP (TLS ends at the load balancer), before the middleware that checks the
+    Host header and redirects to https: the load balancer's probe of
+    ``/healthz``, and Prometheus' scrape of ``/metrics`` with its bearer token
+    (the counters are the machine's own: through the balancer a scrape reads a
+    machine at random). Through the stack, production settings answered them
+    with a 400 (and an error logged with its traceback) for a host not in
+    ALLOWED_HOSTS, or a 301 to the public https address: the balancer took
+    every machine out of service. Neither answer names the host or holds
+    personal data; a staff member's own look at ``/metrics`` (no bearer token)
+    still goes through the whole stack."""
+    from portal.observability.exposition import metrics_view
 
     def middleware(request: HttpRequest) -> HttpResponse:
         if request.path_info == HEALTHZ_PATH:
             return healthz(request)
+        if request.path_info == METRICS_PATH and "Authorization" in request.headers:
+            return metrics_view(request)
         return get_response(request)
 
     return middleware

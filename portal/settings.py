@@ -89,8 +89,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every line logged for a request carries its id.
     "portal.observability.middleware.request_id",
-    # Before the Host check and the https redirect: the load balancer's probes.
-    "portal.health.load_balancer_probe",
+    # Before the Host check and the https redirect: the load balancer's probes
+    # and Prometheus' scrapes, at each machine's own address.
+    "portal.health.machine_endpoints",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.permissions_policy",
