@@ -655,6 +655,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _base.scheme == "https")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -663,6 +665,9 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = _base.scheme == "https"
     CSRF_COOKIE_SECURE = _base.scheme == "https"
+    # The language switch (portal/public_pages.py) sets it with these, as
+    # portal/i18n.py does when signing in: it went out without Secure.
+    LANGUAGE_COOKIE_SECURE = _base.scheme == "https"
 # Behind a proxy that terminates TLS on a private network, bench and tests run
 # gunicorn over plain HTTP; deploy checks still apply with an https base URL.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])

@@ -157,6 +157,9 @@ def test_production_uses_hsts_https_and_secure_cookies():
         "SESSION_COOKIE_HTTPONLY",
         "CSRF_COOKIE_SECURE",
         "CSRF_COOKIE_HTTPONLY",
+        # The language switch set it without Secure.
+        "LANGUAGE_COOKIE_SECURE",
+        "LANGUAGE_COOKIE_HTTPONLY",
     ]
     code = "from django.conf import settings; " + "; ".join(
         f"print(repr(settings.{name}))" for name in names
