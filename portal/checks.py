@@ -69,3 +69,25 @@ def client_addresses_behind_the_proxy(app_configs=None, **kwargs) -> list[checks
             id="portal.W003",
         )
     ]
+
+
+# What Django asks of SECRET_KEY, for the token anyone may try at /metrics.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def metrics_token_is_long(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """/metrics takes the bearer token from anyone, at any machine's address, as
+    often as they like (a scraper has no session to rate-limit): only its
+    length stands between a guesser and the pipeline's figures."""
+    token = settings.METRICS_TOKEN
+    if not token or len(token) >= METRICS_TOKEN_MIN_LENGTH:
+        return []
+    return [
+        checks.Warning(
+            f"METRICS_TOKEN has fewer than {METRICS_TOKEN_MIN_LENGTH} characters.",
+            hint="Anyone may try tokens at /metrics, without limit: use a long random one "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(32))').",
+            id="portal.W004",
+        )
+    ]

@@ -156,3 +156,11 @@ def test_check_deploy_wants_the_proxies_counted():
     # Without DEBUG only: development has no proxy.
     debug = {**PRODUCTION, "TRUSTED_PROXY_COUNT": "0", "DEBUG": "1"}
     assert "portal.W003" not in run_manage("check", "--deploy", env=debug).stderr
+
+
+def test_check_deploy_wants_a_long_metrics_token():
+    """Anyone may try tokens at /metrics, at any machine's address, without limit."""
+    short = run_manage("check", "--deploy", env={**PRODUCTION, "METRICS_TOKEN": "prometheus"})
+    assert "(portal.W004) METRICS_TOKEN has fewer than 32 characters." in short.stderr
+    long_enough = {**PRODUCTION, "METRICS_TOKEN": "m" * 16 + "etrics-0123456789"}
+    assert "portal.W004" not in run_manage("check", "--deploy", env=long_enough).stderr
