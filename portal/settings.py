@@ -240,7 +240,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A Redis gone without closing the connection (a failover, a NAT or firewall
     # timeout) left a publish waiting for ever: every web thread that queued a
     # sign-in code in turn, and /healthz's broker check. Above kombu's 1 s BRPOP.
-    _broker_timeout = env_float("BROKER_SOCKET_TIMEOUT", 10.0, minimum=2.0)
+    _broker_timeout = env_float("BROKER_SOCKET_TIMEOUT", 5.0, minimum=2.0)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any countdown we use; redelivery is harmless anyway because
         # tasks only act on rows they claim in the database.
