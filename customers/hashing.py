@@ -15,11 +15,23 @@ import hmac
 from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def hash_key() -> str:
+    """``settings.HASH_KEY``, refused when empty. Without DEBUG, SECRET_KEY has
+    no default (commands that sign nothing, like migrate, run without it) and
+    HASH_KEY defaults to it: an import run then would store birth-date hashes
+    under a key everyone knows (reversed by trying every date), which would
+    also stop matching once the key is set."""
+    if not settings.HASH_KEY:
+        raise ImproperlyConfigured("HASH_KEY (or SECRET_KEY, its default) must be set.")
+    return settings.HASH_KEY
 
 
 @cache
 def _key(purpose: str) -> bytes:
-    return hmac.new(settings.HASH_KEY.encode(), f"firsthand.{purpose}".encode(), "sha256").digest()
+    return hmac.new(hash_key().encode(), f"firsthand.{purpose}".encode(), "sha256").digest()
 
 
 def keyed_hash(purpose: str, value: str) -> str:

@@ -16,8 +16,16 @@ class PortalConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import m2m_changed, post_migrate
 
-        # api_docs registers the OpenAPI description of the session-token auth.
-        from portal import allauth_ratelimit, api_docs, audit, staff_auth, user_sessions  # noqa: F401
+        # api_docs registers the OpenAPI description of the session-token auth;
+        # checks, the deploy checks.
+        from portal import (  # noqa: F401
+            allauth_ratelimit,
+            api_docs,
+            audit,
+            checks,
+            staff_auth,
+            user_sessions,
+        )
         from portal.observability import metrics, middleware
 
         allauth_ratelimit.install()

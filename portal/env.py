@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -98,4 +99,21 @@ def env_choice(name: str, choices: list[str], default: str) -> str:
     value = _raw(name) or default
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
+    return value
+
+
+# A count per unit (s, m, h or d, or the word: 10/m, 600/min, 10/hour) and, for
+# django-ratelimit's limits, per a number of units (5/15m). Both libraries read
+# anything: django-ratelimit took "20/week" or "20/H" for 20 a second, and DRF
+# answered every request with a 500.
+_RATE = re.compile(r"\d+/(\d*)(?:s|m|h|d|(?:sec|second|min|minute|hour|day)s?)")
+
+
+def env_rate(name: str, default: str, *, spans: bool = True) -> str:
+    """A rate limit; ``spans=False`` for DRF's throttles, which read no number of units."""
+    value = _raw(name) or default
+    match = _RATE.fullmatch(value)
+    if match is None or (match.group(1) and not spans):
+        examples = "10/m, 600/min, 10/hour" + (", 5/15m" if spans else "")
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate (e.g. {examples}).")
     return value

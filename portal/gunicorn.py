@@ -14,7 +14,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from portal.env import env_bool, env_choice
+from portal.env import env_bool, env_choice, env_int
 from portal.observability.logs import ContextFilter, JsonFormatter, RedactFilter, redact
 
 bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
@@ -22,19 +22,22 @@ bind = os.environ.get("WEB_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # 2 processes of 4 threads served the signed-in dashboard at 654 req/s and code
 # sign-ins at 34/s, 4 of 8 at 405 req/s and 16/s (their threads mostly queue for
 # the interpreter lock while they wait on PostgreSQL and Redis in turn).
-workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+# Read strictly, as the settings are: WEB_WORKERS=0 started a master with no worker,
+# which served nothing and said nothing.
+workers = env_int("WEB_WORKERS", multiprocessing.cpu_count(), minimum=1)
+threads = env_int("WEB_THREADS", 4, minimum=1)
 worker_class = "gthread"
 # Load the application once, before forking: workers start (and are recycled) warm.
 preload_app = True
-timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+# 0 would be gunicorn's "never": a hung worker would hold its threads for good.
+timeout = env_int("WEB_TIMEOUT", 30, minimum=1)
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage, but not
 # every minute of a sign-in storm: a new worker opens its connections and renders
 # every page shape again, and the bench caught 20,000 recycling both workers in
 # the middle of a ten-second run.
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "200000"))
+max_requests = env_int("WEB_MAX_REQUESTS", 200_000, minimum=0)  # 0: never recycled
 max_requests_jitter = max_requests // 10
 # The load balancer's address(es), whose X-Forwarded-* headers are believed.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

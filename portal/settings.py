@@ -18,7 +18,16 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_choice, env_float, env_french, env_int, env_list, env_str
+from portal.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_french,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+)
 from portal.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,6 +89,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every line logged for a request carries its id.
     "portal.observability.middleware.request_id",
+    # Before the Host check and the https redirect: the load balancer's probes
+    # and Prometheus' scrapes, at each machine's own address.
+    "portal.health.machine_endpoints",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.middleware.permissions_policy",
@@ -149,6 +161,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # server-side cursor: DECLARE, FETCH, CLOSE, three round trips for a row or two.
     # Big exports page by key instead (portal/csv_export.py: in_created_order).
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # A database host gone without closing connections (a failover, a firewall
+    # timeout) left each new connection, and /healthz's check, waiting for ever.
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 10, minimum=1
+    )
     # A worker host that drops off the network mid-transaction must not keep
     # its row locks: the server ends such a session after this long (0: never;
     # behind PgBouncer in transaction mode set it on the role instead).
@@ -221,9 +238,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Longer than any countdown we use; redelivery is harmless anyway because
-    # tasks only act on rows they claim in the database.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A Redis gone without closing the connection (a failover, a NAT or firewall
+    # timeout) left a publish waiting for ever: every web thread that queued a
+    # sign-in code in turn, and /healthz's broker check. Above kombu's 1 s BRPOP.
+    _broker_timeout = env_float("BROKER_SOCKET_TIMEOUT", 5.0, minimum=2.0)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than any countdown we use; redelivery is harmless anyway because
+        # tasks only act on rows they claim in the database.
+        "visibility_timeout": 3600,
+        "socket_timeout": _broker_timeout,
+        "socket_connect_timeout": _broker_timeout,
+    }
 elif not CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be filesystem://, redis:// or amqp://.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -380,9 +405,9 @@ TEST_SEND_RECIPIENTS = env_list("TEST_SEND_RECIPIENTS", [])
 # affected customers have had their direct alert handed to a provider.
 DIRECT_FIRST_THRESHOLD = env_float("DIRECT_FIRST_THRESHOLD", 0.95, minimum=0.0)
 # /verify: per address and across everyone, so references cannot be guessed.
-VERIFY_RATE_PER_IP = env_str("VERIFY_RATE_PER_IP", "20/m")
-VERIFY_RATE_GLOBAL = env_str("VERIFY_RATE_GLOBAL", "3000/m")
-REPORT_RATE_PER_IP = env_str("REPORT_RATE_PER_IP", "10/h")
+VERIFY_RATE_PER_IP = env_rate("VERIFY_RATE_PER_IP", "20/m")
+VERIFY_RATE_GLOBAL = env_rate("VERIFY_RATE_GLOBAL", "3000/m")
+REPORT_RATE_PER_IP = env_rate("REPORT_RATE_PER_IP", "10/h")
 # The regulator and the identity-theft support service, named on every notice.
 # A text shown inside sentences has a French twin (*_FR, see portal/env.py).
 REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information Commissioner")
@@ -578,10 +603,10 @@ REST_FRAMEWORK = {
         "portal.api_throttles.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "user": env_str("API_RATE_PER_USER", "600/min"),
-        "anon": env_str("API_RATE_PER_IP", "120/min"),
-        "verify": env_str("API_VERIFY_RATE_PER_IP", "20/min"),
-        "contact": env_str("API_CONTACT_RATE_PER_USER", "10/hour"),
+        "user": env_rate("API_RATE_PER_USER", "600/min", spans=False),
+        "anon": env_rate("API_RATE_PER_IP", "120/min", spans=False),
+        "verify": env_rate("API_VERIFY_RATE_PER_IP", "20/min", spans=False),
+        "contact": env_rate("API_CONTACT_RATE_PER_USER", "10/hour", spans=False),
     },
     # Client addresses through the same proxies as everywhere else. 0 means none:
     # DRF would read None as "trust the whole X-Forwarded-For", which anyone can send.
@@ -638,6 +663,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _base.scheme == "https")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -646,6 +673,9 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = _base.scheme == "https"
     CSRF_COOKIE_SECURE = _base.scheme == "https"
+    # The language switch (portal/public_pages.py) sets it with these, as
+    # portal/i18n.py does when signing in: it went out without Secure.
+    LANGUAGE_COOKIE_SECURE = _base.scheme == "https"
 # Behind a proxy that terminates TLS on a private network, bench and tests run
 # gunicorn over plain HTTP; deploy checks still apply with an https base URL.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
@@ -684,17 +714,17 @@ SUPPORT_HOURS_FR = env_french("SUPPORT_HOURS", "De 8 h à 20 h, 7 jours sur 7")
 # support agent, with the customer reference and the date of birth.
 CLAIM_CODE_DAYS = {"letter": 60, "sms": 2, "support": 2}
 CLAIM_CODE_MAX_ATTEMPTS = env_int("CLAIM_CODE_MAX_ATTEMPTS", 5, minimum=1)
-CLAIM_RATE_PER_IP = env_str("CLAIM_RATE_PER_IP", "10/h")
-CLAIM_RATE_PER_CUSTOMER = env_str("CLAIM_RATE_PER_CUSTOMER", "10/d")
-CLAIM_RATE_GLOBAL = env_str("CLAIM_RATE_GLOBAL", "2000/m")
+CLAIM_RATE_PER_IP = env_rate("CLAIM_RATE_PER_IP", "10/h")
+CLAIM_RATE_PER_CUSTOMER = env_rate("CLAIM_RATE_PER_CUSTOMER", "10/d")
+CLAIM_RATE_GLOBAL = env_rate("CLAIM_RATE_GLOBAL", "2000/m")
 # Every failed claim takes at least this long, whatever failed.
 CLAIM_FAILURE_SECONDS = env_float("CLAIM_FAILURE_SECONDS", 0.0 if TESTING else 0.4, minimum=0.0)
 
 # Staff: the admin requires MFA; a staff session ends after this long.
 STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_SECONDS", 8 * 3600, minimum=300)
 # Support resends of the latest alert, per customer.
-RESEND_RATE_PER_CUSTOMER = env_str("RESEND_RATE_PER_CUSTOMER", "3/h")
+RESEND_RATE_PER_CUSTOMER = env_rate("RESEND_RATE_PER_CUSTOMER", "3/h")
 # New email or phone confirmations started from the Preferences page, per login.
-CONTACT_RATE_PER_USER = env_str("CONTACT_RATE_PER_USER", "10/h")
+CONTACT_RATE_PER_USER = env_rate("CONTACT_RATE_PER_USER", "10/h")
 # Each process keeps the latest notices this long for customer pages (0: never).
 RECENT_NOTICES_SECONDS = env_float("RECENT_NOTICES_SECONDS", 0.0 if TESTING else 60.0, minimum=0)

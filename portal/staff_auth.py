@@ -19,13 +19,14 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, SESSION_KEY
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
+from customers.hashing import hash_key
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -114,6 +115,11 @@ class StaffSessionMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             session = request.session
+            # Only the session that signed them in: the app's token (the API's
+            # user) comes with no cookie session, and setting an expiry on that
+            # empty one stored a new session, and sent its cookie, per request.
+            if SESSION_KEY not in session:
+                return response
             if session.get_expiry_age() > settings.STAFF_SESSION_SECONDS:
                 session.set_expiry(settings.STAFF_SESSION_SECONDS)
         return response
@@ -130,7 +136,7 @@ class MFAAdapter(DefaultMFAAdapter):
 
         from cryptography.fernet import Fernet
 
-        key = hashlib.sha256(f"firsthand.mfa:{settings.HASH_KEY}".encode()).digest()
+        key = hashlib.sha256(f"firsthand.mfa:{hash_key()}".encode()).digest()
         return Fernet(base64.urlsafe_b64encode(key))
 
     def encrypt(self, text: str) -> str:

@@ -229,6 +229,12 @@ def logging_config(*, fmt: str, level: str) -> dict:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's own set-up (DEFAULT_LOGGING, applied before this) gives these
+            # handlers without the filters: with DEBUG every django.* line was printed
+            # a second time unredacted, and runserver's request lines (query strings
+            # and all) only so. Through the root's handler instead; levels unchanged.
+            "django": {"handlers": []},
+            "django.server": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
             "django.request": {"filters": ["sign_in_flow"]},
             # At DEBUG it logs whole template contexts.

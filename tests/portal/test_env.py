@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_float, env_french, env_int, env_list, env_str
+from portal.env import env_bool, env_float, env_french, env_int, env_list, env_rate, env_str
 
 
 def test_env_bool_accepts_the_usual_spellings(monkeypatch):
@@ -67,3 +67,46 @@ def test_env_float_has_a_maximum(monkeypatch):
         env_float("FH_SHARE", 0.95, minimum=0.1, maximum=1.0)
     monkeypatch.setenv("FH_SHARE", "1")
     assert env_float("FH_SHARE", 0.95, minimum=0.1, maximum=1.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "raw, count, seconds",
+    [
+        ("10/s", 10, 1),
+        ("20/m", 20, 60),
+        ("600/min", 600, 60),
+        ("10/hour", 10, 3600),
+        ("3/hours", 3, 3600),
+        ("10/d", 10, 86400),
+        ("7/seconds", 7, 1),
+    ],
+)
+def test_a_rate_means_the_same_to_django_ratelimit_and_drf(monkeypatch, raw, count, seconds):
+    from django_ratelimit.core import _split_rate
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setenv("FH_RATE", raw)
+    assert env_rate("FH_RATE", "1/s") == raw
+    assert env_rate("FH_RATE", "1/s", spans=False) == raw
+    assert _split_rate(raw) == (count, seconds)
+    assert SimpleRateThrottle.parse_rate(None, raw) == (count, seconds)
+
+
+@pytest.mark.parametrize(
+    "raw", ["20/week", "20/H", "10/month", "20 per minute", "20/", "/m", "x/m"]
+)
+def test_a_rate_either_library_would_misread_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("FH_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"FH_RATE=.* is not a rate"):
+        env_rate("FH_RATE", "1/s")
+
+
+def test_a_number_of_units_only_where_django_ratelimit_reads_it(monkeypatch):
+    from django_ratelimit.core import _split_rate
+
+    monkeypatch.setenv("FH_RATE", "5/15m")
+    assert env_rate("FH_RATE", "1/s") == "5/15m"
+    assert _split_rate("5/15m") == (5, 900)
+    # DRF reads only the unit's first letter: "15m" was a KeyError, a 500 for every request.
+    with pytest.raises(ImproperlyConfigured, match="not a rate"):
+        env_rate("FH_RATE", "1/s", spans=False)

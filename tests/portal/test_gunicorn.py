@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,14 +24,33 @@ print(gc.get_freeze_count(), len(gc.get_objects()))
 
 
 def test_the_master_freezes_what_it_loaded_before_forking():
+    from tests.processes import child_env
+
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=child_env(SECRET_KEY="gunicorn-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     frozen, tracked = (int(n) for n in result.stdout.split())
     # Nearly everything loaded is frozen: a worker's full collection walks only its own.
     assert frozen > 50_000
     assert tracked < frozen / 10
+
+
+@pytest.mark.parametrize("module", ["portal.wsgi", "portal.asgi"])
+def test_the_web_application_will_not_start_without_a_secret_key(module):
+    """It started, passed /healthz (which signs nothing), and answered every
+    page with a 500: the load balancer sent customers to it."""
+    from tests.portal.test_settings import PRODUCTION, run_python
+
+    result = run_python(f"import {module}", env={**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "The SECRET_KEY setting must not be empty." in result.stderr
+    assert run_python(f"import {module}", env=PRODUCTION).returncode == 0
 
 
 def test_production_settings_load_the_app_before_forking():
@@ -50,6 +72,32 @@ def test_workers_are_recycled_after_a_configurable_number_of_requests(monkeypatc
         monkeypatch.delenv("WEB_MAX_REQUESTS")
         assert importlib.reload(gunicorn).max_requests == 200_000
     finally:
+        importlib.reload(gunicorn)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        # A master with no worker: it served nothing, and said nothing.
+        ("WEB_WORKERS", "0", "WEB_WORKERS=0 must be at least 1"),
+        ("WEB_THREADS", "four", "WEB_THREADS='four' is not an integer"),
+        # gunicorn's "no timeout": a hung worker would never be replaced.
+        ("WEB_TIMEOUT", "0", "WEB_TIMEOUT=0 must be at least 1"),
+    ],
+)
+def test_a_malformed_web_setting_stops_start_up(monkeypatch, name, value, message):
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal import gunicorn
+
+    monkeypatch.setenv(name, value)
+    try:
+        with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+            importlib.reload(gunicorn)
+    finally:
+        monkeypatch.delenv(name)
         importlib.reload(gunicorn)
 
 

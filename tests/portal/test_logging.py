@@ -429,3 +429,24 @@ def test_celery_lines_that_quote_a_task_message_leave_its_arguments_out(json_log
     output = json_log.getvalue()
     assert "TaskPool: Apply" in output and "send_transactional_email" in output
     assert "QZ7-K4M" not in output
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_djangos_own_handlers_print_nothing_unredacted(debug):
+    """Django's default logging, set up before ours, gave ``django`` a console
+    handler for DEBUG and ``django.server`` (runserver's request lines) one of
+    its own, neither with the masks: with DEBUG each django.* line was printed
+    twice, once with the address in it."""
+    from tests.portal.test_settings import PRODUCTION, run_manage
+
+    code = (
+        "import logging\n"
+        "logging.getLogger('django.request').warning('Not Found: /x jane@example.com')\n"
+        "logging.getLogger('django.server').warning('\"GET /claim/?email=jane@example.com\" 404')\n"
+    )
+    env = {**PRODUCTION, "DEBUG": debug, "LOG_FORMAT": "plain", "LOG_LEVEL": "INFO"}
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "jane@example.com" not in result.stderr, result.stderr
+    assert result.stderr.count("WARNING django.request Not Found: /x [email]") == 1
+    assert result.stderr.count("WARNING django.server") == 1

@@ -290,3 +290,23 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_prometheus_scrapes_each_web_machine_at_its_own_address(client, settings):
+    """Each machine's counters are its own: Prometheus scrapes each at its address,
+    over plain HTTP. Production settings answered with a 400 (a host not in
+    ALLOWED_HOSTS), or a 301 to the public address, where the load balancer
+    hands the scrape to a machine at random."""
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+    for host in ["10.0.3.7:8000", "portal.example.com"]:
+        response = client.get(URL, HTTP_HOST=host, **bearer)
+        assert response.status_code == 200, (host, response.status_code)
+        assert b"firsthand_deliveries" in response.content
+    wrong = client.get(URL, HTTP_HOST="10.0.3.7:8000", HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 401 and wrong.content == b""
+    # Without a token (a staff member's browser) it is an ordinary page of the site.
+    assert client.get(URL, HTTP_HOST="10.0.3.7:8000").status_code == 400
+    assert client.get(URL, HTTP_HOST="portal.example.com").status_code == 301

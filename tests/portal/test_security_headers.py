@@ -17,7 +17,10 @@ HTML_PAGES = ["/", "/accounts/login/", "/verify", "/notices/", "/api/docs/", "/a
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
+    "HASH_KEY": secrets.token_urlsafe(50),
     "PORTAL_BASE_URL": "https://portal.example.com",
+    # Behind one load balancer (portal.W003).
+    "TRUSTED_PROXY_COUNT": "1",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SMS_BACKEND": "notices.channels.twilio.TwilioBackend",
     "PUSH_BACKEND": "notices.channels.push.FcmBackend",
@@ -154,6 +157,9 @@ def test_production_uses_hsts_https_and_secure_cookies():
         "SESSION_COOKIE_HTTPONLY",
         "CSRF_COOKIE_SECURE",
         "CSRF_COOKIE_HTTPONLY",
+        # The language switch set it without Secure.
+        "LANGUAGE_COOKIE_SECURE",
+        "LANGUAGE_COOKIE_HTTPONLY",
     ]
     code = "from django.conf import settings; " + "; ".join(
         f"print(repr(settings.{name}))" for name in names

@@ -136,3 +136,19 @@ def test_the_demo_outbox_needs_mfa_and_the_permission(client):
     assert client.get(reverse("notices:outbox")).status_code == 403
     login_staff(client, StaffFactory(is_superuser=True))
     assert client.get(reverse("notices:outbox")).status_code == 200
+
+
+def test_a_staff_members_app_token_leaves_no_cookie_session_behind():
+    """The API's user comes from the app's token, with no cookie session: giving
+    that empty session the staff expiry stored a new session, and sent its
+    cookie, on every request."""
+    from rest_framework.test import APIClient
+
+    from tests.api.conftest import session_token_for
+
+    app = APIClient()
+    app.credentials(HTTP_X_SESSION_TOKEN=session_token_for(StaffFactory()))
+    for _ in range(2):
+        response = app.get("/api/v1/me")
+        assert response.status_code == 404  # a staff login has no customer record
+        assert "sessionid" not in response.cookies
