@@ -194,7 +194,12 @@ def import_lock_held_elsewhere():
     keys = ("dbname", "user", "password", "host", "port")
     with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
-        yield
+        try:
+            yield
+        finally:
+            # Let go of it before the next statement: a closed connection's
+            # backend lets go of its locks a moment later, as it exits.
+            other.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK])
 
 
 def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_after_the_time_limit(tmp_path):
