@@ -155,27 +155,12 @@ except Exception as exc:
 def test_a_broker_that_stops_answering_refuses_instead_of_hanging(silent_server, tmp_path):
     """Every web thread that queued a sign-in code waited on it for ever, and so
     did /healthz's check: the site stopped, and said it was healthy."""
-    import subprocess
-
-    from tests.portal.test_settings import ROOT, child_env
-
-    env = child_env(
-        DEBUG="1",
-        FIRSTHAND_VAR_DIR=str(tmp_path),
+    result = _shell_against_a_silent_server(
+        STALLED_BROKER,
+        tmp_path,
         CELERY_BROKER_URL=f"redis://127.0.0.1:{silent_server}/0",
         BROKER_SOCKET_TIMEOUT="2",
     )
-    try:
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", STALLED_BROKER],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("waited on the silent broker for over a minute and a half")
     lines = result.stdout.splitlines()
     assert lines[-2:] == ["broker_ok False", "refused OperationalError"], result.stderr
 
@@ -191,25 +176,30 @@ def test_a_database_that_stops_answering_fails_the_check_instead_of_hanging(
 ):
     """A PostgreSQL host gone without closing its connections: a new connection
     (each web thread's, and /healthz's) waited for it for ever."""
+    result = _shell_against_a_silent_server(
+        STALLED_DATABASE,
+        tmp_path,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_server}/firsthand",
+        DATABASE_CONNECT_TIMEOUT="1",
+    )
+    assert result.stdout.splitlines()[-1:] == ["database_ok False"], result.stderr
+
+
+def _shell_against_a_silent_server(script: str, tmp_path, **env):
+    """``manage.py shell -c script`` in a child with ``env``; fails the test if
+    it is still waiting after a minute and a half."""
     import subprocess
 
     from tests.portal.test_settings import ROOT, child_env
 
-    env = child_env(
-        DEBUG="1",
-        FIRSTHAND_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_server}/firsthand",
-        DATABASE_CONNECT_TIMEOUT="1",
-    )
     try:
-        result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", STALLED_DATABASE],
+        return subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script],
             cwd=ROOT,
-            env=env,
+            env=child_env(DEBUG="1", FIRSTHAND_VAR_DIR=str(tmp_path), **env),
             capture_output=True,
             text=True,
             timeout=90,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("waited on the silent database for over a minute and a half")
-    assert result.stdout.splitlines()[-1:] == ["database_ok False"], result.stderr
+        pytest.fail("waited on the silent server for over a minute and a half")
