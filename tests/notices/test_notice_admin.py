@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -400,3 +401,64 @@ def test_a_notice_published_after_the_check_is_not_deleted_with_the_drafts(rf, m
     admin.site._registry[Notice].delete_queryset(rf.post("/"), Notice.objects.all())
     admin.site._registry[Notice].delete_model(rf.post("/"), published)
     assert list(Notice.objects.all()) == [published]
+
+
+class _Forms(HTMLParser):
+    """Each form of a page, with the submit buttons and named fields a browser
+    sends with it. A <form> opened inside another is dropped by the browser's
+    parser, and its </form> ends the outer form: the page is then broken."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[dict] = []
+        self.forms: list[dict] = []
+        self.nested = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.nested = self.nested or bool(self.open)
+            self.open.append({"action": attrs.get("action", ""), "fields": set(), "buttons": []})
+            self.forms.append(self.open[-1])
+        elif self.open and tag in ("input", "textarea", "select", "button"):
+            if tag == "button" and attrs.get("type", "submit") == "submit":
+                self.open[-1]["buttons"].append(attrs)
+            elif attrs.get("name"):
+                self.open[-1]["fields"].add(attrs["name"])
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.open:
+            self.open.pop()
+
+
+def _forms(html: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(html)
+    return parser
+
+
+def test_the_publish_form_is_not_inside_the_notice_form(client, lead, make_notice):
+    # Nested, a browser sent "Publish now" to the change form, and the notice's
+    # fields and its Save button ended up outside any form.
+    notice = make_notice()
+    login_staff(client, lead)
+    page = _forms(
+        client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    )
+    assert not page.nested
+    publish = reverse("admin:notices_notice_publish", args=[notice.pk])
+    assert [f for f in page.forms if f["action"] == publish and "seen" in f["fields"]]
+    (change,) = [f for f in page.forms if "title" in f["fields"]]
+    assert "_save" in {button.get("name") for button in change["buttons"]} | change["fields"]
+
+
+def test_the_override_form_is_not_inside_the_incident_form(client, lead, incident):
+    login_staff(client, lead)
+    page = _forms(
+        client.get(reverse("admin:customers_incident_change", args=[incident.pk])).content.decode()
+    )
+    assert not page.nested
+    override = reverse("admin:customers_incident_override", args=[incident.pk])
+    assert [f for f in page.forms if f["action"] == override and "reason" in f["fields"]]
+    (change,) = [f for f in page.forms if "title" in f["fields"]]
+    assert "_save" in {button.get("name") for button in change["buttons"]} | change["fields"]
