@@ -43,7 +43,7 @@ from notices.models import (
 from notices.previews import preview_message
 from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
-from notices.templating import validate_template
+from notices.templating import validate_template, value_link_errors
 from portal.audit import audit
 from portal.csv_export import csv_download
 from portal.i18n import localized
@@ -850,6 +850,40 @@ class DirectFirstOverrideAdmin(admin.ModelAdmin):
         return False
 
 
+# --- what messages include: data class labels and incident titles --------------------
+
+
+class _MessageValuesForm(forms.ModelForm):
+    """Text that messages include ({exposed_fields}, {incident_title}) holds no
+    link a template could not hold: it goes out as it is at send time, approved
+    campaigns included."""
+
+    message_values: tuple[str, ...] = ()
+
+    def clean(self):
+        data = super().clean()
+        for name in self.message_values:
+            for error in value_link_errors(data.get(name) or ""):
+                self.add_error(name, error)
+        return data
+
+
+class DataClassForm(_MessageValuesForm):
+    message_values = ("label", "label_fr")
+
+
+admin.site.unregister(DataClass)
+
+
+@admin.register(DataClass)
+class DataClassAdmin(customers_admin.DataClassAdmin):
+    form = DataClassForm
+
+
+class IncidentForm(_MessageValuesForm):
+    message_values = ("title", "title_fr")
+
+
 # --- incidents: the customers app's admin, with the timeline and direct first -------
 
 admin.site.unregister(Incident)
@@ -857,6 +891,7 @@ admin.site.unregister(Incident)
 
 @admin.register(Incident)
 class IncidentAdmin(customers_admin.IncidentAdmin):
+    form = IncidentForm
     change_form_template = "admin/notices/incident/change_form.html"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

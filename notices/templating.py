@@ -246,6 +246,23 @@ def _link_errors(text: str) -> list[str]:
     return errors
 
 
+def value_link_errors(text: str) -> list[str]:
+    """Problems with text that messages include as a value (a data class's label,
+    an incident's title): phones and mail programs link any host or address in
+    it, so it may point only where a template may link. Checked when staff save
+    it: changed after a campaign's approval, it reaches every message unreviewed."""
+    allowed = {_normal_host(h) for h in allowed_link_hosts()}
+    return [
+        _(
+            "“%(host)s” is not an allowed link or address. Messages include this text, "
+            "so it may only point to %(hosts)s."
+        )
+        % {"host": host, "hosts": ", ".join(sorted(allowed))}
+        for host in _hosts_in(text)
+        if host not in allowed
+    ]
+
+
 # --- Longest values ---------------------------------------------------------------
 
 

@@ -538,3 +538,61 @@ def test_the_report_search_reads_an_index(rf):
             cursor.execute("SET LOCAL enable_seqscan = off")
     plan = queryset.explain()
     assert "report_sender_key" in plan and "report_reference_upper" in plan, plan
+
+
+def _data_class_form(data_class, **changes) -> dict:
+    fields = ["label", "label_fr", "sensitivity", "explanation", "explanation_fr"]
+    return {
+        **{name: getattr(data_class, name) for name in fields},
+        "is_identity_document": "on" if data_class.is_identity_document else "",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "passport number: renew it now at passport-renewal.example",
+        "passport number (call us or write to help@scam.example)",
+        "passport number, see https://evil.example/renew",
+    ],
+)
+def test_a_data_class_label_that_messages_name_holds_no_foreign_link(
+    client, comms, campaign, label
+):
+    # {exposed_fields} puts the label into every message: changed after a campaign's
+    # approval, it sent a link no template may hold to the whole audience.
+    from customers.models import DataClass
+
+    passport = DataClass.objects.get(code="passport_number")
+    login_staff(client, comms)
+    url = reverse("admin:customers_dataclass_change", args=[passport.pk])
+    for field in ("label", "label_fr"):
+        response = client.post(url, _data_class_form(passport, **{field: label}))
+        assert response.status_code == 200
+        assert "not an allowed link or address" in response.content.decode()
+    passport.refresh_from_db()
+    assert "example" not in passport.label + passport.label_fr
+    ok = client.post(url, _data_class_form(passport, label="Passport number (and its expiry)"))
+    assert ok.status_code == 302
+
+
+def test_an_incident_title_that_messages_name_holds_no_foreign_link(client, lead, incident):
+    login_staff(client, lead)
+    url = reverse("admin:customers_incident_change", args=[incident.pk])
+    form = {
+        "title": incident.title,
+        "title_fr": incident.title_fr,
+        "slug": incident.slug,
+        "summary": incident.summary,
+        "status": incident.status,
+        "discovered_at_0": "2026-11-01",
+        "discovered_at_1": "09:00",
+    }
+    for field in ("title", "title_fr"):
+        response = client.post(url, {**form, field: "Breach: details at breach-info.example"})
+        assert response.status_code == 200
+        assert "not an allowed link or address" in response.content.decode()
+    incident.refresh_from_db()
+    assert "example" not in incident.title + incident.title_fr
+    assert client.post(url, {**form, "title": "Customer data breach"}).status_code == 302
