@@ -18,6 +18,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -43,7 +44,7 @@ from notices.models import (
 from notices.previews import preview_message
 from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
-from notices.templating import validate_template, value_link_errors
+from notices.templating import exposed_fields_text, validate_template, value_link_errors
 from portal.audit import audit
 from portal.csv_export import csv_download
 from portal.i18n import localized
@@ -306,6 +307,11 @@ class CampaignAdmin(admin.ModelAdmin):
             "title": _("Campaign: %s") % campaign.name,
             "campaign": campaign,
             "coverage": coverage,
+            # Whom it reaches, not only how many: what the approver approves.
+            "audience_classes": exposed_fields_text(
+                list(campaign.data_classes.values_list("code", flat=True)),
+                translation.get_language() or "en",
+            ),
             "coverage_rows": [
                 (channel, coverage.by_channel.get(channel, 0)) for channel in campaign.channels
             ],

@@ -596,3 +596,26 @@ def test_an_incident_title_that_messages_name_holds_no_foreign_link(client, lead
     incident.refresh_from_db()
     assert "example" not in incident.title + incident.title_fr
     assert client.post(url, {**form, "title": "Customer data breach"}).status_code == 302
+
+
+def test_the_review_page_says_whom_the_campaign_reaches_and_how_fast(client, lead, campaign):
+    # The approver approves whom it reaches, not only how many: a campaign
+    # narrowed to former customers with their passport exposed read "1 affected
+    # customer" and nothing more.
+    from customers.models import DataClass
+
+    Campaign.objects.filter(pk=campaign.pk).update(
+        customer_status="former", sms_rate=7, email_rate=9, push_rate=11, parallelism=3
+    )
+    campaign.data_classes.set(DataClass.objects.filter(code="passport_number"))
+    login_staff(client, lead)
+    html = review(client, campaign).content.decode()
+    assert "1 affected customer in the audience" in html
+    assert "Former customers only" in html
+    assert "with any of these exposed: passport number" in html
+    assert "Sending: SMS 7, email 9, push 11 a second; 3 parallel senders." in html
+
+    campaign.data_classes.clear()
+    Campaign.objects.filter(pk=campaign.pk).update(customer_status="all")
+    html = review(client, campaign).content.decode()
+    assert "Current and former customers, every one affected" in html
