@@ -619,3 +619,23 @@ def test_the_review_page_says_whom_the_campaign_reaches_and_how_fast(client, lea
     Campaign.objects.filter(pk=campaign.pk).update(customer_status="all")
     html = review(client, campaign).content.decode()
     assert "Current and former customers, every one affected" in html
+
+
+def test_a_test_message_is_vouched_for_by_the_verify_page(
+    client, lead, campaign, django_capture_on_commit_callbacks
+):
+    # It says "check ref … at /verify": staff trying the whole journey, as a
+    # customer would, were told "Not from us" about our own message.
+    import re
+
+    from django.core import mail
+
+    login_staff(client, lead)
+    url = reverse("admin:notices_campaign_test_send", args=[campaign.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"channel": "email", "language": "en", "to": "dave@example.com"})
+    [printed] = re.findall(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b", mail.outbox[-1].body)
+    answer = client.post(reverse("notices:verify"), {"reference": printed}).content.decode()
+    assert "Yes, we sent this message." in answer
+    assert "d•••@example.com" in answer
+    assert "dave@example.com" not in answer
