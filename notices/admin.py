@@ -41,7 +41,7 @@ from notices.models import (
     SuspiciousReport,
     TestSend,
 )
-from notices.previews import preview_message
+from notices.previews import preview_message, sample_exposed_codes
 from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
 from notices.templating import exposed_fields_text, validate_template, value_link_errors
@@ -290,11 +290,17 @@ class CampaignAdmin(admin.ModelAdmin):
             coverage = selectors.campaign_coverage(campaign)
             cache.set(coverage_key, coverage, 60)
         previews = []
+        # One sample customer for every preview: finding one can mean a long scan
+        # of a large incident's exposures when the audience is narrow.
+        exposed = sample_exposed_codes(campaign)
         for template in campaign.templates.order_by("channel", "language"):
             try:
                 previews.append(
                     preview_message(
-                        campaign=campaign, channel=template.channel, language=template.language
+                        campaign=campaign,
+                        channel=template.channel,
+                        language=template.language,
+                        exposed=exposed,
                     )
                 )
             except LookupError:

@@ -639,3 +639,18 @@ def test_a_test_message_is_vouched_for_by_the_verify_page(
     assert "Yes, we sent this message." in answer
     assert "d•••@example.com" in answer
     assert "dave@example.com" not in answer
+
+
+def test_the_review_page_reads_its_sample_customer_once(client, lead, campaign):
+    # Each preview looked for an audience member again: on an incident of
+    # millions with a narrow audience, a long scan per message template.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert campaign.templates.count() == 4
+    login_staff(client, lead)
+    with CaptureQueriesContext(connection) as captured:
+        html = review(client, campaign).content.decode()
+    samples = [q["sql"] for q in captured if q["sql"].startswith("SELECT e.fields")]
+    assert len(samples) == 1
+    assert html.count('class="fh-preview"') == 4
