@@ -104,11 +104,15 @@ def notice_publish(*, notice: Notice, by, seen: str | None = None, request=None)
     notice.refresh_from_db()
     _require_publisher(notice, by)
     require_seen(notice, seen, _("The notice changed while you published it: review it again."))
-    return _publish(notice, by=by, request=request)
+    # The version whose authors were just checked: an edit landing after the
+    # check (the publisher's own, in another tab) is not published unreviewed.
+    return _publish(notice, by=by, request=request, checked=notice.updated_at)
 
 
-def _publish(notice: Notice, *, by, request=None, scheduled: bool = False) -> Notice:
+def _publish(notice: Notice, *, by, request=None, scheduled: bool = False, checked=None) -> Notice:
     notice.refresh_from_db()
+    if checked is not None and notice.updated_at != checked:
+        raise ValidationError(_("The notice changed while you published it: review it again."))
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
     problems = notice_problems(notice)
