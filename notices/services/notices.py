@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -308,6 +309,7 @@ def direct_first_override(*, incident, reason: str, by, request=None) -> DirectF
     """An incident lead decides the public may hear before every affected customer has."""
     if not by.has_perm("notices.override_direct_first"):
         raise PermissionDenied(_("Only an incident lead may override direct first."))
+    ProhibitNullCharactersValidator()(reason)  # PostgreSQL stores no NUL: a 500, not an answer
     if len(reason.strip()) < 20:
         raise ValidationError(
             _("Say why, in a sentence or two: it is kept on the incident's record.")

@@ -462,3 +462,17 @@ def test_the_override_form_is_not_inside_the_incident_form(client, lead, inciden
     assert [f for f in page.forms if f["action"] == override and "reason" in f["fields"]]
     (change,) = [f for f in page.forms if "title" in f["fields"]]
     assert "_save" in {button.get("name") for button in change["buttons"]} | change["fields"]
+
+
+def test_an_override_reason_with_a_nul_character_is_refused_not_a_server_error(
+    client, lead, incident
+):
+    # PostgreSQL takes no NUL in text: the reason reached the database and the
+    # lead got a server error instead of the form's answer.
+    login_staff(client, lead)
+    url = reverse("admin:customers_incident_override", args=[incident.pk])
+    reason = "Records are for sale online\x00; warn everyone now."
+    response = client.post(url, {"reason": reason}, follow=True)
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not DirectFirstOverride.objects.exists()
