@@ -194,6 +194,7 @@ class CampaignAdmin(admin.ModelAdmin):
             obj.created_by = obj.edited_by = request.user
             super().save_model(request, obj, form, change)
             editor_add(obj, request.user)
+            audit(AuditAction.CAMPAIGN_CREATE, actor=request.user, target=obj, request=request)
             return
         # The admin saves inside one transaction: the row stays locked (against
         # other updates; rows that refer to it can still be added) until the
@@ -224,9 +225,15 @@ class CampaignAdmin(admin.ModelAdmin):
             return
         super().save_related(request, form, formsets, change)
         services.campaign_templates_fill(campaign=form.instance)
-        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+        templates_changed = any(fs.has_changed() for fs in formsets)
+        if change and (form.has_changed() or templates_changed):
             # Whoever changed it cannot be the one who approves it.
-            services.campaign_edited(campaign=form.instance, by=request.user)
+            services.campaign_edited(
+                campaign=form.instance,
+                by=request.user,
+                fields=[*form.changed_data, *(["templates"] if templates_changed else [])],
+                request=request,
+            )
 
     def _refused(self, request, error) -> None:
         if not getattr(request, "_campaign_change_refused", False):

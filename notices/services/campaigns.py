@@ -82,12 +82,18 @@ def campaign_create(
         campaign.data_classes.set(classes)
         editor_add(campaign, by)
         campaign_templates_fill(campaign=campaign)
+        # Who wrote it, and from where (a command names its author with --by):
+        # the first pair of eyes is on the record, as the second's is.
+        audit(AuditAction.CAMPAIGN_CREATE, actor=by, target=campaign)
     return campaign
 
 
-def campaign_edited(*, campaign: Campaign, by) -> Campaign:
-    """``by`` changed what the campaign says or whom it reaches: only a draft
-    can change, and its approver must now be someone else."""
+def campaign_edited(
+    *, campaign: Campaign, by, fields: list[str] | None = None, request=None
+) -> Campaign:
+    """``by`` changed what the campaign says or whom it reaches (``fields``): only
+    a draft can change, its approver must now be someone else, and the audit log
+    says who changed what."""
     require_permission(
         by, "notices.change_campaign", _("Only communications staff may edit a campaign.")
     )
@@ -99,6 +105,13 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
     # A campaign nobody wrote gets its first pair of eyes: otherwise it could
     # never be approved.
     Campaign.objects.filter(pk=campaign.pk, created_by=None).update(created_by=by)
+    audit(
+        AuditAction.CAMPAIGN_EDIT,
+        actor=by,
+        target=campaign,
+        detail={"fields": sorted(fields or [])},
+        request=request,
+    )
     campaign.refresh_from_db()
     return campaign
 

@@ -654,3 +654,54 @@ def test_the_review_page_reads_its_sample_customer_once(client, lead, campaign):
     samples = [q["sql"] for q in captured if q["sql"].startswith("SELECT e.fields")]
     assert len(samples) == 1
     assert html.count('class="fh-preview"') == 4
+
+
+def test_writing_and_editing_a_campaign_in_the_admin_is_on_the_audit_log(
+    client, comms, lead, incident, audience
+):
+    login_staff(client, comms)
+    client.post(
+        reverse("admin:notices_campaign_add"),
+        {
+            "incident": incident.pk,
+            "name": "First alert",
+            "customer_status": "all",
+            "channel_order": "sms,email",
+            "sms_rate": 100,
+            "email_rate": 200,
+            "push_rate": 500,
+            "parallelism": 4,
+            "templates-TOTAL_FORMS": 0,
+            "templates-INITIAL_FORMS": 0,
+        },
+    )
+    campaign = Campaign.objects.get(name="First alert")
+    created = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CREATE)
+    assert (created.actor, created.target_id) == (comms, str(campaign.pk))
+
+    login_staff(client, lead)
+    form = {
+        "incident": incident.pk,
+        "name": "First alert",
+        "customer_status": "former",
+        "channel_order": "sms,email",
+        "sms_rate": 100,
+        "email_rate": 200,
+        "push_rate": 500,
+        "parallelism": 4,
+        "templates-TOTAL_FORMS": 0,
+        "templates-INITIAL_FORMS": 0,
+        "_continue": "1",
+    }
+    templates = list(campaign.templates.all())
+    form["templates-TOTAL_FORMS"] = form["templates-INITIAL_FORMS"] = len(templates)
+    for i, template in enumerate(templates):
+        for name in ("id", "channel", "language", "subject", "body"):
+            value = getattr(template, name)
+            form[f"templates-{i}-{name}"] = value if name != "id" else template.pk
+        form[f"templates-{i}-campaign"] = campaign.pk
+    client.post(reverse("admin:notices_campaign_change", args=[campaign.pk]), form)
+    assert Campaign.objects.get(pk=campaign.pk).customer_status == "former"
+    edited = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_EDIT)
+    assert (edited.actor, edited.target_id) == (lead, str(campaign.pk))
+    assert "customer_status" in edited.detail["fields"]
