@@ -54,9 +54,21 @@ from portal.paginators import EstimatedCountPaginator
 Status = Campaign.Status
 
 
+class _MessageText(forms.CharField):
+    """A browser's CRLF and the newline the field strips from a stored text's end
+    are not edits: counted as one, saving a page unchanged made its saver an
+    editor (who then may not approve) and the campaign out of date."""
+
+    def has_changed(self, initial, data) -> bool:
+        if self.disabled:
+            return False
+        return not _same(self.to_python(data), initial or "")
+
+
 class TemplateForm(forms.ModelForm):
     class Meta:
         fields = ["channel", "language", "subject", "body"]
+        field_classes = {"subject": _MessageText, "body": _MessageText}
         widgets = {
             "body": forms.Textarea(attrs={"rows": 5, "cols": 80, "data-sms-counter": "1"}),
         }
