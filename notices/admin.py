@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
@@ -44,7 +46,12 @@ from notices.models import (
 from notices.previews import preview_message, sample_exposed_codes
 from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
-from notices.templating import exposed_fields_text, validate_template, value_link_errors
+from notices.templating import (
+    exposed_fields_text,
+    sms_counter_values,
+    validate_template,
+    value_link_errors,
+)
 from portal.audit import audit
 from portal.csv_export import csv_download
 from portal.i18n import localized
@@ -70,8 +77,17 @@ class TemplateForm(forms.ModelForm):
         fields = ["channel", "language", "subject", "body"]
         field_classes = {"subject": _MessageText, "body": _MessageText}
         widgets = {
-            "body": forms.Textarea(attrs={"rows": 5, "cols": 80, "data-sms-counter": "1"}),
+            "body": forms.Textarea(attrs={"rows": 5, "cols": 80}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The counter sizes the text at its longest, as saving does; a bare
+        # marker counted "{first_name}" as written and called that the longest.
+        language = self.instance.language if self.instance.pk else None
+        self.fields["body"].widget.attrs["data-sms-counter"] = json.dumps(
+            sms_counter_values(language)
+        )
 
     def clean(self):
         data = super().clean()

@@ -372,6 +372,18 @@ def worst_case_values(language: str = "en", fields: list[str] | None = None) -> 
     return values
 
 
+def sms_counter_values(language: str | None = None) -> dict[str, str]:
+    """What the admin's SMS counter puts in place of each placeholder, so that it
+    sizes a text as saving does: ``worst_case_values`` in ``language``, or the
+    longest of every language for a template whose language is not yet chosen."""
+    values: dict[str, str] = {}
+    for lang in _languages(language):
+        for name, value in worst_case_values(lang).items():
+            if len(value) > len(values.get(name, "")):
+                values[name] = value
+    return values
+
+
 def _sms_fields(words: list[str], language: str, keep: int = SMS_MAX_FIELDS) -> str:
     if len(words) <= keep:
         return _joined(words, language)

@@ -742,3 +742,42 @@ def test_saving_a_campaign_unchanged_is_no_edit(client, lead, campaign):
     assert not campaign.editors.filter(pk=lead.pk).exists()
     assert not AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_EDIT).exists()
     assert "Campaign approved." in act(client, campaign, "approve").content.decode()
+
+
+def test_the_sms_counter_sizes_each_message_at_its_longest_as_saving_does(client, comms, campaign):
+    # The counter was given a bare marker: it counted "{first_name}" as twelve
+    # characters and called that the longest, one segment where saving then
+    # refused five.
+    import json
+    from html.parser import HTMLParser
+
+    from notices.templating import worst_case_values
+
+    class Counters(HTMLParser):
+        found: dict = {}
+        ids: dict = {}
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "textarea" and "data-sms-counter" in attrs:
+                self.found[attrs["name"]] = attrs["data-sms-counter"]
+            elif (
+                tag == "input" and (attrs.get("name") or "").endswith("-id") and attrs.get("value")
+            ):
+                self.ids[int(attrs["value"])] = attrs["name"].removesuffix("-id")
+
+    login_staff(client, comms)
+    page = Counters()
+    page.feed(
+        client.get(reverse("admin:notices_campaign_change", args=[campaign.pk])).content.decode()
+    )
+    by_language = {
+        template.language: page.found[f"{page.ids[template.pk]}-body"]
+        for template in campaign.templates.filter(channel="sms")
+    }
+    assert set(by_language) == {"en", "fr"}
+    for language, attribute in by_language.items():
+        assert json.loads(attribute) == worst_case_values(language)
+    added = json.loads(page.found["templates-__prefix__-body"])
+    assert added["first_name"] == worst_case_values("en")["first_name"]
+    assert len(added["exposed_fields"]) >= len(worst_case_values("fr")["exposed_fields"])
