@@ -104,6 +104,11 @@ def validate_template(
     return errors + body_errors
 
 
+def placeholders(text: str) -> set[str]:
+    """The placeholders ``text`` uses (none if its braces do not match)."""
+    return set(_fields(text) or [])
+
+
 def _fields(text: str) -> list[str] | None:
     """The raw text of every placeholder, or None if the braces are unbalanced."""
     fields = []

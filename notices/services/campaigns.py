@@ -25,7 +25,7 @@ from notices.services.reviews import (
     require_second_person,
     require_seen,
 )
-from notices.templating import DEFAULT_TEMPLATES, validate_template
+from notices.templating import DEFAULT_TEMPLATES, placeholders, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -177,6 +177,17 @@ def campaign_problems(campaign: Campaign) -> list[str]:
             template.body, channel=channel, subject=template.subject, language=language
         ):
             problems.append(f"{channel}/{language}: {error}")
+    naming = any(
+        language == "fr" and "incident_title" in placeholders(t.body) | placeholders(t.subject)
+        for (_channel, language), t in templates.items()
+    )
+    if naming and not campaign.incident.title_fr.strip():
+        problems.append(
+            _(
+                "The French messages name the incident ({incident_title}), which has no French "
+                "title: they would give its English one. Give the incident a French title."
+            )
+        )
     return problems
 
 
