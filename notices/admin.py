@@ -649,6 +649,18 @@ class NoticeForm(forms.ModelForm):
     # lists what stops publication, and publishing refuses it.
 
 
+def _direct_first_shown(incident: Incident):
+    """Direct first as the notice's page shows it, counted at most every 30 s
+    like the incident's timeline: the count reads every exposure of the incident.
+    Publishing counts afresh."""
+    key = f"direct-first:{incident.pk}"
+    status = cache.get(key)
+    if status is None:
+        status = selectors.direct_first_status(incident)
+        cache.set(key, status, 30)
+    return status
+
+
 def _same(submitted, stored) -> bool:
     """A browser's CRLF and a textarea's trailing newline are not edits."""
     if isinstance(submitted, str) and isinstance(stored, str):
@@ -782,7 +794,7 @@ class NoticeAdmin(admin.ModelAdmin):
             extra["can_publish"] = request.user.has_perm("notices.publish_notice")
             extra["wrote_it"] = wrote_or_edited(notice, request.user)
             if notice.audience == Notice.Audience.PUBLIC:
-                extra["direct_first"] = selectors.direct_first_status(notice.incident)
+                extra["direct_first"] = _direct_first_shown(notice.incident)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def get_urls(self):
@@ -983,7 +995,7 @@ class IncidentAdmin(customers_admin.IncidentAdmin):
                 by=request.user,
                 request=request,
             )
-            cache.delete(f"incident-timeline:{incident.pk}")
+            cache.delete_many([f"incident-timeline:{incident.pk}", f"direct-first:{incident.pk}"])
             self.message_user(request, _("Override recorded."), messages.SUCCESS)
         except ValidationError as exc:
             for error in exc.messages:

@@ -476,3 +476,23 @@ def test_an_override_reason_with_a_nul_character_is_refused_not_a_server_error(
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.content.decode()
     assert not DirectFirstOverride.objects.exists()
+
+
+def test_the_notice_page_counts_direct_first_once_for_a_while(client, lead, make_notice, audience):
+    # The count reads every exposure of the incident (millions): it ran on every
+    # view of a public notice's page, where the incident's page keeps it 30 s.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    notice = make_notice()
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+
+    def counts() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        assert "Direct first: 0 of 5 reachable affected customers" in page
+        return sum("FROM customers_exposure e" in q["sql"] for q in captured)
+
+    assert counts() == 1
+    assert counts() == 0
