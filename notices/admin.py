@@ -688,6 +688,10 @@ class NoticeAdmin(admin.ModelAdmin):
     change_form_template = "admin/notices/notice/change_form.html"
     content_fields = list(services.NOTICE_CONTENT_FIELDS)
 
+    def view_on_site(self, obj: Notice) -> str | None:
+        # Only a published notice has a page: any other's is a 404.
+        return obj.get_absolute_url() if obj.status == Notice.Status.PUBLISHED else None
+
     def get_readonly_fields(self, request, obj=None):
         state = ["status", "publish_at", "published_at", "published_by", "held_because"]
         if obj is not None and obj.status == Notice.Status.PUBLISHED:

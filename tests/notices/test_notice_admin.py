@@ -496,3 +496,16 @@ def test_the_notice_page_counts_direct_first_once_for_a_while(client, lead, make
 
     assert counts() == 1
     assert counts() == 0
+
+
+def test_view_on_site_is_offered_only_for_a_notice_the_site_shows(client, lead, make_notice):
+    # A draft's or a scheduled notice's page is a 404 to everyone: the links to it
+    # (ours and the admin's own button) led the lead there to read it.
+    login_staff(client, lead)
+    draft, published_notice = make_notice(), make_notice(status="published")
+    Notice.objects.filter(pk=published_notice.pk).update(published_at=timezone.now())
+    for notice, shown in ((draft, False), (published_notice, True)):
+        page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content
+        assert (notice.get_absolute_url().encode() in page) is shown
+        assert b"/admin/r/" not in page  # the admin's own button, by way of a redirect
+    assert client.get(draft.get_absolute_url()).status_code == 404
