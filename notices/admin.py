@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
@@ -18,6 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -40,10 +43,15 @@ from notices.models import (
     SuspiciousReport,
     TestSend,
 )
-from notices.previews import preview_message
+from notices.previews import preview_message, sample_exposed_codes
 from notices.references import format_reference, normalise_reference
 from notices.services.reviews import editor_add, wrote_or_edited
-from notices.templating import validate_template
+from notices.templating import (
+    exposed_fields_text,
+    sms_counter_values,
+    validate_template,
+    value_link_errors,
+)
 from portal.audit import audit
 from portal.csv_export import csv_download
 from portal.i18n import localized
@@ -53,12 +61,33 @@ from portal.paginators import EstimatedCountPaginator
 Status = Campaign.Status
 
 
+class _MessageText(forms.CharField):
+    """A browser's CRLF and the newline the field strips from a stored text's end
+    are not edits: counted as one, saving a page unchanged made its saver an
+    editor (who then may not approve) and the campaign out of date."""
+
+    def has_changed(self, initial, data) -> bool:
+        if self.disabled:
+            return False
+        return not _same(self.to_python(data), initial or "")
+
+
 class TemplateForm(forms.ModelForm):
     class Meta:
         fields = ["channel", "language", "subject", "body"]
+        field_classes = {"subject": _MessageText, "body": _MessageText}
         widgets = {
-            "body": forms.Textarea(attrs={"rows": 5, "cols": 80, "data-sms-counter": "1"}),
+            "body": forms.Textarea(attrs={"rows": 5, "cols": 80}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The counter sizes the text at its longest, as saving does; a bare
+        # marker counted "{first_name}" as written and called that the longest.
+        language = self.instance.language if self.instance.pk else None
+        self.fields["body"].widget.attrs["data-sms-counter"] = json.dumps(
+            sms_counter_values(language)
+        )
 
     def clean(self):
         data = super().clean()
@@ -193,6 +222,7 @@ class CampaignAdmin(admin.ModelAdmin):
             obj.created_by = obj.edited_by = request.user
             super().save_model(request, obj, form, change)
             editor_add(obj, request.user)
+            audit(AuditAction.CAMPAIGN_CREATE, actor=request.user, target=obj, request=request)
             return
         # The admin saves inside one transaction: the row stays locked (against
         # other updates; rows that refer to it can still be added) until the
@@ -223,9 +253,15 @@ class CampaignAdmin(admin.ModelAdmin):
             return
         super().save_related(request, form, formsets, change)
         services.campaign_templates_fill(campaign=form.instance)
-        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+        templates_changed = any(fs.has_changed() for fs in formsets)
+        if change and (form.has_changed() or templates_changed):
             # Whoever changed it cannot be the one who approves it.
-            services.campaign_edited(campaign=form.instance, by=request.user)
+            services.campaign_edited(
+                campaign=form.instance,
+                by=request.user,
+                fields=[*form.changed_data, *(["templates"] if templates_changed else [])],
+                request=request,
+            )
 
     def _refused(self, request, error) -> None:
         if not getattr(request, "_campaign_change_refused", False):
@@ -289,11 +325,17 @@ class CampaignAdmin(admin.ModelAdmin):
             coverage = selectors.campaign_coverage(campaign)
             cache.set(coverage_key, coverage, 60)
         previews = []
+        # One sample customer for every preview: finding one can mean a long scan
+        # of a large incident's exposures when the audience is narrow.
+        exposed = sample_exposed_codes(campaign)
         for template in campaign.templates.order_by("channel", "language"):
             try:
                 previews.append(
                     preview_message(
-                        campaign=campaign, channel=template.channel, language=template.language
+                        campaign=campaign,
+                        channel=template.channel,
+                        language=template.language,
+                        exposed=exposed,
                     )
                 )
             except LookupError:
@@ -306,6 +348,11 @@ class CampaignAdmin(admin.ModelAdmin):
             "title": _("Campaign: %s") % campaign.name,
             "campaign": campaign,
             "coverage": coverage,
+            # Whom it reaches, not only how many: what the approver approves.
+            "audience_classes": exposed_fields_text(
+                list(campaign.data_classes.values_list("code", flat=True)),
+                translation.get_language() or "en",
+            ),
             "coverage_rows": [
                 (channel, coverage.by_channel.get(channel, 0)) for channel in campaign.channels
             ],
@@ -602,6 +649,18 @@ class NoticeForm(forms.ModelForm):
     # lists what stops publication, and publishing refuses it.
 
 
+def _direct_first_shown(incident: Incident):
+    """Direct first as the notice's page shows it, counted at most every 30 s
+    like the incident's timeline: the count reads every exposure of the incident.
+    Publishing counts afresh."""
+    key = f"direct-first:{incident.pk}"
+    status = cache.get(key)
+    if status is None:
+        status = selectors.direct_first_status(incident)
+        cache.set(key, status, 30)
+    return status
+
+
 def _same(submitted, stored) -> bool:
     """A browser's CRLF and a textarea's trailing newline are not edits."""
     if isinstance(submitted, str) and isinstance(stored, str):
@@ -628,6 +687,10 @@ class NoticeAdmin(admin.ModelAdmin):
     inlines = [NoticeUpdateInline]
     change_form_template = "admin/notices/notice/change_form.html"
     content_fields = list(services.NOTICE_CONTENT_FIELDS)
+
+    def view_on_site(self, obj: Notice) -> str | None:
+        # Only a published notice has a page: any other's is a 404.
+        return obj.get_absolute_url() if obj.status == Notice.Status.PUBLISHED else None
 
     def get_readonly_fields(self, request, obj=None):
         state = ["status", "publish_at", "published_at", "published_by", "held_because"]
@@ -735,7 +798,7 @@ class NoticeAdmin(admin.ModelAdmin):
             extra["can_publish"] = request.user.has_perm("notices.publish_notice")
             extra["wrote_it"] = wrote_or_edited(notice, request.user)
             if notice.audience == Notice.Audience.PUBLIC:
-                extra["direct_first"] = selectors.direct_first_status(notice.incident)
+                extra["direct_first"] = _direct_first_shown(notice.incident)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def get_urls(self):
@@ -850,6 +913,40 @@ class DirectFirstOverrideAdmin(admin.ModelAdmin):
         return False
 
 
+# --- what messages include: data class labels and incident titles --------------------
+
+
+class _MessageValuesForm(forms.ModelForm):
+    """Text that messages include ({exposed_fields}, {incident_title}) holds no
+    link a template could not hold: it goes out as it is at send time, approved
+    campaigns included."""
+
+    message_values: tuple[str, ...] = ()
+
+    def clean(self):
+        data = super().clean()
+        for name in self.message_values:
+            for error in value_link_errors(data.get(name) or ""):
+                self.add_error(name, error)
+        return data
+
+
+class DataClassForm(_MessageValuesForm):
+    message_values = ("label", "label_fr")
+
+
+admin.site.unregister(DataClass)
+
+
+@admin.register(DataClass)
+class DataClassAdmin(customers_admin.DataClassAdmin):
+    form = DataClassForm
+
+
+class IncidentForm(_MessageValuesForm):
+    message_values = ("title", "title_fr")
+
+
 # --- incidents: the customers app's admin, with the timeline and direct first -------
 
 admin.site.unregister(Incident)
@@ -857,6 +954,7 @@ admin.site.unregister(Incident)
 
 @admin.register(Incident)
 class IncidentAdmin(customers_admin.IncidentAdmin):
+    form = IncidentForm
     change_form_template = "admin/notices/incident/change_form.html"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -901,7 +999,7 @@ class IncidentAdmin(customers_admin.IncidentAdmin):
                 by=request.user,
                 request=request,
             )
-            cache.delete(f"incident-timeline:{incident.pk}")
+            cache.delete_many([f"incident-timeline:{incident.pk}", f"direct-first:{incident.pk}"])
             self.message_user(request, _("Override recorded."), messages.SUCCESS)
         except ValidationError as exc:
             for error in exc.messages:

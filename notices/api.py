@@ -401,9 +401,10 @@ class VerifyView(APIView):
 
         serializer = VerifyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The page's counts: one budget of guesses, by the page or the app.
         if limited(
             request._request,
-            "verify-api",
+            "verify",
             per_ip=settings.VERIFY_RATE_PER_IP,
             overall=settings.VERIFY_RATE_GLOBAL,
         ):

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import translation
 
 from notices.audience import Audience
+from notices.channels import push
 from notices.models import Campaign
 from notices.references import format_reference, new_reference
 from notices.sms import SmsSegments, sms_segments
@@ -66,6 +67,9 @@ def preview_message(
     with translation.override(language):
         body = (render_sms if channel == "sms" else render)(template.body, context)
         subject = render_subject(template.subject, context)
+    if channel == "push":
+        # As sending does: never over FCM's payload limit.
+        body = push.fit_body(subject=subject, body=body, reference=reference)
     return Preview(
         channel=channel,
         language=language,

@@ -104,6 +104,11 @@ def validate_template(
     return errors + body_errors
 
 
+def placeholders(text: str) -> set[str]:
+    """The placeholders ``text`` uses (none if its braces do not match)."""
+    return set(_fields(text) or [])
+
+
 def _fields(text: str) -> list[str] | None:
     """The raw text of every placeholder, or None if the braces are unbalanced."""
     fields = []
@@ -246,6 +251,23 @@ def _link_errors(text: str) -> list[str]:
     return errors
 
 
+def value_link_errors(text: str) -> list[str]:
+    """Problems with text that messages include as a value (a data class's label,
+    an incident's title): phones and mail programs link any host or address in
+    it, so it may point only where a template may link. Checked when staff save
+    it: changed after a campaign's approval, it reaches every message unreviewed."""
+    allowed = {_normal_host(h) for h in allowed_link_hosts()}
+    return [
+        _(
+            "“%(host)s” is not an allowed link or address. Messages include this text, "
+            "so it may only point to %(hosts)s."
+        )
+        % {"host": host, "hosts": ", ".join(sorted(allowed))}
+        for host in _hosts_in(text)
+        if host not in allowed
+    ]
+
+
 # --- Longest values ---------------------------------------------------------------
 
 
@@ -352,6 +374,18 @@ def worst_case_values(language: str = "en", fields: list[str] | None = None) -> 
         values["exposed_fields"] = _sms_fields(words, language)
     for name in ("first_name", "incident_title"):
         values[name] = UCS2_STAND_IN + values[name][1:]
+    return values
+
+
+def sms_counter_values(language: str | None = None) -> dict[str, str]:
+    """What the admin's SMS counter puts in place of each placeholder, so that it
+    sizes a text as saving does: ``worst_case_values`` in ``language``, or the
+    longest of every language for a template whose language is not yet chosen."""
+    values: dict[str, str] = {}
+    for lang in _languages(language):
+        for name, value in worst_case_values(lang).items():
+            if len(value) > len(values.get(name, "")):
+                values[name] = value
     return values
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.urls import path
 
 from notices import preferences, views, webhooks
+from portal.public_pages import cached_for_visitors
 
 app_name = "notices"
 
 urlpatterns = [
     path("notices/", views.notice_index, name="index"),
-    path("notices/feed.atom", views.NoticeFeed(), name="feed"),
+    # Polled by feed readers: one shared copy per language a minute, as the pages.
+    path("notices/feed.atom", cached_for_visitors(views.NoticeFeed()), name="feed"),
     path("notices/<slug:slug>/", views.notice_detail, name="notice"),
     path("verify", views.verify, name="verify"),
     path("report", views.report, name="report"),

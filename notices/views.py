@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -91,7 +92,10 @@ class NoticeFeed(Feed):
         return _("What we have published about the incident, newest first.")
 
     def items(self):
-        return selectors.notices_visible_to(None)[:50]
+        # The latest update with the notices, in one query: not one per notice.
+        return selectors.notices_visible_to(None).annotate(
+            latest_update_at=Max("updates__created_at")
+        )[:50]
 
     def item_title(self, item: Notice) -> str:
         return localized(item, "title")
@@ -103,8 +107,7 @@ class NoticeFeed(Feed):
         return item.published_at
 
     def item_updateddate(self, item: Notice):
-        latest = item.updates.order_by("-created_at").values_list("created_at", flat=True).first()
-        return latest or item.published_at
+        return item.latest_update_at or item.published_at
 
     def item_link(self, item: Notice) -> str:
         return (

@@ -20,6 +20,8 @@ class AuditAction(models.TextChoices):
     NOTE_ADD = "customer.note_add", _("Noted a contact")
     CLAIM_CODE_ISSUE = "claim_code.issue", _("Issued a claim code")
     DELIVERY_RESEND = "delivery.resend", _("Resent an alert")
+    CAMPAIGN_CREATE = "campaign.create", _("Wrote a campaign")
+    CAMPAIGN_EDIT = "campaign.edit", _("Edited a draft campaign")
     CAMPAIGN_APPROVE = "campaign.approve", _("Approved a campaign")
     CAMPAIGN_TEST_SEND = "campaign.test_send", _("Sent a campaign's test message")
     CAMPAIGN_SEND = "campaign.send", _("Started sending a campaign")

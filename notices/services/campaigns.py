@@ -25,7 +25,7 @@ from notices.services.reviews import (
     require_second_person,
     require_seen,
 )
-from notices.templating import DEFAULT_TEMPLATES, validate_template
+from notices.templating import DEFAULT_TEMPLATES, placeholders, validate_template
 from portal.audit import audit
 from portal.models import AuditAction
 
@@ -82,12 +82,18 @@ def campaign_create(
         campaign.data_classes.set(classes)
         editor_add(campaign, by)
         campaign_templates_fill(campaign=campaign)
+        # Who wrote it, and from where (a command names its author with --by):
+        # the first pair of eyes is on the record, as the second's is.
+        audit(AuditAction.CAMPAIGN_CREATE, actor=by, target=campaign)
     return campaign
 
 
-def campaign_edited(*, campaign: Campaign, by) -> Campaign:
-    """``by`` changed what the campaign says or whom it reaches: only a draft
-    can change, and its approver must now be someone else."""
+def campaign_edited(
+    *, campaign: Campaign, by, fields: list[str] | None = None, request=None
+) -> Campaign:
+    """``by`` changed what the campaign says or whom it reaches (``fields``): only
+    a draft can change, its approver must now be someone else, and the audit log
+    says who changed what."""
     require_permission(
         by, "notices.change_campaign", _("Only communications staff may edit a campaign.")
     )
@@ -99,6 +105,13 @@ def campaign_edited(*, campaign: Campaign, by) -> Campaign:
     # A campaign nobody wrote gets its first pair of eyes: otherwise it could
     # never be approved.
     Campaign.objects.filter(pk=campaign.pk, created_by=None).update(created_by=by)
+    audit(
+        AuditAction.CAMPAIGN_EDIT,
+        actor=by,
+        target=campaign,
+        detail={"fields": sorted(fields or [])},
+        request=request,
+    )
     campaign.refresh_from_db()
     return campaign
 
@@ -164,6 +177,17 @@ def campaign_problems(campaign: Campaign) -> list[str]:
             template.body, channel=channel, subject=template.subject, language=language
         ):
             problems.append(f"{channel}/{language}: {error}")
+    naming = any(
+        language == "fr" and "incident_title" in placeholders(t.body) | placeholders(t.subject)
+        for (_channel, language), t in templates.items()
+    )
+    if naming and not campaign.incident.title_fr.strip():
+        problems.append(
+            _(
+                "The French messages name the incident ({incident_title}), which has no French "
+                "title: they would give its English one. Give the incident a French title."
+            )
+        )
     return problems
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -104,11 +105,15 @@ def notice_publish(*, notice: Notice, by, seen: str | None = None, request=None)
     notice.refresh_from_db()
     _require_publisher(notice, by)
     require_seen(notice, seen, _("The notice changed while you published it: review it again."))
-    return _publish(notice, by=by, request=request)
+    # The version whose authors were just checked: an edit landing after the
+    # check (the publisher's own, in another tab) is not published unreviewed.
+    return _publish(notice, by=by, request=request, checked=notice.updated_at)
 
 
-def _publish(notice: Notice, *, by, request=None, scheduled: bool = False) -> Notice:
+def _publish(notice: Notice, *, by, request=None, scheduled: bool = False, checked=None) -> Notice:
     notice.refresh_from_db()
+    if checked is not None and notice.updated_at != checked:
+        raise ValidationError(_("The notice changed while you published it: review it again."))
     if notice.status == Status.PUBLISHED:
         raise ValidationError(_("This notice is already published."))
     problems = notice_problems(notice)
@@ -304,6 +309,7 @@ def direct_first_override(*, incident, reason: str, by, request=None) -> DirectF
     """An incident lead decides the public may hear before every affected customer has."""
     if not by.has_perm("notices.override_direct_first"):
         raise PermissionDenied(_("Only an incident lead may override direct first."))
+    ProhibitNullCharactersValidator()(reason)  # PostgreSQL stores no NUL: a 500, not an answer
     if len(reason.strip()) < 20:
         raise ValidationError(
             _("Say why, in a sentence or two: it is kept on the incident's record.")

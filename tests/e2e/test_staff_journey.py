@@ -324,3 +324,35 @@ def test_messages_page_has_no_serious_accessibility_violations(messages_page, vi
 def test_messages_page_reflows_at_320_css_pixels(messages_page):
     page = messages_page(NARROW)
     assert_reflows(page)
+
+
+def test_a_lead_publishes_a_notice_from_its_admin_page_in_a_browser(
+    new_context, incident, settings
+):
+    # The publish form sat inside the notice's change form: the browser dropped
+    # it, and "Publish now" posted the change form instead (nothing published).
+    from notices.models import Notice
+    from tests.notices.conftest import BREACH_BODY, BREACH_BODY_FR
+
+    settings.NOTICE_LINK_HOSTS = ["www.oaic.gov.au"]  # the sample text's link
+    author, _secret = _staff_member(COMMUNICATIONS, "casey")
+    lead, secret = _staff_member(INCIDENT_LEAD, "lee")
+    notice = Notice.objects.create(
+        incident=incident,
+        slug="what-happened",
+        kind="breach",
+        audience="customers",
+        title="What happened",
+        title_fr="Ce qui s'est passé",
+        summary="In short.",
+        summary_fr="En bref.",
+        body=BREACH_BODY,
+        body_fr=BREACH_BODY_FR,
+        created_by=author,
+    )
+    page = _sign_in_staff(new_context(), lead, secret)
+    page.goto(f"/admin/notices/notice/{notice.pk}/change/")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
+    notice.refresh_from_db()
+    assert (notice.status, notice.published_by) == ("published", lead)

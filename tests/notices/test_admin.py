@@ -538,3 +538,246 @@ def test_the_report_search_reads_an_index(rf):
             cursor.execute("SET LOCAL enable_seqscan = off")
     plan = queryset.explain()
     assert "report_sender_key" in plan and "report_reference_upper" in plan, plan
+
+
+def _data_class_form(data_class, **changes) -> dict:
+    fields = ["label", "label_fr", "sensitivity", "explanation", "explanation_fr"]
+    return {
+        **{name: getattr(data_class, name) for name in fields},
+        "is_identity_document": "on" if data_class.is_identity_document else "",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "passport number: renew it now at passport-renewal.example",
+        "passport number (call us or write to help@scam.example)",
+        "passport number, see https://evil.example/renew",
+    ],
+)
+def test_a_data_class_label_that_messages_name_holds_no_foreign_link(
+    client, comms, campaign, label
+):
+    # {exposed_fields} puts the label into every message: changed after a campaign's
+    # approval, it sent a link no template may hold to the whole audience.
+    from customers.models import DataClass
+
+    passport = DataClass.objects.get(code="passport_number")
+    login_staff(client, comms)
+    url = reverse("admin:customers_dataclass_change", args=[passport.pk])
+    for field in ("label", "label_fr"):
+        response = client.post(url, _data_class_form(passport, **{field: label}))
+        assert response.status_code == 200
+        assert "not an allowed link or address" in response.content.decode()
+    passport.refresh_from_db()
+    assert "example" not in passport.label + passport.label_fr
+    ok = client.post(url, _data_class_form(passport, label="Passport number (and its expiry)"))
+    assert ok.status_code == 302
+
+
+def test_an_incident_title_that_messages_name_holds_no_foreign_link(client, lead, incident):
+    login_staff(client, lead)
+    url = reverse("admin:customers_incident_change", args=[incident.pk])
+    form = {
+        "title": incident.title,
+        "title_fr": incident.title_fr,
+        "slug": incident.slug,
+        "summary": incident.summary,
+        "status": incident.status,
+        "discovered_at_0": "2026-11-01",
+        "discovered_at_1": "09:00",
+    }
+    for field in ("title", "title_fr"):
+        response = client.post(url, {**form, field: "Breach: details at breach-info.example"})
+        assert response.status_code == 200
+        assert "not an allowed link or address" in response.content.decode()
+    incident.refresh_from_db()
+    assert "example" not in incident.title + incident.title_fr
+    assert client.post(url, {**form, "title": "Customer data breach"}).status_code == 302
+
+
+def test_the_review_page_says_whom_the_campaign_reaches_and_how_fast(client, lead, campaign):
+    # The approver approves whom it reaches, not only how many: a campaign
+    # narrowed to former customers with their passport exposed read "1 affected
+    # customer" and nothing more.
+    from customers.models import DataClass
+
+    Campaign.objects.filter(pk=campaign.pk).update(
+        customer_status="former", sms_rate=7, email_rate=9, push_rate=11, parallelism=3
+    )
+    campaign.data_classes.set(DataClass.objects.filter(code="passport_number"))
+    login_staff(client, lead)
+    html = review(client, campaign).content.decode()
+    assert "1 affected customer in the audience" in html
+    assert "Former customers only" in html
+    assert "with any of these exposed: passport number" in html
+    assert "Sending: SMS 7, email 9, push 11 a second; 3 parallel senders." in html
+
+    campaign.data_classes.clear()
+    Campaign.objects.filter(pk=campaign.pk).update(customer_status="all")
+    html = review(client, campaign).content.decode()
+    assert "Current and former customers, every one affected" in html
+
+
+def test_a_test_message_is_vouched_for_by_the_verify_page(
+    client, lead, campaign, django_capture_on_commit_callbacks
+):
+    # It says "check ref … at /verify": staff trying the whole journey, as a
+    # customer would, were told "Not from us" about our own message.
+    import re
+
+    from django.core import mail
+
+    login_staff(client, lead)
+    url = reverse("admin:notices_campaign_test_send", args=[campaign.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"channel": "email", "language": "en", "to": "dave@example.com"})
+    [printed] = re.findall(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b", mail.outbox[-1].body)
+    answer = client.post(reverse("notices:verify"), {"reference": printed}).content.decode()
+    assert "Yes, we sent this message." in answer
+    assert "d•••@example.com" in answer
+    assert "dave@example.com" not in answer
+
+
+def test_the_review_page_reads_its_sample_customer_once(client, lead, campaign):
+    # Each preview looked for an audience member again: on an incident of
+    # millions with a narrow audience, a long scan per message template.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert campaign.templates.count() == 4
+    login_staff(client, lead)
+    with CaptureQueriesContext(connection) as captured:
+        html = review(client, campaign).content.decode()
+    samples = [q["sql"] for q in captured if q["sql"].startswith("SELECT e.fields")]
+    assert len(samples) == 1
+    assert html.count('class="fh-preview"') == 4
+
+
+def test_writing_and_editing_a_campaign_in_the_admin_is_on_the_audit_log(
+    client, comms, lead, incident, audience
+):
+    login_staff(client, comms)
+    client.post(
+        reverse("admin:notices_campaign_add"),
+        {
+            "incident": incident.pk,
+            "name": "First alert",
+            "customer_status": "all",
+            "channel_order": "sms,email",
+            "sms_rate": 100,
+            "email_rate": 200,
+            "push_rate": 500,
+            "parallelism": 4,
+            "templates-TOTAL_FORMS": 0,
+            "templates-INITIAL_FORMS": 0,
+        },
+    )
+    campaign = Campaign.objects.get(name="First alert")
+    created = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CREATE)
+    assert (created.actor, created.target_id) == (comms, str(campaign.pk))
+
+    login_staff(client, lead)
+    form = {
+        "incident": incident.pk,
+        "name": "First alert",
+        "customer_status": "former",
+        "channel_order": "sms,email",
+        "sms_rate": 100,
+        "email_rate": 200,
+        "push_rate": 500,
+        "parallelism": 4,
+        "templates-TOTAL_FORMS": 0,
+        "templates-INITIAL_FORMS": 0,
+        "_continue": "1",
+    }
+    templates = list(campaign.templates.all())
+    form["templates-TOTAL_FORMS"] = form["templates-INITIAL_FORMS"] = len(templates)
+    for i, template in enumerate(templates):
+        for name in ("id", "channel", "language", "subject", "body"):
+            value = getattr(template, name)
+            form[f"templates-{i}-{name}"] = value if name != "id" else template.pk
+        form[f"templates-{i}-campaign"] = campaign.pk
+    client.post(reverse("admin:notices_campaign_change", args=[campaign.pk]), form)
+    assert Campaign.objects.get(pk=campaign.pk).customer_status == "former"
+    edited = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_EDIT)
+    assert (edited.actor, edited.target_id) == (lead, str(campaign.pk))
+    assert edited.detail == {"fields": ["customer_status"]}
+
+
+def _change_form_as_a_browser_posts_it(campaign) -> dict:
+    """Every field as stored, text as a browser sends a textarea: CRLF newlines."""
+    form = {
+        "incident": campaign.incident_id,
+        "name": campaign.name,
+        "customer_status": campaign.customer_status,
+        "channel_order": campaign.channel_order,
+        "sms_rate": campaign.sms_rate,
+        "email_rate": campaign.email_rate,
+        "push_rate": campaign.push_rate,
+        "parallelism": campaign.parallelism,
+        "_continue": "1",
+    }
+    templates = list(campaign.templates.order_by("pk"))
+    form["templates-TOTAL_FORMS"] = form["templates-INITIAL_FORMS"] = len(templates)
+    for i, template in enumerate(templates):
+        form[f"templates-{i}-id"] = template.pk
+        form[f"templates-{i}-campaign"] = campaign.pk
+        for name in ("channel", "language", "subject", "body"):
+            form[f"templates-{i}-{name}"] = getattr(template, name).replace("\n", "\r\n")
+    return form
+
+
+def test_saving_a_campaign_unchanged_is_no_edit(client, lead, campaign):
+    # The email texts end with a newline, which the form strips: saving the page
+    # as it was counted as changing them, and its saver could no longer approve.
+    assert campaign.templates.get(channel="email", language="en").body.endswith("\n")
+    before = Campaign.objects.get(pk=campaign.pk).updated_at
+    login_staff(client, lead)
+    url = reverse("admin:notices_campaign_change", args=[campaign.pk])
+    client.post(url, _change_form_as_a_browser_posts_it(campaign))
+    assert Campaign.objects.get(pk=campaign.pk).updated_at == before
+    assert not campaign.editors.filter(pk=lead.pk).exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_EDIT).exists()
+    assert "Campaign approved." in act(client, campaign, "approve").content.decode()
+
+
+def test_the_sms_counter_sizes_each_message_at_its_longest_as_saving_does(client, comms, campaign):
+    # The counter was given a bare marker: it counted "{first_name}" as twelve
+    # characters and called that the longest, one segment where saving then
+    # refused five.
+    import json
+    from html.parser import HTMLParser
+
+    from notices.templating import worst_case_values
+
+    class Counters(HTMLParser):
+        found: dict = {}
+        ids: dict = {}
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "textarea" and "data-sms-counter" in attrs:
+                self.found[attrs["name"]] = attrs["data-sms-counter"]
+            elif (
+                tag == "input" and (attrs.get("name") or "").endswith("-id") and attrs.get("value")
+            ):
+                self.ids[int(attrs["value"])] = attrs["name"].removesuffix("-id")
+
+    login_staff(client, comms)
+    page = Counters()
+    page.feed(
+        client.get(reverse("admin:notices_campaign_change", args=[campaign.pk])).content.decode()
+    )
+    by_language = {
+        template.language: page.found[f"{page.ids[template.pk]}-body"]
+        for template in campaign.templates.filter(channel="sms")
+    }
+    assert set(by_language) == {"en", "fr"}
+    for language, attribute in by_language.items():
+        assert json.loads(attribute) == worst_case_values(language)
+    added = json.loads(page.found["templates-__prefix__-body"])
+    assert added["first_name"] == worst_case_values("en")["first_name"]
+    assert len(added["exposed_fields"]) >= len(worst_case_values("fr")["exposed_fields"])

@@ -140,7 +140,9 @@ def test_the_command_obeys_the_actors_role(incident, comms, lead, lead_code, aud
         with pytest.raises(CommandError, match="incident lead"):
             run(action, campaign_id, "--by", comms.username)
     assert Campaign.objects.get(pk=campaign_id).status == "approved"
-    assert not AuditEntry.objects.filter(actor=comms).exclude(action="staff.roles_change").exists()
+    # Only what they did: write their campaign.
+    done = AuditEntry.objects.filter(actor=comms).exclude(action="staff.roles_change")
+    assert list(done.values_list("action", "target_id")) == [("campaign.create", campaign_id)]
     later = time_machine.travel(datetime.now(UTC) + timedelta(seconds=60))
     with later, pytest.raises(CommandError, match="another staff member"):
         approve(other, lead, lead_code())
@@ -205,3 +207,13 @@ def test_the_audit_log_says_it_was_done_from_the_command_line(
         assert entry.actor == lead
         assert entry.detail["via"] == "command line"
         assert entry.detail["os_user"] and entry.detail["host"]
+
+
+def test_writing_a_campaign_by_command_is_on_the_audit_log(incident, comms, lead, lead_code):
+    # An operator could write a campaign in a colleague's name (--by), then
+    # approve it with their own code: only the approval said "command line".
+    campaign_id = _draft(incident, comms)
+    entry = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CREATE, target_id=campaign_id)
+    assert entry.actor == comms
+    assert entry.detail["via"] == "command line"
+    assert entry.detail["os_user"] and entry.detail["host"]

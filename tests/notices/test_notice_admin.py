@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -400,3 +401,111 @@ def test_a_notice_published_after_the_check_is_not_deleted_with_the_drafts(rf, m
     admin.site._registry[Notice].delete_queryset(rf.post("/"), Notice.objects.all())
     admin.site._registry[Notice].delete_model(rf.post("/"), published)
     assert list(Notice.objects.all()) == [published]
+
+
+class _Forms(HTMLParser):
+    """Each form of a page, with the submit buttons and named fields a browser
+    sends with it. A <form> opened inside another is dropped by the browser's
+    parser, and its </form> ends the outer form: the page is then broken."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[dict] = []
+        self.forms: list[dict] = []
+        self.nested = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.nested = self.nested or bool(self.open)
+            self.open.append({"action": attrs.get("action", ""), "fields": set(), "buttons": []})
+            self.forms.append(self.open[-1])
+        elif self.open and tag in ("input", "textarea", "select", "button"):
+            if tag == "button" and attrs.get("type", "submit") == "submit":
+                self.open[-1]["buttons"].append(attrs)
+            elif attrs.get("name"):
+                self.open[-1]["fields"].add(attrs["name"])
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.open:
+            self.open.pop()
+
+
+def _forms(html: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(html)
+    return parser
+
+
+def test_the_publish_form_is_not_inside_the_notice_form(client, lead, make_notice):
+    # Nested, a browser sent "Publish now" to the change form, and the notice's
+    # fields and its Save button ended up outside any form.
+    notice = make_notice()
+    login_staff(client, lead)
+    page = _forms(
+        client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content.decode()
+    )
+    assert not page.nested
+    publish = reverse("admin:notices_notice_publish", args=[notice.pk])
+    assert [f for f in page.forms if f["action"] == publish and "seen" in f["fields"]]
+    (change,) = [f for f in page.forms if "title" in f["fields"]]
+    assert "_save" in {button.get("name") for button in change["buttons"]} | change["fields"]
+
+
+def test_the_override_form_is_not_inside_the_incident_form(client, lead, incident):
+    login_staff(client, lead)
+    page = _forms(
+        client.get(reverse("admin:customers_incident_change", args=[incident.pk])).content.decode()
+    )
+    assert not page.nested
+    override = reverse("admin:customers_incident_override", args=[incident.pk])
+    assert [f for f in page.forms if f["action"] == override and "reason" in f["fields"]]
+    (change,) = [f for f in page.forms if "title" in f["fields"]]
+    assert "_save" in {button.get("name") for button in change["buttons"]} | change["fields"]
+
+
+def test_an_override_reason_with_a_nul_character_is_refused_not_a_server_error(
+    client, lead, incident
+):
+    # PostgreSQL takes no NUL in text: the reason reached the database and the
+    # lead got a server error instead of the form's answer.
+    login_staff(client, lead)
+    url = reverse("admin:customers_incident_override", args=[incident.pk])
+    reason = "Records are for sale online\x00; warn everyone now."
+    response = client.post(url, {"reason": reason}, follow=True)
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not DirectFirstOverride.objects.exists()
+
+
+def test_the_notice_page_counts_direct_first_once_for_a_while(client, lead, make_notice, audience):
+    # The count reads every exposure of the incident (millions): it ran on every
+    # view of a public notice's page, where the incident's page keeps it 30 s.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    notice = make_notice()
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_change", args=[notice.pk])
+
+    def counts() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        assert "Direct first: 0 of 5 reachable affected customers" in page
+        return sum("FROM customers_exposure e" in q["sql"] for q in captured)
+
+    assert counts() == 1
+    assert counts() == 0
+
+
+def test_view_on_site_is_offered_only_for_a_notice_the_site_shows(client, lead, make_notice):
+    # A draft's or a scheduled notice's page is a 404 to everyone: the links to it
+    # (ours and the admin's own button) led the lead there to read it.
+    login_staff(client, lead)
+    draft, published_notice = make_notice(), make_notice(status="published")
+    Notice.objects.filter(pk=published_notice.pk).update(published_at=timezone.now())
+    for notice, shown in ((draft, False), (published_notice, True)):
+        page = client.get(reverse("admin:notices_notice_change", args=[notice.pk])).content
+        assert (notice.get_absolute_url().encode() in page) is shown
+        assert b"/admin/r/" not in page  # the admin's own button, by way of a redirect
+    assert client.get(draft.get_absolute_url()).status_code == 404

@@ -319,3 +319,27 @@ def test_someone_no_longer_staff_cannot_approve_by_command(campaign, lead):
     with pytest.raises(CommandError):
         call_command("campaign", "approve", str(campaign.pk), "--by", lead.username)
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_lead_cannot_publish_their_own_edit_that_lands_during_the_publish(
+    make_notice, lead, monkeypatch
+):
+    """Four eyes under a race: the lead's own edit (another tab) commits after
+    the publish checked who wrote the notice; the version checked, not the one
+    read afterwards, is the one published, or nothing is."""
+    from notices.services import notices as notice_services
+    from notices.services.reviews import version
+
+    notice = make_notice(audience="customers")
+    seen = version(notice)
+    checked = notice_services.require_seen
+
+    def edit_lands(obj, seen_version, message):
+        checked(obj, seen_version, message)
+        services.notice_edit(notice=notice, changes={"summary": "Edited by the lead."}, by=lead)
+
+    monkeypatch.setattr(notice_services, "require_seen", edit_lands)
+    with pytest.raises(ValidationError, match="review it again"):
+        services.notice_publish(notice=notice, by=lead, seen=seen)
+    stored = Notice.objects.get(pk=notice.pk)
+    assert (stored.status, stored.summary) == ("draft", "Edited by the lead.")

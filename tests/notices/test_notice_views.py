@@ -200,3 +200,29 @@ def test_customer_pages_pick_their_notices_from_a_short_lived_list(
     assert set(visitor) == {public}
     assert set(customer) == {public, customers_only, theirs}
     assert not_theirs not in customer
+
+
+def test_the_feed_costs_the_same_few_queries_however_many_notices_and_is_shared(
+    client, make_notice
+):
+    # Polled by feed readers and newsrooms through a press-release spike: it
+    # read each notice's updates with a query of its own, for every poll.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notices.models import NoticeUpdate
+
+    def queries(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("notices:feed"), params).status_code == 200
+        return len(captured)
+
+    for n in range(2):
+        notice = published(make_notice(title=f"Early {n}"))
+        NoticeUpdate.objects.create(notice=notice, body="More.", body_fr="Plus.")
+    few = queries(lang="en")
+    for n in range(6):
+        notice = published(make_notice(title=f"Later {n}"))
+        NoticeUpdate.objects.create(notice=notice, body="More.", body_fr="Plus.")
+    assert queries(lang="fr") == few
+    assert queries(lang="fr") == 0  # the shared copy of the minute

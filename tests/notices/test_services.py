@@ -214,3 +214,22 @@ def test_the_editors_migration_records_each_author_and_last_editor(campaign, com
     campaign.editors.clear()
     migration.editors_from_authors(apps, None)
     assert set(campaign.editors.all()) == {comms, lead}
+
+
+def test_a_french_message_naming_the_incident_needs_its_french_title(incident, comms, lead):
+    # Without one, {incident_title} put the English title into every French message.
+    from customers.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(title_fr="")
+    campaign = services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    CampaignTemplate.objects.filter(campaign=campaign, language="fr").update(
+        body="{incident_title} : vos données. Réf. {reference} sur {verify_url}"
+    )
+    campaign.refresh_from_db()  # as the review page reads it
+    problems = services.campaign_problems(campaign)
+    assert any("French title" in problem for problem in problems)
+    with pytest.raises(ValidationError):
+        services.campaign_approve(campaign=campaign, by=lead)
+    Incident.objects.filter(pk=incident.pk).update(title_fr="Cyberattaque")
+    campaign.incident.refresh_from_db()
+    assert services.campaign_problems(campaign) == []

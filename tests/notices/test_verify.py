@@ -277,3 +277,22 @@ def test_a_push_reference_says_it_went_to_the_app(client, campaign, audience):
 def test_the_home_page_names_every_channel_we_use(client):
     html = client.get("/").content.decode()
     assert "We text, email, notify the app and post in the portal ourselves" in html
+
+
+def test_the_page_and_the_api_share_one_budget_of_guesses(client, settings):
+    # Each had its own count: an address guessed twice the rate, and everyone
+    # together twice the overall limit, by using both.
+    from rest_framework.test import APIClient
+
+    settings.VERIFY_RATE_PER_IP, settings.VERIFY_RATE_GLOBAL = "3/m", "5/m"
+    api = APIClient()
+    page = [check(client, "ZZZZZZZZZZZZ").status_code for _ in range(3)]
+    app = api.post("/api/v1/verify", {"reference": "ZZZZZZZZZZZZ"}, format="json")
+    assert page == [200] * 3 and app.status_code == 429
+    elsewhere = [
+        api.post(
+            "/api/v1/verify", {"reference": "ZZZZZZZZZZZZ"}, format="json", REMOTE_ADDR=address
+        ).status_code
+        for address in ("10.1.0.1", "10.1.0.2", "10.1.0.3")
+    ]
+    assert elsewhere == [200, 429, 429]  # 3 by the page, the refused one and 1 here: 5
