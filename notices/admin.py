@@ -27,9 +27,10 @@ from django.utils.translation import ngettext
 
 from customers import admin as customers_admin
 from customers.masking import mask_contacts_in, mask_email, mask_phone, masked_contacts_only
-from customers.models import Customer, DataClass, Incident
+from customers.models import Customer, DataClass, Incident, Step
 from notices import selectors, services
 from notices.audience import checked_channels
+from notices.markdown import allowed_hosts, step_link_allowed
 from notices.models import (
     Campaign,
     CampaignTemplate,
@@ -945,6 +946,32 @@ class DataClassAdmin(customers_admin.DataClassAdmin):
 
 class IncidentForm(_MessageValuesForm):
     message_values = ("title", "title_fr")
+
+
+# --- recommended steps: their link, on every affected customer's dashboard -----------
+
+
+class StepForm(forms.ModelForm):
+    def clean_link_url(self):
+        url = self.cleaned_data.get("link_url") or ""
+        if url and not step_link_allowed(url):
+            hosts = ", ".join(sorted(allowed_hosts()))
+            raise ValidationError(
+                _(
+                    "A step may only link to a page of the portal, to %(hosts)s over https, "
+                    "or to an email address or phone number (mailto:, tel:)."
+                )
+                % {"hosts": hosts}
+            )
+        return url
+
+
+admin.site.unregister(Step)
+
+
+@admin.register(Step)
+class StepAdmin(customers_admin.StepAdmin):
+    form = StepForm
 
 
 # --- incidents: the customers app's admin, with the timeline and direct first -------

@@ -145,6 +145,20 @@ def link_allowed(url: str, *, image: bool = False) -> bool:
     return kind in (SITE, CONTACT) or (kind == WEB and host in allowed_hosts())
 
 
+def step_link_allowed(url: str) -> bool:
+    """A recommended step's link, shown on every affected customer's dashboard:
+    a page of this site, a contact, or an allow-listed host over https (the
+    portal also over its own scheme, plain http in development)."""
+    kind, host = link_target(url)
+    if kind in (SITE, CONTACT):
+        return True
+    if kind != WEB or host not in allowed_hosts():
+        return False
+    scheme = urlsplit(_normalised(url)).scheme.lower()
+    portal_scheme = urlsplit(settings.PORTAL_BASE_URL).scheme.lower()
+    return scheme == "https" or (host == portal_host() and scheme == portal_scheme)
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     linked = (tag, attribute) in (("a", "href"), ("img", "src"))
     if linked and not link_allowed(value, image=tag == "img"):

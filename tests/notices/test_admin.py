@@ -781,3 +781,69 @@ def test_the_sms_counter_sizes_each_message_at_its_longest_as_saving_does(client
     added = json.loads(page.found["templates-__prefix__-body"])
     assert added["first_name"] == worst_case_values("en")["first_name"]
     assert len(added["exposed_fields"]) >= len(worst_case_values("fr")["exposed_fields"])
+
+
+def _step_form(step, **changes) -> dict:
+    fields = ["title", "title_fr", "body", "body_fr", "link_url", "priority"]
+    return {
+        **{name: getattr(step, name) for name in fields},
+        "data_classes": [dc.pk for dc in step.data_classes.all()],
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/renew",
+        "evil.example/renew",  # https assumed: still another host
+        "http://www.oaic.gov.au/",  # an allowed host, but not over https
+        "https://www.oaic.gov.au.evil.example/",
+        "https://www.oaic.gov.au@evil.example/",
+    ],
+)
+def test_a_step_links_only_to_the_portal_or_a_notice_host(client, comms, settings, link):
+    # The dashboard shows the step's link to every customer who had its data exposed.
+    from customers.models import Step
+
+    settings.NOTICE_LINK_HOSTS = ["www.oaic.gov.au"]
+    step = Step.objects.get(code="passport-decide-replace")
+    before = step.link_url
+    login_staff(client, comms)
+    url = reverse("admin:customers_step_change", args=[step.pk])
+    response = client.post(url, _step_form(step, link_url=link))
+    assert response.status_code == 200
+    assert "may only link to" in response.content.decode()
+    step.refresh_from_db()
+    assert step.link_url == before
+
+
+@pytest.mark.parametrize(
+    "link", ["https://www.oaic.gov.au/privacy", "http://localhost:8000/dashboard/", ""]
+)
+def test_a_step_may_link_to_the_portal_or_a_notice_host(client, comms, settings, link):
+    from customers.models import Step
+
+    settings.NOTICE_LINK_HOSTS = ["www.oaic.gov.au"]
+    settings.PORTAL_BASE_URL = "http://localhost:8000"
+    step = Step.objects.get(code="passport-decide-replace")
+    login_staff(client, comms)
+    url = reverse("admin:customers_step_change", args=[step.pk])
+    assert client.post(url, _step_form(step, link_url=link)).status_code == 302
+    step.refresh_from_db()
+    assert step.link_url == link
+
+
+def test_a_step_already_linking_elsewhere_still_shows(alice, settings):
+    # Checked when staff save it: a step stored before the rule is not hidden.
+    from customers.models import Step
+    from customers.selectors import dashboard_for_customer
+
+    Step.objects.filter(code="passport-decide-replace").update(link_url="https://old.example/")
+    links = {
+        item.step.link_url
+        for status in dashboard_for_customer(alice)
+        for card in status.cards
+        for item in card.steps
+    }
+    assert "https://old.example/" in links
