@@ -151,6 +151,30 @@ class StepAdmin(admin.ModelAdmin):
         # migrations find it by code: a renamed code breaks all three.
         return ["code"] if obj is not None else []
 
+    # What customers are told to do is audited like any other staff content.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit(
+            AuditAction.STEP_EDIT if change else AuditAction.STEP_ADD,
+            actor=request.user,
+            target=obj,
+            detail={"fields": sorted(form.changed_data)},
+            request=request,
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_delete(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._audit_delete(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _audit_delete(request, steps) -> None:
+        for step in steps:
+            audit(AuditAction.STEP_DELETE, actor=request.user, target=step, request=request)
+
 
 @admin.register(Exposure)
 class ExposureAdmin(admin.ModelAdmin):

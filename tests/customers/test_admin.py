@@ -138,3 +138,58 @@ def test_a_new_step_is_given_its_code(admin_client):
     )
     assert response.status_code == 302
     assert Step.objects.filter(code="new-step").exists()
+
+
+def test_every_change_to_a_step_is_on_the_audit_log(client):
+    # What customers are told to do is staff content like a campaign or a notice.
+    from customers.models import DataClass, Step
+    from portal.models import AuditAction, AuditEntry
+    from portal.roles import COMMUNICATIONS
+    from tests.staff import staff_with_role
+
+    carol = staff_with_role(COMMUNICATIONS, username="carol")
+    login_staff(client, carol)
+    step = Step.objects.get(code="passport-decide-replace")
+    form = {
+        "title": "Decide whether to replace your passport (edited)",
+        "title_fr": step.title_fr,
+        "body": step.body,
+        "body_fr": step.body_fr,
+        "link_url": step.link_url,
+        "priority": step.priority,
+        "data_classes": [dc.pk for dc in step.data_classes.all()],
+    }
+    url = reverse("admin:customers_step_change", args=[step.pk])
+    assert client.post(url, form).status_code == 302
+    entry = AuditEntry.objects.get(action=AuditAction.STEP_EDIT)
+    assert (entry.actor, entry.target_type, entry.target_id) == (carol, "step", str(step.pk))
+    assert entry.detail["fields"] == ["title"]
+
+    passport = DataClass.objects.get(code="passport_number")
+    new = {**form, "code": "new-step", "data_classes": [passport.pk]}
+    assert client.post(reverse("admin:customers_step_add"), new).status_code == 302
+    added = Step.objects.get(code="new-step")
+    assert AuditEntry.objects.filter(
+        action=AuditAction.STEP_ADD, actor=carol, target_id=str(added.pk)
+    ).exists()
+
+
+def test_deleting_a_step_is_on_the_audit_log(admin_client):
+    from customers.models import Step
+    from portal.models import AuditAction, AuditEntry
+
+    step = Step.objects.get(code="passport-decide-replace")
+    url = reverse("admin:customers_step_delete", args=[step.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert AuditEntry.objects.filter(
+        action=AuditAction.STEP_DELETE, target_id=str(step.pk), target_label=step.code
+    ).exists()
+    other = Step.objects.first()
+    admin_client.post(
+        reverse("admin:customers_step_changelist"),
+        {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"},
+    )
+    assert not Step.objects.filter(pk=other.pk).exists()
+    assert AuditEntry.objects.filter(
+        action=AuditAction.STEP_DELETE, target_id=str(other.pk)
+    ).exists()
