@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     NOTICE_PUBLISH = "notice.publish", _("Published a notice")
     NOTICE_SCHEDULE = "notice.schedule", _("Scheduled a notice")
     NOTICE_UPDATE = "notice.update", _("Published an update to a notice")
+    NOTICE_EDIT = "notice.edit", _("Edited a draft notice")
     NOTICE_REDRAFT = "notice.redraft", _("Edited a scheduled notice (back to draft)")
     DIRECT_FIRST_OVERRIDE = "incident.override", _("Overrode direct first")
     INCIDENT_CLOSE = "incident.close", _("Closed an incident")

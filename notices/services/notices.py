@@ -239,13 +239,13 @@ def notice_edit(*, notice: Notice, changes: dict, by, request=None) -> Notice:
             current.status, current.publish_at, current.scheduled_by = Status.DRAFT, None, None
             current.held_because = ""
             fields += ["status", "publish_at", "scheduled_by", "held_because"]
-            audit(
-                AuditAction.NOTICE_REDRAFT,
-                actor=by,
-                target=current,
-                detail={"fields": sorted(changes)},
-                request=request,
-            )
+        audit(
+            AuditAction.NOTICE_REDRAFT if "status" in fields else AuditAction.NOTICE_EDIT,
+            actor=by,
+            target=current,
+            detail={"fields": sorted(changes)},
+            request=request,
+        )
         current.save(update_fields=fields)
         editor_add(current, by)
     return current

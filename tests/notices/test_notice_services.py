@@ -343,3 +343,15 @@ def test_a_lead_cannot_publish_their_own_edit_that_lands_during_the_publish(
         services.notice_publish(notice=notice, by=lead, seen=seen)
     stored = Notice.objects.get(pk=notice.pk)
     assert (stored.status, stored.summary) == ("draft", "Edited by the lead.")
+
+
+def test_editing_a_draft_notice_is_on_the_audit_log(make_notice, comms):
+    # Like a draft campaign's edit: who changed which part of what the public will read.
+    from portal.models import AuditEntry
+
+    notice = make_notice(audience="customers")
+    services.notice_edit(notice=notice, changes={"summary": "Shorter.", "title": "T"}, by=comms)
+    entry = AuditEntry.objects.get(action="notice.edit")
+    assert (entry.actor, entry.target_type, entry.target_id) == (comms, "notice", str(notice.pk))
+    assert entry.detail["fields"] == ["summary", "title"]
+    assert not AuditEntry.objects.filter(action="notice.redraft").exists()
