@@ -881,13 +881,25 @@ class SuspiciousReportAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "masked_contact"]
 
+    def save_model(self, request, obj, form, change):
+        # Only "reviewed" is editable here: through the service, so it is audited.
+        if "reviewed" in form.changed_data:
+            services.suspicious_reports_review(
+                reports=SuspiciousReport.objects.filter(pk=obj.pk),
+                by=request.user,
+                reviewed=obj.reviewed,
+                request=request,
+            )
+
     @admin.display(description=_("how we can reach you (optional)"))
     def masked_contact(self, obj: SuspiciousReport) -> str:
         return masked_contacts_only(obj.contact) if obj.contact else "—"
 
     @admin.action(description=_("Mark as reviewed"), permissions=["change"])
     def mark_reviewed(self, request, queryset):
-        count = queryset.update(reviewed=True)
+        count = services.suspicious_reports_review(
+            reports=queryset, by=request.user, request=request
+        )
         self.message_user(
             request,
             ngettext(

@@ -33,6 +33,7 @@ class AuditAction(models.TextChoices):
     NOTICE_UPDATE = "notice.update", _("Published an update to a notice")
     NOTICE_EDIT = "notice.edit", _("Edited a draft notice")
     NOTICE_REDRAFT = "notice.redraft", _("Edited a scheduled notice (back to draft)")
+    REPORT_REVIEW = "report.review", _("Reviewed a suspicious-message report")
     DIRECT_FIRST_OVERRIDE = "incident.override", _("Overrode direct first")
     INCIDENT_CLOSE = "incident.close", _("Closed an incident")
     INCIDENT_REOPEN = "incident.reopen", _("Reopened an incident")

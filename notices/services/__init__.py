@@ -38,6 +38,7 @@ from notices.services.notices import (
     notices_publish_due,
     report_sender_key,
     suspicious_report_create,
+    suspicious_reports_review,
 )
 
 __all__ = [
@@ -71,5 +72,6 @@ __all__ = [
     "notices_publish_due",
     "report_sender_key",
     "suspicious_report_create",
+    "suspicious_reports_review",
     "test_send_create",
 ]

@@ -342,3 +342,24 @@ def report_sender_key(sender: str) -> str:
 def suspicious_report_create(**fields) -> SuspiciousReport:
     fields["sender_key"] = report_sender_key(fields.get("sender", ""))
     return SuspiciousReport.objects.create(**fields)
+
+
+def suspicious_reports_review(*, reports, by, reviewed: bool = True, request=None) -> int:
+    """Mark reports reviewed (or not) and audit each one that changed; returns how many."""
+    with transaction.atomic():
+        ids = list(
+            reports.exclude(reviewed=reviewed)
+            .select_for_update()
+            .values_list("pk", flat=True)
+            .order_by()
+        )
+        SuspiciousReport.objects.filter(pk__in=ids).update(reviewed=reviewed)
+        for report in SuspiciousReport.objects.filter(pk__in=ids):
+            audit(
+                AuditAction.REPORT_REVIEW,
+                actor=by,
+                target=report,
+                detail={"reviewed": reviewed},
+                request=request,
+            )
+    return len(ids)

@@ -847,3 +847,33 @@ def test_a_step_already_linking_elsewhere_still_shows(alice, settings):
         for item in card.steps
     }
     assert "https://old.example/" in links
+
+
+def test_marking_reports_reviewed_is_on_the_audit_log(client):
+    # Support's handling of what the public reported is on record, like its other actions.
+    first, second, done = (
+        SuspiciousReport.objects.create(channel="sms", sender=f"+6140000000{n}", message="Pay")
+        for n in range(3)
+    )
+    SuspiciousReport.objects.filter(pk=done.pk).update(reviewed=True)
+    sam = staff_with_role(SUPPORT_AGENT, username="sam")
+    login_staff(client, sam)
+    client.post(
+        reverse("admin:notices_suspiciousreport_changelist"),
+        {"action": "mark_reviewed", "_selected_action": [first.pk, second.pk, done.pk]},
+    )
+    assert SuspiciousReport.objects.filter(reviewed=True).count() == 3
+    entries = AuditEntry.objects.filter(action=AuditAction.REPORT_REVIEW)
+    assert {(e.actor, e.target_type, e.target_id) for e in entries} == {
+        (sam, "suspiciousreport", str(first.pk)),
+        (sam, "suspiciousreport", str(second.pk)),
+    }
+
+
+def test_reviewing_a_report_on_its_page_is_on_the_audit_log(client):
+    report = SuspiciousReport.objects.create(channel="sms", sender="+61400000000", message="Pay")
+    login_staff(client, staff_with_role(SUPPORT_AGENT, username="sam"))
+    url = reverse("admin:notices_suspiciousreport_change", args=[report.pk])
+    assert client.post(url, {"reviewed": "on"}).status_code == 302
+    entry = AuditEntry.objects.get(action=AuditAction.REPORT_REVIEW)
+    assert (entry.target_id, entry.detail["reviewed"]) == (str(report.pk), True)
