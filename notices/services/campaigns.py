@@ -244,7 +244,20 @@ def campaign_send(*, campaign: Campaign, by, request=None) -> Campaign:
     _require_sender(by)
     from notices import tasks
 
-    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
+    # The approval's checks again, on what is stored now: the incident (its status,
+    # its French title) and MESSAGE_LINK_HOSTS may have changed since.
+    current = Campaign.objects.select_related("incident").get(pk=campaign.pk)
+    problems = campaign_problems(current)
+    if problems:
+        raise ValidationError(
+            [
+                _(
+                    "This campaign no longer passes the checks it was approved with, so it was "
+                    "not sent. Fix what is listed, or cancel it and write a new one:"
+                ),
+                *problems,
+            ]
+        )
     updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
         status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
     )

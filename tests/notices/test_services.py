@@ -233,3 +233,39 @@ def test_a_french_message_naming_the_incident_needs_its_french_title(incident, c
     Incident.objects.filter(pk=incident.pk).update(title_fr="Cyberattaque")
     campaign.incident.refresh_from_db()
     assert services.campaign_problems(campaign) == []
+
+
+def test_a_campaign_is_not_sent_once_a_host_it_links_to_is_no_longer_allowed(
+    campaign, lead, settings
+):
+    # Approval checked the links against MESSAGE_LINK_HOSTS as it was then; sending
+    # checks them again against the list as it is now.
+    settings.MESSAGE_LINK_HOSTS = ["localhost", "help.bank.example"]
+    CampaignTemplate.objects.filter(campaign=campaign, channel="sms", language="en").update(
+        body="News about our data breach: help.bank.example. Ref {reference}"
+    )
+    services.campaign_approve(campaign=campaign, by=lead)
+    settings.MESSAGE_LINK_HOSTS = ["localhost"]
+    with pytest.raises(ValidationError) as excinfo:
+        services.campaign_send(campaign=campaign, by=lead)
+    messages = excinfo.value.messages
+    assert "no longer passes the checks" in messages[0]
+    assert any("help.bank.example" in m for m in messages)
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_a_campaign_is_not_sent_once_its_incident_lost_the_french_title_it_names(
+    incident, comms, lead
+):
+    from customers.models import Incident
+
+    campaign = services.campaign_create(incident=incident, channels=["sms"], by=comms)
+    CampaignTemplate.objects.filter(campaign=campaign, language="fr").update(
+        body="{incident_title} : vos données. Réf. {reference} sur {verify_url}"
+    )
+    services.campaign_approve(campaign=campaign, by=lead)
+    Incident.objects.filter(pk=incident.pk).update(title_fr="")
+    with pytest.raises(ValidationError) as excinfo:
+        services.campaign_send(campaign=campaign, by=lead)
+    assert any("French title" in m for m in excinfo.value.messages)
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"
