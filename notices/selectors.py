@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from customers.models import Customer
 from notices.audience import CAMPAIGN_CHANNELS, Audience, reachable_sql
@@ -449,9 +450,20 @@ def verify_reference(normalised: str | None) -> VerifyAnswer:
     from portal.transactional import verify_hint
 
     reference = normalised or "-"
-    campaign = Delivery.objects.filter(
-        reference=reference, status__in=list(HANDED_OVER_STATUSES)
-    ).values_list("channel", "sent_at", "to", Value(False, output_field=BooleanField()))
+    # A message given up on as "may have reached the provider" (its answer lost)
+    # may be in the customer's hands: told "not from us", they would distrust
+    # our genuine alert. Its reference was only ever in that message.
+    may_have_gone = Q(status=DeliveryStatus.FAILED, in_doubt=True)
+    campaign = (
+        Delivery.objects.filter(reference=reference)
+        .filter(Q(status__in=list(HANDED_OVER_STATUSES)) | may_have_gone)
+        .values_list(
+            "channel",
+            Coalesce("sent_at", "prepared_at", "updated_at"),
+            "to",
+            Value(False, output_field=BooleanField()),
+        )
+    )
     transactional = TransactionalMessage.objects.filter(
         reference=reference, sent_at__isnull=False
     ).values_list("channel", "sent_at", "to_hint", Value(True, output_field=BooleanField()))

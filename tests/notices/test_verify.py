@@ -81,10 +81,21 @@ def test_what_cannot_be_a_reference_is_a_typo_to_check_not_a_verdict(
     assert "douze lettres et chiffres" in french.content.decode()
 
 
-def test_a_pending_or_failed_delivery_is_not_claimed_as_sent(client, sms):
-    sms.status = "pending"
-    sms.save()
+@pytest.mark.parametrize("status", ["pending", "failed"])
+def test_a_pending_or_failed_delivery_is_not_claimed_as_sent(client, sms, status):
+    Delivery.objects.filter(pk=sms.pk).update(status=status, sent_at=None)
     assert "We did not send" in check(client, sms.reference).content.decode()
+
+
+def test_a_message_given_up_on_as_maybe_sent_is_vouched_for(client, sms):
+    # Its answer lost, the sweep failed it as "may have reached the provider":
+    # the customer may hold it, and "not from us" would make them distrust it.
+    tried = timezone.now() - timedelta(hours=2)
+    Delivery.objects.filter(pk=sms.pk).update(
+        status="failed", in_doubt=True, sent_at=None, prepared_at=tried
+    )
+    html = check(client, sms.reference).content.decode()
+    assert "Yes, we sent this message." in html and "a number ending in 21" in html
 
 
 def test_found_and_not_found_cost_the_same_queries(client, sms, django_assert_num_queries):
