@@ -244,8 +244,22 @@ def campaign_send(*, campaign: Campaign, by, request=None) -> Campaign:
     _require_sender(by)
     from notices import tasks
 
-    # The approval's checks again, on what is stored now: the incident (its status,
-    # its French title) and MESSAGE_LINK_HOSTS may have changed since.
+    _require_the_approval_checks_still_pass(campaign)
+    updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
+        status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError(_("Only an approved campaign can be sent."))
+    audit(AuditAction.CAMPAIGN_SEND, actor=by, target=campaign, request=request)
+    campaign.refresh_from_db()
+    _enqueue(tasks.kick_campaign, campaign.pk)
+    return campaign
+
+
+def _require_the_approval_checks_still_pass(campaign: Campaign) -> None:
+    """The approval's checks again, on what is stored now, before sending starts
+    or starts again: the incident (its status, its French title) and
+    MESSAGE_LINK_HOSTS may have changed since."""
     current = Campaign.objects.select_related("incident").get(pk=campaign.pk)
     problems = campaign_problems(current)
     if problems:
@@ -258,15 +272,6 @@ def campaign_send(*, campaign: Campaign, by, request=None) -> Campaign:
                 *problems,
             ]
         )
-    updated = Campaign.objects.filter(pk=campaign.pk, status=Status.APPROVED).update(
-        status=Status.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
-    )
-    if not updated:
-        raise ValidationError(_("Only an approved campaign can be sent."))
-    audit(AuditAction.CAMPAIGN_SEND, actor=by, target=campaign, request=request)
-    campaign.refresh_from_db()
-    _enqueue(tasks.kick_campaign, campaign.pk)
-    return campaign
 
 
 def campaign_pause(*, campaign: Campaign, by, request=None) -> Campaign:
@@ -285,7 +290,7 @@ def campaign_resume(*, campaign: Campaign, by, request=None) -> Campaign:
     _require_sender(by)
     from notices import tasks
 
-    incident_check_active(Incident.objects.get(pk=campaign.incident_id))
+    _require_the_approval_checks_still_pass(campaign)
     if not Campaign.objects.filter(pk=campaign.pk, status=Status.PAUSED).update(
         status=Status.SENDING, updated_at=timezone.now()
     ):

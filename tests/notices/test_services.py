@@ -254,6 +254,22 @@ def test_a_campaign_is_not_sent_once_a_host_it_links_to_is_no_longer_allowed(
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
 
 
+def test_a_paused_campaign_does_not_resume_once_a_host_it_links_to_is_no_longer_allowed(
+    campaign, lead, settings
+):
+    settings.MESSAGE_LINK_HOSTS = ["localhost", "help.bank.example"]
+    CampaignTemplate.objects.filter(campaign=campaign, channel="sms", language="en").update(
+        body="News about our data breach: help.bank.example. Ref {reference}"
+    )
+    services.campaign_approve(campaign=campaign, by=lead)
+    Campaign.objects.filter(pk=campaign.pk).update(status="paused")  # sent, then paused
+    settings.MESSAGE_LINK_HOSTS = ["localhost"]
+    with pytest.raises(ValidationError) as excinfo:
+        services.campaign_resume(campaign=campaign, by=lead)
+    assert any("help.bank.example" in m for m in excinfo.value.messages)
+    assert Campaign.objects.get(pk=campaign.pk).status == "paused"
+
+
 def test_a_campaign_is_not_sent_once_its_incident_lost_the_french_title_it_names(
     incident, comms, lead
 ):
