@@ -4,7 +4,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -143,8 +142,6 @@ class StepAdmin(admin.ModelAdmin):
     list_filter = ["data_classes"]
     search_fields = ["code", "title"]
     filter_horizontal = ["data_classes"]
-    # A link typed without a scheme is https (Django 6's default).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request, obj=None):
         # A step's page is /dashboard/steps/<code>/, customers' ticks and seed

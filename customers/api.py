@@ -5,6 +5,9 @@ Every queryset starts from the signed-in customer; anything else is a 404.
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -12,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import selectors, services
+from customers.links import link_scheme
 from customers.masking import mask_email, mask_phone
 from customers.models import Channel, Customer, Incident, Language, Sensitivity
 from portal.api import NoUnknownFields, StrictChoiceField, etag_response, refuse_body
@@ -115,7 +119,11 @@ class StepSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
     body = serializers.CharField()
-    link = serializers.CharField(allow_blank=True)
+    link = serializers.CharField(
+        allow_blank=True,
+        help_text="An absolute address (https, or a page of the portal), a `mailto:` or "
+        "`tel:` link, or empty.",
+    )
     priority = serializers.IntegerField()
     done = serializers.BooleanField()
 
@@ -172,7 +180,7 @@ def _exposure(status) -> dict:
                         "code": item.step.code,
                         "title": localized(item.step, "title"),
                         "body": localized(item.step, "body"),
-                        "link": item.step.link_url,
+                        "link": _step_link(item.step),
                         "priority": item.step.priority,
                         "done": item.done,
                     }
@@ -182,6 +190,15 @@ def _exposure(status) -> dict:
             for card in status.cards
         ],
     }
+
+
+def _step_link(step) -> str:
+    """A page of the portal (``/help/``) as an absolute address: an API client
+    has no page to resolve it against."""
+    link = step.safe_link_url
+    if link and not link_scheme(link):
+        return urljoin(settings.PORTAL_BASE_URL + "/", link.strip())
+    return link
 
 
 def _sensitivity_label(value: int) -> str:

@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from customers.links import link_is_safe, validate_safe_link
+
 
 class User(AbstractUser):
     """A login. Customers' logins link to a ``Customer``; staff logins do not.
@@ -206,7 +208,11 @@ class Step(models.Model):
     title_fr = models.CharField(_("title (French)"), max_length=200)
     body = models.TextField(_("what to do"))
     body_fr = models.TextField(_("what to do (French)"))
-    link_url = models.URLField(_("link"), blank=True)
+    # Not a URLField: a page of the portal (/help/), mailto: and tel: are links
+    # too. Which hosts is checked when staff save (notices.admin.StepForm).
+    link_url = models.CharField(
+        _("link"), max_length=200, blank=True, validators=[validate_safe_link]
+    )
     # Lower comes first: 1 is the most urgent.
     priority = models.PositiveSmallIntegerField(_("priority"), default=5)
 
@@ -217,6 +223,12 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def safe_link_url(self) -> str:
+        """The link to show, or "" where it could run script (never saved
+        through the admin, but a row may come from elsewhere)."""
+        return self.link_url if link_is_safe(self.link_url) else ""
 
 
 class StepProgress(models.Model):

@@ -148,9 +148,15 @@ def link_allowed(url: str, *, image: bool = False) -> bool:
 def step_link_allowed(url: str) -> bool:
     """A recommended step's link, shown on every affected customer's dashboard:
     a page of this site, a contact, or an allow-listed host over https (the
-    portal also over its own scheme, plain http in development)."""
+    portal also over its own scheme, plain http in development).
+
+    A page of this site is written from the root (``/help/``): a path without
+    the leading slash (``help/``, ``www.example.org/renew``) would lead to a
+    different page from the dashboard than from the API."""
     kind, host = link_target(url)
-    if kind in (SITE, CONTACT):
+    if kind == SITE:
+        return _normalised(url).startswith("/")
+    if kind == CONTACT:
         return True
     if kind != WEB or host not in allowed_hosts():
         return False

@@ -332,6 +332,29 @@ def test_exposures_with_etag(alice_api):
     assert changed.status_code == 200 and changed.json()[0]["steps_done"] == 1
 
 
+@pytest.mark.parametrize(
+    ("stored", "returned"),
+    [
+        ("/help/", "https://portal.example/help/"),
+        ("mailto:privacy@example.com", "mailto:privacy@example.com"),
+        ("tel:+61299990000", "tel:+61299990000"),
+        ("https://www.oaic.gov.au/privacy", "https://www.oaic.gov.au/privacy"),
+        ("javascript:alert(1)", ""),
+    ],
+)
+def test_a_steps_link_is_returned_absolute_or_as_a_contact(alice_api, settings, stored, returned):
+    # An app has no page to resolve "/help/" against; nor may it get a script link.
+    from customers.models import Step
+    from portal import generations
+
+    settings.PORTAL_BASE_URL = "https://portal.example"
+    Step.objects.filter(code="passport-decide-replace").update(link_url=stored)
+    generations.bump()
+    [incident] = alice_api.get("/api/v1/exposures").json()
+    links = {s["code"]: s["link"] for f in incident["fields"] for s in f["steps"]}
+    assert links["passport-decide-replace"] == returned
+
+
 def test_steps_done_and_undone_only_for_my_fields(alice_api):
     assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204
     assert alice_api.put("/api/v1/steps/passport-decide-replace/done").status_code == 204

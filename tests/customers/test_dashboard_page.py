@@ -161,6 +161,38 @@ def test_text_in_the_content_cannot_name_a_placeholder(alice):
     assert token not in link and "4821" not in link
 
 
+@pytest.mark.parametrize(
+    ("stored", "href"),
+    [
+        ("/help/?a=1&b=2", "/help/?a=1&amp;b=2"),
+        ("mailto:privacy@example.com", "mailto:privacy@example.com"),
+        ("tel:+61299990000", "tel:+61299990000"),
+        ('/help/"onmouseover="x', "/help/&quot;onmouseover=&quot;x"),
+    ],
+)
+def test_a_steps_link_to_the_portal_or_a_contact_is_shown_escaped(alice, stored, href):
+    step = Step.objects.get(code="passport-decide-replace")
+    step.link_url = stored
+    step.save()
+    generations.bump()
+    page = _client(alice).get(DASHBOARD).content.decode()
+    assert f'<a href="{href}" rel="noopener">' in page
+
+
+@pytest.mark.parametrize(
+    "stored", ["javascript:alert(1)", " JavaScript:alert(1)", "java\nscript:x"]
+)
+def test_a_step_link_that_could_run_script_is_not_shown(alice, stored):
+    # Staff cannot save one; a row written some other way still never reaches a page.
+    step = Step.objects.get(code="passport-decide-replace")
+    step.link_url = stored
+    step.save()
+    generations.bump()
+    page = _client(alice).get(DASHBOARD).content.decode()
+    assert "script:" not in page.lower().replace("<script", "")
+    assert "passport-decide-replace" in page  # the step itself still shows
+
+
 def test_last_updated_is_formatted_in_each_visitors_language(alice):
     """The formatted times are kept per process: the language is part of the key."""
     english = _client(alice).get(DASHBOARD).content.decode()

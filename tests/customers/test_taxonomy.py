@@ -188,3 +188,27 @@ def test_reversing_the_taxonomy_migration_keeps_what_is_used_or_was_changed(inci
     licence.refresh_from_db()
     assert support.title == "Our own wording"
     assert licence.title == _taxonomy_migration().REWORDED["licence-card-replace"][0][0]
+
+
+@pytest.mark.parametrize(
+    ("link", "valid"),
+    [
+        ("/help/", True),
+        ("mailto:privacy@example.com", True),
+        ("tel:+61299990000", True),
+        ("https://www.oaic.gov.au/", True),
+        ("javascript:alert(1)", False),
+        ("\tjava\nscript:alert(1)", False),
+        ("data:text/html,x", False),
+    ],
+)
+def test_a_step_link_that_could_run_script_fails_model_validation(link, valid):
+    # The floor every form for a step keeps, whatever host rule sits on top.
+    from django.core.exceptions import ValidationError
+
+    step = Step(code="x", title="t", title_fr="t", body="b", body_fr="b", link_url=link)
+    if valid:
+        step.full_clean()
+    else:
+        with pytest.raises(ValidationError):
+            step.full_clean()

@@ -800,6 +800,11 @@ def _step_form(step, **changes) -> dict:
         "http://www.oaic.gov.au/",  # an allowed host, but not over https
         "https://www.oaic.gov.au.evil.example/",
         "https://www.oaic.gov.au@evil.example/",
+        "javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "help/",  # a page of the portal is written from the root
+        "//evil.example/",
+        "ftp://www.oaic.gov.au/",
     ],
 )
 def test_a_step_links_only_to_the_portal_or_a_notice_host(client, comms, settings, link):
@@ -826,6 +831,22 @@ def test_a_step_may_link_to_the_portal_or_a_notice_host(client, comms, settings,
 
     settings.NOTICE_LINK_HOSTS = ["www.oaic.gov.au"]
     settings.PORTAL_BASE_URL = "http://localhost:8000"
+    step = Step.objects.get(code="passport-decide-replace")
+    login_staff(client, comms)
+    url = reverse("admin:customers_step_change", args=[step.pk])
+    assert client.post(url, _step_form(step, link_url=link)).status_code == 302
+    step.refresh_from_db()
+    assert step.link_url == link
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["/help/", "/notices/?incident=x#steps", "mailto:privacy@example.com", "tel:+61299990000"],
+)
+def test_a_step_may_link_to_a_page_of_the_portal_or_a_contact(client, comms, link):
+    # The rule allows them: the field must not refuse them as "not a URL" first.
+    from customers.models import Step
+
     step = Step.objects.get(code="passport-decide-replace")
     login_staff(client, comms)
     url = reverse("admin:customers_step_change", args=[step.pk])
