@@ -106,6 +106,10 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        # Its title and summary reach every affected customer: on record, as steps are.
+        audit_content_save(
+            request, obj, form, change, AuditAction.INCIDENT_ADD, AuditAction.INCIDENT_EDIT
+        )
         if obj.status == Incident.Status.CLOSED and obj.closed_at is None:
             incident_close(incident=obj, by=request.user, request=request)
         elif obj.status != Incident.Status.CLOSED and obj.closed_at is not None:
@@ -124,6 +128,20 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
 
+def audit_content_save(request, obj, form, change, added, edited) -> None:
+    """Staff content customers are shown, saved in the admin: on the audit log
+    with the fields that changed (an edit that changed nothing is not)."""
+    if change and not form.changed_data:
+        return
+    audit(
+        edited if change else added,
+        actor=request.user,
+        target=obj,
+        detail={"fields": sorted(form.changed_data)},
+        request=request,
+    )
+
+
 @admin.register(DataClass)
 class DataClassAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "sensitivity", "is_identity_document"]
@@ -134,6 +152,13 @@ class DataClassAdmin(admin.ModelAdmin):
         # Exposures name their fields by code, and segments find them by it: a
         # renamed code would drop every exposure of the class from both.
         return ["code"] if obj is not None else []
+
+    # Its label and explanation are on every dashboard that shows the class.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_content_save(
+            request, obj, form, change, AuditAction.DATA_CLASS_ADD, AuditAction.DATA_CLASS_EDIT
+        )
 
 
 @admin.register(Step)

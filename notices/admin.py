@@ -513,6 +513,14 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
         if not change or form.has_changed():
             # Campaigns copy this text: its writers do not approve them.
             editor_add(obj, request.user)
+        customers_admin.audit_content_save(
+            request,
+            obj,
+            form,
+            change,
+            AuditAction.INCIDENT_TEMPLATE_ADD,
+            AuditAction.INCIDENT_TEMPLATE_EDIT,
+        )
 
 
 class DeliveryEventInline(admin.TabularInline):
@@ -727,6 +735,9 @@ class NoticeAdmin(admin.ModelAdmin):
             obj.created_by = obj.edited_by = request.user
             super().save_model(request, obj, form, change)
             editor_add(obj, request.user)
+            customers_admin.audit_content_save(
+                request, obj, form, change, AuditAction.NOTICE_CREATE, AuditAction.NOTICE_EDIT
+            )
             return
         # Only what really differs from the stored notice.
         stored = Notice.objects.get(pk=obj.pk)

@@ -898,3 +898,56 @@ def test_reviewing_a_report_on_its_page_is_on_the_audit_log(client):
     assert client.post(url, {"reviewed": "on"}).status_code == 302
     entry = AuditEntry.objects.get(action=AuditAction.REPORT_REVIEW)
     assert (entry.target_id, entry.detail["reviewed"]) == (str(report.pk), True)
+
+
+def test_edits_to_data_classes_and_incidents_are_on_the_audit_log(client, comms, lead, incident):
+    # Labels, explanations, titles and summaries reach every affected customer.
+    from customers.models import DataClass
+
+    login_staff(client, comms)
+    passport = DataClass.objects.get(code="passport_number")
+    url = reverse("admin:customers_dataclass_change", args=[passport.pk])
+    form = _data_class_form(passport, explanation="Rewritten.")
+    assert client.post(url, form).status_code == 302
+    entry = AuditEntry.objects.get(action=AuditAction.DATA_CLASS_EDIT)
+    assert (entry.actor, entry.target_id, entry.detail["fields"]) == (
+        comms,
+        str(passport.pk),
+        ["explanation"],
+    )
+    assert client.post(url, form).status_code == 302  # nothing changed: nothing recorded
+    assert AuditEntry.objects.filter(action=AuditAction.DATA_CLASS_EDIT).count() == 1
+
+    login_staff(client, lead)
+    url = reverse("admin:customers_incident_change", args=[incident.pk])
+    incident_form = {
+        "title": "Customer data breach",
+        "title_fr": incident.title_fr,
+        "slug": incident.slug,
+        "summary": "A new summary.",
+        "status": incident.status,
+        "discovered_at_0": "2026-11-01",
+        "discovered_at_1": "09:00",
+    }
+    assert client.post(url, incident_form).status_code == 302
+    entry = AuditEntry.objects.get(action=AuditAction.INCIDENT_EDIT)
+    assert entry.target_id == str(incident.pk)
+    assert {"title", "summary"} <= set(entry.detail["fields"])
+    assert "title_fr" not in entry.detail["fields"]
+
+
+def test_default_messages_are_on_the_audit_log(client, comms, incident):
+    # Campaigns copy them to every affected customer.
+    from notices.models import IncidentTemplate
+
+    login_staff(client, comms)
+    data = {"incident": incident.pk, "channel": "sms", "language": "en", "subject": ""}
+    data["body"] = "Hi {first_name}, see {portal_url} {reference}"
+    assert client.post(reverse("admin:notices_incidenttemplate_add"), data).status_code == 302
+    template = IncidentTemplate.objects.get(incident=incident, channel="sms", language="en")
+    added = AuditEntry.objects.get(action=AuditAction.INCIDENT_TEMPLATE_ADD)
+    assert (added.actor, added.target_id) == (comms, str(template.pk))
+    change = reverse("admin:notices_incidenttemplate_change", args=[template.pk])
+    assert client.post(change, {**data, "body": "New text {reference}"}).status_code == 302
+    edited = AuditEntry.objects.get(action=AuditAction.INCIDENT_TEMPLATE_EDIT)
+    assert (edited.actor, edited.detail["fields"]) == (comms, ["body"])

@@ -509,3 +509,31 @@ def test_view_on_site_is_offered_only_for_a_notice_the_site_shows(client, lead, 
         assert (notice.get_absolute_url().encode() in page) is shown
         assert b"/admin/r/" not in page  # the admin's own button, by way of a redirect
     assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_writing_a_notice_is_on_the_audit_log(client, comms, incident):
+    # Edits were (notice.edit); the text first written was not.
+    from portal.models import AuditEntry
+
+    login_staff(client, comms)
+    data = {
+        "incident": incident.pk,
+        "slug": "advisory-one",
+        "kind": "advisory",
+        "audience": "public",
+        "title": "Advisory",
+        "title_fr": "Avis",
+        "summary": "What happened.",
+        "summary_fr": "Ce qui s'est passé.",
+        "body": "Text.",
+        "body_fr": "Texte.",
+        "updates-TOTAL_FORMS": 0,
+        "updates-INITIAL_FORMS": 0,
+        "updates-MIN_NUM_FORMS": 0,
+        "updates-MAX_NUM_FORMS": 1000,
+    }
+    assert client.post(reverse("admin:notices_notice_add"), data).status_code == 302
+    notice = Notice.objects.get(slug="advisory-one")
+    entry = AuditEntry.objects.get(action="notice.create")
+    assert (entry.actor, entry.target_id) == (comms, str(notice.pk))
+    assert {"title", "summary", "body", "body_fr"} <= set(entry.detail["fields"])
