@@ -27,6 +27,14 @@ def client_ip(request: HttpRequest) -> str:
 
 def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None) -> bool:
     """Count this request; True when it is over either limit."""
+    return over_limit(request, group, per_ip=per_ip, overall=overall) is not None
+
+
+def over_limit(
+    request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None
+) -> str | None:
+    """Count this request against both limits; which one it is over ("ip" first, then
+    "all"), or None, so a page can say whether waiting is up to this visitor or everyone."""
     over_ip = is_ratelimited(
         request,
         group=f"{group}:ip",
@@ -37,4 +45,6 @@ def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | Non
     over_all = bool(overall) and is_ratelimited(
         request, group=f"{group}:all", key=lambda _g, _r: "all", rate=overall, increment=True
     )
-    return over_ip or over_all
+    if over_ip:
+        return "ip"
+    return "all" if over_all else None

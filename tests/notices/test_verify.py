@@ -155,6 +155,19 @@ def test_report_needs_a_message_and_is_rate_limited(client, settings):
     assert SuspiciousReport.objects.count() == 2
 
 
+def test_report_is_rate_limited_overall_and_says_so(client, settings):
+    settings.REPORT_RATE_GLOBAL = "3/h"
+    data = {"channel": "sms", "message": "scam"}
+    responses = [
+        client.post(reverse("notices:report"), data, REMOTE_ADDR=f"10.0.1.{n}") for n in range(4)
+    ]
+    assert [r.status_code for r in responses] == [302, 302, 302, 429]
+    assert SuspiciousReport.objects.count() == 3
+    page = responses[-1].content.decode()
+    assert "unusually large number of reports" in page
+    assert "You have sent several reports" not in page
+
+
 # --- Transactional messages: sign-in, claim and contact codes ----------------------
 
 REF_IN_TEXT = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})\b")
