@@ -413,8 +413,15 @@ class CampaignAdmin(admin.ModelAdmin):
         if action == "approve":
             if not user.has_perm("notices.approve_campaign"):
                 raise PermissionDenied
+            seen = _seen(
+                request,
+                _(
+                    "This request did not say which version of the campaign you reviewed: "
+                    "open its review page and approve from there."
+                ),
+            )
             approved = services.campaign_approve(
-                campaign=campaign, by=user, seen=request.POST.get("seen"), request=request
+                campaign=campaign, by=user, seen=seen, request=request
             )
             return approved, _("Campaign approved.")
         if not user.has_perm("notices.send_campaign"):
@@ -471,6 +478,16 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("Test message queued."), messages.SUCCESS)
         return redirect("admin:notices_campaign_review", campaign.pk)
+
+
+def _seen(request: HttpRequest, missing: str) -> str:
+    """The version of the page the reviewer read, which its approve, publish and
+    schedule buttons post: a POST without it (made by hand) is refused, rather than
+    acting on whatever is current unread. (The services take None from commands.)"""
+    seen = request.POST.get("seen", "").strip()
+    if not seen:
+        raise ValidationError(missing)
+    return seen
 
 
 class TestSendForm(forms.Form):
@@ -816,9 +833,15 @@ class NoticeAdmin(admin.ModelAdmin):
         if not request.user.has_perm("notices.publish_notice"):
             raise PermissionDenied
         when = request.POST.get("publish_at", "").strip()
-        # The version of the notice the page showed: only that is published.
-        seen = request.POST.get("seen")
         try:
+            # The version of the notice the page showed: only that is published.
+            seen = _seen(
+                request,
+                _(
+                    "This request did not say which version of the notice you read: "
+                    "open the notice and publish or schedule it from there."
+                ),
+            )
             if when:
                 at = forms.DateTimeField().clean(when)
                 services.notice_schedule(

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from notices.models import Campaign, SuspiciousReport
+from notices.services.reviews import version
 from portal.models import AuditAction, AuditEntry
 from portal.roles import AUDITOR, INCIDENT_LEAD, SUPPORT_AGENT
 from tests.staff import login_staff, staff_with_role
@@ -16,8 +17,12 @@ def review(client, campaign):
 
 
 def act(client, campaign, action):
+    # As the review page's buttons do: with the version of the campaign shown.
+    seen = version(Campaign.objects.get(pk=campaign.pk))
     return client.post(
-        reverse("admin:notices_campaign_act", args=[campaign.pk, action]), follow=True
+        reverse("admin:notices_campaign_act", args=[campaign.pk, action]),
+        {"seen": seen},
+        follow=True,
     )
 
 
@@ -38,6 +43,16 @@ def test_author_cannot_approve_but_a_second_person_can(client, comms, lead, camp
     response = act(client, campaign, "approve")
     assert "Campaign approved." in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_approval_without_the_version_reviewed_is_refused(client, lead, campaign):
+    """A hand-made POST that does not say which version was read approves nothing."""
+    login_staff(client, lead)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    for data in ({}, {"seen": ""}):
+        page = client.post(url, data, follow=True).content.decode()
+        assert "did not say which version of the campaign you reviewed" in page
+        assert Campaign.objects.get(pk=campaign.pk).status == "draft"
 
 
 def test_send_pause_resume_cancel_from_the_admin(
