@@ -450,6 +450,8 @@ class CampaignAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
+        except PermissionDenied as exc:
+            _refused_or_raise(self, request, exc)
         return redirect("admin:notices_campaign_review", campaign.pk)
 
     def test_send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -478,6 +480,16 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("Test message queued."), messages.SUCCESS)
         return redirect("admin:notices_campaign_review", campaign.pk)
+
+
+def _refused_or_raise(model_admin, request: HttpRequest, exc: PermissionDenied) -> None:
+    """A service's refusal says why (four eyes: the lead edited it, maybe in another
+    tab): back on the page with the reason, as a ValidationError is. A bare one (no
+    permission for this action at all, checked by the view) stays Django's 403."""
+    reason = str(exc)
+    if not reason:
+        raise exc
+    model_admin.message_user(request, reason, messages.ERROR)
 
 
 def _seen(request: HttpRequest, missing: str) -> str:
@@ -854,6 +866,8 @@ class NoticeAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
+        except PermissionDenied as exc:
+            _refused_or_raise(self, request, exc)
         return redirect("admin:notices_notice_change", notice.pk)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -281,8 +283,37 @@ def test_a_lead_who_edited_a_campaign_cannot_approve_it(client, lead, campaign):
     assert campaign.edited_by == lead
     page = review(client, campaign).content.decode()
     assert "Another staff member must approve this campaign." in page
-    assert act(client, campaign, "approve").status_code == 403
+    response = act(client, campaign, "approve")
+    assert response.status_code == 200  # back on the review page, saying why
+    assert "You wrote or edited this campaign" in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_refused_approval_brings_the_lead_back_to_the_review_page_saying_why(
+    client, lead, campaign
+):
+    """The service's four-eyes refusal (PermissionDenied) is shown on the review
+    page, as a ValidationError is, not as a bare 403 page."""
+    from notices.services.reviews import editor_add
+
+    login_staff(client, lead)
+    page = review(client, campaign).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    # Since the page was opened the lead became one of its writers, as copying an
+    # incident default message they wrote does (the campaign's version unchanged).
+    editor_add(campaign, lead)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    response = client.post(url, {"seen": seen})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:notices_campaign_review", args=[campaign.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "You wrote or edited this campaign" in page
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_role_that_may_not_approve_still_gets_a_403(client, comms, campaign):
+    login_staff(client, comms)
+    assert act(client, campaign, "approve").status_code == 403
 
 
 def test_an_approved_campaign_stays_as_approved_in_the_admin(client, comms, lead, campaign):

@@ -497,6 +497,8 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
             data=lambda w: {"seen": version(Campaign.objects.get(pk=w.own_campaign.pk))},
             prepare=write_own_campaign,
             took_effect=lambda w: Campaign.objects.get(pk=w.own_campaign.pk).status != "draft",
+            # A lead is sent back to the review page saying why; other roles get a 403.
+            refused_with=(403, 302),
         ),
         set(),  # nobody, superusers included
     ),
