@@ -33,8 +33,10 @@ def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | Non
 def over_limit(
     request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None
 ) -> str | None:
-    """Count this request against both limits; which one it is over ("ip" first, then
-    "all"), or None, so a page can say whether waiting is up to this visitor or everyone."""
+    """Count this request; which limit it is over ("ip", then "all"), or None, so a
+    page can say whether waiting is up to this visitor or to everyone. A request already
+    refused for its address is not counted overall: one address hammering on cannot
+    spend everyone's budget and lock the form for the rest."""
     over_ip = is_ratelimited(
         request,
         group=f"{group}:ip",
@@ -42,9 +44,9 @@ def over_limit(
         rate=per_ip,
         increment=True,
     )
+    if over_ip:
+        return "ip"
     over_all = bool(overall) and is_ratelimited(
         request, group=f"{group}:all", key=lambda _g, _r: "all", rate=overall, increment=True
     )
-    if over_ip:
-        return "ip"
     return "all" if over_all else None
