@@ -413,8 +413,15 @@ class CampaignAdmin(admin.ModelAdmin):
         if action == "approve":
             if not user.has_perm("notices.approve_campaign"):
                 raise PermissionDenied
+            seen = _seen(
+                request,
+                _(
+                    "This request did not say which version of the campaign you reviewed: "
+                    "open its review page and approve from there."
+                ),
+            )
             approved = services.campaign_approve(
-                campaign=campaign, by=user, seen=request.POST.get("seen"), request=request
+                campaign=campaign, by=user, seen=seen, request=request
             )
             return approved, _("Campaign approved.")
         if not user.has_perm("notices.send_campaign"):
@@ -443,6 +450,8 @@ class CampaignAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
+        except PermissionDenied as exc:
+            _refused_or_raise(self, request, exc)
         return redirect("admin:notices_campaign_review", campaign.pk)
 
     def test_send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -471,6 +480,26 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("Test message queued."), messages.SUCCESS)
         return redirect("admin:notices_campaign_review", campaign.pk)
+
+
+def _refused_or_raise(model_admin, request: HttpRequest, exc: PermissionDenied) -> None:
+    """A service's refusal says why (four eyes: the lead edited it, maybe in another
+    tab): back on the page with the reason, as a ValidationError is. A bare one (no
+    permission for this action at all, checked by the view) stays Django's 403."""
+    reason = str(exc)
+    if not reason:
+        raise exc
+    model_admin.message_user(request, reason, messages.ERROR)
+
+
+def _seen(request: HttpRequest, missing: str) -> str:
+    """The version of the page the reviewer read, which its approve, publish and
+    schedule buttons post: a POST without it (made by hand) is refused, rather than
+    acting on whatever is current unread. (The services take None from commands.)"""
+    seen = request.POST.get("seen", "").strip()
+    if not seen:
+        raise ValidationError(missing)
+    return seen
 
 
 class TestSendForm(forms.Form):
@@ -827,9 +856,15 @@ class NoticeAdmin(admin.ModelAdmin):
         if not request.user.has_perm("notices.publish_notice"):
             raise PermissionDenied
         when = request.POST.get("publish_at", "").strip()
-        # The version of the notice the page showed: only that is published.
-        seen = request.POST.get("seen")
         try:
+            # The version of the notice the page showed: only that is published.
+            seen = _seen(
+                request,
+                _(
+                    "This request did not say which version of the notice you read: "
+                    "open the notice and publish or schedule it from there."
+                ),
+            )
             if when:
                 at = forms.DateTimeField().clean(when)
                 services.notice_schedule(
@@ -842,6 +877,8 @@ class NoticeAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
+        except PermissionDenied as exc:
+            _refused_or_raise(self, request, exc)
         return redirect("admin:notices_notice_change", notice.pk)
 
 

@@ -22,7 +22,7 @@ from notices.markdown import render_markdown
 from notices.models import Notice, OutboxMessage
 from portal.i18n import localized
 from portal.public_pages import cached_for_visitors, public_language
-from portal.ratelimits import limited
+from portal.ratelimits import limited, over_limit
 
 
 def _reader(request: HttpRequest):
@@ -154,9 +154,16 @@ def report(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial={"reference": request.GET.get("reference", "")}
     )
     if request.method == "POST":
-        if limited(request, "report", per_ip=_setting("REPORT_RATE_PER_IP")):
+        # Per address, and overall so that a botnet cannot bury real reports.
+        over = over_limit(
+            request,
+            "report",
+            per_ip=_setting("REPORT_RATE_PER_IP"),
+            overall=_setting("REPORT_RATE_GLOBAL"),
+        )
+        if over:
             return render(
-                request, "notices/report.html", {"form": form, "limited": True}, status=429
+                request, "notices/report.html", {"form": form, "limited": over}, status=429
             )
         if form.is_valid():
             services.suspicious_report_create(**form.cleaned_data)

@@ -27,6 +27,16 @@ def client_ip(request: HttpRequest) -> str:
 
 def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None) -> bool:
     """Count this request; True when it is over either limit."""
+    return over_limit(request, group, per_ip=per_ip, overall=overall) is not None
+
+
+def over_limit(
+    request: HttpRequest, group: str, *, per_ip: str, overall: str | None = None
+) -> str | None:
+    """Count this request; which limit it is over ("ip", then "all"), or None, so a
+    page can say whether waiting is up to this visitor or to everyone. A request already
+    refused for its address is not counted overall: one address hammering on cannot
+    spend everyone's budget and lock the form for the rest."""
     over_ip = is_ratelimited(
         request,
         group=f"{group}:ip",
@@ -34,7 +44,9 @@ def limited(request: HttpRequest, group: str, *, per_ip: str, overall: str | Non
         rate=per_ip,
         increment=True,
     )
+    if over_ip:
+        return "ip"
     over_all = bool(overall) and is_ratelimited(
         request, group=f"{group}:all", key=lambda _g, _r: "all", rate=overall, increment=True
     )
-    return over_ip or over_all
+    return "all" if over_all else None

@@ -407,7 +407,10 @@ DIRECT_FIRST_THRESHOLD = env_float("DIRECT_FIRST_THRESHOLD", 0.95, minimum=0.0)
 # /verify: per address and across everyone, so references cannot be guessed.
 VERIFY_RATE_PER_IP = env_rate("VERIFY_RATE_PER_IP", "20/m")
 VERIFY_RATE_GLOBAL = env_rate("VERIFY_RATE_GLOBAL", "3000/m")
+# /report: per address, and overall so that a flood of made-up reports from many
+# addresses stops at a number staff can still sift, instead of burying real ones.
 REPORT_RATE_PER_IP = env_rate("REPORT_RATE_PER_IP", "10/h")
+REPORT_RATE_GLOBAL = env_rate("REPORT_RATE_GLOBAL", "1000/h")
 # The regulator and the identity-theft support service, named on every notice.
 # A text shown inside sentences has a French twin (*_FR, see portal/env.py).
 REGULATOR_NAME = env_str("REGULATOR_NAME", "Office of the Australian Information Commissioner")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from notices.models import Campaign, SuspiciousReport
+from notices.services.reviews import version
 from portal.models import AuditAction, AuditEntry
 from portal.roles import AUDITOR, INCIDENT_LEAD, SUPPORT_AGENT
 from tests.staff import login_staff, staff_with_role
@@ -16,8 +19,12 @@ def review(client, campaign):
 
 
 def act(client, campaign, action):
+    # As the review page's buttons do: with the version of the campaign shown.
+    seen = version(Campaign.objects.get(pk=campaign.pk))
     return client.post(
-        reverse("admin:notices_campaign_act", args=[campaign.pk, action]), follow=True
+        reverse("admin:notices_campaign_act", args=[campaign.pk, action]),
+        {"seen": seen},
+        follow=True,
     )
 
 
@@ -38,6 +45,16 @@ def test_author_cannot_approve_but_a_second_person_can(client, comms, lead, camp
     response = act(client, campaign, "approve")
     assert "Campaign approved." in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"
+
+
+def test_approval_without_the_version_reviewed_is_refused(client, lead, campaign):
+    """A hand-made POST that does not say which version was read approves nothing."""
+    login_staff(client, lead)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    for data in ({}, {"seen": ""}):
+        page = client.post(url, data, follow=True).content.decode()
+        assert "did not say which version of the campaign you reviewed" in page
+        assert Campaign.objects.get(pk=campaign.pk).status == "draft"
 
 
 def test_send_pause_resume_cancel_from_the_admin(
@@ -266,8 +283,37 @@ def test_a_lead_who_edited_a_campaign_cannot_approve_it(client, lead, campaign):
     assert campaign.edited_by == lead
     page = review(client, campaign).content.decode()
     assert "Another staff member must approve this campaign." in page
-    assert act(client, campaign, "approve").status_code == 403
+    response = act(client, campaign, "approve")
+    assert response.status_code == 200  # back on the review page, saying why
+    assert "You wrote or edited this campaign" in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_refused_approval_brings_the_lead_back_to_the_review_page_saying_why(
+    client, lead, campaign
+):
+    """The service's four-eyes refusal (PermissionDenied) is shown on the review
+    page, as a ValidationError is, not as a bare 403 page."""
+    from notices.services.reviews import editor_add
+
+    login_staff(client, lead)
+    page = review(client, campaign).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    # Since the page was opened the lead became one of its writers, as copying an
+    # incident default message they wrote does (the campaign's version unchanged).
+    editor_add(campaign, lead)
+    url = reverse("admin:notices_campaign_act", args=[campaign.pk, "approve"])
+    response = client.post(url, {"seen": seen})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:notices_campaign_review", args=[campaign.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "You wrote or edited this campaign" in page
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_a_role_that_may_not_approve_still_gets_a_403(client, comms, campaign):
+    login_staff(client, comms)
+    assert act(client, campaign, "approve").status_code == 403
 
 
 def test_an_approved_campaign_stays_as_approved_in_the_admin(client, comms, lead, campaign):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from notices.models import Campaign, Delivery, DirectFirstOverride, Notice, SuspiciousReport
 from notices.references import new_reference
+from notices.services.reviews import version
 from tests.staff import login_staff
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +56,18 @@ def test_an_incident_lead_records_an_override_from_the_incident_page(client, lea
 def test_publish_from_the_admin_reports_direct_first(client, lead, make_notice, campaign):
     notice = make_notice()
     login_staff(client, lead)
-    response = client.post(reverse("admin:notices_notice_publish", args=[notice.pk]), follow=True)
+    response = client.post(
+        reverse("admin:notices_notice_publish", args=[notice.pk]),
+        {"seen": version(notice)},
+        follow=True,
+    )
     assert "Direct first" in response.content.decode()
     assert Notice.objects.get(pk=notice.pk).status == "draft"
     customers_notice = make_notice(audience="customers")
-    client.post(reverse("admin:notices_notice_publish", args=[customers_notice.pk]))
+    client.post(
+        reverse("admin:notices_notice_publish", args=[customers_notice.pk]),
+        {"seen": version(customers_notice)},
+    )
     assert Notice.objects.get(pk=customers_notice.pk).status == "published"
 
 
@@ -89,10 +97,22 @@ def test_schedule_from_the_admin(client, lead, make_notice):
     login_staff(client, lead)
     client.post(
         reverse("admin:notices_notice_publish", args=[notice.pk]),
-        {"publish_at": "2030-01-01 09:00"},
+        {"publish_at": "2030-01-01 09:00", "seen": version(notice)},
     )
     notice.refresh_from_db()
     assert notice.status == "scheduled" and notice.publish_at.year == 2030
+
+
+@pytest.mark.parametrize("when", ["", "2030-01-01 09:00"])
+def test_publishing_without_the_version_read_is_refused(client, lead, make_notice, when):
+    """A hand-made POST that does not say which version was read publishes nothing."""
+    notice = make_notice(audience="customers")
+    login_staff(client, lead)
+    url = reverse("admin:notices_notice_publish", args=[notice.pk])
+    for data in ({"publish_at": when}, {"publish_at": when, "seen": " "}):
+        page = client.post(url, data, follow=True).content.decode()
+        assert "did not say which version of the notice you read" in page
+        assert Notice.objects.get(pk=notice.pk).status == "draft"
 
 
 def test_staff_see_suspicious_reports(client, lead):
@@ -167,8 +187,13 @@ def test_a_lead_who_edited_a_notice_cannot_publish_it_from_the_admin(client, lea
     page = client.get(url).content.decode()
     assert "another staff member must publish or schedule it" in page
     assert reverse("admin:notices_notice_publish", args=[notice.pk]) not in page
-    response = client.post(reverse("admin:notices_notice_publish", args=[notice.pk]))
-    assert response.status_code == 403
+    response = client.post(
+        reverse("admin:notices_notice_publish", args=[notice.pk]),
+        {"seen": version(Notice.objects.get(pk=notice.pk))},
+        follow=True,
+    )
+    assert response.status_code == 200  # back on the notice, saying why: not a bare 403
+    assert "You wrote or edited this notice" in response.content.decode()
     assert Notice.objects.get(pk=notice.pk).status == "draft"
 
 

@@ -155,6 +155,34 @@ def test_report_needs_a_message_and_is_rate_limited(client, settings):
     assert SuspiciousReport.objects.count() == 2
 
 
+def test_report_is_rate_limited_overall_and_says_so(client, settings):
+    settings.REPORT_RATE_GLOBAL = "3/h"
+    data = {"channel": "sms", "message": "scam"}
+    responses = [
+        client.post(reverse("notices:report"), data, REMOTE_ADDR=f"10.0.1.{n}") for n in range(4)
+    ]
+    assert [r.status_code for r in responses] == [302, 302, 302, 429]
+    assert SuspiciousReport.objects.count() == 3
+    page = responses[-1].content.decode()
+    assert "unusually large number of reports" in page
+    assert "You have sent several reports" not in page
+
+
+def test_one_address_over_its_report_limit_does_not_spend_everyones(client, settings):
+    settings.REPORT_RATE_PER_IP, settings.REPORT_RATE_GLOBAL = "2/h", "4/h"
+    data = {"channel": "sms", "message": "scam"}
+    hammering = [
+        client.post(reverse("notices:report"), data, REMOTE_ADDR="10.0.2.1").status_code
+        for _ in range(6)
+    ]
+    assert hammering == [302, 302, 429, 429, 429, 429]
+    others = [
+        client.post(reverse("notices:report"), data, REMOTE_ADDR=f"10.0.2.{n}").status_code
+        for n in (2, 3, 4)
+    ]
+    assert others == [302, 302, 429]  # the overall budget: 4, two of them the first address's
+
+
 # --- Transactional messages: sign-in, claim and contact codes ----------------------
 
 REF_IN_TEXT = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})\b")
@@ -306,4 +334,6 @@ def test_the_page_and_the_api_share_one_budget_of_guesses(client, settings):
         ).status_code
         for address in ("10.1.0.1", "10.1.0.2", "10.1.0.3")
     ]
-    assert elsewhere == [200, 429, 429]  # 3 by the page, the refused one and 1 here: 5
+    # 3 by the page and 2 here: 5 (the refused one, refused for its address, is not
+    # counted overall: an address over its limit does not spend everyone's budget).
+    assert elsewhere == [200, 200, 429]

@@ -63,6 +63,7 @@ from notices.models import (
 )
 from notices.references import new_reference
 from notices.services import campaign_create
+from notices.services.reviews import version
 from portal.models import AuditAction, AuditEntry
 from portal.roles import AUDITOR, COMMUNICATIONS, INCIDENT_LEAD, SUPPORT_AGENT
 from tests.factories import CustomerFactory, ExposureFactory, StaffFactory
@@ -482,6 +483,7 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
             "approve a campaign someone else wrote",
             campaign_act("approve"),
             method="post",
+            data=lambda w: {"seen": version(Campaign.objects.get(pk=w.campaign.pk))},
             took_effect=campaign_is("approved", AuditAction.CAMPAIGN_APPROVE),
         ),
         {L, SU},
@@ -492,8 +494,11 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
             "approve one's own campaign",
             lambda w: reverse("admin:notices_campaign_act", args=[w.own_campaign.pk, "approve"]),
             method="post",
+            data=lambda w: {"seen": version(Campaign.objects.get(pk=w.own_campaign.pk))},
             prepare=write_own_campaign,
             took_effect=lambda w: Campaign.objects.get(pk=w.own_campaign.pk).status != "draft",
+            # A lead is sent back to the review page saying why; other roles get a 403.
+            refused_with=(403, 302),
         ),
         set(),  # nobody, superusers included
     ),
@@ -547,6 +552,7 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
             "publish a notice",
             admin("notices_notice_publish", pk_of("notice")),
             method="post",
+            data=lambda w: {"seen": version(Notice.objects.get(pk=w.notice.pk))},
             took_effect=lambda w: (
                 Notice.objects.get(pk=w.notice.pk).status == "published"
                 and audited(w, AuditAction.NOTICE_PUBLISH)
@@ -560,7 +566,10 @@ MATRIX: list[tuple[str, Check, set[str]]] = [
             "schedule a notice",
             admin("notices_notice_publish", pk_of("notice")),
             method="post",
-            data=lambda w: {"publish_at": "2030-01-01 09:00"},
+            data=lambda w: {
+                "publish_at": "2030-01-01 09:00",
+                "seen": version(Notice.objects.get(pk=w.notice.pk)),
+            },
             took_effect=lambda w: (
                 Notice.objects.get(pk=w.notice.pk).status == "scheduled"
                 and audited(w, AuditAction.NOTICE_SCHEDULE)
