@@ -122,9 +122,8 @@ class EmailChannel(ChannelBackend):
                 self._drop()
                 # At MAIL FROM, before any recipient: the account or the sender
                 # address is refused, except a message over the server's size limit.
-                if exc.smtp_code == 552 or _enhanced_status(exc)[1:] == ".3.4":
-                    raise ChannelError(f"refused: {_detail(exc)}", permanent=True) from exc
-                raise ChannelError(f"sender refused: {_detail(exc)}", account=True) from exc
+                refusal = account_refusal(exc)
+                raise refusal or ChannelError(f"refused: {_detail(exc)}", permanent=True) from exc
             except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                 self._drop()
                 if self._local.data_started is not False:
@@ -140,8 +139,8 @@ class EmailChannel(ChannelBackend):
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
             except smtplib.SMTPDataError as exc:
                 self._drop()
-                if _about_the_account(exc):
-                    raise ChannelError(f"account refused: {_detail(exc)}", account=True) from exc
+                if refusal := account_refusal(exc):
+                    raise refusal from exc
                 # 5xx: the server refuses this message for good (its content, its
                 # recipient); 4xx: it asks us to try again later.
                 raise ChannelError(
@@ -150,10 +149,8 @@ class EmailChannel(ChannelBackend):
                 ) from exc
             except (smtplib.SMTPException, OSError, AnymailAPIError) as exc:
                 self._drop()
-                status = getattr(exc, "status_code", None)
-                if status in (401, 403):  # an ESP's API refusing our key or account
-                    why = f"account refused: HTTP {status} ({exc.__class__.__name__})"
-                    raise ChannelError(why, account=True) from exc
+                if refusal := account_refusal(exc):  # an ESP's API refusing our key, say
+                    raise refusal from exc
                 raise ChannelError(f"send failed: {exc.__class__.__name__}") from exc
             self._local.sent += 1
             return
@@ -255,10 +252,10 @@ def _about_the_account(exc: smtplib.SMTPResponseException) -> bool:
 
 
 def account_refusal(exc: BaseException) -> ChannelError | None:
-    """For an email sent outside this channel (a code, through Django's
-    ``EmailMessage.send()``): the exception as ``ChannelError(account=True)``
-    when it refuses our account or server rather than the message, as
-    ``EmailChannel.send`` tells them apart; else None."""
+    """The exception as ``ChannelError(account=True)`` when it refuses our
+    account or server rather than the message; else None. ``EmailChannel.send``
+    and the emails sent outside it (codes, through Django's
+    ``EmailMessage.send()``) tell them apart alike."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         refusal = _recipient_refusal(exc)
         return refusal if refusal.account else None
