@@ -176,13 +176,7 @@ class StepAdmin(admin.ModelAdmin):
     # What customers are told to do is audited like any other staff content.
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        audit(
-            AuditAction.STEP_EDIT if change else AuditAction.STEP_ADD,
-            actor=request.user,
-            target=obj,
-            detail={"fields": sorted(form.changed_data)},
-            request=request,
-        )
+        audit_content_save(request, obj, form, change, AuditAction.STEP_ADD, AuditAction.STEP_EDIT)
 
     def delete_model(self, request, obj):
         self._audit_delete(request, [obj])
